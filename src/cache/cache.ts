@@ -1,0 +1,312 @@
+import { CacheError } from '../errors.js'
+import { currentFrame, enableStrictDependencies, mergeInto } from '../memo/context.js'
+import type {
+  CacheOptions,
+  EntryInfo,
+  GetOrSetOptions,
+  InvalidationResult,
+  Loader,
+  SetOptions,
+} from '../types/options.js'
+import { toMs } from './duration.js'
+import { Engine, IMPLICIT, keyTag, type Namespace, type PendingWrite } from './engine.js'
+import type { CacheEventName, CacheEvents } from './events.js'
+import { checkNamespace, resolveOptions } from './options.js'
+import { ReadThrough } from './read-through.js'
+import type { CacheStats } from './stats.js'
+import { Validity } from './tag-registry.js'
+import { checkKey, checkTags, entityTag } from './tags.js'
+import { describeEntry, findDependents } from './inspect.js'
+
+/** One entry of `setMany`. */
+export interface SetManyEntry<T = unknown> extends SetOptions {
+  key: string
+  value: T
+}
+
+/**
+ * A cache whose entries know what they depend on. Create one with {@link createCache}; derive
+ * children with {@link Cache.namespace} (they share tiers, connections and the tag space).
+ */
+export class Cache {
+  readonly #engine: Engine
+  readonly #reads: ReadThrough
+  readonly #ns: Namespace
+
+  /** @internal Use {@link createCache}. */
+  constructor(engine: Engine, reads: ReadThrough, ns: Namespace) {
+    this.#engine = engine
+    this.#reads = reads
+    this.#ns = ns
+  }
+
+  /** This namespace's path, e.g. `'app'` or `'app:users'`. */
+  get name(): string {
+    return this.#ns.path
+  }
+
+  /** The value under `key`, or `undefined` (missing, expired or invalidated). Never past its ttl. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    checkKey(key)
+    const engine = this.#engine
+    if (!engine.options.enabled) return undefined
+    const fullKey = this.#ns.prefix + key
+    const entry = engine.lookupL1(fullKey)
+    if (
+      entry !== undefined &&
+      entry.validity === Validity.Valid &&
+      engine.options.clock.now() < entry.expiresAt
+    ) {
+      engine.counters.hits++
+      engine.counters.l1Hits++
+      if (engine.events.has('hit'))
+        engine.events.emit('hit', { key: fullKey, tier: 'l1', stale: false })
+      mergeInto(currentFrame(), entry.tags, entry.start, entry.expiresAt)
+      return engine.handOut(entry.value) as T
+    }
+    return (await this.#readShared([key]))[0] as T | undefined
+  }
+
+  /** Values of `keys`, in order (`undefined` where missing). One shared-tier round trip for all L1 misses. */
+  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    keys.forEach(checkKey)
+    if (!this.#engine.options.enabled) return keys.map(() => undefined)
+    const values: unknown[] = []
+    const misses: string[] = []
+    const missIndexes: number[] = []
+    keys.forEach((key, i) => {
+      const hit = this.#hitL1(key)
+      if (hit.found) values[i] = hit.value
+      else {
+        misses.push(key)
+        missIndexes.push(i)
+      }
+    })
+    if (misses.length > 0) {
+      const fetched = await this.#readShared(misses)
+      missIndexes.forEach((index, n) => (values[index] = fetched[n]))
+    }
+    return values as (T | undefined)[]
+  }
+
+  /** Whether a live value is stored under `key` (no recency update, no dependency recorded). */
+  async has(key: string): Promise<boolean> {
+    checkKey(key)
+    const engine = this.#engine
+    if (!engine.options.enabled) return false
+    const entry = engine.lookupL1(this.#ns.prefix + key)
+    if (
+      entry !== undefined &&
+      entry.validity === Validity.Valid &&
+      engine.options.clock.now() < entry.expiresAt
+    )
+      return true
+    if (engine.store === undefined) return false
+    return (await this.#readShared([key], false))[0] !== undefined
+  }
+
+  /**
+   * Stores `value` under `key`; resolves to whether it was stored (false when one of its tags was
+   * invalidated after `asOf`, or when a newer value is already there). `undefined` is not a value:
+   * use `delete`.
+   */
+  async set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
+    const [stored] = await this.setMany([{ ...options, key, value }])
+    return stored as boolean
+  }
+
+  /** Stores several entries; one shared-tier round trip. */
+  async setMany(entries: readonly SetManyEntry[]): Promise<boolean[]> {
+    const engine = this.#engine
+    const writes: PendingWrite[] = entries.map((entry) => {
+      checkKey(entry.key)
+      if (entry.value === undefined) {
+        throw new CacheError(
+          'E_INVALID_VALUE',
+          `cachegraph: cannot set '${entry.key}' to undefined (use delete)`,
+        )
+      }
+      const fullKey = this.#ns.prefix + entry.key
+      return {
+        fullKey,
+        value: entry.value,
+        tags: [...checkTags(entry.tags ?? []), keyTag(fullKey), ...this.#ns.tags],
+        start: entry.asOf,
+        ttlMs: entry.ttl === undefined ? engine.options.ttlMs : toMs(entry.ttl, 'ttl'),
+      }
+    })
+    if (!engine.options.enabled) return entries.map(() => false)
+    return engine.commit(writes, engine.options.clock.now())
+  }
+
+  /**
+   * Read-through: the cached value of `key`, or the loader's (stored unless it is `undefined`).
+   * Concurrent calls for one key run the loader once. Loader errors reach every caller as thrown
+   * and are not cached.
+   */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    checkKey(key)
+    if (options?.tags !== undefined && typeof options.tags !== 'function') checkTags(options.tags)
+    return this.#reads.getOrSet(this.#ns, key, loader, options)
+  }
+
+  /** Removes `key` everywhere; a load of it already running is not stored. */
+  delete(key: string): Promise<void> {
+    return this.deleteMany([key])
+  }
+
+  /** Removes `keys` everywhere in one invalidation. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    keys.forEach(checkKey)
+    const fullKeys = keys.map((key) => this.#ns.prefix + key)
+    for (const fullKey of fullKeys) this.#engine.l1?.delete(fullKey)
+    this.#engine.counters.deletes += keys.length
+    try {
+      await this.#engine.invalidate(fullKeys.map(keyTag), false)
+    } finally {
+      if (this.#engine.events.has('delete')) this.#engine.events.emit('delete', { keys: fullKeys })
+    }
+  }
+
+  /**
+   * Invalidates every entry that depends on any of `tags`, in every tier (and, with a bus, every
+   * process). Cost does not depend on the number of dependents. With `{ stale: true }` entries may
+   * still be served within their grace period while they refresh.
+   */
+  invalidate(
+    tags: string | readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<InvalidationResult> {
+    return this.#engine.invalidate(checkTags(tags), options.stale === true)
+  }
+
+  /** Same as `invalidate(entityTag(type, id))`. */
+  invalidateEntity(type: string, id: string | number | bigint): Promise<InvalidationResult> {
+    return this.invalidate(entityTag(type, id))
+  }
+
+  /** Invalidates everything in this namespace (its children included, its parent untouched). */
+  async clear(): Promise<void> {
+    await this.#engine.invalidate([this.#ns.tags[this.#ns.tags.length - 1] as string], false)
+  }
+
+  /**
+   * A token to pass as `set(key, value, { asOf })`: take it before reading the data you cache, and
+   * an invalidation that lands in between voids the write.
+   */
+  begin(): Promise<number> {
+    return this.#engine.begin()
+  }
+
+  /** A child namespace: shares tiers and tag space; its `clear()` clears only itself. */
+  namespace(name: string): Cache {
+    checkNamespace(name, 'namespace')
+    const path = `${this.#ns.path}:${name}`
+    return new Cache(this.#engine, this.#reads, {
+      path,
+      prefix: `${path}::`,
+      tags: [...this.#ns.tags, `${IMPLICIT}ns:${path}`],
+    })
+  }
+
+  /** An entry's tags, ttl, size and times, from L1 or the shared tier; undefined when absent. */
+  inspect(key: string): Promise<EntryInfo | undefined> {
+    checkKey(key)
+    return describeEntry(this.#engine, this.#ns.prefix + key)
+  }
+
+  /** Best effort, bounded: keys in this process's L1 that depend on `tag` (for debugging). */
+  dependents(tag: string, options: { limit?: number } = {}): string[] {
+    return findDependents(this.#engine, tag, this.#ns.prefix, options.limit ?? 100)
+  }
+
+  /** A synchronous snapshot of the counters (shared by all namespaces of this cache). */
+  stats(): CacheStats {
+    const engine = this.#engine
+    return engine.counters.snapshot(engine.l1?.size ?? 0, engine.registry.size)
+  }
+
+  on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
+    this.#engine.events.on(event, listener)
+    return this
+  }
+
+  off<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {
+    this.#engine.events.off(event, listener)
+    return this
+  }
+
+  /** Releases timers and connections (of every namespace: they share them). */
+  close(): Promise<void> {
+    return this.#engine.close()
+  }
+
+  #hitL1(key: string): { found: boolean; value?: unknown } {
+    const engine = this.#engine
+    const entry = engine.lookupL1(this.#ns.prefix + key)
+    if (
+      entry === undefined ||
+      entry.validity !== Validity.Valid ||
+      engine.options.clock.now() >= entry.expiresAt
+    ) {
+      return { found: false }
+    }
+    engine.counters.hits++
+    engine.counters.l1Hits++
+    mergeInto(currentFrame(), entry.tags, entry.start, entry.expiresAt)
+    return { found: true, value: engine.handOut(entry.value) }
+  }
+
+  /** Shared-tier read of L1 misses; fills L1 with each value's original `start`. */
+  async #readShared(keys: readonly string[], record = true): Promise<unknown[]> {
+    const engine = this.#engine
+    const fullKeys = keys.map((key) => this.#ns.prefix + key)
+    const read = engine.store === undefined ? undefined : await engine.readStore(fullKeys)
+    const now = engine.options.clock.now()
+    const parent = record ? currentFrame() : undefined
+    return fullKeys.map((fullKey, i) => {
+      const stored = read?.entries[i]
+      const entry = stored === undefined ? undefined : engine.decode(fullKey, stored)
+      const live =
+        entry !== undefined &&
+        now < entry.expiresAt &&
+        engine.registry.check(entry.tags, entry.start) === Validity.Valid
+      if (!record) return live ? entry.value : undefined
+      if (!live) {
+        engine.counters.misses++
+        engine.counters.l1Misses++
+        if (engine.store !== undefined) engine.counters.l2Misses++
+        if (engine.events.has('miss')) engine.events.emit('miss', { key: fullKey })
+        return undefined
+      }
+      engine.counters.hits++
+      engine.counters.l2Hits++
+      if (engine.events.has('hit'))
+        engine.events.emit('hit', { key: fullKey, tier: 'l2', stale: false })
+      engine.fillL1(fullKey, entry, now)
+      mergeInto(parent, entry.tags, entry.start, entry.expiresAt)
+      return entry.value
+    })
+  }
+}
+
+/**
+ * Creates a cache. Options are checked here: a bad one throws a `CacheError` (`E_INVALID_OPTION`)
+ * whose message names it.
+ *
+ * @example
+ * const cache = createCache({ namespace: 'app', ttl: '5m', l1: { maxEntries: 10_000 } })
+ * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id), { tags: [`user:${id}`] })
+ * await cache.invalidate(`user:${id}`)
+ */
+export function createCache(options?: CacheOptions): Cache {
+  const resolved = resolveOptions(options)
+  if (resolved.strictDependencies) enableStrictDependencies()
+  const engine = new Engine(resolved)
+  const path = resolved.namespace
+  return new Cache(engine, new ReadThrough(engine), {
+    path,
+    prefix: `${path}::`,
+    tags: [`${IMPLICIT}ns:${path}`],
+  })
+}

@@ -1,0 +1,282 @@
+import { CacheError } from '../errors.js'
+import type { Store, StoreEntry, StoreReadResult } from '../stores/store.js'
+import type { InvalidationResult } from '../types/options.js'
+import { type DecodedEntry, decodeEntry, encodeEntry } from './entry-codec.js'
+import { Emitter } from './events.js'
+import { L1, type L1Entry } from './l1.js'
+import type { ResolvedOptions } from './options.js'
+import { Counters } from './stats.js'
+import { TagRegistry, Validity } from './tag-registry.js'
+
+/** A cache's place in the key and tag space. Children share the engine. */
+export interface Namespace {
+  /** `app` or `app:users`. */
+  readonly path: string
+  /** Prepended to keys: `app::` or `app:users::` (the `::` keeps paths and keys apart). */
+  readonly prefix: string
+  /** Implicit `@ns:` tags of this namespace and every ancestor: `clear()` of a parent reaches children. */
+  readonly tags: readonly string[]
+}
+
+/** An entry on its way to the tiers. */
+export interface PendingWrite {
+  fullKey: string
+  value: unknown
+  /** Every tag, implicit ones included. */
+  tags: readonly string[]
+  /** As-of sequence; undefined = as of now. */
+  start: number | undefined
+  ttlMs: number
+}
+
+/** Prefix of the implicit tags; user tags may not start with it. */
+export const IMPLICIT = '@'
+export const keyTag = (fullKey: string): string => `${IMPLICIT}key:${fullKey}`
+
+/**
+ * The state a cache and all its namespaces share: tiers, tag registry, counters, events, and the
+ * sequence/epoch bookkeeping of the invalidation model (docs/invalidation.md).
+ */
+export class Engine {
+  readonly options: ResolvedOptions
+  readonly registry: TagRegistry
+  readonly l1: L1 | undefined
+  readonly store: Store | undefined
+  readonly counters = new Counters()
+  readonly events = new Emitter()
+  /** L1-only caches number their own invalidations. Seeded from the clock like the stores. */
+  #localSeq: number
+  #epoch: string | undefined
+  #highestSeq = 0
+  #closed = false
+
+  constructor(options: ResolvedOptions) {
+    this.options = options
+    this.registry = new TagRegistry(options.maxTags)
+    this.l1 = options.l1 === false ? undefined : new L1(options.l1)
+    this.store = options.store
+    this.#localSeq = Math.floor(options.clock.now() * 1000)
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** An L1 entry that is not invalidated (it may be expired or soft-stale: callers decide). */
+  lookupL1(fullKey: string): L1Entry | undefined {
+    const entry = this.l1?.get(fullKey)
+    if (entry === undefined) return undefined
+    const generation = this.registry.generation
+    if (entry.checkedAt !== generation) {
+      // Something was invalidated since this entry was last checked: walk its tags once.
+      entry.validity = this.registry.check(entry.tags, entry.start)
+      entry.checkedAt = generation
+      if (entry.validity === Validity.Invalid) {
+        this.l1?.delete(fullKey)
+        return undefined
+      }
+    }
+    return entry
+  }
+
+  /** The value to hand out: a copy with `l1.clone`, else the stored reference. */
+  handOut(value: unknown): unknown {
+    return this.options.l1 !== false && this.options.l1.clone ? structuredClone(value) : value
+  }
+
+  /** Expiry times for a ttl written now: jitter only shortens, `maxLifetime` caps. */
+  times(ttlMs: number, now: number, graceMs = this.options.graceMs) {
+    let ttl = Math.min(ttlMs, this.options.maxLifetimeMs)
+    if (this.options.jitter > 0) ttl -= ttl * this.options.jitter * Math.random()
+    const expiresAt = now + ttl
+    return { createdAt: now, expiresAt, staleUntil: expiresAt + graceMs }
+  }
+
+  /** Puts a shared-tier entry into L1 with its original `start`. */
+  fillL1(fullKey: string, entry: DecodedEntry, now: number): void {
+    const l1 = this.l1
+    if (l1 === undefined) return
+    const validity = this.registry.check(entry.tags, entry.start)
+    if (validity === Validity.Invalid) return
+    l1.set(
+      fullKey,
+      { ...entry, checkedAt: this.registry.generation, validity, size: l1.sizeOf(entry.value) },
+      now,
+    )
+  }
+
+  /**
+   * Writes entries to every tier; resolves per entry whether it was stored. An entry whose tags
+   * were invalidated after its `start` is not stored (the stale-set race); the store checks the
+   * same atomically, then L1 is checked again, because an invalidation can land in between.
+   */
+  async commit(writes: readonly PendingWrite[], now: number): Promise<boolean[]> {
+    const stored = writes.map(
+      (w) => w.ttlMs > 0 && (w.start === undefined || this.#valid(w.tags, w.start)),
+    )
+    const starts = writes.map((w) => w.start ?? this.#localSeq)
+    const times = writes.map((w) => this.times(w.ttlMs, now))
+    if (this.store !== undefined) {
+      const indexes = stored.flatMap((ok, i) => (ok ? [i] : []))
+      const entries: StoreEntry[] = []
+      for (const i of indexes) {
+        const w = writes[i] as PendingWrite
+        const t = times[i] as ReturnType<Engine['times']>
+        entries.push({
+          key: w.fullKey,
+          payload: encodeEntry(this.options.serializer, w.value, t),
+          tags: w.tags,
+          start: w.start,
+          ttlMs: Math.max(1, Math.ceil(t.staleUntil - now)),
+        })
+      }
+      if (entries.length > 0) {
+        const result = await this.guardStore('write', () => this.store!.write(entries))
+        indexes.forEach((i, n) => {
+          stored[i] = result?.written[n] === true
+          if (result !== undefined) starts[i] = result.starts[n] as number
+        })
+        if (result !== undefined) this.observe(result.seq, result.epoch)
+      }
+    }
+    const l1 = this.l1
+    writes.forEach((w, i) => {
+      const start = starts[i] as number
+      if (!stored[i] || !this.#valid(w.tags, start)) return void (stored[i] = false)
+      this.counters.sets++
+      if (this.events.has('set')) this.events.emit('set', { key: w.fullKey, tags: w.tags })
+      if (l1 === undefined) return
+      const value =
+        this.options.l1 !== false && this.options.l1.clone ? structuredClone(w.value) : w.value
+      const entry: L1Entry = {
+        value,
+        tags: w.tags,
+        start,
+        ...(times[i] as ReturnType<Engine['times']>),
+        checkedAt: this.registry.generation,
+        validity: Validity.Valid,
+        size: l1.sizeOf(value),
+      }
+      l1.set(w.fullKey, entry, now)
+    })
+    return stored
+  }
+
+  /** Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. */
+  async readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const result = await this.guardStore('read', () => this.store!.read(keys))
+    if (result === undefined) return undefined
+    this.observe(result.seq, result.epoch)
+    this.registry.learn(result.tagSeqs)
+    return result
+  }
+
+  /** Decodes a shared-tier record, reporting (not throwing) one that cannot be read back. */
+  decode(
+    fullKey: string,
+    record: NonNullable<StoreReadResult['entries'][number]>,
+  ): DecodedEntry | undefined {
+    try {
+      return decodeEntry(this.options.serializer, record)
+    } catch (error) {
+      this.reportError(error, 'decode', fullKey)
+      return undefined
+    }
+  }
+
+  /** The sequence a load or write starting now is "as of". */
+  async begin(): Promise<number> {
+    if (this.store === undefined) return this.#localSeq
+    const result = await this.readStore([])
+    // Unreachable store: an older token is always safe (it can only void more writes).
+    return result?.seq ?? this.#highestSeq
+  }
+
+  /** The current sequence of an L1-only cache (undefined with a store: ask the store). */
+  localSeq(): number | undefined {
+    return this.store === undefined ? this.#localSeq : undefined
+  }
+
+  /**
+   * Records an invalidation in the store (one call, whatever the number of dependents), then in
+   * this process. A store failure still applies it here and rejects: it is never silent.
+   */
+  async invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
+    this.#assertOpen()
+    let seq: number
+    if (this.store === undefined) {
+      seq = ++this.#localSeq
+    } else {
+      try {
+        const result = await this.store.invalidate(tags, { stale })
+        this.observe(result.seq, result.epoch)
+        seq = result.seq
+      } catch (error) {
+        this.registry.apply(tags, this.#highestSeq + 1, stale)
+        this.counters.errors++
+        this.counters.l2Errors++
+        this.reportError(error, 'invalidate')
+        throw new CacheError(
+          'E_INVALIDATION_NOT_RECORDED',
+          `cachegraph: invalidation of ${tags.join(', ')} applied in this process only; the shared store did not record it`,
+          { cause: error },
+        )
+      }
+    }
+    this.registry.apply(tags, seq, stale)
+    this.counters.invalidations++
+    if (this.events.has('invalidate')) this.events.emit('invalidate', { tags, seq, stale })
+    return { tags, seq }
+  }
+
+  /**
+   * Checks the store's `{ seq, epoch }`: a new epoch, or a sequence that went backwards, means the
+   * store lost state; nothing this process holds can be validated any more, so L1 is dropped.
+   */
+  observe(seq: number, epoch: string): void {
+    if (this.#epoch === undefined) {
+      this.#epoch = epoch
+    } else if (epoch !== this.#epoch || seq < this.#highestSeq) {
+      this.#epoch = epoch
+      this.#highestSeq = seq
+      this.l1?.clear()
+      this.registry.reset(seq)
+      this.events.emit('store:reset', { epoch, seq })
+      return
+    }
+    if (seq > this.#highestSeq) this.#highestSeq = seq
+  }
+
+  /** Runs a store call; failures are counted, reported as `error` events and turned into undefined. */
+  async guardStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call()
+    } catch (error) {
+      this.counters.errors++
+      this.counters.l2Errors++
+      this.reportError(error, `store:${operation}`)
+      return undefined
+    }
+  }
+
+  reportError(error: unknown, operation: string, key?: string): void {
+    if (this.events.has('error'))
+      this.events.emit('error', { error, operation, ...(key === undefined ? {} : { key }) })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.l1?.clear()
+    this.events.clear()
+    await this.store?.close()
+  }
+
+  #valid(tags: readonly string[], start: number): boolean {
+    return this.registry.check(tags, start) !== Validity.Invalid
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CacheError('E_CLOSED', 'cachegraph: the cache is closed')
+  }
+}

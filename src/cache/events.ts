@@ -1,0 +1,57 @@
+/** Where a value came from. */
+export type Tier = 'l1' | 'l2'
+
+/** Payloads of the typed events of a cache. */
+export interface CacheEvents {
+  hit: { key: string; tier: Tier; stale: boolean }
+  miss: { key: string }
+  set: { key: string; tags: readonly string[] }
+  delete: { keys: readonly string[] }
+  invalidate: { tags: readonly string[]; seq: number; stale: boolean }
+  error: { error: unknown; operation: string; key?: string }
+  /** The shared tier lost its state (restart, failover, FLUSHDB): the L1 was dropped. */
+  'store:reset': { epoch: string; seq: number }
+}
+
+export type CacheEventName = keyof CacheEvents
+type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void
+
+/**
+ * A small typed emitter. `has(name)` lets hot paths skip building payloads nobody listens to.
+ * A throwing listener is isolated: it cannot break the cache operation that emitted.
+ */
+export class Emitter {
+  readonly #listeners = new Map<CacheEventName, Set<Listener<CacheEventName>>>()
+
+  on<E extends CacheEventName>(name: E, listener: Listener<E>): void {
+    let set = this.#listeners.get(name)
+    if (set === undefined) this.#listeners.set(name, (set = new Set()))
+    set.add(listener as Listener<CacheEventName>)
+  }
+
+  off<E extends CacheEventName>(name: E, listener: Listener<E>): void {
+    const set = this.#listeners.get(name)
+    set?.delete(listener as Listener<CacheEventName>)
+    if (set?.size === 0) this.#listeners.delete(name)
+  }
+
+  has(name: CacheEventName): boolean {
+    return this.#listeners.has(name)
+  }
+
+  emit<E extends CacheEventName>(name: E, payload: CacheEvents[E]): void {
+    const set = this.#listeners.get(name)
+    if (set === undefined) return
+    for (const listener of set) {
+      try {
+        listener(payload)
+      } catch (error) {
+        if (name !== 'error') this.emit('error', { error, operation: `listener:${name}` })
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear()
+  }
+}

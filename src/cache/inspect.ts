@@ -1,0 +1,66 @@
+import type { EntryInfo } from '../types/options.js'
+import type { Engine } from './engine.js'
+import { Validity } from './tag-registry.js'
+
+const STATUS = {
+  [Validity.Valid]: 'valid',
+  [Validity.Soft]: 'stale',
+  [Validity.Invalid]: 'invalid',
+} as const
+
+/** `cache.inspect()`: what L1 (else the shared tier) holds for `fullKey`. */
+export async function describeEntry(
+  engine: Engine,
+  fullKey: string,
+): Promise<EntryInfo | undefined> {
+  const now = engine.options.clock.now()
+  const local = engine.l1?.peek(fullKey)
+  if (local !== undefined) {
+    const status = STATUS[engine.registry.check(local.tags, local.start)]
+    return {
+      key: fullKey,
+      tier: 'l1',
+      tags: local.tags,
+      ttl: local.expiresAt - now,
+      createdAt: local.createdAt,
+      expiresAt: local.expiresAt,
+      start: local.start,
+      status,
+      size: local.size || undefined,
+    }
+  }
+  if (engine.store === undefined) return undefined
+  const read = await engine.readStore([fullKey])
+  const record = read?.entries[0]
+  const entry = record === undefined ? undefined : engine.decode(fullKey, record)
+  if (entry === undefined) return undefined
+  const status = STATUS[engine.registry.check(entry.tags, entry.start)]
+  return {
+    key: fullKey,
+    tier: 'l2',
+    tags: entry.tags,
+    ttl: entry.expiresAt - now,
+    createdAt: entry.createdAt,
+    expiresAt: entry.expiresAt,
+    start: entry.start,
+    status,
+    size: entry.size,
+  }
+}
+
+/** `cache.dependents()`: up to `limit` keys under `prefix` in L1 whose tags include `tag`. */
+export function findDependents(
+  engine: Engine,
+  tag: string,
+  prefix: string,
+  limit: number,
+): string[] {
+  const keys: string[] = []
+  if (engine.l1 === undefined) return keys
+  for (const [fullKey, entry] of engine.l1.entries()) {
+    if (keys.length >= limit) break
+    if (fullKey.startsWith(prefix) && entry.tags.includes(tag))
+      keys.push(fullKey.slice(prefix.length))
+  }
+  return keys
+}

@@ -1,0 +1,147 @@
+import type { Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
+import { invalidOption } from '../errors.js'
+import type { Store } from '../stores/store.js'
+import type { CacheOptions } from '../types/options.js'
+import { toMs } from './duration.js'
+import type { Serializer } from './serializer.js'
+import { richJson } from './serializer.js'
+
+/** Options after defaults and checks: what the engine runs on. */
+export interface ResolvedOptions {
+  namespace: string
+  ttlMs: number
+  graceMs: number
+  jitter: number
+  maxLifetimeMs: number
+  enabled: boolean
+  l1:
+    | {
+        maxEntries: number
+        maxBytes: number | undefined
+        sizeOf: ((value: unknown) => number) | undefined
+        clone: boolean
+      }
+    | false
+  store: Store | undefined
+  serializer: Serializer
+  clock: Clock
+  maxTags: number
+  strictDependencies: boolean
+}
+
+const KNOWN = new Set([
+  'namespace',
+  'ttl',
+  'l1',
+  'store',
+  'grace',
+  'jitter',
+  'maxLifetime',
+  'enabled',
+  'serializer',
+  'clock',
+  'maxTags',
+  'strictDependencies',
+])
+const L1_KNOWN = new Set(['maxEntries', 'maxBytes', 'sizeOf', 'clone'])
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]+$/
+
+/** Applies defaults and checks every option, throwing a `CacheError` that names the bad one. */
+export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('options', 'must be an object')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw invalidOption(key, 'is not an option of createCache')
+  }
+  const namespace = options.namespace ?? 'cg'
+  checkNamespace(namespace, 'namespace')
+  const maxLifetimeMs = toMs(options.maxLifetime ?? '1d', 'maxLifetime')
+  if (maxLifetimeMs === 0 || maxLifetimeMs === Infinity) {
+    throw invalidOption('maxLifetime', 'must be a finite duration > 0')
+  }
+  const ttlMs = Math.min(toMs(options.ttl ?? '5m', 'ttl'), maxLifetimeMs)
+  const graceMs = toMs(options.grace ?? 0, 'grace')
+  if (graceMs === Infinity) throw invalidOption('grace', 'must be finite')
+  const jitter = options.jitter ?? 0
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+    throw invalidOption('jitter', `must be a number from 0 to 1, got ${String(jitter)}`)
+  }
+  const store = options.store
+  if (store !== undefined && !isStore(store)) {
+    throw invalidOption('store', 'must implement read(), write(), invalidate() and close()')
+  }
+  const l1 = resolveL1(options.l1, store)
+  const serializer = options.serializer ?? richJson
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+    throw invalidOption('serializer', 'must have serialize() and deserialize()')
+  }
+  const clock = options.clock ?? systemClock
+  if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
+  const maxTags = options.maxTags ?? 100_000
+  checkPositiveInteger(maxTags, 'maxTags')
+  const envEnabled = process.env.CACHEGRAPH_ENABLED
+  const enabled = (options.enabled ?? true) && !/^(false|0|no|off)$/i.test(envEnabled ?? '')
+  if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
+    throw invalidOption('enabled', 'must be a boolean')
+  }
+  return {
+    namespace,
+    ttlMs,
+    graceMs,
+    jitter,
+    maxLifetimeMs,
+    enabled,
+    l1,
+    store,
+    serializer,
+    clock,
+    maxTags,
+    strictDependencies: options.strictDependencies === true,
+  }
+}
+
+function resolveL1(l1: CacheOptions['l1'], store: Store | undefined): ResolvedOptions['l1'] {
+  if (l1 === false) {
+    if (store === undefined)
+      throw invalidOption('l1', 'can be false only with a `store` (nothing would be cached)')
+    return false
+  }
+  if (l1 !== undefined && (typeof l1 !== 'object' || l1 === null)) {
+    throw invalidOption('l1', 'must be an object or false')
+  }
+  const opts = l1 ?? {}
+  for (const key of Object.keys(opts)) {
+    if (!L1_KNOWN.has(key)) throw invalidOption(`l1.${key}`, 'is not an option of the L1 tier')
+  }
+  const maxEntries = opts.maxEntries ?? 10_000
+  checkPositiveInteger(maxEntries, 'l1.maxEntries')
+  if (opts.maxBytes !== undefined) checkPositiveInteger(opts.maxBytes, 'l1.maxBytes')
+  if (opts.sizeOf !== undefined && typeof opts.sizeOf !== 'function') {
+    throw invalidOption('l1.sizeOf', 'must be a function of the value returning bytes')
+  }
+  return { maxEntries, maxBytes: opts.maxBytes, sizeOf: opts.sizeOf, clone: opts.clone === true }
+}
+
+/** Throws unless `name` is a valid namespace segment. */
+export function checkNamespace(name: unknown, option: string): asserts name is string {
+  if (typeof name !== 'string' || !NAMESPACE_PATTERN.test(name)) {
+    throw invalidOption(
+      option,
+      `must be letters, digits, '_', '-' or '.', got ${JSON.stringify(name)}`,
+    )
+  }
+}
+
+function checkPositiveInteger(value: unknown, option: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw invalidOption(option, `must be a positive integer, got ${String(value)}`)
+  }
+}
+
+function isStore(value: unknown): value is Store {
+  const store = value as Record<string, unknown>
+  return ['read', 'write', 'invalidate', 'close'].every(
+    (method) => typeof store?.[method] === 'function',
+  )
+}

@@ -1,0 +1,47 @@
+/** A snapshot of a cache's counters (see `cache.stats()`). */
+export interface CacheStats {
+  hits: number
+  misses: number
+  /** hits / (hits + misses), 0 before any read. */
+  hitRate: number
+  sets: number
+  deletes: number
+  invalidations: number
+  errors: number
+  /** Loader runs (single flight makes this lower than misses under concurrency). */
+  loads: number
+  l1: { hits: number; misses: number; entries: number; knownTags: number }
+  l2: { hits: number; misses: number; errors: number }
+}
+
+/** Mutable counters behind {@link CacheStats}; shared by a cache and its namespaces. */
+export class Counters {
+  hits = 0
+  misses = 0
+  sets = 0
+  deletes = 0
+  invalidations = 0
+  errors = 0
+  loads = 0
+  l1Hits = 0
+  l1Misses = 0
+  l2Hits = 0
+  l2Misses = 0
+  l2Errors = 0
+
+  snapshot(l1Entries: number, knownTags: number): CacheStats {
+    const reads = this.hits + this.misses
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      hitRate: reads === 0 ? 0 : this.hits / reads,
+      sets: this.sets,
+      deletes: this.deletes,
+      invalidations: this.invalidations,
+      errors: this.errors,
+      loads: this.loads,
+      l1: { hits: this.l1Hits, misses: this.l1Misses, entries: l1Entries, knownTags },
+      l2: { hits: this.l2Hits, misses: this.l2Misses, errors: this.l2Errors },
+    }
+  }
+}

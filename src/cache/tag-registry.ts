@@ -1,0 +1,119 @@
+import type { TagSeq } from '../stores/store.js'
+
+/** Outcome of checking an entry's tags against the invalidations this process knows. */
+export const enum Validity {
+  Valid = 0,
+  /** A soft (`stale: true`) invalidation touched it: servable only as a stale value. */
+  Soft = 1,
+  Invalid = 2,
+}
+
+/**
+ * The invalidations this process has heard of: for each tag, the highest hard and soft sequence
+ * (from its own calls, from store reads, from the bus).
+ *
+ * `generation` moves whenever anything here changes, so an entry checked at the current
+ * generation needs no tag loop (the O(1) hit path). The map is bounded: forgetting a record
+ * raises `floor`, and a tag without a record counts as invalidated at `floor` — an entry older
+ * than a forgotten record is distrusted, never revived.
+ */
+export class TagRegistry {
+  readonly #records = new Map<string, TagSeq>()
+  readonly #maxTags: number
+  #floor = 0
+  /** Bumped on every change; entries remember the generation they were last checked at. */
+  generation = 0
+
+  constructor(maxTags: number) {
+    this.#maxTags = maxTags
+  }
+
+  get floor(): number {
+    return this.#floor
+  }
+
+  get size(): number {
+    return this.#records.size
+  }
+
+  /** Highest hard sequence known for `tag` (the floor if none is known). */
+  hardOf(tag: string): number {
+    return this.#records.get(tag)?.hard ?? this.#floor
+  }
+
+  /** Records an invalidation of `tags` at `seq`. */
+  apply(tags: readonly string[], seq: number, stale: boolean): void {
+    let changed = false
+    for (const tag of tags)
+      changed = this.#raise(tag, stale ? -1 : seq, stale ? seq : -1) || changed
+    if (changed) this.#changed()
+  }
+
+  /** Learns records reported by a store read (only ever raises what is known). */
+  learn(tagSeqs: Record<string, TagSeq>): void {
+    let changed = false
+    for (const tag in tagSeqs) {
+      const seqs = tagSeqs[tag] as TagSeq
+      changed = this.#raise(tag, seqs.hard, seqs.soft) || changed
+    }
+    if (changed) this.#changed()
+  }
+
+  /**
+   * Checks tags against what is known for an entry built as of `start`.
+   * Hard records above `start` make it invalid, soft records above `start` make it stale.
+   */
+  check(tags: readonly string[], start: number): Validity {
+    if (start < this.#floor) {
+      // Below the floor only tags with a surviving record can be vouched for.
+      for (const tag of tags) if (!this.#records.has(tag)) return Validity.Invalid
+    }
+    let result = Validity.Valid
+    for (const tag of tags) {
+      const record = this.#records.get(tag)
+      if (record === undefined) continue
+      if (record.hard > start) return Validity.Invalid
+      if (record.soft > start) result = Validity.Soft
+    }
+    return result
+  }
+
+  /** Forgets everything and distrusts whatever is older than `floor` (new store epoch). */
+  reset(floor: number): void {
+    this.#records.clear()
+    this.#floor = floor
+    this.#changed()
+  }
+
+  #raise(tag: string, hard: number, soft: number): boolean {
+    const record = this.#records.get(tag)
+    if (record === undefined) {
+      this.#records.set(tag, {
+        hard: Math.max(hard, this.#floor),
+        soft: Math.max(soft, this.#floor),
+      })
+      this.#evict()
+      return hard > this.#floor || soft > this.#floor
+    }
+    if (hard <= record.hard && soft <= record.soft) return false
+    record.hard = Math.max(record.hard, hard)
+    record.soft = Math.max(record.soft, soft)
+    // Re-insert so the map stays ordered by last change and eviction drops the oldest record.
+    this.#records.delete(tag)
+    this.#records.set(tag, record)
+    return true
+  }
+
+  #evict(): void {
+    while (this.#records.size > this.#maxTags) {
+      const [tag, record] = this.#records.entries().next().value as [string, TagSeq]
+      this.#records.delete(tag)
+      this.#floor = Math.max(this.#floor, record.hard, record.soft)
+      this.#changed()
+    }
+  }
+
+  #changed(): void {
+    this.generation++
+  }
+}

@@ -1,0 +1,34 @@
+export { Cache, createCache } from './cache/cache.js'
+export type { SetManyEntry } from './cache/cache.js'
+export type { Duration } from './cache/duration.js'
+export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'
+export { richJson } from './cache/serializer.js'
+export type { Serializer } from './cache/serializer.js'
+export type { CacheStats } from './cache/stats.js'
+export { entityTag } from './cache/tags.js'
+export type { Clock } from './clock.js'
+export { CacheError, isCacheError } from './errors.js'
+export type { CacheErrorCode } from './errors.js'
+export { dependsOn } from './memo/context.js'
+export { MemoryStore, memoryStore } from './stores/memory.js'
+export type { MemoryStoreOptions } from './stores/memory.js'
+export type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreWriteOptions,
+  StoreWriteResult,
+  StoredRecord,
+  TagSeq,
+} from './stores/store.js'
+export type {
+  CacheOptions,
+  EntryInfo,
+  GetOrSetOptions,
+  InvalidationResult,
+  L1Options,
+  Loader,
+  LoaderContext,
+  SetOptions,
+} from './types/options.js'

@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto'
+
+import type { Clock } from '../clock.js'
+import { systemClock } from '../clock.js'
+import type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreWriteOptions,
+  StoreWriteResult,
+  StoredRecord,
+  TagSeq,
+} from './store.js'
+
+/** Options of {@link memoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most entries kept; past it the least recently written go first.
+   * @default 100_000
+   */
+  maxEntries?: number
+  /**
+   * Most tag records kept. Dropping the oldest raises the floor instead of forgetting it, so an
+   * entry older than a forgotten record is treated as invalid, never as valid.
+   * @default 100_000
+   */
+  maxTags?: number
+  /** Time source for entry expiry. @default the wall clock */
+  clock?: Clock
+}
+
+interface Slot {
+  record: StoredRecord
+  expiresAt: number
+}
+
+/**
+ * An in-process shared tier. It behaves like the Redis store (serialized payloads, its own
+ * sequence and epoch), so several caches can share one to stand for several processes, and the
+ * invalidation service can run on it without Redis.
+ */
+export class MemoryStore implements Store {
+  readonly name = 'memory'
+  readonly #entries = new Map<string, Slot>()
+  /** Ordered by last update, so the first record is always the one with the lowest sequence. */
+  readonly #tags = new Map<string, TagSeq>()
+  readonly #maxEntries: number
+  readonly #maxTags: number
+  readonly #clock: Clock
+  #seq: number
+  #floor: number
+  #epoch: string
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 100_000
+    this.#maxTags = options.maxTags ?? 100_000
+    this.#clock = options.clock ?? systemClock
+    // Seeded from the clock in microseconds, like the Redis store seeds from TIME: a store that
+    // lost its state starts above every sequence it handed out before.
+    this.#seq = Math.floor(this.#clock.now() * 1000)
+    this.#floor = this.#seq
+    this.#epoch = randomUUID()
+  }
+
+  read(keys: readonly string[]): Promise<StoreReadResult> {
+    const now = this.#clock.now()
+    const tagSeqs: Record<string, TagSeq> = {}
+    const entries = keys.map((key) => {
+      const slot = this.#entries.get(key)
+      if (slot === undefined) return undefined
+      if (slot.expiresAt <= now) {
+        this.#entries.delete(key)
+        return undefined
+      }
+      for (const tag of slot.record.tags) tagSeqs[tag] = this.#tagSeq(tag)
+      return slot.record
+    })
+    return Promise.resolve({ entries, tagSeqs, seq: this.#seq, epoch: this.#epoch })
+  }
+
+  write(
+    entries: readonly StoreEntry[],
+    options: StoreWriteOptions = {},
+  ): Promise<StoreWriteResult> {
+    const now = this.#clock.now()
+    const written: boolean[] = []
+    const starts: number[] = []
+    for (const entry of entries) {
+      const start = entry.start ?? options.asOf ?? this.#seq
+      const current = this.#entries.get(entry.key)
+      // An older snapshot never overwrites a newer live one (a slow loader racing a set).
+      const newer = current !== undefined && current.expiresAt > now && current.record.start > start
+      const ok = !newer && this.#isValid(entry.tags, start)
+      if (ok) {
+        this.#entries.delete(entry.key)
+        this.#entries.set(entry.key, {
+          record: { payload: entry.payload, tags: entry.tags, start },
+          expiresAt: now + entry.ttlMs,
+        })
+        this.#evictEntries()
+      }
+      written.push(ok)
+      starts.push(start)
+    }
+    return Promise.resolve({ written, starts, seq: this.#seq, epoch: this.#epoch })
+  }
+
+  invalidate(
+    tags: readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<StoreInvalidateResult> {
+    const seq = ++this.#seq
+    for (const tag of tags) {
+      const record = this.#tags.get(tag) ?? { hard: this.#floor, soft: this.#floor }
+      if (options.stale) record.soft = seq
+      else record.hard = seq
+      this.#tags.delete(tag)
+      this.#tags.set(tag, record)
+    }
+    this.#evictTags()
+    return Promise.resolve({ seq, epoch: this.#epoch })
+  }
+
+  /**
+   * Forgets everything, as a Redis restart without persistence or a FLUSHDB would: new epoch, the
+   * sequence moves forward, the floor rises to it. For tests of the recovery rules.
+   */
+  reset(): void {
+    this.#entries.clear()
+    this.#tags.clear()
+    this.#seq = Math.max(this.#seq + 1, Math.floor(this.#clock.now() * 1000))
+    this.#floor = this.#seq
+    this.#epoch = randomUUID()
+  }
+
+  /** Entry count, for tests and stats. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  #tagSeq(tag: string): TagSeq {
+    const record = this.#tags.get(tag)
+    return record
+      ? { hard: record.hard, soft: record.soft }
+      : { hard: this.#floor, soft: this.#floor }
+  }
+
+  #isValid(tags: readonly string[], start: number): boolean {
+    if (start < this.#floor) return false
+    for (const tag of tags) {
+      const record = this.#tags.get(tag)
+      if (record !== undefined && record.hard > start) return false
+    }
+    return true
+  }
+
+  #evictEntries(): void {
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value as string
+      this.#entries.delete(oldest)
+    }
+  }
+
+  #evictTags(): void {
+    while (this.#tags.size > this.#maxTags) {
+      const [tag, record] = this.#tags.entries().next().value as [string, TagSeq]
+      this.#tags.delete(tag)
+      this.#floor = Math.max(this.#floor, record.hard, record.soft)
+    }
+  }
+}
+
+/** Creates an in-process shared tier. See {@link MemoryStore}. */
+export function memoryStore(options?: MemoryStoreOptions): MemoryStore {
+  return new MemoryStore(options)
+}

@@ -1,0 +1,97 @@
+/**
+ * The contract every shared tier implements (memory, Redis, Redis Cluster, fault injectors).
+ *
+ * The store keeps one forward-only sequence per cache prefix and a record per invalidated tag.
+ * The engine validates entries itself: a store only has to answer each call atomically, and a
+ * good store answers each call in one round trip. See docs/invalidation.md for the model.
+ */
+
+/** Highest invalidation sequence recorded for a tag, hard (drop) and soft (serve stale). */
+export interface TagSeq {
+  hard: number
+  soft: number
+}
+
+/** An entry handed to {@link Store.write}. */
+export interface StoreEntry {
+  /** Full key, namespace included. */
+  key: string
+  /** Serialized value and engine metadata; opaque to the store. */
+  payload: string
+  /** Every tag the entry depends on (implicit key and namespace tags included). */
+  tags: readonly string[]
+  /**
+   * Sequence as of which the value was built. Omitted: the `asOf` of the write, else the store's
+   * current sequence ("as of now").
+   */
+  start?: number
+  /** How long the store keeps the entry, in ms (> 0). Expiry is physical clean-up only. */
+  ttlMs: number
+}
+
+/** An entry as the store returns it. */
+export interface StoredRecord {
+  payload: string
+  tags: readonly string[]
+  start: number
+}
+
+/** Answer to {@link Store.read}. */
+export interface StoreReadResult {
+  /** One slot per requested key, `undefined` where the store has nothing. */
+  entries: (StoredRecord | undefined)[]
+  /**
+   * The records of every tag of every returned entry. A tag with no record reports the store's
+   * floor (the lowest sequence it can still vouch for), never 0: a lost record must not make an
+   * invalidated entry valid again.
+   */
+  tagSeqs: Record<string, TagSeq>
+  /** The store's current sequence: a load that starts now is "as of" it. */
+  seq: number
+  /** Changes whenever the store lost its state (restart, failover, FLUSHDB). */
+  epoch: string
+}
+
+/** Options of {@link Store.write}. */
+export interface StoreWriteOptions {
+  /** Sequence for entries without their own `start`. */
+  asOf?: number
+  /** With a lease (`lock: true`), the write is accepted only while this token holds it. */
+  leaseToken?: string
+}
+
+/** Answer to {@link Store.write}. */
+export interface StoreWriteResult {
+  /** Per entry: whether it was stored (false when a tag was invalidated after its `start`). */
+  written: boolean[]
+  /** Per entry: the `start` it was stored with. */
+  starts: number[]
+  seq: number
+  epoch: string
+}
+
+/** Answer to {@link Store.invalidate}. */
+export interface StoreInvalidateResult {
+  seq: number
+  epoch: string
+}
+
+/** A shared tier. Each method is atomic; a remote store does each in one round trip. */
+export interface Store {
+  /** A short name for logs and `inspect()`: `'memory'`, `'redis'`, ... */
+  readonly name: string
+  /** Entries, the records of their tags, and the current `{ seq, epoch }`. `read([])` is legal. */
+  read(keys: readonly string[]): Promise<StoreReadResult>
+  /**
+   * Stores each entry unless one of its tags has a hard record above the entry's `start` (it was
+   * invalidated while the value was being built) or the `start` is below the floor.
+   */
+  write(entries: readonly StoreEntry[], options?: StoreWriteOptions): Promise<StoreWriteResult>
+  /**
+   * Takes the next sequence number `s` and records it for every tag (as a soft record with
+   * `stale: true`), atomically. Cost does not depend on how many entries carry the tags.
+   */
+  invalidate(tags: readonly string[], options?: { stale?: boolean }): Promise<StoreInvalidateResult>
+  /** Releases connections and timers. */
+  close(): Promise<void>
+}

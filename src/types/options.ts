@@ -1,0 +1,127 @@
+import type { Duration } from '../cache/duration.js'
+import type { Serializer } from '../cache/serializer.js'
+import type { Clock } from '../clock.js'
+import type { Store } from '../stores/store.js'
+
+export type { Duration }
+
+/** Options of the in-process memory tier (L1). */
+export interface L1Options {
+  /**
+   * Most entries kept; the least recently used go first.
+   * @default 10_000
+   */
+  maxEntries?: number
+  /** Most bytes kept, by the estimate of `sizeOf` (or a built-in estimate). No limit by default. */
+  maxBytes?: number
+  /** Size of a value in bytes, for `maxBytes`. @default a cheap structural estimate */
+  sizeOf?: (value: unknown) => number
+  /**
+   * Hand out a deep copy (`structuredClone`) on every hit, for callers that mutate what they get.
+   * Off by default: the L1 keeps values as they are and hands out shared references.
+   * @default false
+   */
+  clone?: boolean
+}
+
+/** Options of {@link createCache}. Every option is checked when the cache is created. */
+export interface CacheOptions {
+  /**
+   * Prefix of every key, and the root of the tag space. `cache.namespace(name)` derives children.
+   * Letters, digits, `_`, `-` and `.`.
+   * @default 'cg'
+   */
+  namespace?: string
+  /** Default time to live. `0` = do not store; `Infinity` = until `maxLifetime`. @default '5m' */
+  ttl?: Duration
+  /** The in-process memory tier; `false` turns it off (then a `store` is required). */
+  l1?: L1Options | false
+  /** Shared tier (L2), e.g. `redisStore({ url })` or `memoryStore()`. */
+  store?: Store
+  /** How long past expiry `getOrSet` may still serve a value while refreshing it. @default 0 */
+  grace?: Duration
+  /** Shorten each ttl by a random 0 to `jitter` fraction (0–1), to spread refreshes. @default 0 */
+  jitter?: number
+  /** Upper bound on any entry's lifetime; `ttl: Infinity` means this. @default '1d' */
+  maxLifetime?: Duration
+  /**
+   * `false` (or env `CACHEGRAPH_ENABLED=false`) turns caching off: every read goes to its loader,
+   * but invalidations still reach the shared store so the rest of the fleet stays fresh.
+   * @default true
+   */
+  enabled?: boolean
+  /** Serializer for the shared tier. @default richJson (JSON + Date, Map, Set, BigInt, ...) */
+  serializer?: Serializer
+  /** Time source. @default the wall clock */
+  clock?: Clock
+  /**
+   * Most tag records this process remembers. Forgetting one is safe (older entries with unknown
+   * tags are distrusted), just slower.
+   * @default 100_000
+   */
+  maxTags?: number
+  /** Make `dependsOn` outside a loader throw `E_NO_DEPENDENCY_CONTEXT`. @default false */
+  strictDependencies?: boolean
+}
+
+/** What a loader can adjust about the entry it is computing. */
+export interface LoaderContext {
+  /** The key being computed (without the namespace prefix). */
+  readonly key: string
+  /** Overrides the ttl of this entry. */
+  setTtl(ttl: Duration): void
+  /** Adds tags to this entry (like `dependsOn`; tags are never removed). */
+  setTags(...tags: string[]): void
+  /** Returns the value to the callers without storing it. */
+  skip(): void
+}
+
+/** A loader: sync or async. Returning `undefined` means "do not cache". */
+export type Loader<T> = (ctx: LoaderContext) => T | Promise<T>
+
+/** Options of `cache.set`. */
+export interface SetOptions {
+  /** Time to live of this entry. @default the cache's `ttl` */
+  ttl?: Duration
+  /** Dependency names such as `'user:42'`. */
+  tags?: readonly string[]
+  /**
+   * Token from `await cache.begin()`, taken before reading the data being cached: an
+   * invalidation that lands after it makes this write void. Omitted: the write is as of now.
+   */
+  asOf?: number
+}
+
+/** Options of `cache.getOrSet`. */
+export interface GetOrSetOptions<T> {
+  /** Time to live of the entry. @default the cache's `ttl` */
+  ttl?: Duration
+  /** Tags, or a function of the result returning them (for tags known only after loading). */
+  tags?: readonly string[] | ((result: T) => readonly string[])
+  /** This caller stops waiting when the signal aborts; the shared load goes on for the others. */
+  signal?: AbortSignal
+}
+
+/** An entry entry as `cache.inspect()` shows it. */
+export interface EntryInfo {
+  key: string
+  tier: 'l1' | 'l2'
+  tags: readonly string[]
+  /** Milliseconds of ttl left (negative when expired and kept for grace). */
+  ttl: number
+  createdAt: number
+  expiresAt: number
+  /** The sequence the value is "as of". */
+  start: number
+  /** `valid`, `stale` (soft-invalidated) or `invalid`. */
+  status: 'valid' | 'stale' | 'invalid'
+  /** Serialized size in bytes (shared tier) or the L1 estimate. */
+  size: number | undefined
+}
+
+/** What `invalidate()` resolves to. */
+export interface InvalidationResult {
+  tags: readonly string[]
+  /** The sequence number the invalidation was recorded at. */
+  seq: number
+}
