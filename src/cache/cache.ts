@@ -145,13 +145,20 @@ export class Cache {
    * and are not cached.
    */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
-    checkKey(key)
-    if (options?.tags !== undefined && typeof options.tags !== 'function') checkTags(options.tags)
+    try {
+      checkKey(key)
+      if (typeof loader !== 'function') {
+        throw new CacheError('E_INVALID_VALUE', 'cachegraph: getOrSet needs a loader function')
+      }
+      if (options?.tags !== undefined && typeof options.tags !== 'function') checkTags(options.tags)
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
     return this.#reads.getOrSet(this.#ns, key, loader, options)
   }
 
   /** Removes `key` everywhere; a load of it already running is not stored. */
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     return this.deleteMany([key])
   }
 
@@ -173,7 +180,7 @@ export class Cache {
    * process). Cost does not depend on the number of dependents. With `{ stale: true }` entries may
    * still be served within their grace period while they refresh.
    */
-  invalidate(
+  async invalidate(
     tags: string | readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<InvalidationResult> {
@@ -181,7 +188,7 @@ export class Cache {
   }
 
   /** Same as `invalidate(entityTag(type, id))`. */
-  invalidateEntity(type: string, id: string | number | bigint): Promise<InvalidationResult> {
+  async invalidateEntity(type: string, id: string | number | bigint): Promise<InvalidationResult> {
     return this.invalidate(entityTag(type, id))
   }
 
@@ -210,7 +217,7 @@ export class Cache {
   }
 
   /** An entry's tags, ttl, size and times, from L1 or the shared tier; undefined when absent. */
-  inspect(key: string): Promise<EntryInfo | undefined> {
+  async inspect(key: string): Promise<EntryInfo | undefined> {
     checkKey(key)
     return describeEntry(this.#engine, this.#ns.prefix + key)
   }

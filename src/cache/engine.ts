@@ -1,7 +1,7 @@
 import { CacheError } from '../errors.js'
 import type { Store, StoreEntry, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
-import { type DecodedEntry, decodeEntry, encodeEntry } from './entry-codec.js'
+import { type DecodedEntry, decodeEntry, encodeEntry, type EntryTimes } from './entry-codec.js'
 import { Emitter } from './events.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
@@ -114,52 +114,72 @@ export class Engine {
     const stored = writes.map(
       (w) => w.ttlMs > 0 && (w.start === undefined || this.#valid(w.tags, w.start)),
     )
-    const starts = writes.map((w) => w.start ?? this.#localSeq)
+    const starts = writes.map((w) => w.start)
     const times = writes.map((w) => this.times(w.ttlMs, now))
-    if (this.store !== undefined) {
+    // Writes without a start supersede: they take a fresh sequence and record their key tag at
+    // it, so a load of the same key that started earlier can never overwrite them.
+    const superseding = writes.flatMap((w, i) =>
+      w.start === undefined && stored[i] ? [keyTag(w.fullKey)] : [],
+    )
+    if (this.store === undefined) {
+      if (superseding.length > 0) {
+        const seq = ++this.#localSeq
+        this.registry.apply(superseding, seq, false)
+        writes.forEach((w, i) => void (starts[i] ??= seq))
+      }
+    } else {
       const indexes = stored.flatMap((ok, i) => (ok ? [i] : []))
-      const entries: StoreEntry[] = []
-      for (const i of indexes) {
+      const entries: StoreEntry[] = indexes.map((i) => {
         const w = writes[i] as PendingWrite
-        const t = times[i] as ReturnType<Engine['times']>
-        entries.push({
+        const t = times[i] as EntryTimes
+        return {
           key: w.fullKey,
           payload: encodeEntry(this.options.serializer, w.value, t),
           tags: w.tags,
           start: w.start,
+          keyTag: keyTag(w.fullKey),
           ttlMs: Math.max(1, Math.ceil(t.staleUntil - now)),
-        })
-      }
+        }
+      })
       if (entries.length > 0) {
         const result = await this.guardStore('write', () => this.store!.write(entries))
+        if (result !== undefined) this.observe(result.seq, result.epoch)
         indexes.forEach((i, n) => {
           stored[i] = result?.written[n] === true
-          if (result !== undefined) starts[i] = result.starts[n] as number
+          starts[i] = result?.starts[n]
         })
-        if (result !== undefined) this.observe(result.seq, result.epoch)
+        const supersededAt = indexes.find((i) => writes[i]?.start === undefined)
+        if (result !== undefined && supersededAt !== undefined) {
+          this.registry.apply(superseding, starts[supersededAt] as number, false)
+        }
       }
     }
-    const l1 = this.l1
     writes.forEach((w, i) => {
-      const start = starts[i] as number
-      if (!stored[i] || !this.#valid(w.tags, start)) return void (stored[i] = false)
+      const start = starts[i]
+      if (!stored[i] || start === undefined || !this.#valid(w.tags, start))
+        return void (stored[i] = false)
       this.counters.sets++
       if (this.events.has('set')) this.events.emit('set', { key: w.fullKey, tags: w.tags })
-      if (l1 === undefined) return
-      const value =
-        this.options.l1 !== false && this.options.l1.clone ? structuredClone(w.value) : w.value
-      const entry: L1Entry = {
-        value,
-        tags: w.tags,
-        start,
-        ...(times[i] as ReturnType<Engine['times']>),
-        checkedAt: this.registry.generation,
-        validity: Validity.Valid,
-        size: l1.sizeOf(value),
-      }
-      l1.set(w.fullKey, entry, now)
+      this.#putL1(w, start, times[i] as EntryTimes, now)
     })
     return stored
+  }
+
+  #putL1(w: PendingWrite, start: number, times: EntryTimes, now: number): void {
+    const l1 = this.l1
+    if (l1 === undefined) return
+    const value =
+      this.options.l1 !== false && this.options.l1.clone ? structuredClone(w.value) : w.value
+    const entry: L1Entry = {
+      value,
+      tags: w.tags,
+      start,
+      ...times,
+      checkedAt: this.registry.generation,
+      validity: Validity.Valid,
+      size: l1.sizeOf(value),
+    }
+    l1.set(w.fullKey, entry, now)
   }
 
   /** Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. */

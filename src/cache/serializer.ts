@@ -104,7 +104,7 @@ function encodeSpecial(raw: unknown, encoded: unknown): unknown {
       }
       // A plain object that happens to have our marker key is wrapped so it reads back intact.
       if (!Array.isArray(raw) && Object.hasOwn(raw, MARK))
-        return { [MARK]: 'o', v: { ...(encoded as object) } }
+        return { [MARK]: 'o', v: Object.entries(encoded as object) }
       return NOT_SPECIAL
     }
     default:
@@ -139,7 +139,7 @@ function decodeSpecial(value: unknown): unknown {
     case 'Set':
       return new Set(v as unknown[])
     case 'o':
-      return v
+      return Object.fromEntries(v as [string, unknown][])
     default: {
       if (!Object.hasOwn(TYPED_ARRAYS, type)) return value
       const bytes = Buffer.from(v as string, 'base64')

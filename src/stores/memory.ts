@@ -86,8 +86,21 @@ export class MemoryStore implements Store {
     const now = this.#clock.now()
     const written: boolean[] = []
     const starts: number[] = []
+    const superseding = entries.filter(
+      (e) => e.start === undefined && options.asOf === undefined && e.keyTag !== undefined,
+    )
+    const supersedeSeq =
+      superseding.length > 0
+        ? this.#record(
+            superseding.map((e) => e.keyTag as string),
+            false,
+          )
+        : undefined
     for (const entry of entries) {
-      const start = entry.start ?? options.asOf ?? this.#seq
+      const start =
+        entry.start ??
+        options.asOf ??
+        (entry.keyTag === undefined ? this.#seq : (supersedeSeq as number))
       const current = this.#entries.get(entry.key)
       // An older snapshot never overwrites a newer live one (a slow loader racing a set).
       const newer = current !== undefined && current.expiresAt > now && current.record.start > start
@@ -110,16 +123,22 @@ export class MemoryStore implements Store {
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
+    const seq = this.#record(tags, options.stale === true)
+    return Promise.resolve({ seq, epoch: this.#epoch })
+  }
+
+  /** Takes the next sequence and records it for `tags`. */
+  #record(tags: readonly string[], stale: boolean): number {
     const seq = ++this.#seq
     for (const tag of tags) {
       const record = this.#tags.get(tag) ?? { hard: this.#floor, soft: this.#floor }
-      if (options.stale) record.soft = seq
+      if (stale) record.soft = seq
       else record.hard = seq
       this.#tags.delete(tag)
       this.#tags.set(tag, record)
     }
     this.#evictTags()
-    return Promise.resolve({ seq, epoch: this.#epoch })
+    return seq
   }
 
   /**

@@ -21,10 +21,17 @@ export interface StoreEntry {
   /** Every tag the entry depends on (implicit key and namespace tags included). */
   tags: readonly string[]
   /**
-   * Sequence as of which the value was built. Omitted: the `asOf` of the write, else the store's
-   * current sequence ("as of now").
+   * Sequence as of which the value was built. Omitted: the `asOf` of the write; without either,
+   * the write supersedes (see `keyTag`), else it is as of the current sequence.
    */
   start?: number
+  /**
+   * The entry's own key tag. A write with neither `start` nor `asOf` takes the next sequence `s`
+   * (as `invalidate` does), records this tag at `s` and stores the entry as of `s`, atomically:
+   * a load of the key that started earlier can then never overwrite it, in this process or any
+   * other (a plain `set` racing a slow loader).
+   */
+  keyTag?: string
   /** How long the store keeps the entry, in ms (> 0). Expiry is physical clean-up only. */
   ttlMs: number
 }

@@ -1,0 +1,317 @@
+// L1 hit benchmark: cachegraph's in-process read path against lru-cache and bentocache.
+//
+// Method (see README.md): every contestant runs in this one process, interleaved. Each round runs
+// every contestant for the same number of operations, in an order that rotates from round to
+// round, over the same pre-shuffled sequence of 100,000 keys. One awaited operation at a time:
+// every operation is `await x.get(key)`, even where the competitor's get is synchronous, so every
+// contestant pays the same await. Ratios are computed per round and the reported ratio is the
+// median of the per-round ratios.
+//
+// Environment: BENCH_ROUNDS (default 15), BENCH_OPS (operations per contestant per round,
+// default 200000). `node l1-hit.js --check` exits with 1 when a target is not met.
+
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+
+import { BentoCache, bentostore } from 'bentocache'
+import { memoryDriver } from 'bentocache/drivers/memory'
+import { createCache } from 'cachegraph'
+import { LRUCache } from 'lru-cache'
+import { do_not_optimize } from 'mitata'
+
+const KEYS = 100_000
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 15)
+const OPS = positiveInt(process.env.BENCH_OPS, 200_000)
+const WARMUP_ROUNDS = 2
+const TARGETS = { vsLruCache: 0.8, vsBentocache: 5 }
+const RESULTS = new URL('./results/l1-hit.json', import.meta.url)
+
+function positiveInt(text, fallback) {
+  const n = Number(text)
+  return Number.isInteger(n) && n > 0 ? n : fallback
+}
+
+/** Deterministic PRNG (mulberry32), so every run shuffles the keys the same way. */
+function prng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A plain object of about 200 bytes (as JSON). */
+function makeValue(i) {
+  return {
+    id: i,
+    name: `User ${i}`,
+    email: `user${i}@example.com`,
+    orgId: i % 100,
+    role: i % 7 === 0 ? 'admin' : 'member',
+    active: i % 3 !== 0,
+    createdAt: '2026-01-15T10:20:30.000Z',
+    roles: ['reader', 'writer'],
+    bio: 'Likes caches that know what they depend on.',
+  }
+}
+
+// --- data -------------------------------------------------------------------------------------
+
+const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
+const values = Array.from({ length: KEYS }, (_, i) => makeValue(i))
+const valueBytes = values.reduce((n, v) => n + JSON.stringify(v).length, 0) / KEYS
+/** The access order: every key once, shuffled (Fisher-Yates). */
+const order = keys.slice()
+const random = prng(0x5eed)
+for (let i = order.length - 1; i > 0; i--) {
+  const j = Math.floor(random() * (i + 1))
+  ;[order[i], order[j]] = [order[j], order[i]]
+}
+
+// --- contestants ------------------------------------------------------------------------------
+
+const lru = new LRUCache({ max: 200_000, ttl: 300_000 })
+
+const bentoDriver = (options) =>
+  new BentoCache({
+    default: 'memory',
+    ttl: '5m',
+    stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 200_000, ...options })) },
+  })
+/** bentocache as configured by default: the memory driver serializes values. */
+const bento = bentoDriver({})
+/** bentocache keeping references, as lru-cache and cachegraph do. */
+const bentoRefs = bentoDriver({ serialize: false })
+
+const cg = createCache({ ttl: '5m', l1: { maxEntries: 200_000 } })
+let loaderCalls = 0
+const loader = () => {
+  loaderCalls++
+  return { loaded: true }
+}
+
+console.log(`filling ${KEYS.toLocaleString('en-US')} keys in each cache...`)
+for (let i = 0; i < KEYS; i++) {
+  const key = keys[i]
+  const value = values[i]
+  lru.set(key, value)
+  await bento.set({ key, value })
+  await bentoRefs.set({ key, value })
+  const stored = await cg.set(key, value, { tags: [`user:${i}`, `org:${i % 100}`, 'all'] })
+  if (!stored) throw new Error(`cachegraph did not store ${key}`)
+}
+
+// One function per contestant, so each loop stays monomorphic. Each returns the sum of the ids
+// it read: the sums of all contestants must agree (every op was a hit, on the same keys).
+
+async function runLru(start, count) {
+  let sum = 0
+  let j = start
+  for (let n = 0; n < count; n++) {
+    const value = await lru.get(order[j])
+    sum += value.id
+    if (++j === KEYS) j = 0
+  }
+  return sum
+}
+
+async function runBento(start, count) {
+  let sum = 0
+  let j = start
+  for (let n = 0; n < count; n++) {
+    const value = await bento.get({ key: order[j] })
+    sum += value.id
+    if (++j === KEYS) j = 0
+  }
+  return sum
+}
+
+async function runBentoRefs(start, count) {
+  let sum = 0
+  let j = start
+  for (let n = 0; n < count; n++) {
+    const value = await bentoRefs.get({ key: order[j] })
+    sum += value.id
+    if (++j === KEYS) j = 0
+  }
+  return sum
+}
+
+async function runCgGet(start, count) {
+  let sum = 0
+  let j = start
+  for (let n = 0; n < count; n++) {
+    const value = await cg.get(order[j])
+    sum += value.id
+    if (++j === KEYS) j = 0
+  }
+  return sum
+}
+
+async function runCgGetOrSet(start, count) {
+  let sum = 0
+  let j = start
+  for (let n = 0; n < count; n++) {
+    const value = await cg.getOrSet(order[j], loader)
+    sum += value.id
+    if (++j === KEYS) j = 0
+  }
+  return sum
+}
+
+const contestants = [
+  { id: 'lru-cache.get', label: 'lru-cache get', run: runLru },
+  { id: 'bentocache.get', label: 'bentocache get (memory driver, defaults)', run: runBento },
+  {
+    id: 'bentocache.get[serialize:false]',
+    label: 'bentocache get (memory driver, serialize: false)',
+    run: runBentoRefs,
+  },
+  { id: 'cachegraph.get', label: 'cachegraph get (3 tags per entry)', run: runCgGet },
+  { id: 'cachegraph.getOrSet', label: 'cachegraph getOrSet hit', run: runCgGetOrSet },
+]
+const RATIOS = [
+  { id: 'cachegraph.get / lru-cache.get', of: 'cachegraph.get', to: 'lru-cache.get' },
+  { id: 'cachegraph.get / bentocache.get', of: 'cachegraph.get', to: 'bentocache.get' },
+  {
+    id: 'cachegraph.get / bentocache.get[serialize:false]',
+    of: 'cachegraph.get',
+    to: 'bentocache.get[serialize:false]',
+  },
+  { id: 'cachegraph.getOrSet / lru-cache.get', of: 'cachegraph.getOrSet', to: 'lru-cache.get' },
+]
+
+// --- rounds -----------------------------------------------------------------------------------
+
+const median = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Runs every contestant once, in the order rotated by `round`; returns ops/sec by id. */
+async function round(round) {
+  const start = (round * 7919) % KEYS
+  const opsPerSec = {}
+  let expectedSum
+  for (let c = 0; c < contestants.length; c++) {
+    const contestant = contestants[(c + round) % contestants.length]
+    const t0 = process.hrtime.bigint()
+    const sum = await contestant.run(start, OPS)
+    const ns = Number(process.hrtime.bigint() - t0)
+    do_not_optimize(sum)
+    expectedSum ??= sum
+    if (sum !== expectedSum) throw new Error(`${contestant.id} read other values than the others`)
+    opsPerSec[contestant.id] = (OPS * 1e9) / ns
+  }
+  return opsPerSec
+}
+
+console.log(`warming up (${WARMUP_ROUNDS} rounds, not counted)...`)
+for (let r = 0; r < WARMUP_ROUNDS; r++) await round(r)
+
+console.log(`${ROUNDS} rounds x ${OPS.toLocaleString('en-US')} ops per contestant...`)
+const started = Date.now()
+const rounds = []
+for (let r = 0; r < ROUNDS; r++) {
+  const opsPerSec = await round(r)
+  const ratios = Object.fromEntries(RATIOS.map((q) => [q.id, opsPerSec[q.of] / opsPerSec[q.to]]))
+  rounds.push({ opsPerSec, ratios })
+}
+const seconds = (Date.now() - started) / 1000
+
+if (loaderCalls !== 0) throw new Error(`getOrSet ran its loader ${loaderCalls} times: not a hit`)
+const stats = cg.stats()
+
+// --- report -----------------------------------------------------------------------------------
+
+const summary = {}
+for (const c of contestants) {
+  const xs = rounds.map((r) => r.opsPerSec[c.id])
+  summary[c.id] = { label: c.label, medianOpsPerSec: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
+}
+const ratios = {}
+for (const q of RATIOS) {
+  const xs = rounds.map((r) => r.ratios[q.id])
+  ratios[q.id] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
+}
+const targets = [
+  {
+    id: 'cachegraph.get >= 0.8 x lru-cache.get',
+    ratio: ratios['cachegraph.get / lru-cache.get'].median,
+    target: TARGETS.vsLruCache,
+  },
+  {
+    id: 'cachegraph.get >= 5 x bentocache.get',
+    ratio: ratios['cachegraph.get / bentocache.get'].median,
+    target: TARGETS.vsBentocache,
+  },
+].map((t) => ({ ...t, met: t.ratio >= t.target }))
+
+const fmtOps = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
+const fmtRatio = (n) => n.toFixed(3).padStart(8)
+const cpus = os.cpus()
+console.log()
+console.log(
+  `L1 hit, ${KEYS.toLocaleString('en-US')} keys, ~${Math.round(valueBytes)}-byte values, ` +
+    `one awaited op at a time, shuffled keys, Node ${process.version}, ${cpus.length} cores ` +
+    `(${cpus[0]?.model ?? 'unknown cpu'})`,
+)
+console.log(
+  `${ROUNDS} rounds x ${OPS.toLocaleString('en-US')} ops per contestant, rotating order; ` +
+    `${seconds.toFixed(1)} s`,
+)
+console.log()
+console.log(`${'contestant'.padEnd(50)} ${'ops/sec'.padStart(12)} ${'min'.padStart(12)} ${'max'.padStart(12)}`)
+for (const c of contestants) {
+  const s = summary[c.id]
+  console.log(`${c.label.padEnd(50)} ${fmtOps(s.medianOpsPerSec)} ${fmtOps(s.min)} ${fmtOps(s.max)}`)
+}
+console.log('(ops/sec: median over rounds)')
+console.log()
+console.log(`${'ratio (median of per-round ratios)'.padEnd(50)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`)
+for (const q of RATIOS) {
+  const r = ratios[q.id]
+  console.log(`${q.id.padEnd(50)} ${fmtRatio(r.median)} ${fmtRatio(r.min)} ${fmtRatio(r.max)}`)
+}
+console.log()
+for (const t of targets) {
+  console.log(`target ${t.id}: ${t.ratio.toFixed(2)} -> ${t.met ? 'MET' : 'NOT MET'}`)
+}
+
+const result = {
+  benchmark: 'l1-hit',
+  date: new Date().toISOString(),
+  node: process.version,
+  cores: cpus.length,
+  cpu: cpus[0]?.model ?? null,
+  platform: `${os.platform()} ${os.arch()}`,
+  method: {
+    keys: KEYS,
+    valueBytes: Math.round(valueBytes),
+    tagsPerEntry: 3,
+    access: 'pre-shuffled random order, one awaited op at a time',
+    rounds: ROUNDS,
+    warmupRounds: WARMUP_ROUNDS,
+    opsPerContestantPerRound: OPS,
+    order: 'rotating',
+    ratio: 'median of per-round ratios',
+  },
+  contestants: summary,
+  ratios,
+  targets,
+  cachegraphStats: { l1Hits: stats.l1.hits, misses: stats.misses, loads: stats.loads },
+  rounds,
+}
+console.log()
+// The JSON line leaves out the per-round figures (they are in the results file).
+console.log(JSON.stringify({ ...result, rounds: undefined }))
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`)
+console.log(`\nwritten to ${RESULTS.pathname}`)
+
+await Promise.all([bento.disconnectAll(), bentoRefs.disconnectAll(), cg.close()])
+if (process.argv.includes('--check') && targets.some((t) => !t.met)) process.exitCode = 1

@@ -1,0 +1,217 @@
+import type { Store } from '../stores/store.js'
+
+/** The subset of a test runner the suite needs (Vitest, Jest, node:test + an expect library). */
+export interface ConformanceRunner {
+  describe(name: string, body: () => void): void
+  it(name: string, body: () => Promise<void> | void): void
+  expect: (actual: unknown) => {
+    toBe(expected: unknown): void
+    toEqual(expected: unknown): void
+    toBeUndefined(): void
+    toBeGreaterThan(expected: number): void
+    toBeGreaterThanOrEqual(expected: number): void
+    not: { toBe(expected: unknown): void }
+  }
+}
+
+/** How the suite gets stores. */
+export interface ConformanceTarget {
+  /** A fresh store, isolated from other tests (e.g. its own key prefix). */
+  create(): Promise<Store> | Store
+  /**
+   * Makes the store lose its state (FLUSHDB, restart). Optional: the recovery tests run only
+   * when it is given.
+   */
+  loseState?(store: Store): Promise<void> | void
+  /** Waits real or fake time, for ttl tests. @default a real timer */
+  sleep?(ms: number): Promise<void>
+}
+
+let unique = 0
+const key = (name: string) => `conf::${name}:${++unique}`
+const entry = (k: string, tags: string[], start?: number, ttlMs = 60_000) => ({
+  key: k,
+  payload: `payload of ${k}`,
+  tags,
+  ...(start === undefined ? {} : { start }),
+  ttlMs,
+})
+
+/**
+ * The contract every cachegraph store must meet. Runner agnostic: pass your runner's
+ * `describe`, `it` and `expect`.
+ *
+ * @example
+ * import { describe, it, expect } from 'vitest'
+ * import { storeConformance } from 'cachegraph/testing'
+ * storeConformance('my store', { describe, it, expect }, { create: () => myStore() })
+ */
+export function storeConformance(
+  name: string,
+  runner: ConformanceRunner,
+  target: ConformanceTarget,
+): void {
+  const { describe, it, expect } = runner
+  const sleep =
+    target.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const withStore = (body: (store: Store) => Promise<void>) => async () => {
+    const store = await target.create()
+    try {
+      await body(store)
+    } finally {
+      await store.close()
+    }
+  }
+
+  describe(`store conformance: ${name}`, () => {
+    it(
+      'reads nothing for unknown keys and reports seq and epoch',
+      withStore(async (store) => {
+        const result = await store.read([key('a'), key('b')])
+        expect(result.entries.length).toBe(2)
+        expect(result.entries[0]).toBeUndefined()
+        expect(result.entries[1]).toBeUndefined()
+        expect(typeof result.seq).toBe('number')
+        expect(typeof result.epoch).toBe('string')
+        expect((await store.read([])).epoch).toBe(result.epoch)
+      }),
+    )
+
+    it(
+      'writes and reads back payload, tags and start',
+      withStore(async (store) => {
+        const k = key('rw')
+        const { seq } = await store.read([])
+        const written = await store.write([entry(k, ['t1', 't2'], seq)])
+        expect(written.written).toEqual([true])
+        expect(written.starts).toEqual([seq])
+        const { entries, tagSeqs } = await store.read([k])
+        expect(entries[0]?.payload).toBe(`payload of ${k}`)
+        expect(entries[0]?.tags).toEqual(['t1', 't2'])
+        expect(entries[0]?.start).toBe(seq)
+        expect(Object.keys(tagSeqs).sort()).toEqual(['t1', 't2'])
+      }),
+    )
+
+    it(
+      'a write without start is as of the current sequence',
+      withStore(async (store) => {
+        await store.invalidate([key('bump')])
+        const { seq } = await store.read([])
+        const result = await store.write([entry(key('now'), ['t'])])
+        expect(result.starts[0]).toBe(seq)
+        const asOf = await store.write([entry(key('asof'), ['t'])], { asOf: seq - 1 })
+        expect(asOf.starts[0]).toBe(seq - 1)
+      }),
+    )
+
+    it(
+      'invalidate takes the next sequence for all its tags, forward only',
+      withStore(async (store) => {
+        const tag = key('tag')
+        const before = await store.read([])
+        const first = await store.invalidate([tag, `${tag}:b`])
+        const second = await store.invalidate([tag])
+        expect(first.seq).toBeGreaterThan(before.seq)
+        expect(second.seq).toBe(first.seq + 1)
+        expect(first.epoch).toBe(before.epoch)
+        const k = key('e')
+        await store.write([entry(k, [tag, `${tag}:b`], second.seq)])
+        const { tagSeqs, seq } = await store.read([k])
+        expect(tagSeqs[tag]?.hard).toBe(second.seq)
+        expect(tagSeqs[`${tag}:b`]?.hard).toBe(first.seq)
+        expect(seq).toBe(second.seq)
+      }),
+    )
+
+    it(
+      'refuses an entry whose tag was invalidated after its start (the stale set)',
+      withStore(async (store) => {
+        const tag = key('stale-set')
+        const { seq: start } = await store.read([])
+        await store.invalidate([tag])
+        const k = key('late')
+        const result = await store.write([
+          entry(k, [tag], start),
+          entry(key('other'), ['unrelated'], start),
+        ])
+        expect(result.written).toEqual([false, true])
+        expect((await store.read([k])).entries[0]).toBeUndefined()
+      }),
+    )
+
+    it(
+      'keeps soft and hard records apart; a soft record does not refuse writes',
+      withStore(async (store) => {
+        const tag = key('soft')
+        const { seq: start } = await store.read([])
+        const soft = await store.invalidate([tag], { stale: true })
+        const k = key('soft-entry')
+        expect((await store.write([entry(k, [tag], start)])).written).toEqual([true])
+        const { tagSeqs } = await store.read([k])
+        expect(tagSeqs[tag]?.soft).toBe(soft.seq)
+        expect(tagSeqs[tag]?.hard ?? 0).toBeGreaterThan(-1)
+        expect((tagSeqs[tag]?.hard ?? 0) < soft.seq).toBe(true)
+      }),
+    )
+
+    it(
+      'never lets an older snapshot overwrite a newer live entry',
+      withStore(async (store) => {
+        const k = key('order')
+        const { seq } = await store.read([])
+        await store.invalidate([key('x')])
+        expect(
+          (await store.write([{ ...entry(k, ['t'], seq + 1), payload: 'new' }])).written,
+        ).toEqual([true])
+        expect((await store.write([{ ...entry(k, ['t'], seq), payload: 'old' }])).written).toEqual([
+          false,
+        ])
+        expect((await store.read([k])).entries[0]?.payload).toBe('new')
+      }),
+    )
+
+    it(
+      'reports untouched tags at or below the current sequence',
+      withStore(async (store) => {
+        const k = key('fresh-tags')
+        const { seq } = await store.read([])
+        await store.write([entry(k, [key('never')], seq)])
+        const result = await store.read([k])
+        const record = Object.values(result.tagSeqs)[0]
+        expect((record?.hard ?? Infinity) <= seq).toBe(true)
+      }),
+    )
+
+    it(
+      'expires entries after ttlMs',
+      withStore(async (store) => {
+        const k = key('ttl')
+        await store.write([entry(k, ['t'], undefined, 40)])
+        expect((await store.read([k])).entries[0]?.payload).toBe(`payload of ${k}`)
+        await sleep(120)
+        expect((await store.read([k])).entries[0]).toBeUndefined()
+      }),
+    )
+
+    if (target.loseState !== undefined) {
+      const loseState = target.loseState
+      it(
+        'after losing its state it changes epoch, moves forward, and refuses older writes',
+        withStore(async (store) => {
+          const tag = key('lost')
+          const k = key('lost-entry')
+          const before = await store.read([])
+          await store.invalidate([tag])
+          await loseState(store)
+          const after = await store.read([])
+          expect(after.epoch).not.toBe(before.epoch)
+          expect(after.seq).toBeGreaterThan(before.seq)
+          // A loader that started before the loss must not store what the lost record guarded.
+          expect((await store.write([entry(k, [tag], before.seq)])).written).toEqual([false])
+          expect((await store.write([entry(k, [tag], after.seq)])).written).toEqual([true])
+        }),
+      )
+    }
+  })
+}

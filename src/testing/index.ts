@@ -1,0 +1,3 @@
+export { storeConformance } from './conformance.js'
+export type { ConformanceRunner, ConformanceTarget } from './conformance.js'
+export { FakeClock, fakeClock } from './fake-clock.js'
