@@ -61,7 +61,7 @@ export class Cache {
       engine.counters.l1Hits++
       if (engine.events.has('hit'))
         engine.events.emit('hit', { key: fullKey, tier: 'l1', stale: false })
-      mergeInto(currentFrame(), entry.tags, entry.start, entry.expiresAt)
+      mergeInto(currentFrame(), entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return engine.handOut(entry.value) as T
     }
     return (await this.#readShared([key]))[0] as T | undefined
@@ -260,7 +260,7 @@ export class Cache {
     }
     engine.counters.hits++
     engine.counters.l1Hits++
-    mergeInto(currentFrame(), entry.tags, entry.start, entry.expiresAt)
+    mergeInto(currentFrame(), entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
     return { found: true, value: engine.handOut(entry.value) }
   }
 
@@ -277,7 +277,7 @@ export class Cache {
       const live =
         entry !== undefined &&
         now < entry.expiresAt &&
-        engine.registry.check(entry.tags, entry.start) === Validity.Valid
+        engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid
       if (!record) return live ? entry.value : undefined
       if (!live) {
         engine.counters.misses++
@@ -291,7 +291,7 @@ export class Cache {
       if (engine.events.has('hit'))
         engine.events.emit('hit', { key: fullKey, tier: 'l2', stale: false })
       engine.fillL1(fullKey, entry, now)
-      mergeInto(parent, entry.tags, entry.start, entry.expiresAt)
+      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return entry.value
     })
   }

@@ -24,8 +24,10 @@ export interface PendingWrite {
   value: unknown
   /** Every tag, implicit ones included. */
   tags: readonly string[]
-  /** As-of sequence; undefined = as of now. */
+  /** As-of sequence (the oldest of its tags); undefined = supersede, as of a fresh sequence. */
   start: number | undefined
+  /** Per-tag starts when they differ from `start`. */
+  tagStarts?: readonly number[] | undefined
   ttlMs: number
 }
 
@@ -69,7 +71,7 @@ export class Engine {
     const generation = this.registry.generation
     if (entry.checkedAt !== generation) {
       // Something was invalidated since this entry was last checked: walk its tags once.
-      entry.validity = this.registry.check(entry.tags, entry.start)
+      entry.validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
       entry.checkedAt = generation
       if (entry.validity === Validity.Invalid) {
         this.l1?.delete(fullKey)
@@ -96,7 +98,7 @@ export class Engine {
   fillL1(fullKey: string, entry: DecodedEntry, now: number): void {
     const l1 = this.l1
     if (l1 === undefined) return
-    const validity = this.registry.check(entry.tags, entry.start)
+    const validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
     if (validity === Validity.Invalid) return
     l1.set(
       fullKey,
@@ -112,7 +114,7 @@ export class Engine {
    */
   async commit(writes: readonly PendingWrite[], now: number): Promise<boolean[]> {
     const stored = writes.map(
-      (w) => w.ttlMs > 0 && (w.start === undefined || this.#valid(w.tags, w.start)),
+      (w) => w.ttlMs > 0 && (w.start === undefined || this.#valid(w.tags, w.start, w.tagStarts)),
     )
     const starts = writes.map((w) => w.start)
     const times = writes.map((w) => this.times(w.ttlMs, now))
@@ -137,6 +139,7 @@ export class Engine {
           payload: encodeEntry(this.options.serializer, w.value, t),
           tags: w.tags,
           start: w.start,
+          ...(w.tagStarts === undefined ? {} : { tagStarts: w.tagStarts }),
           keyTag: keyTag(w.fullKey),
           ttlMs: Math.max(1, Math.ceil(t.staleUntil - now)),
         }
@@ -156,7 +159,7 @@ export class Engine {
     }
     writes.forEach((w, i) => {
       const start = starts[i]
-      if (!stored[i] || start === undefined || !this.#valid(w.tags, start))
+      if (!stored[i] || start === undefined || !this.#valid(w.tags, start, w.tagStarts))
         return void (stored[i] = false)
       this.counters.sets++
       if (this.events.has('set')) this.events.emit('set', { key: w.fullKey, tags: w.tags })
@@ -174,6 +177,7 @@ export class Engine {
       value,
       tags: w.tags,
       start,
+      tagStarts: w.tagStarts,
       ...times,
       checkedAt: this.registry.generation,
       validity: Validity.Valid,
@@ -292,8 +296,8 @@ export class Engine {
     await this.store?.close()
   }
 
-  #valid(tags: readonly string[], start: number): boolean {
-    return this.registry.check(tags, start) !== Validity.Invalid
+  #valid(tags: readonly string[], start: number, tagStarts?: readonly number[]): boolean {
+    return this.registry.check(tags, start, tagStarts) !== Validity.Invalid
   }
 
   #assertOpen(): void {

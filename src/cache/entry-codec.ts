@@ -14,6 +14,7 @@ export interface DecodedEntry extends EntryTimes {
   value: unknown
   tags: readonly string[]
   start: number
+  tagStarts: readonly number[] | undefined
   size: number
 }
 
@@ -53,6 +54,7 @@ export function decodeEntry(serializer: Serializer, record: StoredRecord): Decod
     value,
     tags: record.tags,
     start: record.start,
+    tagStarts: record.tagStarts,
     createdAt: createdAt ?? 0,
     expiresAt: expiresAt ?? 0,
     staleUntil: staleUntil ?? 0,

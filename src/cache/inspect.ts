@@ -16,7 +16,7 @@ export async function describeEntry(
   const now = engine.options.clock.now()
   const local = engine.l1?.peek(fullKey)
   if (local !== undefined) {
-    const status = STATUS[engine.registry.check(local.tags, local.start)]
+    const status = STATUS[engine.registry.check(local.tags, local.start, local.tagStarts)]
     return {
       key: fullKey,
       tier: 'l1',
@@ -34,7 +34,7 @@ export async function describeEntry(
   const record = read?.entries[0]
   const entry = record === undefined ? undefined : engine.decode(fullKey, record)
   if (entry === undefined) return undefined
-  const status = STATUS[engine.registry.check(entry.tags, entry.start)]
+  const status = STATUS[engine.registry.check(entry.tags, entry.start, entry.tagStarts)]
   return {
     key: fullKey,
     tier: 'l2',

@@ -8,8 +8,10 @@ export interface L1Entry {
   value: unknown
   /** Every tag, implicit key and namespace tags included. */
   readonly tags: readonly string[]
-  /** Sequence the value is "as of". */
+  /** The oldest sequence any of its information is as of. */
   readonly start: number
+  /** Per-tag starts when they differ (nested inputs); undefined: every tag is as of `start`. */
+  readonly tagStarts: readonly number[] | undefined
   readonly createdAt: number
   readonly expiresAt: number
   /** End of the grace period (`expiresAt` when there is none). */

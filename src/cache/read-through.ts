@@ -1,4 +1,12 @@
-import { currentFrame, type LoadFrame, mergeInto, newFrame, runInFrame } from '../memo/context.js'
+import {
+  addOwnTag,
+  currentFrame,
+  frameTags,
+  type LoadFrame,
+  mergeInto,
+  newFrame,
+  runInFrame,
+} from '../memo/context.js'
 import type { GetOrSetOptions, Loader, LoaderContext } from '../types/options.js'
 import { toMs } from './duration.js'
 import { type Engine, keyTag, type Namespace } from './engine.js'
@@ -10,6 +18,8 @@ interface LoadResult {
   tags: readonly string[]
   /** Effective as-of sequence (the minimum over the load and its nested inputs). */
   start: number
+  /** Per-tag starts when they differ from `start`. */
+  tagStarts: readonly number[] | undefined
   expiresAt: number
 }
 
@@ -65,7 +75,7 @@ export class ReadThrough {
       engine.counters.l1Hits++
       if (engine.events.has('hit'))
         engine.events.emit('hit', { key: fullKey, tier: 'l1', stale: false })
-      mergeInto(parent, entry.tags, entry.start, entry.expiresAt)
+      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return engine.handOut(entry.value) as T
     }
     let flight = this.#flights.get(fullKey)
@@ -91,7 +101,7 @@ export class ReadThrough {
       )
       result = await waitFor(fresh.promise, options.signal)
     }
-    mergeInto(parent, result.tags, result.start, result.expiresAt)
+    mergeInto(parent, result.tags, result.start, result.tagStarts, result.expiresAt)
     return result.value as T
   }
 
@@ -100,12 +110,18 @@ export class ReadThrough {
     const registry = this.#engine.registry
     if (registry.generation === flight.generation) return true
     if (flight.start === undefined) return false
-    const tags = flight.frame === undefined ? flight.tags : [...flight.tags, ...flight.frame.tags]
+    if (flight.frame !== undefined) {
+      const { tags, tagStarts } = frameTags(flight.frame)
+      return registry.check(tags, flight.frame.start, tagStarts) !== Validity.Invalid
+    }
+    const tags = flight.tags
     return registry.check(tags, flight.start) !== Validity.Invalid
   }
 
   #invalid(result: LoadResult): boolean {
-    return this.#engine.registry.check(result.tags, result.start) === Validity.Invalid
+    return (
+      this.#engine.registry.check(result.tags, result.start, result.tagStarts) === Validity.Invalid
+    )
   }
 
   #start(
@@ -155,7 +171,7 @@ export class ReadThrough {
         const now = engine.options.clock.now()
         if (
           entry !== undefined &&
-          engine.registry.check(entry.tags, entry.start) === Validity.Valid &&
+          engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid &&
           now < entry.expiresAt
         ) {
           engine.counters.hits++
@@ -167,6 +183,7 @@ export class ReadThrough {
             value: entry.value,
             tags: entry.tags,
             start: entry.start,
+            tagStarts: entry.tagStarts,
             expiresAt: entry.expiresAt,
           }
         }
@@ -185,8 +202,8 @@ export class ReadThrough {
     flight.frame = frame
     const value = await runInFrame(frame, () => loader(loaderContext(key, frame)))
     if (typeof options.tags === 'function')
-      for (const tag of options.tags(value)) frame.tags.add(tag)
-    const tags = [...frame.tags]
+      for (const tag of options.tags(value)) addOwnTag(frame, tag)
+    const { tags, tagStarts } = frameTags(frame)
     const now = engine.options.clock.now()
     const ttlMs = Math.min(
       frame.ttlMs ?? (options.ttl === undefined ? engine.options.ttlMs : toMs(options.ttl, 'ttl')),
@@ -196,12 +213,13 @@ export class ReadThrough {
       value,
       tags,
       start: frame.start,
+      tagStarts,
       expiresAt: now + Math.max(0, ttlMs),
     }
     if (value === undefined || frame.skip || ttlMs <= 0 || !Number.isFinite(frame.start))
       return result
     try {
-      await engine.commit([{ fullKey, value, tags, start: frame.start, ttlMs }], now)
+      await engine.commit([{ fullKey, value, tags, start: frame.start, tagStarts, ttlMs }], now)
     } catch (error) {
       // The value cannot be stored (e.g. not serializable): callers still get it.
       engine.reportError(error, 'set', fullKey)
@@ -212,7 +230,8 @@ export class ReadThrough {
   async #runDisabled<T>(key: string, loader: Loader<T>, parent: LoadFrame | undefined): Promise<T> {
     const frame = newFrame([], parent?.start ?? Infinity)
     const value = await runInFrame(frame, () => loader(loaderContext(key, frame)))
-    mergeInto(parent, [...frame.tags], frame.start, frame.expiresAt)
+    const { tags, tagStarts } = frameTags(frame)
+    mergeInto(parent, tags, frame.start, tagStarts, frame.expiresAt)
     return value
   }
 }
@@ -221,7 +240,7 @@ function loaderContext(key: string, frame: LoadFrame): LoaderContext {
   return {
     key,
     setTtl: (ttl) => void (frame.ttlMs = toMs(ttl, 'ttl')),
-    setTags: (...tags) => tags.forEach((tag) => frame.tags.add(tag)),
+    setTags: (...tags) => tags.forEach((tag) => addOwnTag(frame, tag)),
     skip: () => void (frame.skip = true),
   }
 }

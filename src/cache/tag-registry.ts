@@ -60,20 +60,21 @@ export class TagRegistry {
   }
 
   /**
-   * Checks tags against what is known for an entry built as of `start`.
-   * Hard records above `start` make it invalid, soft records above `start` make it stale.
+   * Checks tags against what is known for an entry built as of `start` (or, per tag, as of
+   * `tagStarts[i]`). Hard records above a tag's start make it invalid, soft ones make it stale.
    */
-  check(tags: readonly string[], start: number): Validity {
-    if (start < this.#floor) {
-      // Below the floor only tags with a surviving record can be vouched for.
-      for (const tag of tags) if (!this.#records.has(tag)) return Validity.Invalid
-    }
+  check(tags: readonly string[], start: number, tagStarts?: readonly number[]): Validity {
     let result = Validity.Valid
-    for (const tag of tags) {
-      const record = this.#records.get(tag)
-      if (record === undefined) continue
-      if (record.hard > start) return Validity.Invalid
-      if (record.soft > start) result = Validity.Soft
+    for (let i = 0; i < tags.length; i++) {
+      const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
+      const record = this.#records.get(tags[i] as string)
+      if (record === undefined) {
+        // Below the floor a tag without a surviving record cannot be vouched for.
+        if (tagStart < this.#floor) return Validity.Invalid
+        continue
+      }
+      if (record.hard > tagStart) return Validity.Invalid
+      if (record.soft > tagStart) result = Validity.Soft
     }
     return result
   }

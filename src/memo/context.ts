@@ -8,7 +8,15 @@ import { CacheError } from '../errors.js'
  * earliest expiry among its inputs. One frame per load; every nested cached call merges into it.
  */
 export interface LoadFrame {
-  readonly tags: Set<string>
+  /**
+   * Each tag with the sequence its information is as of: the load's own `ownStart` for tags it
+   * declared, a nested input's start for tags that came with that input. Checking each tag
+   * against its own start is what keeps one old input from voiding every other tag.
+   */
+  readonly tags: Map<string, number>
+  /** The sequence this load itself is as of (read before the loader ran). */
+  readonly ownStart: number
+  /** The oldest start among the load and its inputs. */
   start: number
   expiresAt: number
   /** Set by `ctx.skip()`: the value is returned but not stored. */
@@ -33,14 +41,30 @@ export function currentFrame(): LoadFrame | undefined {
 
 /** Creates the frame of a new load. */
 export function newFrame(tags: Iterable<string>, start: number): LoadFrame {
+  const map = new Map<string, number>()
+  for (const tag of tags) map.set(tag, start)
   return {
-    tags: new Set(tags),
+    tags: map,
+    ownStart: start,
     start,
     expiresAt: Infinity,
     skip: false,
     ttlMs: undefined,
     closed: false,
   }
+}
+
+/** Records that the load itself read data described by `tag` (as of its own start). */
+export function addOwnTag(frame: LoadFrame, tag: string): void {
+  const known = frame.tags.get(tag)
+  if (known === undefined || known > frame.ownStart) frame.tags.set(tag, frame.ownStart)
+}
+
+/** The frame's tags as parallel lists; `tagStarts` is omitted when every tag is as of `start`. */
+export function frameTags(frame: LoadFrame): { tags: string[]; tagStarts: number[] | undefined } {
+  const tags = [...frame.tags.keys()]
+  const starts = [...frame.tags.values()]
+  return { tags, tagStarts: starts.every((s) => s === frame.start) ? undefined : starts }
 }
 
 /** Runs `fn` with `frame` as the current frame, for every await, timer and branch it starts. */
@@ -59,10 +83,16 @@ export function mergeInto(
   frame: LoadFrame | undefined,
   tags: readonly string[],
   start: number,
+  tagStarts: readonly number[] | undefined,
   expiresAt: number,
 ): void {
   if (frame === undefined || frame.closed) return
-  for (const tag of tags) frame.tags.add(tag)
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i] as string
+    const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
+    const known = frame.tags.get(tag)
+    if (known === undefined || tagStart < known) frame.tags.set(tag, tagStart)
+  }
   if (start < frame.start) frame.start = start
   if (expiresAt < frame.expiresAt) frame.expiresAt = expiresAt
 }
@@ -90,7 +120,7 @@ export function dependsOn(...tags: string[]): void {
     }
     return
   }
-  for (const tag of tags) frame.tags.add(tag)
+  for (const tag of tags) addOwnTag(frame, tag)
 }
 
 /** Turns on the `strictDependencies` check for the whole process (the AsyncLocalStorage is global). */

@@ -104,11 +104,13 @@ export class MemoryStore implements Store {
       const current = this.#entries.get(entry.key)
       // An older snapshot never overwrites a newer live one (a slow loader racing a set).
       const newer = current !== undefined && current.expiresAt > now && current.record.start > start
-      const ok = !newer && this.#isValid(entry.tags, start)
+      const ok = !newer && this.#isValid(entry.tags, start, entry.tagStarts)
       if (ok) {
         this.#entries.delete(entry.key)
+        const record: StoredRecord = { payload: entry.payload, tags: entry.tags, start }
+        if (entry.tagStarts !== undefined) record.tagStarts = entry.tagStarts
         this.#entries.set(entry.key, {
-          record: { payload: entry.payload, tags: entry.tags, start },
+          record,
           expiresAt: now + entry.ttlMs,
         })
         this.#evictEntries()
@@ -169,11 +171,15 @@ export class MemoryStore implements Store {
       : { hard: this.#floor, soft: this.#floor }
   }
 
-  #isValid(tags: readonly string[], start: number): boolean {
-    if (start < this.#floor) return false
-    for (const tag of tags) {
-      const record = this.#tags.get(tag)
-      if (record !== undefined && record.hard > start) return false
+  #isValid(
+    tags: readonly string[],
+    start: number,
+    tagStarts: readonly number[] | undefined,
+  ): boolean {
+    for (let i = 0; i < tags.length; i++) {
+      const tagStart = tagStarts?.[i] ?? start
+      const record = this.#tags.get(tags[i] as string)
+      if (record === undefined ? tagStart < this.#floor : record.hard > tagStart) return false
     }
     return true
   }

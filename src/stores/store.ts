@@ -21,6 +21,11 @@ export interface StoreEntry {
   /** Every tag the entry depends on (implicit key and namespace tags included). */
   tags: readonly string[]
   /**
+   * Per tag, the sequence that tag's information is as of (a nested input may be older or newer
+   * than the entry's own load). Omitted: every tag is as of `start`.
+   */
+  tagStarts?: readonly number[]
+  /**
    * Sequence as of which the value was built. Omitted: the `asOf` of the write; without either,
    * the write supersedes (see `keyTag`), else it is as of the current sequence.
    */
@@ -40,7 +45,10 @@ export interface StoreEntry {
 export interface StoredRecord {
   payload: string
   tags: readonly string[]
+  /** The oldest sequence any of its information is as of. */
   start: number
+  /** Per-tag starts, when they differ from `start`. */
+  tagStarts?: readonly number[]
 }
 
 /** Answer to {@link Store.read}. */
@@ -90,8 +98,9 @@ export interface Store {
   /** Entries, the records of their tags, and the current `{ seq, epoch }`. `read([])` is legal. */
   read(keys: readonly string[]): Promise<StoreReadResult>
   /**
-   * Stores each entry unless one of its tags has a hard record above the entry's `start` (it was
-   * invalidated while the value was being built) or the `start` is below the floor.
+   * Stores each entry unless one of its tags has a hard record above that tag's start (it was
+   * invalidated while the value was being built), a tag without a record is as of a sequence
+   * below the floor, or a live entry as of a later `start` is already stored.
    */
   write(entries: readonly StoreEntry[], options?: StoreWriteOptions): Promise<StoreWriteResult>
   /**

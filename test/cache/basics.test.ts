@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 
-import { type CacheOptions, createCache, entityTag, isCacheError, memoryStore } from '../../src/index.js'
+import {
+  type CacheOptions,
+  createCache,
+  entityTag,
+  isCacheError,
+  memoryStore,
+} from '../../src/index.js'
 import { FakeClock } from '../../src/testing/index.js'
 
 describe.each([
@@ -8,7 +14,10 @@ describe.each([
   ['L1 + memory store', (): CacheOptions => ({ store: memoryStore() })],
   ['memory store without L1', (): CacheOptions => ({ store: memoryStore(), l1: false })],
 ])('cache basics (%s)', (_name, tiers) => {
-  const make = (clock = new FakeClock()) => ({ cache: createCache({ ...tiers(), clock, namespace: 'app' }), clock })
+  const make = (clock = new FakeClock()) => ({
+    cache: createCache({ ...tiers(), clock, namespace: 'app' }),
+    clock,
+  })
 
   it('get/set/has/delete', async () => {
     const { cache } = make()
@@ -46,7 +55,12 @@ describe.each([
 
   it('getMany / setMany / deleteMany', async () => {
     const { cache } = make()
-    expect(await cache.setMany([{ key: 'a', value: 1 }, { key: 'b', value: 2, tags: ['t'] }])).toEqual([true, true])
+    expect(
+      await cache.setMany([
+        { key: 'a', value: 1 },
+        { key: 'b', value: 2, tags: ['t'] },
+      ]),
+    ).toEqual([true, true])
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, 2, undefined])
     await cache.deleteMany(['a', 'b'])
     expect(await cache.getMany(['a', 'b'])).toEqual([undefined, undefined])
@@ -112,7 +126,9 @@ describe.each([
   it('rejects bad keys and reserved tags', async () => {
     const { cache } = make()
     await expect(cache.get('')).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
-    await expect(cache.set('k', 1, { tags: ['@key:x'] })).rejects.toMatchObject({ code: 'E_INVALID_TAG' })
+    await expect(cache.set('k', 1, { tags: ['@key:x'] })).rejects.toMatchObject({
+      code: 'E_INVALID_TAG',
+    })
     await expect(cache.invalidate([''])).rejects.toMatchObject({ code: 'E_INVALID_TAG' })
   })
 })
@@ -134,7 +150,14 @@ describe('stats and events', () => {
     // delete is an invalidation of the key's implicit tag
     expect(seen).toEqual(['miss cg::a', 'hit cg::a', 'invalidate t', 'invalidate @key:cg::a'])
     const stats = cache.stats()
-    expect(stats).toMatchObject({ hits: 2, misses: 1, sets: 1, deletes: 1, invalidations: 2, loads: 1 })
+    expect(stats).toMatchObject({
+      hits: 2,
+      misses: 1,
+      sets: 1,
+      deletes: 1,
+      invalidations: 2,
+      loads: 1,
+    })
     expect(stats.hitRate).toBeCloseTo(2 / 3)
   })
 

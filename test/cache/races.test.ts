@@ -221,23 +221,20 @@ describe.each([
     expect(await cache.get('outer')).toBeUndefined()
   })
 
-  it('nested calls: an outer value is never fresher than an older inner input', async () => {
+  it('nested calls: invalidating one input does not stop the outer value from being cached again', async () => {
     const cache = make()
-    // The inner value is as of an old sequence; the outer load starts after an invalidation.
-    const gate = deferred<string>()
-    const innerLoad = cache.getOrSet('inner', () => gate.promise, { tags: ['slow'] })
-    await settle()
-    await cache.invalidate('t')
-    const outer = cache.getOrSet('outer', async () => {
-      dependsOn('t')
-      return `outer(${await cache.getOrSet('inner', () => 'unused', { tags: ['slow'] })})`
-    })
-    gate.resolve('inner-v1')
-    await innerLoad
-    expect(await outer).toBe('outer(inner-v1)')
-    // The outer entry is as of the inner's older start, so the earlier invalidation of 't'
-    // (after that start) voids it: it would otherwise launder the inner's age.
-    expect(await cache.get('outer')).toBeUndefined()
+    let version = 1
+    const member = (id: number) =>
+      cache.getOrSet(`user:${id}`, () => `user ${id} v${id === 2 ? version : 1}`, {
+        tags: [`user:${id}`],
+      })
+    const team = () => cache.getOrSet('team', async () => [await member(1), await member(2)])
+    await team()
+    version = 2
+    await cache.invalidate('user:2')
+    // user:1 is still cached as of an older sequence; that must not void the new team entry.
+    expect(await team()).toEqual(['user 1 v1', 'user 2 v2'])
+    expect(await cache.get('team')).toEqual(['user 1 v1', 'user 2 v2'])
   })
 
   it('concurrent unrelated loaders keep their own tags', async () => {
@@ -259,7 +256,8 @@ describe.each([
     gates[1]!.resolve()
     gates[0]!.resolve()
     await Promise.all([a, b])
-    const tagsOf = async (key: string) => (await cache.inspect(key))!.tags.filter((t) => !t.startsWith('@')).sort()
+    const tagsOf = async (key: string) =>
+      (await cache.inspect(key))!.tags.filter((t) => !t.startsWith('@')).sort()
     expect(await tagsOf('a')).toEqual(['A:1', 'A:2', 'A:branch', 'A:timer'])
     expect(await tagsOf('b')).toEqual(['B:1', 'B:2', 'B:branch', 'B:timer'])
   })
@@ -331,7 +329,9 @@ describe('single flight', () => {
   it('an already aborted signal rejects at once', async () => {
     const cache = createCache()
     const signal = AbortSignal.abort()
-    await expect(cache.getOrSet('k', () => 'v', { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(cache.getOrSet('k', () => 'v', { signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    })
   })
 
   it('if every waiter aborts and the loader fails, nothing is left unhandled', async () => {
@@ -360,5 +360,25 @@ describe('single flight', () => {
     expect(runs).toBe(2)
     await cache.getOrSet('n', () => null)
     expect(await cache.getOrSet('n', () => 'other')).toBeNull()
+  })
+})
+
+describe('nesting across processes', () => {
+  it("an outer value built from a stale inner value keeps the inner tags' age (no laundering)", async () => {
+    const store = memoryStore()
+    const a = createCache({ store })
+    const b = createCache({ store })
+    await a.getOrSet('inner', () => 'inner v1', { tags: ['x'] })
+    // Another process invalidates x; without a bus, a's L1 has not heard of it yet.
+    await b.invalidate('x')
+    const outer = await a.getOrSet(
+      'outer',
+      async () => `outer(${await a.getOrSet('inner', () => 'inner v2', { tags: ['x'] })})`,
+    )
+    expect(outer).toBe('outer(inner v1)') // the allowed window: a's own L1 served it
+    // But the outer entry is as old as its stale input for tag x: the shared tier refuses it,
+    // so no other process (and not a itself, after its L1) can be served it.
+    expect(await b.get('outer')).toBeUndefined()
+    expect(await a.get('outer')).toBeUndefined()
   })
 })
