@@ -145,6 +145,7 @@ export class Cache {
    * and are not cached.
    */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    let problem: CacheError | undefined
     try {
       checkKey(key)
       if (typeof loader !== 'function') {
@@ -152,8 +153,10 @@ export class Cache {
       }
       if (options?.tags !== undefined && typeof options.tags !== 'function') checkTags(options.tags)
     } catch (error) {
-      return Promise.reject(error as Error)
+      problem = error as CacheError
     }
+    // Bad arguments reject like every other failure of this async API (no synchronous throw).
+    if (problem !== undefined) return Promise.reject(problem)
     return this.#reads.getOrSet(this.#ns, key, loader, options)
   }
 

@@ -81,24 +81,12 @@ export class ReadThrough {
     let flight = this.#flights.get(fullKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
-    flight ??= this.#start(
-      ns,
-      fullKey,
-      key,
-      loader as Loader<unknown>,
-      options as GetOrSetOptions<unknown>,
-    )
+    flight ??= this.#start(ns, fullKey, key, loader, options as GetOrSetOptions<unknown>)
     let result = await waitFor(flight.promise, options.signal)
     if (joinedAt !== undefined && joinedAt !== flight.generation && this.#invalid(result)) {
       // Joined after an invalidation, and the loader later turned out to depend on what was
       // invalidated: this caller must not get the older value. Lead a fresh load.
-      const fresh = this.#start(
-        ns,
-        fullKey,
-        key,
-        loader as Loader<unknown>,
-        options as GetOrSetOptions<unknown>,
-      )
+      const fresh = this.#start(ns, fullKey, key, loader, options as GetOrSetOptions<unknown>)
       result = await waitFor(fresh.promise, options.signal)
     }
     mergeInto(parent, result.tags, result.start, result.tagStarts, result.expiresAt)
@@ -257,9 +245,9 @@ function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promi
         signal.removeEventListener('abort', onAbort)
         resolve(value)
       },
-      (error: unknown) => {
+      (error: Error) => {
         signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
+        reject(error)
       },
     )
   })

@@ -34,12 +34,15 @@ type TypedArrayName = keyof typeof TYPED_ARRAYS
 export const richJson: Serializer = {
   serialize(value) {
     let special = false
-    const text = JSON.stringify(value, function (this: Record<string, unknown>, key, encoded) {
-      const raw = this[key]
-      const tagged = encodeSpecial(raw, encoded)
-      if (tagged !== NOT_SPECIAL) special = true
-      return tagged === NOT_SPECIAL ? encoded : tagged
-    }) as string | undefined
+    const text = JSON.stringify(
+      value,
+      function (this: Record<string, unknown>, key, encoded: unknown) {
+        const raw = this[key]
+        const tagged = encodeSpecial(raw, encoded)
+        if (tagged !== NOT_SPECIAL) special = true
+        return tagged === NOT_SPECIAL ? encoded : tagged
+      },
+    ) as string | undefined
     if (text === undefined) {
       throw new CacheError(
         'E_SERIALIZE',
@@ -50,7 +53,7 @@ export const richJson: Serializer = {
   },
   deserialize(text) {
     const body = text.slice(1)
-    if (text.charCodeAt(0) === 106 /* j */) return JSON.parse(body)
+    if (text.charCodeAt(0) === 106 /* j */) return JSON.parse(body) as unknown
     let sawUndefined = false
     const value: unknown = JSON.parse(body, (_key, raw: unknown) => {
       const decoded = decodeSpecial(raw)

@@ -86,21 +86,15 @@ export class MemoryStore implements Store {
     const now = this.#clock.now()
     const written: boolean[] = []
     const starts: number[] = []
-    const superseding = entries.filter(
-      (e) => e.start === undefined && options.asOf === undefined && e.keyTag !== undefined,
+    const superseding = entries.flatMap((e) =>
+      e.start === undefined && options.asOf === undefined && e.keyTag !== undefined
+        ? [e.keyTag]
+        : [],
     )
-    const supersedeSeq =
-      superseding.length > 0
-        ? this.#record(
-            superseding.map((e) => e.keyTag as string),
-            false,
-          )
-        : undefined
+    // One fresh sequence for every superseding entry of this write; the rest are "as of now".
+    const asOfNow = superseding.length > 0 ? this.#record(superseding, false) : this.#seq
     for (const entry of entries) {
-      const start =
-        entry.start ??
-        options.asOf ??
-        (entry.keyTag === undefined ? this.#seq : (supersedeSeq as number))
+      const start = entry.start ?? options.asOf ?? asOfNow
       const current = this.#entries.get(entry.key)
       // An older snapshot never overwrites a newer live one (a slow loader racing a set).
       const newer = current !== undefined && current.expiresAt > now && current.record.start > start

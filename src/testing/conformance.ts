@@ -2,8 +2,8 @@ import type { Store } from '../stores/store.js'
 
 /** The subset of a test runner the suite needs (Vitest, Jest, node:test + an expect library). */
 export interface ConformanceRunner {
-  describe(name: string, body: () => void): void
-  it(name: string, body: () => Promise<void> | void): void
+  describe: (name: string, body: () => void) => void
+  it: (name: string, body: () => Promise<void> | void) => void
   expect: (actual: unknown) => {
     toBe(expected: unknown): void
     toEqual(expected: unknown): void
@@ -17,14 +17,14 @@ export interface ConformanceRunner {
 /** How the suite gets stores. */
 export interface ConformanceTarget {
   /** A fresh store, isolated from other tests (e.g. its own key prefix). */
-  create(): Promise<Store> | Store
+  create: () => Promise<Store> | Store
   /**
    * Makes the store lose its state (FLUSHDB, restart). Optional: the recovery tests run only
    * when it is given.
    */
-  loseState?(store: Store): Promise<void> | void
+  loseState?: (store: Store) => Promise<void> | void
   /** Waits real or fake time, for ttl tests. @default a real timer */
-  sleep?(ms: number): Promise<void>
+  sleep?: (ms: number) => Promise<void>
 }
 
 let unique = 0
