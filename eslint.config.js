@@ -1,15 +1,16 @@
 import js from '@eslint/js'
 import prettier from 'eslint-config-prettier'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'benchmarks/node_modules/', 'benchmarks/results/'] },
+  { ignores: ['dist/', 'coverage/', '**/node_modules/', 'benchmarks/results/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'benchmarks/*.js'] } },
-    },
+    // TypeScript sources: type-aware rules.
+    files: ['**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true } },
     rules: {
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -19,8 +20,13 @@ export default tseslint.config(
     },
   },
   {
-    // The engine knows nothing of HTTP, adapters or the service; stores know nothing of memoization.
-    files: ['src/cache/**', 'src/stores/**', 'src/memo/**'],
+    // Plain JavaScript (examples, benchmarks, configs) runs on Node as is: no type information.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // The engine knows nothing of HTTP, adapters or the service.
+    files: ['src/cache/**', 'src/memo/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -29,9 +35,13 @@ export default tseslint.config(
     },
   },
   {
+    // Stores know nothing of the engine, memoization or HTTP.
     files: ['src/stores/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/memo/**', '**/http/**', '**/cache/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/memo/**', '**/http/**', '**/cache/**', '**/adapters/**'] },
+      ],
     },
   },
   {
