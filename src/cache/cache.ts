@@ -13,6 +13,7 @@ import { Engine, IMPLICIT, keyTag, type Namespace, type PendingWrite } from './e
 import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace, resolveOptions } from './options.js'
 import { ReadThrough } from './read-through.js'
+import { commit } from './write.js'
 import type { CacheStats } from './stats.js'
 import { Validity } from './tag-registry.js'
 import { checkKey, checkTags, entityTag } from './tags.js'
@@ -136,7 +137,7 @@ export class Cache {
       }
     })
     if (!engine.options.enabled) return entries.map(() => false)
-    return engine.commit(writes, engine.options.clock.now())
+    return commit(engine, writes, engine.options.clock.now())
   }
 
   /**

@@ -1,10 +1,11 @@
 import { CacheError } from '../errors.js'
-import type { Store, StoreEntry, StoreReadResult } from '../stores/store.js'
+import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
-import { type DecodedEntry, decodeEntry, encodeEntry, type EntryTimes } from './entry-codec.js'
+import { type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
 import { Emitter } from './events.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
+import { estimateSize } from './size.js'
 import { Counters } from './stats.js'
 import { TagRegistry, Validity } from './tag-registry.js'
 
@@ -29,6 +30,10 @@ export interface PendingWrite {
   /** Per-tag starts when they differ from `start`. */
   tagStarts?: readonly number[] | undefined
   ttlMs: number
+  /** Grace of this entry. @default the cache's `grace` */
+  graceMs?: number
+  /** `version` of the read-through call that wrote it. */
+  version?: string | undefined
 }
 
 /** Prefix of the implicit tags; user tags may not start with it. */
@@ -51,6 +56,7 @@ export class Engine {
   #epoch: string | undefined
   #highestSeq = 0
   #closed = false
+  readonly #sizeOf: ((value: unknown) => number) | undefined
 
   constructor(options: ResolvedOptions) {
     this.options = options
@@ -58,6 +64,9 @@ export class Engine {
     this.l1 = options.l1 === false ? undefined : new L1(options.l1)
     this.store = options.store
     this.#localSeq = Math.floor(options.clock.now() * 1000)
+    const l1 = options.l1 === false ? undefined : options.l1
+    const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined
+    this.#sizeOf = l1?.sizeOf ?? (needsSizes ? estimateSize : undefined)
   }
 
   get closed(): boolean {
@@ -81,17 +90,28 @@ export class Engine {
     return entry
   }
 
+  /** Estimated size of a value in bytes (0 when nothing needs sizes). */
+  sizeOf(value: unknown): number {
+    return this.#sizeOf === undefined ? 0 : this.#sizeOf(value)
+  }
+
   /** The value to hand out: a copy with `l1.clone`, else the stored reference. */
   handOut(value: unknown): unknown {
     return this.options.l1 !== false && this.options.l1.clone ? structuredClone(value) : value
   }
 
-  /** Expiry times for a ttl written now: jitter only shortens, `maxLifetime` caps. */
-  times(ttlMs: number, now: number, graceMs = this.options.graceMs) {
-    let ttl = Math.min(ttlMs, this.options.maxLifetimeMs)
+  /** Expiry times of an entry written now: jitter only shortens, `maxLifetime` caps. */
+  meta(write: PendingWrite, now: number): EntryMeta {
+    let ttl = Math.min(write.ttlMs, this.options.maxLifetimeMs)
     if (this.options.jitter > 0) ttl -= ttl * this.options.jitter * Math.random()
     const expiresAt = now + ttl
-    return { createdAt: now, expiresAt, staleUntil: expiresAt + graceMs }
+    const staleUntil = expiresAt + (write.graceMs ?? this.options.graceMs)
+    return { createdAt: now, expiresAt, staleUntil, version: write.version }
+  }
+
+  /** Takes the next local sequence (caches without a store number their own invalidations). */
+  nextLocalSeq(): number {
+    return ++this.#localSeq
   }
 
   /** Puts a shared-tier entry into L1 with its original `start`. */
@@ -102,88 +122,9 @@ export class Engine {
     if (validity === Validity.Invalid) return
     l1.set(
       fullKey,
-      { ...entry, checkedAt: this.registry.generation, validity, size: l1.sizeOf(entry.value) },
+      { ...entry, checkedAt: this.registry.generation, validity, size: this.sizeOf(entry.value) },
       now,
     )
-  }
-
-  /**
-   * Writes entries to every tier; resolves per entry whether it was stored. An entry whose tags
-   * were invalidated after its `start` is not stored (the stale-set race); the store checks the
-   * same atomically, then L1 is checked again, because an invalidation can land in between.
-   */
-  async commit(writes: readonly PendingWrite[], now: number): Promise<boolean[]> {
-    const stored = writes.map(
-      (w) => w.ttlMs > 0 && (w.start === undefined || this.#valid(w.tags, w.start, w.tagStarts)),
-    )
-    const starts = writes.map((w) => w.start)
-    const times = writes.map((w) => this.times(w.ttlMs, now))
-    // Writes without a start supersede: they take a fresh sequence and record their key tag at
-    // it, so a load of the same key that started earlier can never overwrite them.
-    const superseding = writes.flatMap((w, i) =>
-      w.start === undefined && stored[i] ? [keyTag(w.fullKey)] : [],
-    )
-    if (this.store === undefined) {
-      if (superseding.length > 0) {
-        const seq = ++this.#localSeq
-        this.registry.apply(superseding, seq, false)
-        writes.forEach((w, i) => void (starts[i] ??= seq))
-      }
-    } else {
-      const indexes = stored.flatMap((ok, i) => (ok ? [i] : []))
-      const entries: StoreEntry[] = indexes.map((i) => {
-        const w = writes[i] as PendingWrite
-        const t = times[i] as EntryTimes
-        return {
-          key: w.fullKey,
-          payload: encodeEntry(this.options.serializer, w.value, t),
-          tags: w.tags,
-          start: w.start,
-          ...(w.tagStarts === undefined ? {} : { tagStarts: w.tagStarts }),
-          keyTag: keyTag(w.fullKey),
-          ttlMs: Math.max(1, Math.ceil(t.staleUntil - now)),
-        }
-      })
-      if (entries.length > 0) {
-        const result = await this.guardStore('write', () => this.store!.write(entries))
-        if (result !== undefined) this.observe(result.seq, result.epoch)
-        indexes.forEach((i, n) => {
-          stored[i] = result?.written[n] === true
-          starts[i] = result?.starts[n]
-        })
-        const supersededAt = indexes.find((i) => writes[i]?.start === undefined)
-        if (result !== undefined && supersededAt !== undefined) {
-          this.registry.apply(superseding, starts[supersededAt] as number, false)
-        }
-      }
-    }
-    writes.forEach((w, i) => {
-      const start = starts[i]
-      if (!stored[i] || start === undefined || !this.#valid(w.tags, start, w.tagStarts))
-        return void (stored[i] = false)
-      this.counters.sets++
-      if (this.events.has('set')) this.events.emit('set', { key: w.fullKey, tags: w.tags })
-      this.#putL1(w, start, times[i] as EntryTimes, now)
-    })
-    return stored
-  }
-
-  #putL1(w: PendingWrite, start: number, times: EntryTimes, now: number): void {
-    const l1 = this.l1
-    if (l1 === undefined) return
-    const value =
-      this.options.l1 !== false && this.options.l1.clone ? structuredClone(w.value) : w.value
-    const entry: L1Entry = {
-      value,
-      tags: w.tags,
-      start,
-      tagStarts: w.tagStarts,
-      ...times,
-      checkedAt: this.registry.generation,
-      validity: Validity.Valid,
-      size: l1.sizeOf(value),
-    }
-    l1.set(w.fullKey, entry, now)
   }
 
   /** Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. */
@@ -294,10 +235,6 @@ export class Engine {
     this.l1?.clear()
     this.events.clear()
     await this.store?.close()
-  }
-
-  #valid(tags: readonly string[], start: number, tagStarts?: readonly number[]): boolean {
-    return this.registry.check(tags, start, tagStarts) !== Validity.Invalid
   }
 
   #assertOpen(): void {

@@ -2,15 +2,23 @@ import { CacheError } from '../errors.js'
 import type { StoredRecord } from '../stores/store.js'
 import type { Serializer } from './serializer.js'
 
-/** Engine metadata kept with a value in a shared tier. */
-export interface EntryTimes {
+/** Engine metadata kept with a value in every tier. */
+export interface EntryMeta {
   createdAt: number
   expiresAt: number
+  /** End of the grace period (`expiresAt` when there is none). */
   staleUntil: number
+  /** `version` of the read-through call that wrote it (entries of other versions are ignored). */
+  version: string | undefined
+}
+
+/** A loader failure kept by `cacheErrors`: hits rethrow it. */
+export class CachedFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** A shared-tier entry after decoding. */
-export interface DecodedEntry extends EntryTimes {
+export interface DecodedEntry extends EntryMeta {
   value: unknown
   tags: readonly string[]
   start: number
@@ -19,13 +27,15 @@ export interface DecodedEntry extends EntryTimes {
 }
 
 /**
- * Payload layout: `createdAt,expiresAt,staleUntil\n` then the serialized value. The header is
- * parsed without JSON so the read path pays only for the value itself.
+ * Payload layout: `createdAt,expiresAt,staleUntil,kind,version\n` then the body, where kind is
+ * `v` (a serialized value) or `e` (a cached failure as JSON). The header is parsed without JSON so
+ * the read path pays only for the value itself. The version comes last: it may contain commas.
  */
-export function encodeEntry(serializer: Serializer, value: unknown, times: EntryTimes): string {
+export function encodeEntry(serializer: Serializer, value: unknown, meta: EntryMeta): string {
+  const failure = value instanceof CachedFailure
   let body: string
   try {
-    body = serializer.serialize(value)
+    body = failure ? JSON.stringify(describeError(value.error)) : serializer.serialize(value)
   } catch (error) {
     throw new CacheError(
       'E_SERIALIZE',
@@ -35,29 +45,50 @@ export function encodeEntry(serializer: Serializer, value: unknown, times: Entry
       },
     )
   }
-  return `${times.createdAt},${times.expiresAt},${times.staleUntil}\n${body}`
+  const kind = failure ? 'e' : 'v'
+  return `${meta.createdAt},${meta.expiresAt},${meta.staleUntil},${kind},${meta.version ?? ''}\n${body}`
 }
 
 export function decodeEntry(serializer: Serializer, record: StoredRecord): DecodedEntry {
   const { payload } = record
   const newline = payload.indexOf('\n')
-  const [createdAt, expiresAt, staleUntil] = payload.slice(0, newline).split(',').map(Number)
+  const header = payload.slice(0, newline).split(',')
+  const body = payload.slice(newline + 1)
   let value: unknown
   try {
-    value = serializer.deserialize(payload.slice(newline + 1))
+    value = header[3] === 'e' ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
   } catch (error) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored value cannot be read back', {
       cause: error,
     })
   }
+  const version = header.slice(4).join(',')
   return {
     value,
     tags: record.tags,
     start: record.start,
     tagStarts: record.tagStarts,
-    createdAt: createdAt ?? 0,
-    expiresAt: expiresAt ?? 0,
-    staleUntil: staleUntil ?? 0,
+    createdAt: Number(header[0]),
+    expiresAt: Number(header[1]),
+    staleUntil: Number(header[2]),
+    version: version === '' ? undefined : version,
     size: payload.length,
   }
+}
+
+/** A failure as plain data: name, message, code. Never a class named by cached data. */
+function describeError(error: unknown): { name: string; message: string; code?: unknown } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { name: error.name, message: error.message, ...(code === undefined ? {} : { code }) }
+  }
+  return { name: 'Error', message: String(error) }
+}
+
+function rebuildError(body: string): Error {
+  const data = JSON.parse(body) as { name?: unknown; message?: unknown; code?: unknown }
+  const error = new Error(String(data.message ?? ''))
+  error.name = String(data.name ?? 'Error')
+  if (data.code !== undefined) (error as Error & { code: unknown }).code = data.code
+  return error
 }

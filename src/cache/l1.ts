@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache'
 
+import type { EntryMeta } from './entry-codec.js'
 import type { Validity } from './tag-registry.js'
-import { estimateSize } from './size.js'
 
 /** An entry of the in-process tier. Values are kept as they are (no serialization). */
-export interface L1Entry {
+export interface L1Entry extends EntryMeta {
+  /** The value as given (or a `CachedFailure`); never serialized. */
   value: unknown
   /** Every tag, implicit key and namespace tags included. */
   readonly tags: readonly string[]
@@ -12,10 +13,6 @@ export interface L1Entry {
   readonly start: number
   /** Per-tag starts when they differ (nested inputs); undefined: every tag is as of `start`. */
   readonly tagStarts: readonly number[] | undefined
-  readonly createdAt: number
-  readonly expiresAt: number
-  /** End of the grace period (`expiresAt` when there is none). */
-  readonly staleUntil: number
   /** Registry generation at the last tag check: equal to the current one means "still valid". */
   checkedAt: number
   validity: Validity
@@ -26,7 +23,6 @@ export interface L1Entry {
 export interface L1Config {
   maxEntries: number
   maxBytes: number | undefined
-  sizeOf: ((value: unknown) => number) | undefined
 }
 
 /**
@@ -35,10 +31,8 @@ export interface L1Config {
  */
 export class L1 {
   readonly #lru: LRUCache<string, L1Entry>
-  readonly #sizeOf: ((value: unknown) => number) | undefined
 
   constructor(config: L1Config) {
-    this.#sizeOf = config.maxBytes === undefined ? config.sizeOf : (config.sizeOf ?? estimateSize)
     this.#lru = new LRUCache<string, L1Entry>({
       max: config.maxEntries,
       ...(config.maxBytes === undefined
@@ -57,11 +51,6 @@ export class L1 {
   /** Reads without touching recency (for `inspect`, `has`). */
   peek(key: string): L1Entry | undefined {
     return this.#lru.peek(key)
-  }
-
-  /** Size of `value` as the byte limit counts it (0 when no limit is set and no `sizeOf` given). */
-  sizeOf(value: unknown): number {
-    return this.#sizeOf === undefined ? 0 : this.#sizeOf(value)
   }
 
   /**

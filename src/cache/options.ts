@@ -28,6 +28,7 @@ export interface ResolvedOptions {
   clock: Clock
   maxTags: number
   strictDependencies: boolean
+  maxEntryBytes: number | undefined
 }
 
 const KNOWN = new Set([
@@ -43,6 +44,7 @@ const KNOWN = new Set([
   'clock',
   'maxTags',
   'strictDependencies',
+  'maxEntryBytes',
 ])
 const L1_KNOWN = new Set(['maxEntries', 'maxBytes', 'sizeOf', 'clone'])
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]+$/
@@ -78,6 +80,8 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   }
   const clock = options.clock ?? systemClock
   if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
+  if (options.maxEntryBytes !== undefined)
+    checkPositiveInteger(options.maxEntryBytes, 'maxEntryBytes')
   const maxTags = options.maxTags ?? 100_000
   checkPositiveInteger(maxTags, 'maxTags')
   const envEnabled = process.env.CACHEGRAPH_ENABLED
@@ -98,6 +102,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     clock,
     maxTags,
     strictDependencies: options.strictDependencies === true,
+    maxEntryBytes: options.maxEntryBytes,
   }
 }
 

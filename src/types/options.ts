@@ -62,6 +62,11 @@ export interface CacheOptions {
   maxTags?: number
   /** Make `dependsOn` outside a loader throw `E_NO_DEPENDENCY_CONTEXT`. @default false */
   strictDependencies?: boolean
+  /**
+   * Values larger than this (L1 estimate, or serialized size for the shared tier) are returned
+   * but not cached; each such key is reported once as an `error` event (`E_ENTRY_TOO_LARGE`).
+   */
+  maxEntryBytes?: number
 }
 
 /** What a loader can adjust about the entry it is computing. */
@@ -92,17 +97,46 @@ export interface SetOptions {
   asOf?: number
 }
 
+/** Which loader failures to cache, and for how long. */
+export type CacheErrorsOption =
+  | ((error: unknown) => boolean)
+  | {
+      /** Whether this failure is cached. */
+      when: (error: unknown) => boolean
+      /** How long a cached failure lives. @default '5s' */
+      ttl?: Duration
+    }
+
 /** Options of `cache.getOrSet`. */
 export interface GetOrSetOptions<T> {
-  /** Time to live of the entry. @default the cache's `ttl` */
+  /** Time to live of the entry. `0` = return without storing. @default the cache's `ttl` */
   ttl?: Duration
   /** Tags, or a function of the result returning them (for tags known only after loading). */
   tags?: readonly string[] | ((result: T) => readonly string[])
+  /**
+   * How long past expiry the value may still be served while one loader refreshes it.
+   * @default the cache's `grace`
+   */
+  grace?: Duration
+  /**
+   * With a graced value at hand: how long to wait for the loader before serving the graced value
+   * (the load goes on in the background). `0` = stale-while-revalidate.
+   * @default 0
+   */
+  timeout?: Duration
+  /** Reject with `E_TIMEOUT` when no value is available after this long. @default none */
+  hardTimeout?: Duration
+  /**
+   * Entries written under another version are ignored (a deploy that changes a value's shape).
+   */
+  version?: string | number
+  /** Cache chosen loader failures: hits rethrow them. By default no failure is cached. */
+  cacheErrors?: CacheErrorsOption
   /** This caller stops waiting when the signal aborts; the shared load goes on for the others. */
   signal?: AbortSignal
 }
 
-/** An entry entry as `cache.inspect()` shows it. */
+/** An entry as `cache.inspect()` shows it. */
 export interface EntryInfo {
   key: string
   tier: 'l1' | 'l2'

@@ -178,14 +178,18 @@ describe.each([
     expect((await cache.inspect('k'))?.status ?? 'invalid').toBe('invalid')
   })
 
-  it('soft invalidation: get never returns the stale value; inspect says stale', async () => {
+  it('soft invalidation: get never returns it, getOrSet serves it while refreshing', async () => {
     const cache = make()
     await cache.set('k', 'v', { tags: ['t'] })
     await cache.invalidate('t', { stale: true })
     expect(await cache.get('k')).toBeUndefined()
     expect((await cache.inspect('k'))?.status).toBe('stale')
+    // getOrSet serves it stale at once while one refresh runs; the next call gets the new value.
     let runs = 0
+    expect(await cache.getOrSet('k', () => `fresh ${++runs}`, { tags: ['t'] })).toBe('v')
+    await settle()
     expect(await cache.getOrSet('k', () => `fresh ${++runs}`, { tags: ['t'] })).toBe('fresh 1')
+    expect(runs).toBe(1)
     expect(await cache.get('k')).toBe('fresh 1')
   })
 

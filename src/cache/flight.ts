@@ -1,0 +1,176 @@
+import { addOwnTag, frameTags, type LoadFrame, newFrame, runInFrame } from '../memo/context.js'
+import type { Loader, LoaderContext } from '../types/options.js'
+import { toMs } from './duration.js'
+import { CachedFailure, type DecodedEntry } from './entry-codec.js'
+import type { Engine } from './engine.js'
+import type { L1Entry } from './l1.js'
+import { Validity } from './tag-registry.js'
+import { commit } from './write.js'
+
+/** What a finished load (or a stored entry) hands to the callers. */
+export interface LoadResult {
+  /** The value, or a `CachedFailure` to rethrow. */
+  value: unknown
+  tags: readonly string[]
+  /** The oldest sequence any of its information is as of. */
+  start: number
+  /** Per-tag starts when they differ from `start`. */
+  tagStarts: readonly number[] | undefined
+  expiresAt: number
+}
+
+/** Everything one read-through call decided about its load, resolved once per call. */
+export interface LoadPlan {
+  fullKey: string
+  key: string
+  loader: Loader<unknown>
+  /** Tags known before loading (user tags, implicit key and namespace tags). */
+  tags: readonly string[]
+  tagsOf: ((result: unknown) => readonly string[]) | undefined
+  ttlMs: number
+  graceMs: number
+  version: string | undefined
+  cacheErrors: { when: (error: unknown) => boolean; ttlMs: number } | undefined
+}
+
+/** One load of one key, shared by every caller that may join it. */
+export interface Flight {
+  readonly fullKey: string
+  /** Registry generation when the flight began: unchanged means "nothing invalidated since". */
+  readonly generation: number
+  readonly tags: readonly string[]
+  /** Known once the miss read answered (or at once without a store). */
+  start: number | undefined
+  /** Tags discovered so far by the running loader. */
+  frame: LoadFrame | undefined
+  /** Resolves after the shared-tier read: a graced value found there, to serve while loading. */
+  probe: Promise<LoadResult | undefined>
+  promise: Promise<LoadResult>
+  /** Some caller was served a graced value instead of this load's result. */
+  servedStale: boolean
+  failureReported: boolean
+}
+
+export function resultOf(entry: L1Entry | DecodedEntry): LoadResult {
+  const { value, tags, start, tagStarts, expiresAt } = entry
+  return { value, tags, start, tagStarts, expiresAt }
+}
+
+/** Starts the load described by `plan`: shared-tier read, then the loader, then the write. */
+export function startFlight(engine: Engine, plan: LoadPlan): Flight {
+  let resolveProbe!: (stale: LoadResult | undefined) => void
+  const flight: Flight = {
+    fullKey: plan.fullKey,
+    generation: engine.registry.generation,
+    tags: plan.tags,
+    start: undefined,
+    frame: undefined,
+    probe: new Promise((resolve) => (resolveProbe = resolve)),
+    promise: undefined as unknown as Promise<LoadResult>,
+    servedStale: false,
+    failureReported: false,
+  }
+  flight.promise = load(engine, flight, plan, resolveProbe)
+  return flight
+}
+
+async function load(
+  engine: Engine,
+  flight: Flight,
+  plan: LoadPlan,
+  resolveProbe: (stale: LoadResult | undefined) => void,
+): Promise<LoadResult> {
+  let start = engine.localSeq()
+  try {
+    if (engine.store !== undefined) {
+      const read = await engine.readStore([plan.fullKey])
+      const record = read?.entries[0]
+      const entry = record === undefined ? undefined : engine.decode(plan.fullKey, record)
+      if (entry !== undefined && entry.version === plan.version) {
+        const now = engine.options.clock.now()
+        const validity = engine.registry.check(entry.tags, entry.start, entry.tagStarts)
+        if (validity === Validity.Valid && now < entry.expiresAt) {
+          engine.counters.hits++
+          engine.counters.l2Hits++
+          if (engine.events.has('hit')) {
+            engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })
+          }
+          engine.fillL1(plan.fullKey, entry, now)
+          return resultOf(entry)
+        }
+        if (
+          validity !== Validity.Invalid &&
+          now < entry.staleUntil &&
+          !(entry.value instanceof CachedFailure)
+        ) {
+          engine.fillL1(plan.fullKey, entry, now)
+          resolveProbe(resultOf(entry))
+        }
+      }
+      engine.counters.l2Misses++
+      // Unreachable store: the loader still runs, but its value cannot be vouched for, so it is
+      // as of "never" and nothing is stored.
+      start = read?.seq ?? -Infinity
+    }
+  } finally {
+    resolveProbe(undefined)
+  }
+  engine.counters.misses++
+  engine.counters.l1Misses++
+  engine.counters.loads++
+  if (engine.events.has('miss')) engine.events.emit('miss', { key: plan.fullKey })
+  const frame = newFrame(plan.tags, start as number)
+  flight.start = start
+  flight.frame = frame
+  let value: unknown
+  try {
+    value = await runInFrame(frame, () => plan.loader(loaderContext(plan.key, frame)))
+  } catch (error) {
+    if (plan.cacheErrors?.when(error) === true) {
+      await store(engine, plan, frame, new CachedFailure(error), plan.cacheErrors.ttlMs)
+    }
+    throw error
+  }
+  if (plan.tagsOf !== undefined) for (const tag of plan.tagsOf(value)) addOwnTag(frame, tag)
+  return store(engine, plan, frame, value, frame.ttlMs ?? plan.ttlMs)
+}
+
+/** Stores a load's result (unless told not to) and returns it to the callers. */
+async function store(
+  engine: Engine,
+  plan: LoadPlan,
+  frame: LoadFrame,
+  value: unknown,
+  requestedTtlMs: number,
+): Promise<LoadResult> {
+  const { tags, tagStarts } = frameTags(frame)
+  const now = engine.options.clock.now()
+  // An entry lives no longer than the shortest-lived input it was built from.
+  const ttlMs = Math.min(requestedTtlMs, frame.expiresAt - now, engine.options.maxLifetimeMs)
+  const result: LoadResult = {
+    value,
+    tags,
+    start: frame.start,
+    tagStarts,
+    expiresAt: now + Math.max(0, ttlMs),
+  }
+  if (value === undefined || frame.skip || ttlMs <= 0 || !Number.isFinite(frame.start))
+    return result
+  try {
+    const write = { fullKey: plan.fullKey, value, tags, start: frame.start, tagStarts, ttlMs }
+    await commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now)
+  } catch (error) {
+    // The value cannot be stored (e.g. not serializable): callers still get it.
+    engine.reportError(error, 'set', plan.fullKey)
+  }
+  return result
+}
+
+export function loaderContext(key: string, frame: LoadFrame): LoaderContext {
+  return {
+    key,
+    setTtl: (ttl) => void (frame.ttlMs = toMs(ttl, 'ttl')),
+    setTags: (...tags) => tags.forEach((tag) => addOwnTag(frame, tag)),
+    skip: () => void (frame.skip = true),
+  }
+}

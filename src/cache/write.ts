@@ -1,0 +1,130 @@
+import type { StoreEntry } from '../stores/store.js'
+import { CacheError } from '../errors.js'
+import { encodeEntry, type EntryMeta } from './entry-codec.js'
+import { type Engine, keyTag, type PendingWrite } from './engine.js'
+import type { L1Entry } from './l1.js'
+import { Validity } from './tag-registry.js'
+
+/**
+ * Writes entries to every tier; resolves per entry whether it was stored.
+ *
+ * - An entry whose tags were invalidated after their start is not stored (the stale set); the
+ *   store checks the same atomically, then L1 is checked again, because an invalidation can land
+ *   in between.
+ * - Writes without a start supersede: they take a fresh sequence and record their key tag at it,
+ *   so a load of the same key that started earlier can never overwrite them.
+ * - Entries over `maxEntryBytes` are not stored (reported once per key).
+ */
+export async function commit(
+  engine: Engine,
+  writes: readonly PendingWrite[],
+  now: number,
+): Promise<boolean[]> {
+  const valid = (w: PendingWrite, start: number) =>
+    engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
+  const stored = writes.map(
+    (w) => w.ttlMs > 0 && (w.start === undefined || valid(w, w.start)) && fits(engine, w),
+  )
+  const starts = writes.map((w) => w.start)
+  const metas = writes.map((w) => engine.meta(w, now))
+  const superseding = writes.flatMap((w, i) =>
+    w.start === undefined && stored[i] ? [keyTag(w.fullKey)] : [],
+  )
+  if (engine.store === undefined) {
+    if (superseding.length > 0) {
+      const seq = engine.nextLocalSeq()
+      engine.registry.apply(superseding, seq, false)
+      writes.forEach((_, i) => void (starts[i] ??= seq))
+    }
+  } else {
+    const indexes = stored.flatMap((ok, i) => (ok ? [i] : []))
+    const entries: StoreEntry[] = indexes.map((i) => {
+      const w = writes[i] as PendingWrite
+      const meta = metas[i] as EntryMeta
+      const payload = encodeEntry(engine.options.serializer, w.value, meta)
+      return {
+        key: w.fullKey,
+        payload,
+        tags: w.tags,
+        start: w.start,
+        ...(w.tagStarts === undefined ? {} : { tagStarts: w.tagStarts }),
+        keyTag: keyTag(w.fullKey),
+        ttlMs: Math.max(1, Math.ceil(meta.staleUntil - now)),
+      }
+    })
+    indexes.forEach((i, n) => {
+      if (
+        !fitsBytes(engine, writes[i] as PendingWrite, (entries[n] as StoreEntry).payload.length)
+      ) {
+        stored[i] = false
+      }
+    })
+    const sending = entries.filter((_, n) => stored[indexes[n] as number])
+    const sentIndexes = indexes.filter((i) => stored[i])
+    if (sending.length > 0) {
+      const store = engine.store
+      const result = await engine.guardStore('write', () => store.write(sending))
+      if (result !== undefined) engine.observe(result.seq, result.epoch)
+      sentIndexes.forEach((i, n) => {
+        stored[i] = result?.written[n] === true
+        starts[i] = result?.starts[n]
+      })
+      const supersededAt = sentIndexes.find((i) => writes[i]?.start === undefined)
+      if (result !== undefined && supersededAt !== undefined) {
+        engine.registry.apply(superseding, starts[supersededAt] as number, false)
+      }
+    }
+  }
+  writes.forEach((w, i) => {
+    const start = starts[i]
+    if (!stored[i] || start === undefined || !valid(w, start)) return void (stored[i] = false)
+    engine.counters.sets++
+    if (engine.events.has('set')) engine.events.emit('set', { key: w.fullKey, tags: w.tags })
+    putL1(engine, w, start, metas[i] as EntryMeta, now)
+  })
+  return stored
+}
+
+function putL1(engine: Engine, w: PendingWrite, start: number, meta: EntryMeta, now: number): void {
+  const l1 = engine.l1
+  if (l1 === undefined) return
+  const value =
+    engine.options.l1 !== false && engine.options.l1.clone ? structuredClone(w.value) : w.value
+  const entry: L1Entry = {
+    value,
+    tags: w.tags,
+    start,
+    tagStarts: w.tagStarts ?? undefined,
+    ...meta,
+    checkedAt: engine.registry.generation,
+    validity: Validity.Valid,
+    size: engine.sizeOf(value),
+  }
+  l1.set(w.fullKey, entry, now)
+}
+
+/** `maxEntryBytes` by the L1 estimate (before serializing). */
+function fits(engine: Engine, w: PendingWrite): boolean {
+  return engine.options.maxEntryBytes === undefined || fitsBytes(engine, w, engine.sizeOf(w.value))
+}
+
+const reportedTooLarge = new WeakMap<Engine, Set<string>>()
+
+function fitsBytes(engine: Engine, w: PendingWrite, bytes: number): boolean {
+  const limit = engine.options.maxEntryBytes
+  if (limit === undefined || bytes <= limit) return true
+  let reported = reportedTooLarge.get(engine)
+  if (reported === undefined) reportedTooLarge.set(engine, (reported = new Set()))
+  if (!reported.has(w.fullKey) && reported.size < 10_000) {
+    reported.add(w.fullKey)
+    engine.reportError(
+      new CacheError(
+        'E_ENTRY_TOO_LARGE',
+        `cachegraph: '${w.fullKey}' is ${bytes} bytes, over maxEntryBytes (${limit}); not cached`,
+      ),
+      'set',
+      w.fullKey,
+    )
+  }
+  return false
+}
