@@ -87,8 +87,8 @@ function describeError(error: unknown): { name: string; message: string; code?: 
 
 function rebuildError(body: string): Error {
   const data = JSON.parse(body) as { name?: unknown; message?: unknown; code?: unknown }
-  const error = new Error(String(data.message ?? ''))
-  error.name = String(data.name ?? 'Error')
+  const error = new Error(typeof data.message === 'string' ? data.message : '')
+  error.name = typeof data.name === 'string' ? data.name : 'Error'
   if (data.code !== undefined) (error as Error & { code: unknown }).code = data.code
   return error
 }

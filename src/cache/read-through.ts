@@ -80,14 +80,7 @@ export class ReadThrough {
     let flight = this.#flights.get(fullKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
-    flight ??= this.#start(
-      ns,
-      fullKey,
-      key,
-      loader as Loader<unknown>,
-      options as GetOrSetOptions<unknown>,
-      version,
-    )
+    flight ??= this.#start(ns, fullKey, key, loader, options as GetOrSetOptions<unknown>, version)
     if (stale === undefined && engine.store !== undefined) {
       stale = await waitFor(flight.probe, options.signal)
       if (stale !== undefined && engine.options.clock.now() >= stale.expiresAt + readGraceMs) {
@@ -112,7 +105,7 @@ export class ReadThrough {
         ns,
         fullKey,
         key,
-        loader as Loader<unknown>,
+        loader,
         options as GetOrSetOptions<unknown>,
         version,
       )
