@@ -1,4 +1,5 @@
 import type { TagSeq } from '../stores/store.js'
+import { SeqRecords } from '../util/seq-records.js'
 
 /** Outcome of checking an entry's tags against the invalidations this process knows. */
 export const enum Validity {
@@ -13,23 +14,21 @@ export const enum Validity {
  * (from its own calls, from store reads, from the bus).
  *
  * `generation` moves whenever anything here changes, so an entry checked at the current
- * generation needs no tag loop (the O(1) hit path). The map is bounded: forgetting a record
+ * generation needs no tag loop (the O(1) hit path). The records are bounded: forgetting some
  * raises `floor`, and a tag without a record counts as invalidated at `floor` — an entry older
  * than a forgotten record is distrusted, never revived.
  */
 export class TagRegistry {
-  readonly #records = new Map<string, TagSeq>()
-  readonly #maxTags: number
-  #floor = 0
+  readonly #records: SeqRecords
   /** Bumped on every change; entries remember the generation they were last checked at. */
   generation = 0
 
   constructor(maxTags: number) {
-    this.#maxTags = maxTags
+    this.#records = new SeqRecords(maxTags)
   }
 
   get floor(): number {
-    return this.#floor
+    return this.#records.floor
   }
 
   get size(): number {
@@ -38,25 +37,28 @@ export class TagRegistry {
 
   /** Highest hard sequence known for `tag` (the floor if none is known). */
   hardOf(tag: string): number {
-    return this.#records.get(tag)?.hard ?? this.#floor
+    return this.#records.get(tag)?.hard ?? this.#records.floor
   }
 
   /** Records an invalidation of `tags` at `seq`. */
   apply(tags: readonly string[], seq: number, stale: boolean): void {
+    const floor = this.#records.floor
     let changed = false
-    for (const tag of tags)
-      changed = this.#raise(tag, stale ? -1 : seq, stale ? seq : -1) || changed
-    if (changed) this.#changed()
+    for (const tag of tags) {
+      if (this.#records.raise(tag, stale ? -1 : seq, stale ? seq : -1)) changed = true
+    }
+    if (changed || this.#records.floor !== floor) this.generation++
   }
 
   /** Learns records reported by a store read (only ever raises what is known). */
   learn(tagSeqs: Record<string, TagSeq>): void {
+    const floor = this.#records.floor
     let changed = false
     for (const tag in tagSeqs) {
       const seqs = tagSeqs[tag] as TagSeq
-      changed = this.#raise(tag, seqs.hard, seqs.soft) || changed
+      if (this.#records.raise(tag, seqs.hard, seqs.soft)) changed = true
     }
-    if (changed) this.#changed()
+    if (changed || this.#records.floor !== floor) this.generation++
   }
 
   /**
@@ -70,7 +72,7 @@ export class TagRegistry {
       const record = this.#records.get(tags[i] as string)
       if (record === undefined) {
         // Below the floor a tag without a surviving record cannot be vouched for.
-        if (tagStart < this.#floor) return Validity.Invalid
+        if (tagStart < this.#records.floor) return Validity.Invalid
         continue
       }
       if (record.hard > tagStart) return Validity.Invalid
@@ -81,40 +83,7 @@ export class TagRegistry {
 
   /** Forgets everything and distrusts whatever is older than `floor` (new store epoch). */
   reset(floor: number): void {
-    this.#records.clear()
-    this.#floor = floor
-    this.#changed()
-  }
-
-  #raise(tag: string, hard: number, soft: number): boolean {
-    const record = this.#records.get(tag)
-    if (record === undefined) {
-      this.#records.set(tag, {
-        hard: Math.max(hard, this.#floor),
-        soft: Math.max(soft, this.#floor),
-      })
-      this.#evict()
-      return hard > this.#floor || soft > this.#floor
-    }
-    if (hard <= record.hard && soft <= record.soft) return false
-    record.hard = Math.max(record.hard, hard)
-    record.soft = Math.max(record.soft, soft)
-    // Re-insert so the map stays ordered by last change and eviction drops the oldest record.
-    this.#records.delete(tag)
-    this.#records.set(tag, record)
-    return true
-  }
-
-  #evict(): void {
-    while (this.#records.size > this.#maxTags) {
-      const [tag, record] = this.#records.entries().next().value as [string, TagSeq]
-      this.#records.delete(tag)
-      this.#floor = Math.max(this.#floor, record.hard, record.soft)
-      this.#changed()
-    }
-  }
-
-  #changed(): void {
+    this.#records.reset(floor)
     this.generation++
   }
 }

@@ -12,6 +12,7 @@ import type {
   StoredRecord,
   TagSeq,
 } from './store.js'
+import { SeqRecords } from '../util/seq-records.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -43,23 +44,19 @@ interface Slot {
 export class MemoryStore implements Store {
   readonly name = 'memory'
   readonly #entries = new Map<string, Slot>()
-  /** Ordered by last update, so the first record is always the one with the lowest sequence. */
-  readonly #tags = new Map<string, TagSeq>()
+  readonly #tags: SeqRecords
   readonly #maxEntries: number
-  readonly #maxTags: number
   readonly #clock: Clock
   #seq: number
-  #floor: number
   #epoch: string
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000
-    this.#maxTags = options.maxTags ?? 100_000
     this.#clock = options.clock ?? systemClock
     // Seeded from the clock in microseconds, like the Redis store seeds from TIME: a store that
     // lost its state starts above every sequence it handed out before.
     this.#seq = Math.floor(this.#clock.now() * 1000)
-    this.#floor = this.#seq
+    this.#tags = new SeqRecords(options.maxTags ?? 100_000, this.#seq)
     this.#epoch = randomUUID()
   }
 
@@ -126,14 +123,7 @@ export class MemoryStore implements Store {
   /** Takes the next sequence and records it for `tags`. */
   #record(tags: readonly string[], stale: boolean): number {
     const seq = ++this.#seq
-    for (const tag of tags) {
-      const record = this.#tags.get(tag) ?? { hard: this.#floor, soft: this.#floor }
-      if (stale) record.soft = seq
-      else record.hard = seq
-      this.#tags.delete(tag)
-      this.#tags.set(tag, record)
-    }
-    this.#evictTags()
+    for (const tag of tags) this.#tags.raise(tag, stale ? -1 : seq, stale ? seq : -1)
     return seq
   }
 
@@ -143,9 +133,8 @@ export class MemoryStore implements Store {
    */
   reset(): void {
     this.#entries.clear()
-    this.#tags.clear()
     this.#seq = Math.max(this.#seq + 1, Math.floor(this.#clock.now() * 1000))
-    this.#floor = this.#seq
+    this.#tags.reset(this.#seq)
     this.#epoch = randomUUID()
   }
 
@@ -160,9 +149,8 @@ export class MemoryStore implements Store {
 
   #tagSeq(tag: string): TagSeq {
     const record = this.#tags.get(tag)
-    return record
-      ? { hard: record.hard, soft: record.soft }
-      : { hard: this.#floor, soft: this.#floor }
+    const floor = this.#tags.floor
+    return record ? { hard: record.hard, soft: record.soft } : { hard: floor, soft: floor }
   }
 
   #isValid(
@@ -173,7 +161,7 @@ export class MemoryStore implements Store {
     for (let i = 0; i < tags.length; i++) {
       const tagStart = tagStarts?.[i] ?? start
       const record = this.#tags.get(tags[i] as string)
-      if (record === undefined ? tagStart < this.#floor : record.hard > tagStart) return false
+      if (record === undefined ? tagStart < this.#tags.floor : record.hard > tagStart) return false
     }
     return true
   }
@@ -182,14 +170,6 @@ export class MemoryStore implements Store {
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value as string
       this.#entries.delete(oldest)
-    }
-  }
-
-  #evictTags(): void {
-    while (this.#tags.size > this.#maxTags) {
-      const [tag, record] = this.#tags.entries().next().value as [string, TagSeq]
-      this.#tags.delete(tag)
-      this.#floor = Math.max(this.#floor, record.hard, record.soft)
     }
   }
 }
