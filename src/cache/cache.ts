@@ -51,8 +51,8 @@ export class Cache {
     checkKey(key)
     const engine = this.#engine
     if (!engine.options.enabled) return undefined
-    const fullKey = this.#ns.prefix + key
-    const entry = engine.lookupL1(fullKey)
+    const prefix = this.#ns.l1Prefix
+    const entry = engine.lookupL1(prefix === '' ? key : prefix + key)
     if (
       entry !== undefined &&
       entry.validity === Validity.Valid &&
@@ -61,7 +61,7 @@ export class Cache {
       engine.counters.hits++
       engine.counters.l1Hits++
       if (engine.events.has('hit'))
-        engine.events.emit('hit', { key: fullKey, tier: 'l1', stale: false })
+        engine.events.emit('hit', { key: this.#ns.prefix + key, tier: 'l1', stale: false })
       mergeInto(currentFrame(), entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return engine.handOut(entry.value) as T
     }
@@ -95,7 +95,7 @@ export class Cache {
     checkKey(key)
     const engine = this.#engine
     if (!engine.options.enabled) return false
-    const entry = engine.lookupL1(this.#ns.prefix + key)
+    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
     if (
       entry !== undefined &&
       entry.validity === Validity.Valid &&
@@ -130,6 +130,7 @@ export class Cache {
       const fullKey = this.#ns.prefix + entry.key
       return {
         fullKey,
+        l1Key: this.#ns.l1Prefix + entry.key,
         value: entry.value,
         tags: [...checkTags(entry.tags ?? []), keyTag(fullKey), ...this.#ns.tags],
         start: entry.asOf,
@@ -170,7 +171,7 @@ export class Cache {
   async deleteMany(keys: readonly string[]): Promise<void> {
     keys.forEach(checkKey)
     const fullKeys = keys.map((key) => this.#ns.prefix + key)
-    for (const fullKey of fullKeys) this.#engine.l1?.delete(fullKey)
+    for (const key of keys) this.#engine.l1?.delete(this.#ns.l1Prefix + key)
     this.#engine.counters.deletes += keys.length
     try {
       await this.#engine.invalidate(fullKeys.map(keyTag), false)
@@ -216,6 +217,7 @@ export class Cache {
     return new Cache(this.#engine, this.#reads, {
       path,
       prefix: `${path}::`,
+      l1Prefix: `\0${path}\0`,
       tags: [...this.#ns.tags, `${IMPLICIT}ns:${path}`],
     })
   }
@@ -223,12 +225,12 @@ export class Cache {
   /** An entry's tags, ttl, size and times, from L1 or the shared tier; undefined when absent. */
   async inspect(key: string): Promise<EntryInfo | undefined> {
     checkKey(key)
-    return describeEntry(this.#engine, this.#ns.prefix + key)
+    return describeEntry(this.#engine, this.#ns.prefix + key, this.#ns.l1Prefix + key)
   }
 
   /** Best effort, bounded: keys in this process's L1 that depend on `tag` (for debugging). */
   dependents(tag: string, options: { limit?: number } = {}): string[] {
-    return findDependents(this.#engine, tag, this.#ns.prefix, options.limit ?? 100)
+    return findDependents(this.#engine, tag, this.#ns.l1Prefix, options.limit ?? 100)
   }
 
   /** A synchronous snapshot of the counters (shared by all namespaces of this cache). */
@@ -254,7 +256,7 @@ export class Cache {
 
   #hitL1(key: string): { found: boolean; value?: unknown } {
     const engine = this.#engine
-    const entry = engine.lookupL1(this.#ns.prefix + key)
+    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
     if (
       entry === undefined ||
       entry.validity !== Validity.Valid ||
@@ -294,7 +296,7 @@ export class Cache {
       engine.counters.l2Hits++
       if (engine.events.has('hit'))
         engine.events.emit('hit', { key: fullKey, tier: 'l2', stale: false })
-      engine.fillL1(fullKey, entry, now)
+      engine.fillL1(this.#ns.l1Prefix + (keys[i] as string), entry, now)
       mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return entry.value
     })
@@ -318,6 +320,7 @@ export function createCache(options?: CacheOptions): Cache {
   return new Cache(engine, new ReadThrough(engine), {
     path,
     prefix: `${path}::`,
+    l1Prefix: '',
     tags: [`${IMPLICIT}ns:${path}`],
   })
 }

@@ -17,11 +17,17 @@ export interface Namespace {
   readonly prefix: string
   /** Implicit `@ns:` tags of this namespace and every ancestor: `clear()` of a parent reaches children. */
   readonly tags: readonly string[]
+  /**
+   * Prepended to keys in the L1: `''` for the root (no string building on the hit path),
+   * `\0app:users\0` for children. Keys may not start with `\0`, so the two never collide.
+   */
+  readonly l1Prefix: string
 }
 
 /** An entry on its way to the tiers. */
 export interface PendingWrite {
   fullKey: string
+  l1Key: string
   value: unknown
   /** Every tag, implicit ones included. */
   tags: readonly string[]
@@ -57,6 +63,8 @@ export class Engine {
   #highestSeq = 0
   #closed = false
   readonly #sizeOf: ((value: unknown) => number) | undefined
+  /** `l1.clone`: hand out and keep copies. */
+  readonly clone: boolean
 
   constructor(options: ResolvedOptions) {
     this.options = options
@@ -65,6 +73,7 @@ export class Engine {
     this.store = options.store
     this.#localSeq = Math.floor(options.clock.now() * 1000)
     const l1 = options.l1 === false ? undefined : options.l1
+    this.clone = l1?.clone === true
     const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined
     this.#sizeOf = l1?.sizeOf ?? (needsSizes ? estimateSize : undefined)
   }
@@ -74,8 +83,8 @@ export class Engine {
   }
 
   /** An L1 entry that is not invalidated (it may be expired or soft-stale: callers decide). */
-  lookupL1(fullKey: string): L1Entry | undefined {
-    const entry = this.l1?.get(fullKey)
+  lookupL1(l1Key: string): L1Entry | undefined {
+    const entry = this.l1?.get(l1Key)
     if (entry === undefined) return undefined
     const generation = this.registry.generation
     if (entry.checkedAt !== generation) {
@@ -83,7 +92,7 @@ export class Engine {
       entry.validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
       entry.checkedAt = generation
       if (entry.validity === Validity.Invalid) {
-        this.l1?.delete(fullKey)
+        this.l1?.delete(l1Key)
         return undefined
       }
     }
@@ -97,7 +106,7 @@ export class Engine {
 
   /** The value to hand out: a copy with `l1.clone`, else the stored reference. */
   handOut(value: unknown): unknown {
-    return this.options.l1 !== false && this.options.l1.clone ? structuredClone(value) : value
+    return this.clone ? structuredClone(value) : value
   }
 
   /** Expiry times of an entry written now: jitter only shortens, `maxLifetime` caps. */
@@ -115,13 +124,13 @@ export class Engine {
   }
 
   /** Puts a shared-tier entry into L1 with its original `start`. */
-  fillL1(fullKey: string, entry: DecodedEntry, now: number): void {
+  fillL1(l1Key: string, entry: DecodedEntry, now: number): void {
     const l1 = this.l1
     if (l1 === undefined) return
     const validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
     if (validity === Validity.Invalid) return
     l1.set(
-      fullKey,
+      l1Key,
       { ...entry, checkedAt: this.registry.generation, validity, size: this.sizeOf(entry.value) },
       now,
     )

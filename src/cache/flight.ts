@@ -22,6 +22,7 @@ export interface LoadResult {
 /** Everything one read-through call decided about its load, resolved once per call. */
 export interface LoadPlan {
   fullKey: string
+  l1Key: string
   key: string
   loader: Loader<unknown>
   /** Tags known before loading (user tags, implicit key and namespace tags). */
@@ -95,7 +96,7 @@ async function load(
           if (engine.events.has('hit')) {
             engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })
           }
-          engine.fillL1(plan.fullKey, entry, now)
+          engine.fillL1(plan.l1Key, entry, now)
           return resultOf(entry)
         }
         if (
@@ -103,7 +104,7 @@ async function load(
           now < entry.staleUntil &&
           !(entry.value instanceof CachedFailure)
         ) {
-          engine.fillL1(plan.fullKey, entry, now)
+          engine.fillL1(plan.l1Key, entry, now)
           resolveProbe(resultOf(entry))
         }
       }
@@ -157,7 +158,8 @@ async function store(
   if (value === undefined || frame.skip || ttlMs <= 0 || !Number.isFinite(frame.start))
     return result
   try {
-    const write = { fullKey: plan.fullKey, value, tags, start: frame.start, tagStarts, ttlMs }
+    const { fullKey, l1Key } = plan
+    const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs }
     await commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now)
   } catch (error) {
     // The value cannot be stored (e.g. not serializable): callers still get it.

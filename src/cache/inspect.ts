@@ -12,9 +12,10 @@ const STATUS = {
 export async function describeEntry(
   engine: Engine,
   fullKey: string,
+  l1Key: string,
 ): Promise<EntryInfo | undefined> {
   const now = engine.options.clock.now()
-  const local = engine.l1?.peek(fullKey)
+  const local = engine.l1?.peek(l1Key)
   if (local !== undefined) {
     const status = STATUS[engine.registry.check(local.tags, local.start, local.tagStarts)]
     return {
@@ -48,19 +49,20 @@ export async function describeEntry(
   }
 }
 
-/** `cache.dependents()`: up to `limit` keys under `prefix` in L1 whose tags include `tag`. */
+/** `cache.dependents()`: up to `limit` keys of one namespace in L1 whose tags include `tag`. */
 export function findDependents(
   engine: Engine,
   tag: string,
-  prefix: string,
+  l1Prefix: string,
   limit: number,
 ): string[] {
   const keys: string[] = []
   if (engine.l1 === undefined) return keys
-  for (const [fullKey, entry] of engine.l1.entries()) {
+  for (const [l1Key, entry] of engine.l1.entries()) {
     if (keys.length >= limit) break
-    if (fullKey.startsWith(prefix) && entry.tags.includes(tag))
-      keys.push(fullKey.slice(prefix.length))
+    // The root's own keys never start with \0; children's always do.
+    const ours = l1Prefix === '' ? l1Key.charCodeAt(0) !== 0 : l1Key.startsWith(l1Prefix)
+    if (ours && entry.tags.includes(tag)) keys.push(l1Key.slice(l1Prefix.length))
   }
   return keys
 }

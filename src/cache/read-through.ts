@@ -52,23 +52,27 @@ export class ReadThrough {
     options: GetOrSetOptions<T> = {},
   ): Promise<T> {
     const engine = this.#engine
-    const fullKey = ns.prefix + key
     const parent = currentFrame()
     if (!engine.options.enabled) return this.#runDisabled(key, loader, parent)
     const now = engine.options.clock.now()
     const version = options.version === undefined ? undefined : String(options.version)
-    const entry = engine.lookupL1(fullKey)
-    // A per-call grace can only narrow what the entry's own grace allows.
-    const readGraceMs = options.grace === undefined ? Infinity : toMs(options.grace, 'grace')
+    const l1Key = ns.l1Prefix === '' ? key : ns.l1Prefix + key
+    const entry = engine.lookupL1(l1Key)
     let stale: LoadResult | undefined
     if (entry !== undefined && entry.version === version) {
       if (entry.validity === Validity.Valid && now < entry.expiresAt) {
         engine.counters.hits++
         engine.counters.l1Hits++
         if (engine.events.has('hit'))
-          engine.events.emit('hit', { key: fullKey, tier: 'l1', stale: false })
-        return this.#deliver(resultOf(entry), parent) as T
+          engine.events.emit('hit', { key: ns.prefix + key, tier: 'l1', stale: false })
+        mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+        if (entry.value instanceof CachedFailure) throw entry.value.error
+        return engine.handOut(entry.value) as T
       }
+    }
+    // A per-call grace can only narrow what the entry's own grace allows.
+    const readGraceMs = options.grace === undefined ? Infinity : toMs(options.grace, 'grace')
+    if (entry !== undefined && entry.version === version) {
       if (
         now < entry.staleUntil &&
         now < entry.expiresAt + readGraceMs &&
@@ -77,6 +81,7 @@ export class ReadThrough {
         stale = resultOf(entry)
       }
     }
+    const fullKey = ns.prefix + key
     let flight = this.#flights.get(fullKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
@@ -187,6 +192,7 @@ export class ReadThrough {
     const { cacheErrors } = options
     const plan: LoadPlan = {
       fullKey,
+      l1Key: ns.l1Prefix + key,
       key,
       loader,
       tags: [

@@ -51,7 +51,8 @@ export function checkTag(tag: unknown): asserts tag is string {
 }
 
 export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) {
+  // A leading \0 is reserved: children's L1 keys start with one.
+  if (typeof key !== 'string' || key.length === 0 || key.charCodeAt(0) === 0) {
     throw new CacheError(
       'E_INVALID_KEY',
       `cachegraph: a key must be a non-empty string, got ${JSON.stringify(key)}`,

@@ -100,7 +100,7 @@ function putL1(engine: Engine, w: PendingWrite, start: number, meta: EntryMeta, 
     validity: Validity.Valid,
     size: engine.sizeOf(value),
   }
-  l1.set(w.fullKey, entry, now)
+  l1.set(w.l1Key, entry, now)
 }
 
 /** `maxEntryBytes` by the L1 estimate (before serializing). */

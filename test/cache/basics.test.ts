@@ -108,8 +108,13 @@ describe.each([
   it('keys of a child cannot collide with keys of its parent', async () => {
     const { cache } = make()
     await cache.set('users:a', 'parent')
+    await cache.set('users::a', 'parent too')
     await cache.namespace('users').set('a', 'child')
     expect(await cache.get('users:a')).toBe('parent')
+    expect(await cache.get('users::a')).toBe('parent too')
+    expect(await cache.namespace('users').get('a')).toBe('child')
+    // A leading NUL is reserved (children's L1 keys use it), so no crafted key reaches a child.
+    await expect(cache.get('\0app:users\0a')).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
   })
 
   it('inspect shows tags, ttl and status; dependents lists L1 keys of a tag', async () => {
