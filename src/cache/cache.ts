@@ -17,6 +17,8 @@ import { commit } from './write.js'
 import type { CacheStats } from './stats.js'
 import { Validity } from './tag-registry.js'
 import { checkKey, checkTags, entityTag } from './tags.js'
+import { CachedFailure } from './entry-codec.js'
+import type { L1Entry } from './l1.js'
 import { describeEntry, findDependents } from './inspect.js'
 
 /** One entry of `setMany`. */
@@ -47,25 +49,63 @@ export class Cache {
   }
 
   /** The value under `key`, or `undefined` (missing, expired or invalidated). Never past its ttl. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    // Hot path, kept free of `async`: an L1 hit resolves without an async frame.
+    const entry = this.#freshHit(key, undefined)
+    if (entry !== undefined) return Promise.resolve(entry.value as T)
+    return this.#getSlow(key)
+  }
+
+  async #getSlow<T>(key: string): Promise<T | undefined> {
     checkKey(key)
     const engine = this.#engine
-    if (!engine.options.enabled) return undefined
-    const prefix = this.#ns.l1Prefix
-    const entry = engine.lookupL1(prefix === '' ? key : prefix + key)
+    if (!engine.enabled) return undefined
+    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
     if (
       entry !== undefined &&
       entry.validity === Validity.Valid &&
-      engine.options.clock.now() < entry.expiresAt
+      engine.clock.now() < entry.expiresAt
     ) {
-      engine.counters.hits++
-      engine.counters.l1Hits++
-      if (engine.events.has('hit'))
-        engine.events.emit('hit', { key: this.#ns.prefix + key, tier: 'l1', stale: false })
-      mergeInto(currentFrame(), entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+      this.#recordHit(key, entry)
       return engine.handOut(entry.value) as T
     }
     return (await this.#readShared([key]))[0] as T | undefined
+  }
+
+  /**
+   * The L1 entry of `key` when it is a plain fresh hit that can be handed out as is (no copy to
+   * make, no cached failure to rethrow); the hit is counted and its dependencies recorded.
+   */
+  #freshHit(key: string, version: string | undefined): L1Entry | undefined {
+    const engine = this.#engine
+    if (typeof key !== 'string' || key.length === 0 || key.charCodeAt(0) === 0) return undefined
+    if (!engine.enabled || engine.clone) return undefined
+    const prefix = this.#ns.l1Prefix
+    const entry = engine.lookupL1(prefix === '' ? key : prefix + key)
+    if (
+      entry === undefined ||
+      entry.validity !== Validity.Valid ||
+      engine.clock.now() >= entry.expiresAt ||
+      entry.version !== version ||
+      entry.value instanceof CachedFailure
+    ) {
+      return undefined
+    }
+    this.#recordHit(key, entry)
+    return entry
+  }
+
+  #recordHit(key: string, entry: L1Entry): void {
+    const engine = this.#engine
+    engine.counters.hits++
+    engine.counters.l1Hits++
+    if (engine.events.hasHitListeners) {
+      engine.events.emit('hit', { key: this.#ns.prefix + key, tier: 'l1', stale: false })
+    }
+    const parent = currentFrame()
+    if (parent !== undefined) {
+      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+    }
   }
 
   /** Values of `keys`, in order (`undefined` where missing). One shared-tier round trip for all L1 misses. */
@@ -147,6 +187,9 @@ export class Cache {
    * and are not cached.
    */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    const version = options?.version
+    const hit = this.#freshHit(key, version === undefined ? undefined : String(version))
+    if (hit !== undefined) return Promise.resolve(hit.value as T)
     let problem: CacheError | undefined
     try {
       checkKey(key)
@@ -260,13 +303,11 @@ export class Cache {
     if (
       entry === undefined ||
       entry.validity !== Validity.Valid ||
-      engine.options.clock.now() >= entry.expiresAt
+      engine.clock.now() >= entry.expiresAt
     ) {
       return { found: false }
     }
-    engine.counters.hits++
-    engine.counters.l1Hits++
-    mergeInto(currentFrame(), entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+    this.#recordHit(key, entry)
     return { found: true, value: engine.handOut(entry.value) }
   }
 

@@ -57,6 +57,9 @@ export class Engine {
   readonly store: Store | undefined
   readonly counters = new Counters()
   readonly events = new Emitter()
+  /** `options.enabled` and `options.clock`, kept at hand for the hit path. */
+  readonly enabled: boolean
+  readonly clock: ResolvedOptions['clock']
   /** L1-only caches number their own invalidations. Seeded from the clock like the stores. */
   #localSeq: number
   #epoch: string | undefined
@@ -68,6 +71,8 @@ export class Engine {
 
   constructor(options: ResolvedOptions) {
     this.options = options
+    this.enabled = options.enabled
+    this.clock = options.clock
     this.registry = new TagRegistry(options.maxTags)
     this.l1 = options.l1 === false ? undefined : new L1(options.l1)
     this.store = options.store

@@ -22,17 +22,21 @@ type Listener<E extends CacheEventName> = (payload: CacheEvents[E]) => void
  */
 export class Emitter {
   readonly #listeners = new Map<CacheEventName, Set<Listener<CacheEventName>>>()
+  /** Someone listens to `hit`: read on every hit, so a plain field. */
+  hasHitListeners = false
 
   on<E extends CacheEventName>(name: E, listener: Listener<E>): void {
     let set = this.#listeners.get(name)
     if (set === undefined) this.#listeners.set(name, (set = new Set()))
     set.add(listener as Listener<CacheEventName>)
+    this.hasHitListeners = this.#listeners.has('hit')
   }
 
   off<E extends CacheEventName>(name: E, listener: Listener<E>): void {
     const set = this.#listeners.get(name)
     set?.delete(listener as Listener<CacheEventName>)
     if (set?.size === 0) this.#listeners.delete(name)
+    this.hasHitListeners = this.#listeners.has('hit')
   }
 
   has(name: CacheEventName): boolean {
@@ -53,5 +57,6 @@ export class Emitter {
 
   clear(): void {
     this.#listeners.clear()
+    this.hasHitListeners = false
   }
 }
