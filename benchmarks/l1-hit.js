@@ -8,10 +8,8 @@
 // median of the per-round ratios.
 //
 // Environment: BENCH_ROUNDS (default 15), BENCH_OPS (operations per contestant per round,
-// default 200000). `node l1-hit.js --check` exits with 1 when a target is not met.
-
-import { mkdirSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+// default 100000: every key read once per round). `node l1-hit.js --check` exits with 1 when a
+// target is not met.
 
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
@@ -19,17 +17,13 @@ import { createCache } from 'cachegraph'
 import { LRUCache } from 'lru-cache'
 import { do_not_optimize } from 'mitata'
 
+import { describe, environment, median, positiveInt, writeResult } from './lib.js'
+
 const KEYS = 100_000
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 15)
-const OPS = positiveInt(process.env.BENCH_OPS, 200_000)
-const WARMUP_ROUNDS = 2
+const OPS = positiveInt(process.env.BENCH_OPS, KEYS)
+const WARMUP_ROUNDS = 1
 const TARGETS = { vsLruCache: 0.8, vsBentocache: 5 }
-const RESULTS = new URL('./results/l1-hit.json', import.meta.url)
-
-function positiveInt(text, fallback) {
-  const n = Number(text)
-  return Number.isInteger(n) && n > 0 ? n : fallback
-}
 
 /** Deterministic PRNG (mulberry32), so every run shuffles the keys the same way. */
 function prng(seed) {
@@ -102,6 +96,20 @@ for (let i = 0; i < KEYS; i++) {
   await bentoRefs.set({ key, value })
   const stored = await cg.set(key, value, { tags: [`user:${i}`, `org:${i % 100}`, 'all'] })
   if (!stored) throw new Error(`cachegraph did not store ${key}`)
+}
+
+// Every key must be a hit in every cache before anything is timed.
+for (let i = 0; i < KEYS; i++) {
+  const key = keys[i]
+  const found = [
+    ['lru-cache', lru.get(key)],
+    ['bentocache', await bento.get({ key })],
+    ['bentocache (serialize: false)', await bentoRefs.get({ key })],
+    ['cachegraph', await cg.get(key)],
+  ]
+  for (const [name, value] of found) {
+    if (value?.id !== i) throw new Error(`${name}: ${key} is not a hit after filling`)
+  }
 }
 
 // One function per contestant, so each loop stays monomorphic. Each returns the sum of the ids
@@ -186,12 +194,6 @@ const RATIOS = [
 
 // --- rounds -----------------------------------------------------------------------------------
 
-const median = (xs) => {
-  const s = xs.slice().sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
 /** Runs every contestant once, in the order rotated by `round`; returns ops/sec by id. */
 async function round(round) {
   const start = (round * 7919) % KEYS
@@ -231,7 +233,12 @@ const stats = cg.stats()
 const summary = {}
 for (const c of contestants) {
   const xs = rounds.map((r) => r.opsPerSec[c.id])
-  summary[c.id] = { label: c.label, medianOpsPerSec: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
+  summary[c.id] = {
+    label: c.label,
+    medianOpsPerSec: median(xs),
+    min: Math.min(...xs),
+    max: Math.max(...xs),
+  }
 }
 const ratios = {}
 for (const q of RATIOS) {
@@ -253,26 +260,32 @@ const targets = [
 
 const fmtOps = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
 const fmtRatio = (n) => n.toFixed(3).padStart(8)
-const cpus = os.cpus()
+const env = environment()
 console.log()
 console.log(
   `L1 hit, ${KEYS.toLocaleString('en-US')} keys, ~${Math.round(valueBytes)}-byte values, ` +
-    `one awaited op at a time, shuffled keys, Node ${process.version}, ${cpus.length} cores ` +
-    `(${cpus[0]?.model ?? 'unknown cpu'})`,
+    `one awaited op at a time, shuffled keys`,
 )
+console.log(describe(env))
 console.log(
   `${ROUNDS} rounds x ${OPS.toLocaleString('en-US')} ops per contestant, rotating order; ` +
     `${seconds.toFixed(1)} s`,
 )
 console.log()
-console.log(`${'contestant'.padEnd(50)} ${'ops/sec'.padStart(12)} ${'min'.padStart(12)} ${'max'.padStart(12)}`)
+console.log(
+  `${'contestant'.padEnd(50)} ${'ops/sec'.padStart(12)} ${'min'.padStart(12)} ${'max'.padStart(12)}`,
+)
 for (const c of contestants) {
   const s = summary[c.id]
-  console.log(`${c.label.padEnd(50)} ${fmtOps(s.medianOpsPerSec)} ${fmtOps(s.min)} ${fmtOps(s.max)}`)
+  console.log(
+    `${c.label.padEnd(50)} ${fmtOps(s.medianOpsPerSec)} ${fmtOps(s.min)} ${fmtOps(s.max)}`,
+  )
 }
 console.log('(ops/sec: median over rounds)')
 console.log()
-console.log(`${'ratio (median of per-round ratios)'.padEnd(50)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`)
+console.log(
+  `${'ratio (median of per-round ratios)'.padEnd(50)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`,
+)
 for (const q of RATIOS) {
   const r = ratios[q.id]
   console.log(`${q.id.padEnd(50)} ${fmtRatio(r.median)} ${fmtRatio(r.min)} ${fmtRatio(r.max)}`)
@@ -284,11 +297,7 @@ for (const t of targets) {
 
 const result = {
   benchmark: 'l1-hit',
-  date: new Date().toISOString(),
-  node: process.version,
-  cores: cpus.length,
-  cpu: cpus[0]?.model ?? null,
-  platform: `${os.platform()} ${os.arch()}`,
+  ...env,
   method: {
     keys: KEYS,
     valueBytes: Math.round(valueBytes),
@@ -309,9 +318,7 @@ const result = {
 console.log()
 // The JSON line leaves out the per-round figures (they are in the results file).
 console.log(JSON.stringify({ ...result, rounds: undefined }))
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`)
-console.log(`\nwritten to ${RESULTS.pathname}`)
+writeResult('l1-hit', result)
 
 await Promise.all([bento.disconnectAll(), bentoRefs.disconnectAll(), cg.close()])
 if (process.argv.includes('--check') && targets.some((t) => !t.met)) process.exitCode = 1

@@ -13,6 +13,7 @@ import { Engine, IMPLICIT, keyTag, type Namespace, type PendingWrite } from './e
 import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace, resolveOptions } from './options.js'
 import { ReadThrough } from './read-through.js'
+import { channels, getStarted, traced } from './tracing.js'
 import { commit } from './write.js'
 import type { CacheStats } from './stats.js'
 import { Validity } from './tag-registry.js'
@@ -51,6 +52,7 @@ export class Cache {
   /** The value under `key`, or `undefined` (missing, expired or invalidated). Never past its ttl. */
   get<T = unknown>(key: string): Promise<T | undefined> {
     // Hot path, kept free of `async`: an L1 hit resolves without an async frame.
+    if (getStarted.hasSubscribers) return traced(channels.get, { key }, () => this.#getSlow<T>(key))
     const entry = this.#freshHit(key, undefined)
     if (entry !== undefined) return Promise.resolve(entry.value as T)
     return this.#getSlow(key)
@@ -177,8 +179,10 @@ export class Cache {
         ttlMs: entry.ttl === undefined ? engine.options.ttlMs : toMs(entry.ttl, 'ttl'),
       }
     })
-    if (!engine.options.enabled) return entries.map(() => false)
-    return commit(engine, writes, engine.options.clock.now())
+    if (!engine.enabled) return entries.map(() => false)
+    return traced(channels.set, { key: writes.map((w) => w.fullKey).join(',') }, () =>
+      commit(engine, writes, engine.clock.now()),
+    )
   }
 
   /**

@@ -8,6 +8,7 @@ import type { ResolvedOptions } from './options.js'
 import { estimateSize } from './size.js'
 import { Counters } from './stats.js'
 import { TagRegistry, Validity } from './tag-registry.js'
+import { channels, traced } from './tracing.js'
 
 /** A cache's place in the key and tag space. Children share the engine. */
 export interface Namespace {
@@ -180,7 +181,11 @@ export class Engine {
    * Records an invalidation in the store (one call, whatever the number of dependents), then in
    * this process. A store failure still applies it here and rejects: it is never silent.
    */
-  async invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
+  invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
+    return traced(channels.invalidate, { tags }, () => this.#invalidate(tags, stale))
+  }
+
+  async #invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
     this.#assertOpen()
     let seq: number
     if (this.store === undefined) {

@@ -5,6 +5,7 @@ import { CachedFailure, type DecodedEntry } from './entry-codec.js'
 import type { Engine } from './engine.js'
 import type { L1Entry } from './l1.js'
 import { Validity } from './tag-registry.js'
+import { channels, traced } from './tracing.js'
 import { commit } from './write.js'
 
 /** What a finished load (or a stored entry) hands to the callers. */
@@ -71,7 +72,9 @@ export function startFlight(engine: Engine, plan: LoadPlan): Flight {
     servedStale: false,
     failureReported: false,
   }
-  flight.promise = load(engine, flight, plan, resolveProbe)
+  flight.promise = traced(channels.load, { key: plan.fullKey }, () =>
+    load(engine, flight, plan, resolveProbe),
+  )
   return flight
 }
 
@@ -160,7 +163,9 @@ async function store(
   try {
     const { fullKey, l1Key } = plan
     const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs }
-    await commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now)
+    await traced(channels.set, { key: fullKey }, () =>
+      commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now),
+    )
   } catch (error) {
     // The value cannot be stored (e.g. not serializable): callers still get it.
     engine.reportError(error, 'set', plan.fullKey)
