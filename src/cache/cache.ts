@@ -9,7 +9,7 @@ import type {
   SetOptions,
 } from '../types/options.js'
 import { toMs } from './duration.js'
-import { Engine, IMPLICIT, keyTag, type Namespace, type PendingWrite } from './engine.js'
+import { Engine, IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './engine.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace, resolveOptions } from './options.js'
 import { ReadThrough } from './read-through.js'
@@ -18,7 +18,6 @@ import { commit } from './write.js'
 import type { CacheStats } from './stats.js'
 import { Validity } from './tag-registry.js'
 import { checkKey, checkTags, entityTag } from './tags.js'
-import { CachedFailure } from './entry-codec.js'
 import type { L1Entry } from './l1.js'
 import { describeEntry, findDependents } from './inspect.js'
 
@@ -62,7 +61,7 @@ export class Cache {
     checkKey(key)
     const engine = this.#engine
     if (!engine.enabled) return undefined
-    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
+    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
     if (
       entry !== undefined &&
       entry.validity === Validity.Valid &&
@@ -82,14 +81,13 @@ export class Cache {
     const engine = this.#engine
     if (typeof key !== 'string' || key.length === 0 || key.charCodeAt(0) === 0) return undefined
     if (!engine.enabled || engine.clone) return undefined
-    const prefix = this.#ns.l1Prefix
-    const entry = engine.lookupL1(prefix === '' ? key : prefix + key)
+    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
     if (
       entry === undefined ||
       entry.validity !== Validity.Valid ||
       engine.clock.now() >= entry.expiresAt ||
       entry.version !== version ||
-      entry.value instanceof CachedFailure
+      entry.failure
     ) {
       return undefined
     }
@@ -99,7 +97,6 @@ export class Cache {
 
   #recordHit(key: string, entry: L1Entry): void {
     const engine = this.#engine
-    engine.counters.hits++
     engine.counters.l1Hits++
     if (engine.events.hasHitListeners) {
       engine.events.emit('hit', { key: this.#ns.prefix + key, tier: 'l1', stale: false })
@@ -137,7 +134,7 @@ export class Cache {
     checkKey(key)
     const engine = this.#engine
     if (!engine.options.enabled) return false
-    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
+    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
     if (
       entry !== undefined &&
       entry.validity === Validity.Valid &&
@@ -172,7 +169,7 @@ export class Cache {
       const fullKey = this.#ns.prefix + entry.key
       return {
         fullKey,
-        l1Key: this.#ns.l1Prefix + entry.key,
+        l1Key: l1KeyOf(this.#ns, entry.key),
         value: entry.value,
         tags: [...checkTags(entry.tags ?? []), keyTag(fullKey), ...this.#ns.tags],
         start: entry.asOf,
@@ -218,7 +215,7 @@ export class Cache {
   async deleteMany(keys: readonly string[]): Promise<void> {
     keys.forEach(checkKey)
     const fullKeys = keys.map((key) => this.#ns.prefix + key)
-    for (const key of keys) this.#engine.l1?.delete(this.#ns.l1Prefix + key)
+    for (const key of keys) this.#engine.l1?.delete(l1KeyOf(this.#ns, key))
     this.#engine.counters.deletes += keys.length
     try {
       await this.#engine.invalidate(fullKeys.map(keyTag), false)
@@ -272,7 +269,7 @@ export class Cache {
   /** An entry's tags, ttl, size and times, from L1 or the shared tier; undefined when absent. */
   async inspect(key: string): Promise<EntryInfo | undefined> {
     checkKey(key)
-    return describeEntry(this.#engine, this.#ns.prefix + key, this.#ns.l1Prefix + key)
+    return describeEntry(this.#engine, this.#ns.prefix + key, l1KeyOf(this.#ns, key))
   }
 
   /** Best effort, bounded: keys in this process's L1 that depend on `tag` (for debugging). */
@@ -303,7 +300,7 @@ export class Cache {
 
   #hitL1(key: string): { found: boolean; value?: unknown } {
     const engine = this.#engine
-    const entry = engine.lookupL1(this.#ns.l1Prefix + key)
+    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
     if (
       entry === undefined ||
       entry.validity !== Validity.Valid ||
@@ -337,11 +334,10 @@ export class Cache {
         if (engine.events.has('miss')) engine.events.emit('miss', { key: fullKey })
         return undefined
       }
-      engine.counters.hits++
       engine.counters.l2Hits++
       if (engine.events.has('hit'))
         engine.events.emit('hit', { key: fullKey, tier: 'l2', stale: false })
-      engine.fillL1(this.#ns.l1Prefix + (keys[i] as string), entry, now)
+      engine.fillL1(l1KeyOf(this.#ns, keys[i] as string), entry, now)
       mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       return entry.value
     })

@@ -1,7 +1,7 @@
 import { CacheError } from '../errors.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
-import { type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
+import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
 import { Emitter } from './events.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
@@ -42,6 +42,13 @@ export interface PendingWrite {
   /** `version` of the read-through call that wrote it. */
   version?: string | undefined
 }
+
+/**
+ * The L1 key of `key` in `ns`. The root's keys are used as given — the very string the caller
+ * holds — so a lookup hashes nothing new and compares pointers before characters.
+ */
+export const l1KeyOf = (ns: Namespace, key: string): string =>
+  ns.l1Prefix === '' ? key : ns.l1Prefix + key
 
 /** Prefix of the implicit tags; user tags may not start with it. */
 export const IMPLICIT = '@'
@@ -137,7 +144,13 @@ export class Engine {
     if (validity === Validity.Invalid) return
     l1.set(
       l1Key,
-      { ...entry, checkedAt: this.registry.generation, validity, size: this.sizeOf(entry.value) },
+      {
+        ...entry,
+        checkedAt: this.registry.generation,
+        validity,
+        size: this.sizeOf(entry.value),
+        failure: entry.value instanceof CachedFailure,
+      },
       now,
     )
   }

@@ -94,7 +94,6 @@ async function load(
         const now = engine.options.clock.now()
         const validity = engine.registry.check(entry.tags, entry.start, entry.tagStarts)
         if (validity === Validity.Valid && now < entry.expiresAt) {
-          engine.counters.hits++
           engine.counters.l2Hits++
           if (engine.events.has('hit')) {
             engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })

@@ -1,5 +1,3 @@
-import { LRUCache } from 'lru-cache'
-
 import type { EntryMeta } from './entry-codec.js'
 import type { Validity } from './tag-registry.js'
 
@@ -17,6 +15,18 @@ export interface L1Entry extends EntryMeta {
   checkedAt: number
   validity: Validity
   readonly size: number
+  /** The value is a `CachedFailure` (kept as a flag: the hit path tests it for free). */
+  readonly failure: boolean
+}
+
+/** Bookkeeping of the eviction policy, kept on the entry itself (no extra object per entry). */
+interface Node extends L1Entry {
+  key: string
+  visited: boolean
+  /** Towards the newest entry. */
+  newer: Node | undefined
+  /** Towards the oldest entry. */
+  older: Node | undefined
 }
 
 /** Options of {@link L1}. */
@@ -26,31 +36,36 @@ export interface L1Config {
 }
 
 /**
- * The memory tier: an LRU (lru-cache) of {@link L1Entry}. It knows nothing of tags; the engine
- * validates entries against its tag registry.
+ * The memory tier, evicting with SIEVE (Zhang et al., NSDI '24): entries sit in insertion order;
+ * a hit only sets `visited`; to make room a hand walks from the oldest entry towards the newest,
+ * clearing `visited` bits and evicting the first entry it finds unvisited. Hits therefore write
+ * one boolean instead of moving list nodes, which keeps the hit path close to a bare `Map`
+ * lookup, and the hit ratio is on par with LRU or better on skewed workloads. It knows nothing of
+ * tags: the engine validates entries against its tag registry.
  */
 export class L1 {
-  readonly #lru: LRUCache<string, L1Entry>
+  readonly #map = new Map<string, Node>()
+  readonly #maxEntries: number
+  readonly #maxBytes: number
+  #newest: Node | undefined
+  #oldest: Node | undefined
+  #hand: Node | undefined
+  #bytes = 0
 
   constructor(config: L1Config) {
-    this.#lru = new LRUCache<string, L1Entry>({
-      max: config.maxEntries,
-      ...(config.maxBytes === undefined
-        ? {}
-        : {
-            maxSize: config.maxBytes,
-            sizeCalculation: (entry: L1Entry) => Math.max(1, entry.size),
-          }),
-    })
+    this.#maxEntries = config.maxEntries
+    this.#maxBytes = config.maxBytes ?? Infinity
   }
 
   get(key: string): L1Entry | undefined {
-    return this.#lru.get(key)
+    const node = this.#map.get(key)
+    if (node !== undefined) node.visited = true
+    return node
   }
 
-  /** Reads without touching recency (for `inspect`, `has`). */
+  /** Reads without marking the entry as used (for `inspect`). */
   peek(key: string): L1Entry | undefined {
-    return this.#lru.peek(key)
+    return this.#map.get(key)
   }
 
   /**
@@ -58,27 +73,74 @@ export class L1 {
    * older snapshot never overwrites a newer one (a slow loader racing a `set`).
    */
   set(key: string, entry: L1Entry, now: number): boolean {
-    const current = this.#lru.peek(key)
-    if (current !== undefined && current.start > entry.start && current.staleUntil > now)
+    const current = this.#map.get(key)
+    if (current !== undefined) {
+      if (current.start > entry.start && current.staleUntil > now) return false
+      // Unlinked from the list only: the map slot is overwritten below (no delete + re-insert).
+      this.#detach(current)
+      this.#bytes -= current.size
+    }
+    if (entry.size > this.#maxBytes) {
+      if (current !== undefined) this.#map.delete(key)
       return false
-    this.#lru.set(key, entry)
+    }
+    const node = entry as Node
+    node.key = key
+    node.visited = false
+    node.older = this.#newest
+    node.newer = undefined
+    if (this.#newest !== undefined) this.#newest.newer = node
+    this.#newest = node
+    this.#oldest ??= node
+    this.#map.set(key, node)
+    this.#bytes += node.size
+    while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evict()
     return true
   }
 
   delete(key: string): void {
-    this.#lru.delete(key)
+    const node = this.#map.get(key)
+    if (node !== undefined) this.#unlink(node)
   }
 
   clear(): void {
-    this.#lru.clear()
+    this.#map.clear()
+    this.#newest = this.#oldest = this.#hand = undefined
+    this.#bytes = 0
   }
 
   get size(): number {
-    return this.#lru.size
+    return this.#map.size
   }
 
-  /** Every key and entry, most recently used first. */
+  /** Every key and entry. */
   entries(): IterableIterator<[string, L1Entry]> {
-    return this.#lru.entries()
+    return this.#map.entries()
+  }
+
+  #evict(): void {
+    let node = this.#hand ?? this.#oldest
+    while (node !== undefined && node.visited) {
+      node.visited = false
+      node = node.newer ?? this.#oldest
+    }
+    if (node === undefined) return
+    this.#hand = node.newer
+    this.#unlink(node)
+  }
+
+  #unlink(node: Node): void {
+    this.#detach(node)
+    this.#map.delete(node.key)
+    this.#bytes -= node.size
+  }
+
+  #detach(node: Node): void {
+    if (this.#hand === node) this.#hand = node.newer
+    if (node.newer === undefined) this.#newest = node.older
+    else node.newer.older = node.older
+    if (node.older === undefined) this.#oldest = node.newer
+    else node.older.newer = node.newer
+    node.newer = node.older = undefined
   }
 }

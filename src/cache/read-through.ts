@@ -9,7 +9,7 @@ import {
 import type { GetOrSetOptions, Loader } from '../types/options.js'
 import { toMs } from './duration.js'
 import { CachedFailure } from './entry-codec.js'
-import { type Engine, keyTag, type Namespace } from './engine.js'
+import { type Engine, keyTag, l1KeyOf, type Namespace } from './engine.js'
 import {
   type Flight,
   type LoadPlan,
@@ -56,12 +56,11 @@ export class ReadThrough {
     if (!engine.options.enabled) return this.#runDisabled(key, loader, parent)
     const now = engine.options.clock.now()
     const version = options.version === undefined ? undefined : String(options.version)
-    const l1Key = ns.l1Prefix === '' ? key : ns.l1Prefix + key
+    const l1Key = l1KeyOf(ns, key)
     const entry = engine.lookupL1(l1Key)
     let stale: LoadResult | undefined
     if (entry !== undefined && entry.version === version) {
       if (entry.validity === Validity.Valid && now < entry.expiresAt) {
-        engine.counters.hits++
         engine.counters.l1Hits++
         if (engine.events.has('hit'))
           engine.events.emit('hit', { key: ns.prefix + key, tier: 'l1', stale: false })
@@ -140,7 +139,6 @@ export class ReadThrough {
       if (outcome.kind === 'error') this.#reportFailure(flight, outcome.error)
     }
     flight.servedStale = true
-    engine.counters.hits++
     engine.counters.l1Hits++
     if (engine.events.has('hit'))
       engine.events.emit('hit', { key: flight.fullKey, tier: 'l1', stale: true })
@@ -192,7 +190,7 @@ export class ReadThrough {
     const { cacheErrors } = options
     const plan: LoadPlan = {
       fullKey,
-      l1Key: ns.l1Prefix + key,
+      l1Key: l1KeyOf(ns, key),
       key,
       loader,
       tags: [

@@ -16,7 +16,6 @@ export interface CacheStats {
 
 /** Mutable counters behind {@link CacheStats}; shared by a cache and its namespaces. */
 export class Counters {
-  hits = 0
   misses = 0
   sets = 0
   deletes = 0
@@ -30,11 +29,13 @@ export class Counters {
   l2Errors = 0
 
   snapshot(l1Entries: number, knownTags: number): CacheStats {
-    const reads = this.hits + this.misses
+    // Every hit is counted once, by the tier that served it.
+    const hits = this.l1Hits + this.l2Hits
+    const reads = hits + this.misses
     return {
-      hits: this.hits,
+      hits,
       misses: this.misses,
-      hitRate: reads === 0 ? 0 : this.hits / reads,
+      hitRate: reads === 0 ? 0 : hits / reads,
       sets: this.sets,
       deletes: this.deletes,
       invalidations: this.invalidations,

@@ -1,6 +1,6 @@
 import type { StoreEntry } from '../stores/store.js'
 import { CacheError } from '../errors.js'
-import { encodeEntry, type EntryMeta } from './entry-codec.js'
+import { CachedFailure, encodeEntry, type EntryMeta } from './entry-codec.js'
 import { type Engine, keyTag, type PendingWrite } from './engine.js'
 import type { L1Entry } from './l1.js'
 import { Validity } from './tag-registry.js'
@@ -99,6 +99,7 @@ function putL1(engine: Engine, w: PendingWrite, start: number, meta: EntryMeta, 
     checkedAt: engine.registry.generation,
     validity: Validity.Valid,
     size: engine.sizeOf(value),
+    failure: value instanceof CachedFailure,
   }
   l1.set(w.l1Key, entry, now)
 }
