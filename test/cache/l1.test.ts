@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+
+import { L1, type L1Entry } from '../../src/cache/l1.js'
+import { Validity } from '../../src/cache/tag-registry.js'
+
+const entry = (value: unknown, start = 1, size = 0): L1Entry => ({
+  value,
+  tags: [],
+  start,
+  tagStarts: undefined,
+  createdAt: 0,
+  expiresAt: Infinity,
+  staleUntil: Infinity,
+  version: undefined,
+  checkedAt: 0,
+  validity: Validity.Valid,
+  size,
+  failure: false,
+})
+
+describe('L1 (SIEVE eviction)', () => {
+  it('an entry hit since the hand last passed survives; an unvisited one goes', () => {
+    const l1 = new L1({ maxEntries: 3, maxBytes: undefined })
+    for (const key of ['a', 'b', 'c']) l1.set(key, entry(key), 0)
+    l1.get('a')
+    l1.get('b')
+    l1.set('d', entry('d'), 0) // hand from the oldest: a, b visited (cleared), c evicted
+    expect([...l1.entries()].map(([k]) => k).sort()).toEqual(['a', 'b', 'd'])
+    l1.set('e', entry('e'), 0) // hand goes on from where it stopped: d is unvisited
+    expect([...l1.entries()].map(([k]) => k).sort()).toEqual(['a', 'b', 'e'])
+  })
+
+  it('keeps its size bound and list integrity under random operations', () => {
+    const l1 = new L1({ maxEntries: 50, maxBytes: 2_000 })
+    let seed = 7
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const model = new Map<string, unknown>()
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${Math.floor(random() * 120)}`
+      const op = random()
+      if (op < 0.5) {
+        l1.set(key, entry(i, i, Math.floor(random() * 100)), 0)
+        model.set(key, i)
+      } else if (op < 0.85) {
+        const got = l1.get(key)
+        if (got !== undefined) expect(got.value).toBe(model.get(key))
+      } else if (op < 0.98) {
+        l1.delete(key)
+        model.delete(key)
+      } else {
+        l1.clear()
+        model.clear()
+      }
+      expect(l1.size).toBeLessThanOrEqual(50)
+    }
+    const bytes = [...l1.entries()].reduce((n, [, e]) => n + e.size, 0)
+    expect(bytes).toBeLessThanOrEqual(2_000)
+    // Every entry left is one the model agrees on (evictions only ever remove).
+    for (const [key, e] of l1.entries()) expect(e.value).toBe(model.get(key))
+  })
+
+  it('never lets an older snapshot replace a newer live entry; a value over maxBytes is not kept', () => {
+    const l1 = new L1({ maxEntries: 10, maxBytes: 100 })
+    expect(l1.set('k', entry('new', 5), 0)).toBe(true)
+    expect(l1.set('k', entry('old', 4), 0)).toBe(false)
+    expect(l1.get('k')?.value).toBe('new')
+    expect(l1.set('big', entry('x', 1, 500), 0)).toBe(false)
+    expect(l1.get('big')).toBeUndefined()
+  })
+})
