@@ -15,6 +15,7 @@ export type CacheErrorCode =
   | 'E_INVALIDATION_NOT_RECORDED'
   | 'E_NO_SESSION'
   | 'E_NO_DEPENDENCY_CONTEXT'
+  | 'E_LOOP_DETECTED'
 
 const brand = Symbol.for('cachegraph.CacheError')
 

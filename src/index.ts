@@ -10,6 +10,16 @@ export type { Clock } from './clock.js'
 export { CacheError, isCacheError } from './errors.js'
 export type { CacheErrorCode } from './errors.js'
 export { dependsOn } from './memo/context.js'
+export type { EntityOptions } from './memo/entities.js'
+export type { GetOrSetManyOptions } from './cache/get-or-set-many.js'
+export type { LoadMany, ManyResult } from './memo/batch.js'
+export type {
+  BatchOptions,
+  EntitySpec,
+  InvalidatesOptions,
+  Memoized,
+  WrapOptions,
+} from './types/memo.js'
 export { MemoryStore, memoryStore } from './stores/memory.js'
 export type { MemoryStoreOptions } from './stores/memory.js'
 export type {

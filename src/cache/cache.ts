@@ -14,6 +14,12 @@ import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace, resolveOptions } from './options.js'
 import { ReadThrough } from './read-through.js'
 import { channels, getStarted, traced } from './tracing.js'
+import { INTERNAL, type InternalApi } from './internal.js'
+import { Batcher, type LoadMany, pick } from '../memo/batch.js'
+import { getOrSetMany, type GetOrSetManyOptions } from './get-or-set-many.js'
+import { memoize } from '../memo/wrap.js'
+import { invalidatesWith } from '../memo/invalidates.js'
+import type { BatchOptions, InvalidatesOptions, Memoized, WrapOptions } from '../types/memo.js'
 import { commit } from './write.js'
 import type { CacheStats } from './stats.js'
 import { Validity } from './tag-registry.js'
@@ -41,6 +47,18 @@ export class Cache {
     this.#engine = engine
     this.#reads = reads
     this.#ns = ns
+  }
+
+  /** @internal Engine access for the memoization layer (`src/memo`). */
+  get [INTERNAL](): InternalApi {
+    return {
+      getOrSet: (key, loader, options, implicitTags) => {
+        checkKey(key)
+        return this.#reads.getOrSet(this.#ns, key, loader, options, implicitTags)
+      },
+      invalidate: (tags) => this.#engine.invalidate(tags, false),
+      keyTag: (key) => keyTag(this.#ns.prefix + key),
+    }
   }
 
   /** This namespace's path, e.g. `'app'` or `'app:users'`. */
@@ -204,6 +222,82 @@ export class Cache {
     // Bad arguments reject like every other failure of this async API (no synchronous throw).
     if (problem !== undefined) return Promise.reject(problem)
     return this.#reads.getOrSet(this.#ns, key, loader, options)
+  }
+
+  /**
+   * Memoizes `fn`: calls are cached under `name` + their arguments, with every read-through
+   * option, tags as a list or `(args, result) => tags`, and entity tags found in results.
+   *
+   * @example
+   * const getUser = cache.wrap(async (id: string) => db.users.find(id), { name: 'getUser', entity: 'user' })
+   * await getUser('42')
+   * await cache.invalidateEntity('user', 42) // drops getUser('42') and everything built from it
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: WrapOptions<A, Awaited<R>>,
+  ): Memoized<A, Awaited<R>> {
+    return memoize(this, fn as (...args: A) => Awaited<R> | Promise<Awaited<R>>, options)
+  }
+
+  /**
+   * Wraps a mutation: `tags` and memoized `entries` are invalidated before it runs and again
+   * after it settles (also when it fails, whose error is rethrown).
+   */
+  invalidates<A extends unknown[], R>(
+    mutation: (...args: A) => R,
+    options: InvalidatesOptions<A, Awaited<R>>,
+  ): (...args: A) => Promise<Awaited<R>> {
+    return invalidatesWith(this, mutation, options)
+  }
+
+  /**
+   * Values of `keys`: from L1, then one shared-tier read, then one `loadMany(missingKeys)` call
+   * for the rest (a Map, a record or a list aligned with the keys). Keys it does not return are
+   * not cached.
+   */
+  async getOrSetMany<V>(
+    keys: readonly string[],
+    loadMany: LoadMany<V>,
+    options: GetOrSetManyOptions<V> = {},
+  ): Promise<(V | undefined)[]> {
+    keys.forEach(checkKey)
+    if (!this.#engine.enabled) {
+      const result = await loadMany([...new Set(keys)])
+      const valueOf = pick(result, [...new Set(keys)])
+      return keys.map(valueOf)
+    }
+    return getOrSetMany(this.#engine, this.#ns, keys, loadMany, options)
+  }
+
+  /**
+   * A DataLoader-style loader: concurrent misses within `windowMs` (default: this turn of the
+   * event loop) are loaded with one `loadMany` call (at most `maxBatchSize` keys each), and its
+   * result — or its error — reaches every waiter. Each key is cached through `getOrSet`.
+   */
+  batch<V>(
+    loadMany: LoadMany<V>,
+    options: BatchOptions<V> = {},
+  ): (key: string) => Promise<V | undefined> {
+    const { windowMs = 0, maxBatchSize = 1_000, tags, ...read } = options
+    const batcher = new Batcher(loadMany, windowMs, maxBatchSize)
+    return (key) =>
+      this.getOrSet<V | undefined>(key, () => batcher.load(key), {
+        ...read,
+        ...(tags === undefined
+          ? {}
+          : { tags: (value) => (value === undefined ? [] : tags(key, value)) }),
+      })
+  }
+
+  /** Preloads entries whose keys are missing; existing ones are left as they are. */
+  async warm(
+    loaders: Record<string, Loader<unknown>>,
+    options?: GetOrSetOptions<unknown>,
+  ): Promise<void> {
+    await Promise.all(
+      Object.entries(loaders).map(([key, loader]) => this.getOrSet(key, loader, options)),
+    )
   }
 
   /** Removes `key` everywhere; a load of it already running is not stored. */

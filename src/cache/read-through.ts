@@ -50,6 +50,7 @@ export class ReadThrough {
     key: string,
     loader: Loader<T>,
     options: GetOrSetOptions<T> = {},
+    implicitTags: readonly string[] = [],
   ): Promise<T> {
     const engine = this.#engine
     const parent = currentFrame()
@@ -84,7 +85,15 @@ export class ReadThrough {
     let flight = this.#flights.get(fullKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
-    flight ??= this.#start(ns, fullKey, key, loader, options as GetOrSetOptions<unknown>, version)
+    flight ??= this.#start(
+      ns,
+      fullKey,
+      key,
+      loader,
+      options as GetOrSetOptions<unknown>,
+      version,
+      implicitTags,
+    )
     if (stale === undefined && engine.store !== undefined) {
       stale = await waitFor(flight.probe, options.signal)
       if (stale !== undefined && engine.options.clock.now() >= stale.expiresAt + readGraceMs) {
@@ -112,6 +121,7 @@ export class ReadThrough {
         loader,
         options as GetOrSetOptions<unknown>,
         version,
+        implicitTags,
       )
       result = await waitFor(fresh.promise, options.signal, hardTimeoutMs, fullKey)
     }
@@ -185,6 +195,7 @@ export class ReadThrough {
     loader: Loader<unknown>,
     options: GetOrSetOptions<unknown>,
     version: string | undefined,
+    implicitTags: readonly string[],
   ): Flight {
     const engine = this.#engine
     const { cacheErrors } = options
@@ -196,6 +207,7 @@ export class ReadThrough {
       tags: [
         ...(typeof options.tags === 'function' ? [] : (options.tags ?? [])),
         keyTag(fullKey),
+        ...implicitTags,
         ...ns.tags,
       ],
       tagsOf: typeof options.tags === 'function' ? options.tags : undefined,

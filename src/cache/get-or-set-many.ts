@@ -1,0 +1,112 @@
+import { currentFrame, frameTags, mergeInto, newFrame, runInFrame } from '../memo/context.js'
+import { type LoadMany, type ManyResult, pick } from '../memo/batch.js'
+import type { Duration } from './duration.js'
+import { toMs } from './duration.js'
+import type { Engine, Namespace, PendingWrite } from './engine.js'
+import { keyTag, l1KeyOf } from './engine.js'
+import { Validity } from './tag-registry.js'
+import { commit } from './write.js'
+
+/** Options of `cache.getOrSetMany`. */
+export interface GetOrSetManyOptions<V> {
+  /** Time to live of each entry. @default the cache's `ttl` */
+  ttl?: Duration
+  /** Tags of one key's entry, from its key and value. */
+  tags?: (key: string, value: V) => readonly string[]
+}
+
+/**
+ * `getOrSetMany`: values of `keys` from L1, then one shared-tier read for the misses, then one
+ * `loadMany` call for what is still missing, stored with one write. Each value is as of the
+ * sequence read before `loadMany` ran, so an invalidation during the load voids its writes, as
+ * for `getOrSet`. Keys `loadMany` does not return are not cached (their value is `undefined`).
+ */
+export async function getOrSetMany<V>(
+  engine: Engine,
+  ns: Namespace,
+  keys: readonly string[],
+  loadMany: LoadMany<V>,
+  options: GetOrSetManyOptions<V>,
+): Promise<(V | undefined)[]> {
+  const parent = currentFrame()
+  const values = new Map<string, V | undefined>()
+  const unique = [...new Set(keys)]
+  const now = engine.clock.now()
+  let missing = unique.filter((key) => {
+    const entry = engine.lookupL1(l1KeyOf(ns, key))
+    if (
+      entry === undefined ||
+      entry.validity !== Validity.Valid ||
+      now >= entry.expiresAt ||
+      entry.failure
+    ) {
+      return true
+    }
+    engine.counters.l1Hits++
+    mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+    values.set(key, engine.handOut(entry.value) as V)
+    return false
+  })
+  let start = engine.localSeq()
+  if (missing.length > 0 && engine.store !== undefined) {
+    const read = await engine.readStore(missing.map((key) => ns.prefix + key))
+    const readAt = engine.clock.now()
+    missing = missing.filter((key, i) => {
+      const record = read?.entries[i]
+      const entry = record === undefined ? undefined : engine.decode(ns.prefix + key, record)
+      const live =
+        entry !== undefined &&
+        readAt < entry.expiresAt &&
+        engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid
+      if (!live) return true
+      engine.counters.l2Hits++
+      engine.fillL1(l1KeyOf(ns, key), entry, readAt)
+      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+      values.set(key, entry.value as V)
+      return false
+    })
+    start = read?.seq ?? -Infinity
+  }
+  if (missing.length > 0) {
+    engine.counters.misses += missing.length
+    engine.counters.loads++
+    const frame = newFrame(ns.tags, start as number)
+    const result: ManyResult<V> = await runInFrame(frame, () => loadMany([...missing]))
+    const loaded = pick(result, missing)
+    const { tags: shared, tagStarts } = frameTags(frame)
+    const loadedAt = engine.clock.now()
+    const ttlMs = Math.min(
+      options.ttl === undefined ? engine.options.ttlMs : toMs(options.ttl, 'ttl'),
+      frame.expiresAt - loadedAt,
+    )
+    const writes: PendingWrite[] = []
+    for (const key of missing) {
+      const value = loaded(key)
+      values.set(key, value)
+      if (value === undefined || !Number.isFinite(frame.start)) continue
+      const own = options.tags?.(key, value) ?? []
+      const fullKey = ns.prefix + key
+      writes.push({
+        fullKey,
+        l1Key: l1KeyOf(ns, key),
+        value,
+        tags: [...shared, ...own, keyTag(fullKey)],
+        start: frame.start,
+        tagStarts:
+          tagStarts === undefined
+            ? undefined
+            : [...tagStarts, ...own.map(() => frame.ownStart), frame.ownStart],
+        ttlMs,
+      })
+    }
+    mergeInto(parent, shared, frame.start, tagStarts, frame.expiresAt)
+    if (writes.length > 0 && ttlMs > 0) {
+      try {
+        await commit(engine, writes, loadedAt)
+      } catch (error) {
+        engine.reportError(error, 'set', writes[0]?.fullKey)
+      }
+    }
+  }
+  return keys.map((key) => values.get(key))
+}
