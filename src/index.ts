@@ -13,6 +13,7 @@ export { dependsOn } from './memo/context.js'
 export type { EntityOptions } from './memo/entities.js'
 export type { GetOrSetManyOptions } from './cache/get-or-set-many.js'
 export type { LoadMany, ManyResult } from './memo/batch.js'
+export type { LoopDetectionOptions, LoopKind, SessionOptions } from './memo/session.js'
 export type {
   BatchOptions,
   EntitySpec,

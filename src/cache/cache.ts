@@ -15,6 +15,7 @@ import { checkNamespace, resolveOptions } from './options.js'
 import { ReadThrough } from './read-through.js'
 import { channels, getStarted, traced } from './tracing.js'
 import { INTERNAL, type InternalApi } from './internal.js'
+import { runSession, sessionsOpen, type SessionOptions } from '../memo/session.js'
 import { Batcher, type LoadMany, pick } from '../memo/batch.js'
 import { getOrSetMany, type GetOrSetManyOptions } from './get-or-set-many.js'
 import { memoize } from '../memo/wrap.js'
@@ -98,7 +99,8 @@ export class Cache {
   #freshHit(key: string, version: string | undefined): L1Entry | undefined {
     const engine = this.#engine
     if (typeof key !== 'string' || key.length === 0 || key.charCodeAt(0) === 0) return undefined
-    if (!engine.enabled || engine.clone) return undefined
+    // Sessions count hits as calls and may hold private entries: they take the full path.
+    if (!engine.enabled || engine.clone || sessionsOpen()) return undefined
     const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
     if (
       entry === undefined ||
@@ -288,6 +290,19 @@ export class Cache {
           ? {}
           : { tags: (value) => (value === undefined ? [] : tags(key, value)) }),
       })
+  }
+
+  /**
+   * Runs `fn` in session `id` (process-local; concurrent and nested calls with the same id share
+   * it): entries read with `scope: 'session'` are private to it, kept in L1 only and dropped
+   * when the last `session(id)` call settles; entries built from them are private too.
+   * `loopDetection` guards agent tool loops (repeats, depth, oscillation).
+   */
+  session<T>(id: string, fn: () => T | Promise<T>, options: SessionOptions = {}): Promise<T> {
+    const engine = this.#engine
+    return runSession(engine, id, options, fn, (keys) => {
+      for (const key of keys) engine.l1?.delete(key)
+    })
   }
 
   /** Preloads entries whose keys are missing; existing ones are left as they are. */

@@ -41,6 +41,8 @@ export interface PendingWrite {
   graceMs?: number
   /** `version` of the read-through call that wrote it. */
   version?: string | undefined
+  /** Session-private: kept in L1 only, never in the shared tier. */
+  localOnly?: boolean
 }
 
 /**

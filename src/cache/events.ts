@@ -9,6 +9,8 @@ export interface CacheEvents {
   delete: { keys: readonly string[] }
   invalidate: { tags: readonly string[]; seq: number; stale: boolean }
   error: { error: unknown; operation: string; key?: string }
+  /** A session's loop detection fired (`cache.session(id, fn, { loopDetection })`). */
+  loop: { session: string; key: string; kind: 'repeat' | 'depth' | 'oscillation' }
   /** The shared tier lost its state (restart, failover, FLUSHDB): the L1 was dropped. */
   'store:reset': { epoch: string; seq: number }
 }

@@ -1,4 +1,12 @@
-import { addOwnTag, frameTags, type LoadFrame, newFrame, runInFrame } from '../memo/context.js'
+import {
+  addOwnTag,
+  currentFrame,
+  frameTags,
+  type LoadFrame,
+  newFrame,
+  runInFrame,
+} from '../memo/context.js'
+import type { SessionState } from '../memo/session.js'
 import type { Loader, LoaderContext } from '../types/options.js'
 import { toMs } from './duration.js'
 import { CachedFailure, type DecodedEntry } from './entry-codec.js'
@@ -18,6 +26,8 @@ export interface LoadResult {
   /** Per-tag starts when they differ from `start`. */
   tagStarts: readonly number[] | undefined
   expiresAt: number
+  /** Private to a session (built from session-scoped values). */
+  session?: boolean
 }
 
 /** Everything one read-through call decided about its load, resolved once per call. */
@@ -33,6 +43,10 @@ export interface LoadPlan {
   graceMs: number
   version: string | undefined
   cacheErrors: { when: (error: unknown) => boolean; ttlMs: number } | undefined
+  /** The session the call runs in, if any. */
+  session: SessionState | undefined
+  /** `scope: 'session'`: never read from or written to anything but the session's L1 keys. */
+  sessionOnly: boolean
 }
 
 /** One load of one key, shared by every caller that may join it. */
@@ -85,8 +99,12 @@ async function load(
   resolveProbe: (stale: LoadResult | undefined) => void,
 ): Promise<LoadResult> {
   let start = engine.localSeq()
+  const depth = (currentFrame()?.depth ?? 0) + 1
   try {
-    if (engine.store !== undefined) {
+    if (engine.store !== undefined && plan.sessionOnly) {
+      // Session entries live in L1 only; the store is asked only for the sequence to load as of.
+      start = (await engine.readStore([]))?.seq ?? -Infinity
+    } else if (engine.store !== undefined) {
       const read = await engine.readStore([plan.fullKey])
       const record = read?.entries[0]
       const entry = record === undefined ? undefined : engine.decode(plan.fullKey, record)
@@ -122,7 +140,7 @@ async function load(
   engine.counters.l1Misses++
   engine.counters.loads++
   if (engine.events.has('miss')) engine.events.emit('miss', { key: plan.fullKey })
-  const frame = newFrame(plan.tags, start as number)
+  const frame = newFrame(plan.tags, start as number, depth)
   flight.start = start
   flight.frame = frame
   let value: unknown
@@ -157,11 +175,17 @@ async function store(
     tagStarts,
     expiresAt: now + Math.max(0, ttlMs),
   }
+  const session = plan.sessionOnly || frame.sessionScoped ? plan.session : undefined
+  if (session !== undefined) result.session = true
   if (value === undefined || frame.skip || ttlMs <= 0 || !Number.isFinite(frame.start))
     return result
   try {
-    const { fullKey, l1Key } = plan
-    const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs }
+    const fullKey = plan.fullKey
+    // A value built from session data is private to that session: its own L1 key, no store.
+    const l1Key = session === undefined ? plan.l1Key : session.prefix + plan.l1Key
+    if (session !== undefined) session.keys.add(l1Key)
+    const localOnly = session !== undefined
+    const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs, localOnly }
     await traced(channels.set, { key: fullKey }, () =>
       commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now),
     )

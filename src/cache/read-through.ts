@@ -20,6 +20,8 @@ import {
 } from './flight.js'
 import { Validity } from './tag-registry.js'
 import { waitBounded, waitFor } from './wait.js'
+import { CacheError } from '../errors.js'
+import { currentSession, sessionsOpen, type SessionState } from '../memo/session.js'
 
 const DEFAULT_ERROR_TTL_MS = 5_000
 
@@ -55,19 +57,58 @@ export class ReadThrough {
     const engine = this.#engine
     const parent = currentFrame()
     if (!engine.options.enabled) return this.#runDisabled(key, loader, parent)
+    const session = sessionsOpen() ? currentSession(engine) : undefined
+    if (options.scope === 'session' && session === undefined) {
+      throw new CacheError(
+        'E_NO_SESSION',
+        `cachegraph: '${key}' is session-scoped but no cache.session() is running`,
+      )
+    }
+    if (session === undefined)
+      return this.#read(ns, key, loader, options, implicitTags, parent, undefined)
+    const detector = session.loop
+    const fullKey = ns.prefix + key
+    const kind = detector?.record(fullKey, (parent?.depth ?? 0) + 1)
+    if (detector !== undefined && kind !== undefined) {
+      engine.events.emit('loop', { session: session.id, key: fullKey, kind })
+      if (detector.onLoop !== 'warn') {
+        const last = detector.lastValue(fullKey)
+        if (detector.onLoop === 'shortCircuit' && last.found) return last.value as T
+        throw new CacheError(
+          'E_LOOP_DETECTED',
+          `cachegraph: loop (${kind}) on '${fullKey}' in session '${session.id}'`,
+        )
+      }
+    }
+    const value = await this.#read(ns, key, loader, options, implicitTags, parent, session)
+    detector?.remember(fullKey, value)
+    return value
+  }
+
+  /** L1 (the session's private entries first), then the shared flight of the key. */
+  async #read<T>(
+    ns: Namespace,
+    key: string,
+    loader: Loader<T>,
+    options: GetOrSetOptions<T>,
+    implicitTags: readonly string[],
+    parent: LoadFrame | undefined,
+    session: SessionState | undefined,
+  ): Promise<T> {
+    const engine = this.#engine
     const now = engine.options.clock.now()
     const version = options.version === undefined ? undefined : String(options.version)
     const l1Key = l1KeyOf(ns, key)
-    const entry = engine.lookupL1(l1Key)
+    let entry = session === undefined ? undefined : engine.lookupL1(session.prefix + l1Key)
+    const isPrivate = entry !== undefined
+    if (entry === undefined && options.scope !== 'session') entry = engine.lookupL1(l1Key)
     let stale: LoadResult | undefined
     if (entry !== undefined && entry.version === version) {
       if (entry.validity === Validity.Valid && now < entry.expiresAt) {
         engine.counters.l1Hits++
         if (engine.events.has('hit'))
           engine.events.emit('hit', { key: ns.prefix + key, tier: 'l1', stale: false })
-        mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
-        if (entry.value instanceof CachedFailure) throw entry.value.error
-        return engine.handOut(entry.value) as T
+        return this.#deliver({ ...resultOf(entry), session: isPrivate }, parent) as T
       }
     }
     // A per-call grace can only narrow what the entry's own grace allows.
@@ -78,29 +119,36 @@ export class ReadThrough {
         now < entry.expiresAt + readGraceMs &&
         !(entry.value instanceof CachedFailure)
       ) {
-        stale = resultOf(entry)
+        stale = { ...resultOf(entry), session: isPrivate }
       }
     }
     const fullKey = ns.prefix + key
-    let flight = this.#flights.get(fullKey)
+    // Within a session, flights are the session's own: a result built from one session's private
+    // data can never reach a caller of another session.
+    const flightKey = session === undefined ? fullKey : session.prefix + fullKey
+    const start = (): Flight =>
+      this.#start(
+        ns,
+        fullKey,
+        flightKey,
+        key,
+        loader,
+        options as GetOrSetOptions<unknown>,
+        version,
+        implicitTags,
+        session,
+      )
+    let flight = this.#flights.get(flightKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
-    flight ??= this.#start(
-      ns,
-      fullKey,
-      key,
-      loader,
-      options as GetOrSetOptions<unknown>,
-      version,
-      implicitTags,
-    )
+    flight ??= start()
     if (stale === undefined && engine.store !== undefined) {
       stale = await waitFor(flight.probe, options.signal)
       if (stale !== undefined && engine.options.clock.now() >= stale.expiresAt + readGraceMs) {
         stale = undefined
       }
     }
-    if (stale !== undefined)
+    if (stale !== undefined) {
       return this.#staleOrFresh(
         flight,
         stale,
@@ -108,22 +156,14 @@ export class ReadThrough {
         options as GetOrSetOptions<unknown>,
         parent,
       ) as Promise<T>
+    }
     const hardTimeoutMs =
       options.hardTimeout === undefined ? Infinity : toMs(options.hardTimeout, 'hardTimeout')
     let result = await waitFor(flight.promise, options.signal, hardTimeoutMs, fullKey)
     if (this.#mustReload(flight, joinedAt, result)) {
       // Joined after an invalidation, and the loader later turned out to depend on what was
       // invalidated: this caller must not get the older value. Lead a fresh load.
-      const fresh = this.#start(
-        ns,
-        fullKey,
-        key,
-        loader,
-        options as GetOrSetOptions<unknown>,
-        version,
-        implicitTags,
-      )
-      result = await waitFor(fresh.promise, options.signal, hardTimeoutMs, fullKey)
+      result = await waitFor(start().promise, options.signal, hardTimeoutMs, fullKey)
     }
     return this.#deliver(result, parent) as T
   }
@@ -158,6 +198,8 @@ export class ReadThrough {
   /** Hands a result to one caller: records its dependencies, rethrows a cached failure. */
   #deliver(result: LoadResult, parent: LoadFrame | undefined): unknown {
     mergeInto(parent, result.tags, result.start, result.tagStarts, result.expiresAt)
+    // Scope propagates like tags: what is built from session data stays in the session.
+    if (result.session === true && parent !== undefined) parent.sessionScoped = true
     if (result.value instanceof CachedFailure) throw result.value.error
     return this.#engine.handOut(result.value)
   }
@@ -191,11 +233,13 @@ export class ReadThrough {
   #start(
     ns: Namespace,
     fullKey: string,
+    flightKey: string,
     key: string,
     loader: Loader<unknown>,
     options: GetOrSetOptions<unknown>,
     version: string | undefined,
     implicitTags: readonly string[],
+    session: SessionState | undefined,
   ): Flight {
     const engine = this.#engine
     const { cacheErrors } = options
@@ -214,6 +258,8 @@ export class ReadThrough {
       ttlMs: options.ttl === undefined ? engine.options.ttlMs : toMs(options.ttl, 'ttl'),
       graceMs: options.grace === undefined ? engine.options.graceMs : toMs(options.grace, 'grace'),
       version,
+      session,
+      sessionOnly: options.scope === 'session',
       cacheErrors:
         cacheErrors === undefined
           ? undefined
@@ -230,9 +276,9 @@ export class ReadThrough {
     flight.promise.catch((error: unknown) => {
       if (flight.servedStale) this.#reportFailure(flight, error)
     })
-    this.#flights.set(fullKey, flight)
+    this.#flights.set(flightKey, flight)
     const release = () => {
-      if (this.#flights.get(fullKey) === flight) this.#flights.delete(fullKey)
+      if (this.#flights.get(flightKey) === flight) this.#flights.delete(flightKey)
     }
     flight.promise.then(release, release)
     return flight

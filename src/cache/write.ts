@@ -37,7 +37,7 @@ export async function commit(
       writes.forEach((_, i) => void (starts[i] ??= seq))
     }
   } else {
-    const indexes = stored.flatMap((ok, i) => (ok ? [i] : []))
+    const indexes = stored.flatMap((ok, i) => (ok && writes[i]?.localOnly !== true ? [i] : []))
     const entries: StoreEntry[] = indexes.map((i) => {
       const w = writes[i] as PendingWrite
       const meta = metas[i] as EntryMeta

@@ -25,6 +25,10 @@ export interface LoadFrame {
   ttlMs: number | undefined
   /** A closed frame (its loader settled) ignores late `dependsOn` calls. */
   closed: boolean
+  /** How many cached calls enclose this load (loop detection's `maxDepth`). */
+  readonly depth: number
+  /** A session-scoped input was used: the value is private to the session (L1 only). */
+  sessionScoped: boolean
 }
 
 const storage = new AsyncLocalStorage<LoadFrame>()
@@ -40,7 +44,7 @@ export function currentFrame(): LoadFrame | undefined {
 }
 
 /** Creates the frame of a new load. */
-export function newFrame(tags: Iterable<string>, start: number): LoadFrame {
+export function newFrame(tags: Iterable<string>, start: number, depth = 0): LoadFrame {
   const map = new Map<string, number>()
   for (const tag of tags) map.set(tag, start)
   return {
@@ -51,6 +55,8 @@ export function newFrame(tags: Iterable<string>, start: number): LoadFrame {
     skip: false,
     ttlMs: undefined,
     closed: false,
+    depth,
+    sessionScoped: false,
   }
 }
 

@@ -132,6 +132,12 @@ export interface GetOrSetOptions<T> {
   version?: string | number
   /** Cache chosen loader failures: hits rethrow them. By default no failure is cached. */
   cacheErrors?: CacheErrorsOption
+  /**
+   * `'session'`: the entry is private to the current `cache.session()` (L1 only, dropped when the
+   * session ends; `E_NO_SESSION` outside one). Entries built from it are session-scoped too.
+   * @default 'global'
+   */
+  scope?: 'global' | 'session'
   /** This caller stops waiting when the signal aborts; the shared load goes on for the others. */
   signal?: AbortSignal
 }
