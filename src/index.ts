@@ -1,4 +1,5 @@
-export { Cache, createCache } from './cache/cache.js'
+export { Cache } from './cache/cache.js'
+export { createCache } from './cache/create-cache.js'
 export type { SetManyEntry } from './cache/cache.js'
 export type { Duration } from './cache/duration.js'
 export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'

@@ -1,7 +1,5 @@
 import { CacheError } from '../errors.js'
-import { currentFrame, enableStrictDependencies, mergeInto } from '../memo/context.js'
 import type {
-  CacheOptions,
   EntryInfo,
   GetOrSetOptions,
   InvalidationResult,
@@ -9,10 +7,12 @@ import type {
   SetOptions,
 } from '../types/options.js'
 import { toMs } from './duration.js'
-import { Engine, IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './engine.js'
+import type { Engine } from './engine.js'
+import { IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './engine.js'
 import type { CacheEventName, CacheEvents } from './events.js'
-import { checkNamespace, resolveOptions } from './options.js'
-import { ReadThrough } from './read-through.js'
+import { checkNamespace } from './options.js'
+import type { ReadThrough } from './read-through.js'
+import { hasLive, readMany, recordHit } from './read-keys.js'
 import { channels, getStarted, traced } from './tracing.js'
 import { INTERNAL, type InternalApi } from './internal.js'
 import { runSession, sessionsOpen, type SessionOptions } from '../memo/session.js'
@@ -80,16 +80,7 @@ export class Cache {
     checkKey(key)
     const engine = this.#engine
     if (!engine.enabled) return undefined
-    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
-    if (
-      entry !== undefined &&
-      entry.validity === Validity.Valid &&
-      engine.clock.now() < entry.expiresAt
-    ) {
-      this.#recordHit(key, entry)
-      return engine.handOut(entry.value) as T
-    }
-    return (await this.#readShared([key]))[0] as T | undefined
+    return (await readMany(engine, this.#ns, [key]))[0] as T | undefined
   }
 
   /**
@@ -111,58 +102,21 @@ export class Cache {
     ) {
       return undefined
     }
-    this.#recordHit(key, entry)
+    recordHit(this.#engine, this.#ns, key, entry)
     return entry
-  }
-
-  #recordHit(key: string, entry: L1Entry): void {
-    const engine = this.#engine
-    engine.counters.l1Hits++
-    if (engine.events.hasHitListeners) {
-      engine.events.emit('hit', { key: this.#ns.prefix + key, tier: 'l1', stale: false })
-    }
-    const parent = currentFrame()
-    if (parent !== undefined) {
-      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
-    }
   }
 
   /** Values of `keys`, in order (`undefined` where missing). One shared-tier round trip for all L1 misses. */
   async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     keys.forEach(checkKey)
-    if (!this.#engine.options.enabled) return keys.map(() => undefined)
-    const values: unknown[] = []
-    const misses: string[] = []
-    const missIndexes: number[] = []
-    keys.forEach((key, i) => {
-      const hit = this.#hitL1(key)
-      if (hit.found) values[i] = hit.value
-      else {
-        misses.push(key)
-        missIndexes.push(i)
-      }
-    })
-    if (misses.length > 0) {
-      const fetched = await this.#readShared(misses)
-      missIndexes.forEach((index, n) => (values[index] = fetched[n]))
-    }
-    return values as (T | undefined)[]
+    if (!this.#engine.enabled) return keys.map(() => undefined)
+    return (await readMany(this.#engine, this.#ns, keys)) as (T | undefined)[]
   }
 
   /** Whether a live value is stored under `key` (no recency update, no dependency recorded). */
   async has(key: string): Promise<boolean> {
     checkKey(key)
-    const engine = this.#engine
-    if (!engine.options.enabled) return false
-    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
-    if (
-      entry !== undefined &&
-      entry.validity === Validity.Valid &&
-      engine.options.clock.now() < entry.expiresAt
-    )
-      return true
-    if (engine.store === undefined) return false
-    return (await this.#readShared([key], false))[0] !== undefined
+    return this.#engine.enabled && hasLive(this.#engine, this.#ns, key)
   }
 
   /**
@@ -406,71 +360,4 @@ export class Cache {
   close(): Promise<void> {
     return this.#engine.close()
   }
-
-  #hitL1(key: string): { found: boolean; value?: unknown } {
-    const engine = this.#engine
-    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
-    if (
-      entry === undefined ||
-      entry.validity !== Validity.Valid ||
-      engine.clock.now() >= entry.expiresAt
-    ) {
-      return { found: false }
-    }
-    this.#recordHit(key, entry)
-    return { found: true, value: engine.handOut(entry.value) }
-  }
-
-  /** Shared-tier read of L1 misses; fills L1 with each value's original `start`. */
-  async #readShared(keys: readonly string[], record = true): Promise<unknown[]> {
-    const engine = this.#engine
-    const fullKeys = keys.map((key) => this.#ns.prefix + key)
-    const read = engine.store === undefined ? undefined : await engine.readStore(fullKeys)
-    const now = engine.options.clock.now()
-    const parent = record ? currentFrame() : undefined
-    return fullKeys.map((fullKey, i) => {
-      const stored = read?.entries[i]
-      const entry = stored === undefined ? undefined : engine.decode(fullKey, stored)
-      const live =
-        entry !== undefined &&
-        now < entry.expiresAt &&
-        engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid
-      if (!record) return live ? entry.value : undefined
-      if (!live) {
-        engine.counters.misses++
-        engine.counters.l1Misses++
-        if (engine.store !== undefined) engine.counters.l2Misses++
-        if (engine.events.has('miss')) engine.events.emit('miss', { key: fullKey })
-        return undefined
-      }
-      engine.counters.l2Hits++
-      if (engine.events.has('hit'))
-        engine.events.emit('hit', { key: fullKey, tier: 'l2', stale: false })
-      engine.fillL1(l1KeyOf(this.#ns, keys[i] as string), entry, now)
-      mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
-      return entry.value
-    })
-  }
-}
-
-/**
- * Creates a cache. Options are checked here: a bad one throws a `CacheError` (`E_INVALID_OPTION`)
- * whose message names it.
- *
- * @example
- * const cache = createCache({ namespace: 'app', ttl: '5m', l1: { maxEntries: 10_000 } })
- * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id), { tags: [`user:${id}`] })
- * await cache.invalidate(`user:${id}`)
- */
-export function createCache(options?: CacheOptions): Cache {
-  const resolved = resolveOptions(options)
-  if (resolved.strictDependencies) enableStrictDependencies()
-  const engine = new Engine(resolved)
-  const path = resolved.namespace
-  return new Cache(engine, new ReadThrough(engine), {
-    path,
-    prefix: `${path}::`,
-    l1Prefix: '',
-    tags: [`${IMPLICIT}ns:${path}`],
-  })
 }
