@@ -14,7 +14,7 @@ import { checkNamespace } from './options.js'
 import type { ReadThrough } from './read-through.js'
 import { hasLive, readMany, recordHit } from './read-keys.js'
 import { channels, getStarted, traced } from './tracing.js'
-import { INTERNAL, type InternalApi } from './internal.js'
+import { INTERNAL, type InternalApi, MISS } from './internal.js'
 import { runSession, sessionsOpen, type SessionOptions } from '../memo/session.js'
 import { Batcher, type LoadMany, pick } from '../memo/batch.js'
 import { getOrSetMany, type GetOrSetManyOptions } from './get-or-set-many.js'
@@ -56,6 +56,10 @@ export class Cache {
       getOrSet: (key, loader, options, implicitTags) => {
         checkKey(key)
         return this.#reads.getOrSet(this.#ns, key, loader, options, implicitTags)
+      },
+      freshValue: (key, version) => {
+        const hit = this.#freshHit(key, version)
+        return hit === undefined ? MISS : hit.value
       },
       invalidate: (tags) => this.#engine.invalidate(tags, false),
       keyTag: (key) => keyTag(this.#ns.prefix + key),

@@ -16,11 +16,19 @@ export interface InternalApi {
     options: GetOrSetOptions<T>,
     implicitTags: readonly string[],
   ): Promise<T>
+  /**
+   * The value of a plain fresh L1 hit of `key` (counted, its dependencies recorded), or
+   * `MISS`: lets a memoized call answer a hit before building any options.
+   */
+  freshValue(key: string, version: string | undefined): unknown
   /** Invalidates tags as given, implicit ones included. */
   invalidate(tags: readonly string[]): Promise<InvalidationResult>
   /** The implicit tag of one key of this namespace. */
   keyTag(key: string): string
 }
+
+/** What `freshValue` returns when there is no plain fresh hit. */
+export const MISS: unique symbol = Symbol('cachegraph.miss')
 
 /** Implicit tag of every entry of a memoized function: `fn.clear()` invalidates it. */
 export const fnTag = (name: string): string => `${IMPLICIT}fn:${name}`

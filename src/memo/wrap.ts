@@ -1,5 +1,5 @@
 import type { Cache } from '../cache/cache.js'
-import { fnTag, INTERNAL } from '../cache/internal.js'
+import { fnTag, INTERNAL, MISS } from '../cache/internal.js'
 import { invalidOption } from '../errors.js'
 import type { Memoized, WrapOptions } from '../types/memo.js'
 import type { GetOrSetOptions } from '../types/options.js'
@@ -35,11 +35,20 @@ export function memoize<A extends unknown[], R>(
   ]
   const dynamicTags = typeof tags === 'function' || entity !== undefined || entities !== undefined
 
+  const version = readOptions.version === undefined ? undefined : String(readOptions.version)
+  const staticOptions: GetOrSetOptions<R> = {
+    ...readOptions,
+    tags: typeof tags === 'function' ? [] : (tags ?? []),
+  }
   const memoized = ((...args: A): Promise<R> => {
+    const key = keyOf(args)
+    // A hit answers before any per-call options are built.
+    const hit = internal.freshValue(key, version)
+    if (hit !== MISS) return Promise.resolve(hit as R)
     const call: GetOrSetOptions<R> = dynamicTags
       ? { ...readOptions, tags: (result: R) => tagsOf(args, result) }
-      : { ...readOptions, tags: typeof tags === 'function' ? [] : (tags ?? []) }
-    return internal.getOrSet(keyOf(args), () => fn(...args), call, implicit)
+      : staticOptions
+    return internal.getOrSet(key, () => fn(...args), call, implicit)
   }) as Memoized<A, R>
 
   Object.defineProperty(memoized, 'name', { value: name })
