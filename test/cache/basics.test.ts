@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest'
 
-import {
-  type CacheOptions,
-  createCache,
-  entityTag,
-  isCacheError,
-  memoryStore,
-} from '../../src/index.js'
+import { createCache, entityTag, isCacheError, memoryStore } from '../../src/index.js'
 import { FakeClock } from '../../src/testing/index.js'
 
-describe.each([
-  ['L1 only', (): CacheOptions => ({})],
-  ['L1 + memory store', (): CacheOptions => ({ store: memoryStore() })],
-  ['memory store without L1', (): CacheOptions => ({ store: memoryStore(), l1: false })],
-])('cache basics (%s)', (_name, tiers) => {
+import { ALL_TIERS } from '../helpers/tiers.js'
+
+describe.each(ALL_TIERS)('cache basics (%s)', (_name, tiers) => {
   const make = (clock = new FakeClock()) => ({
     cache: createCache({ ...tiers(), clock, namespace: 'app' }),
     clock,

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest'
 
-import { type CacheOptions, createCache, dependsOn, memoryStore } from '../../src/index.js'
+import { createCache, dependsOn, memoryStore } from '../../src/index.js'
+import { WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
 import { deferred, settle } from '../helpers/deferred.js'
 
 /**
  * Deterministic races: deferred promises decide when each loader finishes relative to
  * invalidations. Every case runs on the L1 alone and on L1 + a shared store.
  */
-describe.each([
-  ['L1 only', (): CacheOptions => ({})],
-  ['L1 + shared store', (): CacheOptions => ({ store: memoryStore() })],
-])('races (%s)', (_name, tiers) => {
+describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   const make = () => createCache(tiers())
 
   it('stale set: a loader invalidated mid-flight returns to its caller but is not stored', async () => {

@@ -1,18 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
-import {
-  type CacheOptions,
-  createCache,
-  dependsOn,
-  entityTag,
-  memoryStore,
-} from '../../src/index.js'
+import { createCache, dependsOn, entityTag } from '../../src/index.js'
+import { WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
 import { deferred, settle } from '../helpers/deferred.js'
 
-describe.each([
-  ['L1 only', (): CacheOptions => ({})],
-  ['L1 + shared store', (): CacheOptions => ({ store: memoryStore() })],
-])('wrap (%s)', (_name, tiers) => {
+describe.each(WITH_AND_WITHOUT_STORE)('wrap (%s)', (_name, tiers) => {
   const setup = () => {
     const cache = createCache(tiers())
     const db = {
