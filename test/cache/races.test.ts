@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 
 import { createCache, dependsOn, memoryStore } from '../../src/index.js'
-import { WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
-import { deferred, settle } from '../helpers/deferred.js'
+import { quiesce as settle, WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
+import { deferred, until } from '../helpers/deferred.js'
 
 /**
  * Deterministic races: deferred promises decide when each loader finishes relative to
@@ -66,9 +66,10 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
     let runs = 0
     const loader = () => (gates[runs++] as { promise: Promise<string> }).promise
     const early = cache.getOrSet('k', loader, { tags: ['t'] })
-    await settle()
+    await until(() => runs === 1) // the first load is running
     await cache.invalidate('t')
     const late = cache.getOrSet('k', loader, { tags: ['t'] })
+    await until(() => runs === 2) // the late caller started its own load
     await settle()
     expect(runs).toBe(2)
     gates[0]!.resolve('old')
@@ -93,7 +94,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
       return 'new'
     }
     const early = cache.getOrSet('k', loader)
-    await settle()
+    await until(() => runs === 1)
     await cache.invalidate('t')
     const late = cache.getOrSet('k', loader)
     await settle()
@@ -185,7 +186,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
     // getOrSet serves it stale at once while one refresh runs; the next call gets the new value.
     let runs = 0
     expect(await cache.getOrSet('k', () => `fresh ${++runs}`, { tags: ['t'] })).toBe('v')
-    await settle()
+    await until(async () => (await cache.inspect('k'))?.status === 'valid') // refreshed
     expect(await cache.getOrSet('k', () => `fresh ${++runs}`, { tags: ['t'] })).toBe('fresh 1')
     expect(runs).toBe(1)
     expect(await cache.get('k')).toBe('fresh 1')

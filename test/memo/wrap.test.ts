@@ -1,8 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 import { createCache, dependsOn, entityTag } from '../../src/index.js'
-import { WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
-import { deferred, settle } from '../helpers/deferred.js'
+import { quiesce as settle, WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
+import { deferred } from '../helpers/deferred.js'
 
 describe.each(WITH_AND_WITHOUT_STORE)('wrap (%s)', (_name, tiers) => {
   const setup = () => {

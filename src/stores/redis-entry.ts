@@ -1,0 +1,2 @@
+export { RedisStore, redisStore } from './redis.js'
+export type { RedisStoreOptions } from './redis.js'

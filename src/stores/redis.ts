@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto'
+
+import { Redis, type RedisOptions } from 'ioredis'
+
+import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
+import type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreWriteOptions,
+  StoreWriteResult,
+  StoredRecord,
+  TagSeq,
+} from './store.js'
+
+/** Options of {@link redisStore}. */
+export type RedisStoreOptions = (
+  | {
+      /** `redis://host:port/db`; the store creates (and closes) its own client. */
+      url: string
+      /** Extra ioredis options for the client the store creates. */
+      redis?: RedisOptions
+    }
+  | {
+      /** An existing ioredis client. The store does not close it. */
+      client: Redis
+    }
+) & {
+  /**
+   * Prefix of every key, and the scope of the sequence and the tag records: caches that share a
+   * prefix share invalidations. Use one per cache root namespace.
+   * @default 'cg'
+   */
+  prefix?: string
+}
+
+interface Script {
+  source: string
+  sha: string
+}
+
+const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+})
+const SCRIPTS = { read: script(READ), write: script(WRITE), invalidate: script(INVALIDATE) }
+const SAFE_POLICIES = /^(volatile-|noeviction$)/
+
+/**
+ * The shared tier on Redis (or Valkey). Each call is one Lua script — one round trip — that reads
+ * or changes entries together with the sequence and the tag records they are checked against.
+ * See `redis-scripts.ts` for the key layout, docs/redis.md for deployment.
+ */
+export class RedisStore implements Store {
+  readonly name = 'redis'
+  readonly prefix: string
+  readonly client: Redis
+  readonly #ownsClient: boolean
+  #policyChecked = false
+
+  constructor(client: Redis, prefix: string, ownsClient: boolean) {
+    if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+      throw new TypeError(
+        `cachegraph: redisStore option \`prefix\` must be letters, digits, '_', '.', ':' or '-'`,
+      )
+    }
+    this.client = client
+    this.prefix = prefix
+    this.#ownsClient = ownsClient
+  }
+
+  async read(keys: readonly string[]): Promise<StoreReadResult> {
+    const [seq, epoch, rawEntries, rawTags] = (await this.#run(SCRIPTS.read, keys)) as [
+      string,
+      string,
+      ([string, string, string, string] | null)[],
+      string[],
+    ]
+    const entries = rawEntries.map((raw): StoredRecord | undefined => {
+      if (raw === null) return undefined
+      const [payload, start, tags, tagStarts] = raw
+      const record: StoredRecord = {
+        payload,
+        start: Number(start),
+        tags: JSON.parse(tags) as string[],
+      }
+      if (tagStarts !== '') record.tagStarts = JSON.parse(tagStarts) as number[]
+      return record
+    })
+    const tagSeqs: Record<string, TagSeq> = {}
+    for (let i = 0; i < rawTags.length; i += 3) {
+      tagSeqs[rawTags[i] as string] = { hard: Number(rawTags[i + 1]), soft: Number(rawTags[i + 2]) }
+    }
+    return { entries, tagSeqs, seq: Number(seq), epoch }
+  }
+
+  async write(
+    entries: readonly StoreEntry[],
+    options: StoreWriteOptions = {},
+  ): Promise<StoreWriteResult> {
+    const args: string[] = [options.asOf === undefined ? '' : String(options.asOf)]
+    for (const entry of entries) {
+      args.push(
+        entry.key,
+        entry.payload,
+        JSON.stringify(entry.tags),
+        entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+        entry.start === undefined ? '' : String(entry.start),
+        entry.keyTag ?? '',
+        String(Math.max(1, Math.ceil(entry.ttlMs))),
+      )
+    }
+    const [seq, epoch, written, starts] = (await this.#run(SCRIPTS.write, args)) as [
+      string,
+      string,
+      number[],
+      string[],
+    ]
+    return {
+      seq: Number(seq),
+      epoch,
+      written: written.map((w) => w === 1),
+      starts: starts.map(Number),
+    }
+  }
+
+  async invalidate(
+    tags: readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<StoreInvalidateResult> {
+    const [seq, epoch] = (await this.#run(SCRIPTS.invalidate, [
+      options.stale ? '1' : '0',
+      ...tags,
+    ])) as [string, string]
+    return { seq: Number(seq), epoch }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
+  }
+
+  /** One script call: EVALSHA, and EVAL once if the server does not know the script yet. */
+  async #run(script: Script, args: readonly string[]): Promise<unknown> {
+    if (!this.#policyChecked) void this.#checkPolicy()
+    try {
+      return await this.client.evalsha(script.sha, 0, this.prefix, ...args)
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+      return this.client.eval(script.source, 0, this.prefix, ...args)
+    }
+  }
+
+  /**
+   * Counters and tag records have no ttl and must never be evicted: an evicted record could make
+   * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
+   * Eviction policies that may pick keys without a ttl are reported once.
+   */
+  async #checkPolicy(): Promise<void> {
+    this.#policyChecked = true
+    try {
+      const reply = (await this.client.config('GET', 'maxmemory-policy')) as string[]
+      const policy = reply[1] ?? ''
+      if (policy !== '' && !SAFE_POLICIES.test(policy)) {
+        process.emitWarning(
+          `Redis maxmemory-policy is '${policy}': it may evict cachegraph's tag records and counters. Use a volatile-* policy or noeviction.`,
+          { code: 'CACHEGRAPH_REDIS_POLICY' },
+        )
+      }
+    } catch {
+      // CONFIG may be disabled (managed Redis): nothing to check then.
+    }
+  }
+}
+
+/**
+ * Creates the Redis shared tier. ioredis is an optional peer dependency: install it.
+ *
+ * @example
+ * import { redisStore } from 'cachegraph/redis'
+ * const cache = createCache({ namespace: 'app', store: redisStore({ url: process.env.REDIS_URL, prefix: 'app' }) })
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  const prefix = options.prefix ?? 'cg'
+  if ('client' in options) {
+    if ((options.client as { isCluster?: boolean }).isCluster === true) {
+      throw new TypeError(
+        'cachegraph: redisStore does not support Redis Cluster clients yet (its scripts touch several hash slots); use a standalone client',
+      )
+    }
+    return new RedisStore(options.client, prefix, false)
+  }
+  const client = new Redis(options.url, {
+    // A cache read must not wait for a reconnect: fail fast and let the loader answer.
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    ...options.redis,
+  })
+  // Connection errors reach each call as a rejection (and the engine degrades reads to the
+  // loader); without a listener ioredis would also print every reconnect attempt.
+  client.on('error', () => {})
+  return new RedisStore(client, prefix, true)
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+
+import type { Store } from '../../src/index.js'
+import type { RedisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/stores/redis.js'
+import { storeConformance } from '../../src/testing/index.js'
+import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+
+/** Deletes everything under one prefix, as a FLUSHDB would (the shared server is never flushed). */
+async function losePrefix(store: Store): Promise<void> {
+  const { client, prefix } = store as RedisStore
+  for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+      if (keys.length > 0) await client.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  }
+}
+
+storeConformance(
+  'redis',
+  { describe, it, expect },
+  {
+    create: () => redisStore({ client: redisClient(), prefix: uniquePrefix() }),
+    loseState: losePrefix,
+  },
+)
+
+describe('redis store', () => {
+  it('rejects a bad prefix and Cluster clients', () => {
+    expect(() => redisStore({ client: redisClient(), prefix: 'a b' })).toThrow(/prefix/)
+    expect(() => redisStore({ client: { isCluster: true } as never })).toThrow(/Cluster/)
+  })
+
+  it('keeps counters and tag records without ttl, entries always with one', async () => {
+    const store = redisStore({ client: redisClient(), prefix: uniquePrefix() })
+    const { prefix } = store
+    await store.invalidate(['t'])
+    await store.write([{ key: 'k', payload: 'p', tags: ['t'], ttlMs: 60_000 }])
+    const client = redisClient()
+    expect(await client.pttl(`{${prefix}}:seq`)).toBe(-1)
+    expect(await client.pttl(`{${prefix}}:t:t`)).toBe(-1)
+    const ttl = await client.pttl(`${prefix}:e:k`)
+    expect(ttl).toBeGreaterThan(50_000)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('round-trips large sequences exactly', async () => {
+    const store = redisStore({ client: redisClient(), prefix: uniquePrefix() })
+    const { seq } = await store.invalidate(['x'])
+    expect(Number.isSafeInteger(seq)).toBe(true)
+    const written = await store.write([
+      { key: 'k', payload: 'p', tags: ['x'], start: seq, tagStarts: [seq], ttlMs: 1_000 },
+    ])
+    expect(written.starts).toEqual([seq])
+    const read = await store.read(['k'])
+    expect(read.entries[0]?.start).toBe(seq)
+    expect(read.entries[0]?.tagStarts).toEqual([seq])
+    expect(read.tagSeqs.x?.hard).toBe(seq)
+  })
+})
