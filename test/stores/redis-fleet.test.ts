@@ -76,6 +76,7 @@ describe('round trips', () => {
   const seen: string[][] = []
   beforeAll(async () => {
     monitor = await connect().monitor()
+    monitor.on('error', () => {})
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.includes('lua')) seen.push(args)
     })
