@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 
-import { Redis, type RedisOptions } from 'ioredis'
+import { RedisClusterStore } from './redis-cluster.js'
 
+import { checkEvictionPolicy, checkPrefix, runScript, script } from './redis-runner.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
@@ -23,8 +24,8 @@ export type RedisStoreOptions = (
       redis?: RedisOptions
     }
   | {
-      /** An existing ioredis client. The store does not close it. */
-      client: Redis
+      /** An existing ioredis client, standalone or `Cluster`. The store does not close it. */
+      client: Redis | Cluster
     }
 ) & {
   /**
@@ -35,17 +36,7 @@ export type RedisStoreOptions = (
   prefix?: string
 }
 
-interface Script {
-  source: string
-  sha: string
-}
-
-const script = (source: string): Script => ({
-  source,
-  sha: createHash('sha1').update(source).digest('hex'),
-})
 const SCRIPTS = { read: script(READ), write: script(WRITE), invalidate: script(INVALIDATE) }
-const SAFE_POLICIES = /^(volatile-|noeviction$)/
 
 /**
  * The shared tier on Redis (or Valkey). Each call is one Lua script — one round trip — that reads
@@ -60,11 +51,7 @@ export class RedisStore implements Store {
   #policyChecked = false
 
   constructor(client: Redis, prefix: string, ownsClient: boolean) {
-    if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
-      throw new TypeError(
-        `cachegraph: redisStore option \`prefix\` must be letters, digits, '_', '.', ':' or '-'`,
-      )
-    }
+    checkPrefix(prefix)
     this.client = client
     this.prefix = prefix
     this.#ownsClient = ownsClient
@@ -140,36 +127,13 @@ export class RedisStore implements Store {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
 
-  /** One script call: EVALSHA, and EVAL once if the server does not know the script yet. */
-  async #run(script: Script, args: readonly string[]): Promise<unknown> {
-    if (!this.#policyChecked) void this.#checkPolicy()
-    try {
-      return await this.client.evalsha(script.sha, 0, this.prefix, ...args)
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-      return this.client.eval(script.source, 0, this.prefix, ...args)
+  /** One script call, one round trip; the eviction policy is checked on first use. */
+  #run(source: (typeof SCRIPTS)[keyof typeof SCRIPTS], args: readonly string[]): Promise<unknown> {
+    if (!this.#policyChecked) {
+      this.#policyChecked = true
+      void checkEvictionPolicy(this.client)
     }
-  }
-
-  /**
-   * Counters and tag records have no ttl and must never be evicted: an evicted record could make
-   * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
-   * Eviction policies that may pick keys without a ttl are reported once.
-   */
-  async #checkPolicy(): Promise<void> {
-    this.#policyChecked = true
-    try {
-      const reply = (await this.client.config('GET', 'maxmemory-policy')) as string[]
-      const policy = reply[1] ?? ''
-      if (policy !== '' && !SAFE_POLICIES.test(policy)) {
-        process.emitWarning(
-          `Redis maxmemory-policy is '${policy}': it may evict cachegraph's tag records and counters. Use a volatile-* policy or noeviction.`,
-          { code: 'CACHEGRAPH_REDIS_POLICY' },
-        )
-      }
-    } catch {
-      // CONFIG may be disabled (managed Redis): nothing to check then.
-    }
+    return runScript(this.client, source, [], [this.prefix, ...args])
   }
 }
 
@@ -180,15 +144,13 @@ export class RedisStore implements Store {
  * import { redisStore } from 'cachegraph/redis'
  * const cache = createCache({ namespace: 'app', store: redisStore({ url: process.env.REDIS_URL, prefix: 'app' }) })
  */
-export function redisStore(options: RedisStoreOptions): RedisStore {
+export function redisStore(options: RedisStoreOptions): RedisStore | RedisClusterStore {
   const prefix = options.prefix ?? 'cg'
   if ('client' in options) {
-    if ((options.client as { isCluster?: boolean }).isCluster === true) {
-      throw new TypeError(
-        'cachegraph: redisStore does not support Redis Cluster clients yet (its scripts touch several hash slots); use a standalone client',
-      )
-    }
-    return new RedisStore(options.client, prefix, false)
+    const client = options.client
+    return (client as { isCluster?: boolean }).isCluster === true
+      ? new RedisClusterStore(client as Cluster, prefix, false)
+      : new RedisStore(client as Redis, prefix, false)
   }
   const client = new Redis(options.url, {
     // A cache read must not wait for a reconnect: fail fast and let the loader answer.

@@ -24,6 +24,7 @@ export async function answers(url: string): Promise<boolean> {
     connectTimeout: 1_000,
     retryStrategy: () => null,
   })
+  client.on('error', () => {}) // a refused connection is the answer, not an error
   try {
     await client.connect()
     return (await client.ping()) === 'PONG'

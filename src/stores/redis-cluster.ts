@@ -1,0 +1,149 @@
+import type { Cluster } from 'ioredis'
+
+import { CHECK, PUT_ENTRY, STATE } from './redis-cluster-scripts.js'
+import { checkPrefix, runScript, script } from './redis-runner.js'
+import { INVALIDATE } from './redis-scripts.js'
+import type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreWriteOptions,
+  StoreWriteResult,
+  StoredRecord,
+  TagSeq,
+} from './store.js'
+
+const SCRIPTS = {
+  state: script(STATE),
+  check: script(CHECK),
+  put: script(PUT_ENTRY),
+  invalidate: script(INVALIDATE),
+}
+
+/**
+ * The shared tier on Redis Cluster. The sequence, epoch, floor and tag records live in the hash
+ * slot of `{prefix}`; entries are spread over the cluster by key.
+ *
+ * - read: the entries' `HMGET`s and the sequence go out in parallel (one round trip); when
+ *   entries were found, one more call reads their tag records (a second round trip).
+ * - write: one script in the `{prefix}` slot takes a fresh sequence for superseding writes and
+ *   checks every entry's tags; then each accepted entry is written by a script in its own slot,
+ *   all in parallel (two round trips). The check and the entry write cannot be one atomic step
+ *   across slots; an invalidation landing between them cannot make the entry servable, because
+ *   every read validates entries against the tag records again.
+ * - invalidate: one script in the `{prefix}` slot (one round trip).
+ */
+export class RedisClusterStore implements Store {
+  readonly name = 'redis-cluster'
+  readonly client: Cluster
+  readonly prefix: string
+  readonly #slotKey: string
+  readonly #ownsClient: boolean
+
+  constructor(client: Cluster, prefix: string, ownsClient: boolean) {
+    checkPrefix(prefix)
+    this.client = client
+    this.prefix = prefix
+    this.#slotKey = `{${prefix}}:seq`
+    this.#ownsClient = ownsClient
+  }
+
+  async read(keys: readonly string[]): Promise<StoreReadResult> {
+    const [state, ...rows] = await Promise.all([
+      this.#state([]),
+      ...keys.map((key) => this.client.hmget(this.#entryKey(key), 'p', 's', 't', 'u')),
+    ])
+    const entries = rows.map((row): StoredRecord | undefined => {
+      const [payload, start, tags, tagStarts] = row
+      if (payload === null || payload === undefined) return undefined
+      const record: StoredRecord = {
+        payload,
+        start: Number(start),
+        tags: JSON.parse(tags ?? '[]') as string[],
+      }
+      if (tagStarts) record.tagStarts = JSON.parse(tagStarts) as number[]
+      return record
+    })
+    const tags = [...new Set(entries.flatMap((entry) => entry?.tags ?? []))]
+    const final = tags.length === 0 ? state : await this.#state(tags)
+    return { entries, tagSeqs: final.tagSeqs, seq: final.seq, epoch: final.epoch }
+  }
+
+  async write(
+    entries: readonly StoreEntry[],
+    options: StoreWriteOptions = {},
+  ): Promise<StoreWriteResult> {
+    const args: string[] = [this.prefix, options.asOf === undefined ? '' : String(options.asOf)]
+    for (const entry of entries) {
+      args.push(
+        JSON.stringify(entry.tags),
+        entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+        entry.start === undefined ? '' : String(entry.start),
+        entry.keyTag ?? '',
+      )
+    }
+    const [seq, epoch, oks, starts] = (await runScript(
+      this.client,
+      SCRIPTS.check,
+      [this.#slotKey],
+      args,
+    )) as [string, string, number[], string[]]
+    const written = await Promise.all(
+      entries.map(async (entry, i) => {
+        if (oks[i] !== 1) return false
+        const stored = await runScript(
+          this.client,
+          SCRIPTS.put,
+          [this.#entryKey(entry.key)],
+          [
+            entry.payload,
+            starts[i] as string,
+            JSON.stringify(entry.tags),
+            entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+            String(Math.max(1, Math.ceil(entry.ttlMs))),
+          ],
+        )
+        return stored === 1
+      }),
+    )
+    return { seq: Number(seq), epoch, written, starts: starts.map(Number) }
+  }
+
+  async invalidate(
+    tags: readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<StoreInvalidateResult> {
+    const [seq, epoch] = (await runScript(
+      this.client,
+      SCRIPTS.invalidate,
+      [this.#slotKey],
+      [this.prefix, options.stale ? '1' : '0', ...tags],
+    )) as [string, string]
+    return { seq: Number(seq), epoch }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
+  }
+
+  #entryKey(key: string): string {
+    return `${this.prefix}:e:${key}`
+  }
+
+  async #state(
+    tags: readonly string[],
+  ): Promise<{ seq: number; epoch: string; tagSeqs: Record<string, TagSeq> }> {
+    const [seq, epoch, raw] = (await runScript(
+      this.client,
+      SCRIPTS.state,
+      [this.#slotKey],
+      [this.prefix, ...tags],
+    )) as [string, string, string[]]
+    const tagSeqs: Record<string, TagSeq> = {}
+    for (let i = 0; i < raw.length; i += 3) {
+      tagSeqs[raw[i] as string] = { hard: Number(raw[i + 1]), soft: Number(raw[i + 2]) }
+    }
+    return { seq: Number(seq), epoch, tagSeqs }
+  }
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto'
+
+import type { Cluster, Redis } from 'ioredis'
+
+/** A Lua script and its SHA-1, for EVALSHA. */
+export interface Script {
+  source: string
+  sha: string
+}
+
+export const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+})
+
+/**
+ * Runs `script` in one round trip: EVALSHA, and EVAL once when the server does not know the
+ * script yet (a new or restarted server). `keys` route the call on a cluster.
+ */
+export async function runScript(
+  client: Redis | Cluster,
+  script: Script,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+  } catch (error) {
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+    return client.eval(script.source, keys.length, ...keys, ...args)
+  }
+}
+
+const SAFE_POLICIES = /^(volatile-|noeviction$)/
+
+/**
+ * Counters and tag records have no ttl and must never be evicted: an evicted record could make
+ * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
+ * Eviction policies that may pick keys without a ttl are reported once, as a process warning.
+ */
+export async function checkEvictionPolicy(client: Redis): Promise<void> {
+  try {
+    const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
+    const policy = reply[1] ?? ''
+    if (policy !== '' && !SAFE_POLICIES.test(policy)) {
+      process.emitWarning(
+        `Redis maxmemory-policy is '${policy}': it may evict cachegraph's tag records and counters. Use a volatile-* policy or noeviction.`,
+        { code: 'CACHEGRAPH_REDIS_POLICY' },
+      )
+    }
+  } catch {
+    // CONFIG may be disabled (managed Redis): nothing to check then.
+  }
+}
+
+/** Prefixes are part of key names and Lua patterns: keep them to a safe alphabet. */
+export function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+    throw new TypeError(
+      "cachegraph: redisStore option `prefix` must be letters, digits, '_', '.', ':' or '-'",
+    )
+  }
+}

@@ -1,0 +1,101 @@
+import type { Cluster } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { createCache, type Store } from '../../src/index.js'
+import { RedisClusterStore } from '../../src/stores/redis-cluster.js'
+import { redisStore } from '../../src/stores/redis.js'
+import { storeConformance } from '../../src/testing/index.js'
+import { deferred, until } from '../helpers/deferred.js'
+import { type OwnCluster, startCluster } from '../helpers/redis-cluster.js'
+import { uniquePrefix } from '../helpers/tiers.js'
+
+let cluster: OwnCluster
+let client: Cluster
+beforeAll(async () => {
+  cluster = await startCluster()
+  client = cluster.connect()
+}, 60_000)
+afterAll(async () => {
+  client?.disconnect()
+  await cluster?.stop()
+})
+
+/** Deletes everything under one prefix on every master, as a FLUSHALL of the cluster would. */
+async function losePrefix(store: Store): Promise<void> {
+  const { prefix } = store as RedisClusterStore
+  for (const node of client.nodes('master')) {
+    for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+        for (const key of keys) await client.del(key)
+        cursor = next
+      } while (cursor !== '0')
+    }
+  }
+}
+
+storeConformance(
+  'redis cluster',
+  { describe, it, expect },
+  {
+    create: () => redisStore({ client, prefix: uniquePrefix() }),
+    loseState: losePrefix,
+  },
+)
+
+describe('caches on Redis Cluster', () => {
+  it('a cluster client gives the cluster store, and entries spread over the masters', async () => {
+    const prefix = uniquePrefix()
+    const store = redisStore({ client, prefix })
+    expect(store).toBeInstanceOf(RedisClusterStore)
+    const cache = createCache({ store, l1: false })
+    await cache.setMany(
+      Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: i, tags: ['all'] })),
+    )
+    const perNode = await Promise.all(
+      client.nodes('master').map(async (node) => {
+        let count = 0
+        let cursor = '0'
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:e:*`, 'COUNT', 500)
+          count += keys.length
+          cursor = next
+        } while (cursor !== '0')
+        return count
+      }),
+    )
+    expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1)
+    expect(await cache.getMany(['k0', 'k59'])).toEqual([0, 59])
+    await cache.invalidate('all')
+    expect(await cache.getMany(['k0', 'k59'])).toEqual([undefined, undefined])
+  })
+
+  it('a load invalidated meanwhile by another process is never served', async () => {
+    const prefix = uniquePrefix()
+    const a = createCache({ store: redisStore({ client, prefix }) })
+    const b = createCache({ store: redisStore({ client, prefix }), l1: false })
+    const gate = deferred<string>()
+    let started = false
+    const load = a.getOrSet('k', () => ((started = true), gate.promise), { tags: ['t'] })
+    await until(() => started)
+    await b.invalidate('t')
+    gate.resolve('old')
+    expect(await load).toBe('old')
+    expect(await b.get('k')).toBeUndefined()
+  })
+
+  it('rich values, tags of nested calls and superseding sets work the same', async () => {
+    const prefix = uniquePrefix()
+    const cache = createCache({ store: redisStore({ client, prefix }), l1: false })
+    const value = { when: new Date(5), ids: new Set([1, 2]), big: 10n }
+    await cache.getOrSet('outer', async () => ({
+      inner: await cache.getOrSet('inner', () => value, { tags: ['x'] }),
+    }))
+    expect(await cache.get('outer')).toStrictEqual({ inner: value })
+    await cache.invalidate('x')
+    expect(await cache.get('outer')).toBeUndefined()
+    expect(await cache.set('s', 1)).toBe(true)
+    expect(await cache.get('s')).toBe(1)
+  })
+})
