@@ -13,6 +13,7 @@ export type { CacheErrorCode } from './errors.js'
 export { dependsOn } from './memo/context.js'
 export type { EntityOptions } from './memo/entities.js'
 export type { GetOrSetManyOptions } from './cache/get-or-set-many.js'
+export type { ListedKey, ListKeysOptions } from './cache/list-keys.js'
 export type { LoadMany, ManyResult } from './memo/batch.js'
 export type { LoopDetectionOptions, LoopKind, SessionOptions } from './memo/session.js'
 export type {
@@ -29,6 +30,8 @@ export type {
   StoreEntry,
   StoreInvalidateResult,
   StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
   StoredRecord,

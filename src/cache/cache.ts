@@ -15,6 +15,7 @@ import type { ReadThrough } from './read-through.js'
 import { hasLive, readMany, recordHit } from './read-keys.js'
 import { channels, getStarted, traced } from './tracing.js'
 import { INTERNAL, type InternalApi, MISS } from './internal.js'
+import { clearMatching, listKeys, type ListedKey, type ListKeysOptions } from './list-keys.js'
 import { runSession, sessionsOpen, type SessionOptions } from '../memo/session.js'
 import { Batcher, type LoadMany, pick } from '../memo/batch.js'
 import { getOrSetMany, type GetOrSetManyOptions } from './get-or-set-many.js'
@@ -308,9 +309,24 @@ export class Cache {
     return this.invalidate(entityTag(type, id))
   }
 
-  /** Invalidates everything in this namespace (its children included, its parent untouched). */
-  async clear(): Promise<void> {
+  /**
+   * Invalidates everything in this namespace (its children included, its parent untouched): one
+   * invalidation, whatever the number of entries. With `pattern`, only the keys matching it (in
+   * this namespace and its children), found by scanning (cost grows with the keys scanned).
+   * Resolves to how many keys a pattern clear removed.
+   */
+  async clear(options: { pattern?: string } = {}): Promise<number | undefined> {
+    if (options.pattern !== undefined) return clearMatching(this.#engine, this.#ns, options.pattern)
     await this.#engine.invalidate([this.#ns.tags[this.#ns.tags.length - 1] as string], false)
+    return undefined
+  }
+
+  /**
+   * Lists keys of this namespace and its children, page by page: from the shared tier when there
+   * is one (`SCAN`, never `KEYS`), else from this process's L1. Cursor `'0'` = done.
+   */
+  keys(options?: ListKeysOptions): Promise<{ keys: ListedKey[]; cursor: string }> {
+    return listKeys(this.#engine, this.#ns, options)
   }
 
   /**

@@ -7,11 +7,14 @@ import type {
   StoreEntry,
   StoreInvalidateResult,
   StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
   StoredRecord,
   TagSeq,
 } from './store.js'
+import { globToRegExp } from '../util/glob.js'
 import { SeqRecords } from '../util/seq-records.js'
 
 /** Options of {@link memoryStore}. */
@@ -136,6 +139,20 @@ export class MemoryStore implements Store {
     this.#seq = Math.max(this.#seq + 1, Math.floor(this.#clock.now() * 1000))
     this.#tags.reset(this.#seq)
     this.#epoch = randomUUID()
+  }
+
+  scan(options: StoreScanOptions): Promise<StoreScanPage> {
+    const pattern = globToRegExp(options.match)
+    const count = options.count ?? 100
+    const now = this.#clock.now()
+    // The cursor is a position in insertion order: a page is `count` entries looked at.
+    const from = Number(options.cursor ?? '0') || 0
+    const slots = [...this.#entries.entries()].slice(from, from + count)
+    const keys = slots
+      .filter(([key, slot]) => slot.expiresAt > now && pattern.test(key))
+      .map(([key, slot]) => ({ key, ttlMs: slot.expiresAt - now }))
+    const next = from + slots.length
+    return Promise.resolve({ keys, cursor: next >= this.#entries.size ? '0' : String(next) })
   }
 
   /** Entry count, for tests and stats. */

@@ -1,13 +1,15 @@
 import type { Cluster } from 'ioredis'
 
 import { CHECK, PUT_ENTRY, STATE } from './redis-cluster-scripts.js'
-import { checkPrefix, runScript, script } from './redis-runner.js'
+import { checkPrefix, runScript, scanNode, script } from './redis-runner.js'
 import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
   StoreEntry,
   StoreInvalidateResult,
   StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
   StoredRecord,
@@ -123,6 +125,18 @@ export class RedisClusterStore implements Store {
     return { seq: Number(seq), epoch }
   }
 
+  /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */
+  async scan(options: StoreScanOptions): Promise<StoreScanPage> {
+    const masters = this.client.nodes('master')
+    const [index, cursor] =
+      (options.cursor ?? '0') === '0' ? [0, '0'] : parseCursor(options.cursor as string)
+    const node = masters[index]
+    if (node === undefined) return { keys: [], cursor: '0' }
+    const page = await scanNode(node, this.prefix, options.match, cursor, options.count ?? 100)
+    if (page.cursor !== '0') return { keys: page.keys, cursor: `${index}:${page.cursor}` }
+    return { keys: page.keys, cursor: index + 1 < masters.length ? `${index + 1}:0` : '0' }
+  }
+
   async close(): Promise<void> {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
@@ -146,4 +160,9 @@ export class RedisClusterStore implements Store {
     }
     return { seq: Number(seq), epoch, tagSeqs }
   }
+}
+
+function parseCursor(cursor: string): [number, string] {
+  const [index, node] = cursor.split(':')
+  return [Number(index) || 0, node ?? '0']
 }

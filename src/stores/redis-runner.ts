@@ -61,3 +61,26 @@ export function checkPrefix(prefix: string): void {
     )
   }
 }
+
+/**
+ * One `SCAN` page of one node over the entries of `prefix`, with each key's remaining ttl (one
+ * pipelined `PTTL` per page). Keys are returned without the `prefix:e:` part.
+ */
+export async function scanNode(
+  node: Redis,
+  prefix: string,
+  match: string,
+  cursor: string,
+  count: number,
+): Promise<{ keys: { key: string; ttlMs: number }[]; cursor: string }> {
+  const entryPrefix = `${prefix}:e:`
+  const [next, found] = await node.scan(cursor, 'MATCH', entryPrefix + match, 'COUNT', count)
+  if (found.length === 0) return { keys: [], cursor: next }
+  const pipeline = node.pipeline()
+  for (const key of found) pipeline.pttl(key)
+  const ttls = (await pipeline.exec()) ?? []
+  const keys = found
+    .map((key, i) => ({ key: key.slice(entryPrefix.length), ttlMs: Number(ttls[i]?.[1] ?? -2) }))
+    .filter((entry) => entry.ttlMs > 0)
+  return { keys, cursor: next }
+}

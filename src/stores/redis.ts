@@ -2,13 +2,15 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 
 import { RedisClusterStore } from './redis-cluster.js'
 
-import { checkEvictionPolicy, checkPrefix, runScript, script } from './redis-runner.js'
+import { checkEvictionPolicy, checkPrefix, runScript, scanNode, script } from './redis-runner.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
   StoreEntry,
   StoreInvalidateResult,
   StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
   StoredRecord,
@@ -121,6 +123,16 @@ export class RedisStore implements Store {
       ...tags,
     ])) as [string, string]
     return { seq: Number(seq), epoch }
+  }
+
+  async scan(options: StoreScanOptions): Promise<StoreScanPage> {
+    return scanNode(
+      this.client,
+      this.prefix,
+      options.match,
+      options.cursor ?? '0',
+      options.count ?? 100,
+    )
   }
 
   async close(): Promise<void> {

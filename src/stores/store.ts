@@ -91,6 +91,23 @@ export interface StoreInvalidateResult {
   epoch: string
 }
 
+/** Options of {@link Store.scan}. */
+export interface StoreScanOptions {
+  /** Glob over full keys (`*`, `?`, `[abc]`, `\\` escapes), as Redis `MATCH`. */
+  match: string
+  /** Where the previous page stopped; `'0'` or omitted starts over. Opaque. */
+  cursor?: string
+  /** A hint of how many keys to look at. @default 100 */
+  count?: number
+}
+
+/** One page of {@link Store.scan}. */
+export interface StoreScanPage {
+  keys: { key: string; ttlMs: number }[]
+  /** `'0'` when the scan is complete. */
+  cursor: string
+}
+
 /** A shared tier. Each method is atomic; a remote store does each in one round trip. */
 export interface Store {
   /** A short name for logs and `inspect()`: `'memory'`, `'redis'`, ... */
@@ -108,6 +125,12 @@ export interface Store {
    * `stale: true`), atomically. Cost does not depend on how many entries carry the tags.
    */
   invalidate(tags: readonly string[], options?: { stale?: boolean }): Promise<StoreInvalidateResult>
+  /**
+   * Lists stored keys page by page (never all at once, never Redis `KEYS`). Pages may be empty
+   * before the end and may repeat a key; entries come and go meanwhile. For admin listing and
+   * pattern clears, not for the read path.
+   */
+  scan?(options: StoreScanOptions): Promise<StoreScanPage>
   /** Releases connections and timers. */
   close(): Promise<void>
 }

@@ -194,6 +194,29 @@ export function storeConformance(
       }),
     )
 
+    it(
+      'scan lists matching keys page by page with their ttl (when the store can scan)',
+      withStore(async (store) => {
+        if (store.scan === undefined) return
+        const group = key('scan')
+        const written = Array.from({ length: 30 }, (_, i) => entry(`${group}:${i}`, ['t']))
+        await store.write([...written, entry(`${key('other')}:x`, ['t'])])
+        const found = new Set<string>()
+        let cursor = '0'
+        let pages = 0
+        do {
+          const page = await store.scan({ match: `${group}:*`, cursor, count: 7 })
+          for (const { key: k, ttlMs } of page.keys) {
+            expect(ttlMs).toBeGreaterThan(0)
+            found.add(k)
+          }
+          cursor = page.cursor
+          pages++
+        } while (cursor !== '0' && pages < 10_000)
+        expect([...found].sort()).toEqual(written.map((e) => e.key).sort())
+      }),
+    )
+
     if (target.loseState !== undefined) {
       const loseState = target.loseState
       it(

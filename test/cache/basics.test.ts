@@ -120,6 +120,36 @@ describe.each(ALL_TIERS)('cache basics (%s)', (_name, tiers) => {
     if (tiers().l1 !== false) expect(cache.dependents('user:1')).toEqual(['a'])
   })
 
+  it('keys() lists this namespace and its children page by page; clear({ pattern }) removes matches', async () => {
+    const { cache } = make()
+    const users = cache.namespace('users')
+    await cache.setMany(['a:1', 'a:2', 'b:1'].map((key) => ({ key, value: key })))
+    await users.set('a:9', 'child')
+    const listed: string[] = []
+    let cursor = '0'
+    let pages = 0
+    do {
+      const page = await cache.keys({ pattern: 'a:*', cursor, count: 2 })
+      for (const { key, namespace, ttl } of page.keys) {
+        expect(ttl).toBeGreaterThan(0)
+        listed.push(`${namespace}/${key}`)
+      }
+      cursor = page.cursor
+      pages++
+    } while (cursor !== '0' && pages < 1_000)
+    expect([...new Set(listed)].sort()).toEqual(['app/a:1', 'app/a:2', 'app:users/a:9'])
+    const all: string[] = []
+    for (let next = '0', first = true; first || next !== '0'; first = false) {
+      const page = await users.keys({ cursor: next })
+      all.push(...page.keys.map((k) => k.key))
+      next = page.cursor
+    }
+    expect(all).toEqual(['a:9'])
+    expect(await cache.clear({ pattern: 'a:*' })).toBe(3)
+    expect(await cache.getMany(['a:1', 'a:2', 'b:1'])).toEqual([undefined, undefined, 'b:1'])
+    expect(await users.get('a:9')).toBeUndefined()
+  })
+
   it('rejects bad keys and reserved tags', async () => {
     const { cache } = make()
     await expect(cache.get('')).rejects.toMatchObject({ code: 'E_INVALID_KEY' })

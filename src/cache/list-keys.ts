@@ -1,0 +1,107 @@
+import { globToRegExp } from '../util/glob.js'
+import { type Engine, keyTag, type Namespace } from './engine.js'
+import { Validity } from './tag-registry.js'
+
+/** One key as `cache.keys()` lists it. */
+export interface ListedKey {
+  /** The key within its namespace. */
+  key: string
+  /** Its namespace path (`app`, `app:users`): the cache's own or one of its children. */
+  namespace: string
+  /** Milliseconds of lifetime left (grace included). */
+  ttl: number
+}
+
+/** Options of `cache.keys()` and `cache.clear({ pattern })`. */
+export interface ListKeysOptions {
+  /** Glob over keys, as Redis `MATCH`: `*`, `?`, `[abc]`. @default '*' */
+  pattern?: string
+  /** Where the previous page stopped; `'0'` or omitted starts. Opaque. */
+  cursor?: string
+  /** How many keys to look at per page (a hint). @default 100 */
+  count?: number
+}
+
+/**
+ * One page of the keys of `ns` and its children: from the shared tier when there is one (`SCAN`
+ * on Redis, never `KEYS`), else from this process's L1. The returned cursor is `'0'` when done.
+ */
+export async function listKeys(
+  engine: Engine,
+  ns: Namespace,
+  options: ListKeysOptions = {},
+): Promise<{ keys: ListedKey[]; cursor: string }> {
+  const pattern = globToRegExp(options.pattern ?? '*')
+  const count = options.count ?? 100
+  const cursor = options.cursor ?? '0'
+  const store = engine.store
+  let page: { full: { key: string; ttl: number }[]; cursor: string }
+  if (store?.scan !== undefined) {
+    // Namespace paths are letters, digits, '_', '-', '.' (no glob characters to escape).
+    const scanned = await store.scan({ match: `${ns.path}:*`, cursor, count })
+    page = {
+      full: scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })),
+      cursor: scanned.cursor,
+    }
+  } else {
+    page = scanL1(engine, ns, Number(cursor) || 0, count)
+  }
+  const keys: ListedKey[] = []
+  for (const { key: fullKey, ttl } of page.full) {
+    const split = fullKey.indexOf('::')
+    if (split === -1) continue
+    const namespace = fullKey.slice(0, split)
+    const key = fullKey.slice(split + 2)
+    if (pattern.test(key)) keys.push({ key, namespace, ttl })
+  }
+  return { keys, cursor: page.cursor }
+}
+
+/** `cache.clear({ pattern })`: deletes every matching key, page by page. Returns how many. */
+export async function clearMatching(
+  engine: Engine,
+  ns: Namespace,
+  pattern: string,
+): Promise<number> {
+  let cursor = '0'
+  let cleared = 0
+  do {
+    const page = await listKeys(engine, ns, { pattern, cursor, count: 1_000 })
+    if (page.keys.length > 0) {
+      const fullKeys = page.keys.map(({ key, namespace }) => `${namespace}::${key}`)
+      await engine.invalidate(fullKeys.map(keyTag), false)
+      cleared += fullKeys.length
+    }
+    cursor = page.cursor
+  } while (cursor !== '0')
+  return cleared
+}
+
+/** A page of live L1 entries under `ns` (its own keys, then children's), as full keys. */
+function scanL1(engine: Engine, ns: Namespace, from: number, count: number) {
+  const full: { key: string; ttl: number }[] = []
+  const now = engine.clock.now()
+  let position = 0
+  let looked = 0
+  for (const [l1Key, entry] of engine.l1?.entries() ?? []) {
+    if (position++ < from) continue
+    if (looked++ >= count) return { full, cursor: String(position - 1) }
+    if (
+      entry.staleUntil <= now ||
+      engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Invalid
+    ) {
+      continue
+    }
+    // Root keys are stored as given; children's as `\0<path>\0<key>`.
+    const fullKey =
+      l1Key.charCodeAt(0) === 0 ? l1Key.slice(1).replace('\0', '::') : `${rootOf(ns)}::${l1Key}`
+    if (fullKey.startsWith(`${ns.path}:`)) full.push({ key: fullKey, ttl: entry.staleUntil - now })
+  }
+  return { full, cursor: '0' }
+}
+
+/** The root namespace path: L1 keys of the root carry no prefix. */
+function rootOf(ns: Namespace): string {
+  const colon = ns.path.indexOf(':')
+  return colon === -1 ? ns.path : ns.path.slice(0, colon)
+}
