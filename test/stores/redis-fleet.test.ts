@@ -54,6 +54,19 @@ describe('several processes on one Redis', () => {
     expect(await a.get('k')).toBeUndefined()
   })
 
+  it('an L2 hit fills L1 with the entry’s original start (not the time it was read)', async () => {
+    const prefix = uniquePrefix()
+    const a = processOn(prefix)
+    const b = processOn(prefix)
+    await a.set('k', 'v', { tags: ['t'] })
+    const written = (await a.inspect('k'))!
+    await b.invalidate('unrelated') // the sequence moves on before b reads
+    expect(await b.get('k')).toBe('v')
+    const filled = (await b.inspect('k'))!
+    expect(filled.tier).toBe('l1')
+    expect(filled.start).toBe(written.start)
+  })
+
   it('a restart without persistence is detected: the L1 is dropped, nothing invalidated revives', async () => {
     const prefix = uniquePrefix()
     const a = processOn(prefix)
