@@ -171,6 +171,8 @@ export class Engine {
     fullKey: string,
     record: NonNullable<StoreReadResult['entries'][number]>,
   ): DecodedEntry | undefined {
+    // The store judged it invalid already and kept its payload to itself.
+    if (record.payload === '') return undefined
     try {
       return decodeEntry(this.options.serializer, record)
     } catch (error) {

@@ -2,6 +2,7 @@ import type { Cluster } from 'ioredis'
 
 import { CHECK, PUT_ENTRY, STATE } from './redis-cluster-scripts.js'
 import { checkPrefix, runScript, scanNode, script } from './redis-runner.js'
+import { parseRead, type ReadReply } from './redis-reply.js'
 import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
@@ -12,8 +13,6 @@ import type {
   StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
-  StoredRecord,
-  TagSeq,
 } from './store.js'
 
 const SCRIPTS = {
@@ -47,29 +46,20 @@ export class RedisClusterStore implements Store {
     checkPrefix(prefix)
     this.client = client
     this.prefix = prefix
-    this.#slotKey = `{${prefix}}:seq`
+    this.#slotKey = `{${prefix}}:state`
     this.#ownsClient = ownsClient
   }
 
   async read(keys: readonly string[]): Promise<StoreReadResult> {
-    const [state, ...rows] = await Promise.all([
+    const [state, rows] = await Promise.all([
       this.#state([]),
-      ...keys.map((key) => this.client.hmget(this.#entryKey(key), 'p', 's', 't', 'u')),
+      Promise.all(keys.map((key) => this.client.hmget(this.#entryKey(key), 'p', 's', 't', 'u'))),
     ])
-    const entries = rows.map((row): StoredRecord | undefined => {
-      const [payload, start, tags, tagStarts] = row
-      if (payload === null || payload === undefined) return undefined
-      const record: StoredRecord = {
-        payload,
-        start: Number(start),
-        tags: JSON.parse(tags ?? '[]') as string[],
-      }
-      if (tagStarts) record.tagStarts = JSON.parse(tagStarts) as number[]
-      return record
-    })
-    const tags = [...new Set(entries.flatMap((entry) => entry?.tags ?? []))]
-    const final = tags.length === 0 ? state : await this.#state(tags)
-    return { entries, tagSeqs: final.tagSeqs, seq: final.seq, epoch: final.epoch }
+    const found = rows.flatMap((row) => (row[2] ? (JSON.parse(row[2]) as string[]) : []))
+    const tags = [...new Set(found)]
+    const [seq, epoch, floor, , list, hard, soft] =
+      tags.length === 0 ? state : await this.#state(tags)
+    return parseRead([seq, epoch, floor, rows.flat(), list, hard, soft], keys.length)
   }
 
   async write(
@@ -85,12 +75,12 @@ export class RedisClusterStore implements Store {
         entry.keyTag ?? '',
       )
     }
-    const [seq, epoch, oks, starts] = (await runScript(
-      this.client,
-      SCRIPTS.check,
-      [this.#slotKey],
-      args,
-    )) as [string, string, number[], string[]]
+    const reply = (await runScript(this.client, SCRIPTS.check, [this.#slotKey], args)) as (
+      string | number
+    )[]
+    const n = Number(reply[2])
+    const oks = reply.slice(3, 3 + n)
+    const starts = reply.slice(3 + n, 3 + 2 * n).map(String)
     const written = await Promise.all(
       entries.map(async (entry, i) => {
         if (oks[i] !== 1) return false
@@ -109,7 +99,7 @@ export class RedisClusterStore implements Store {
         return stored === 1
       }),
     )
-    return { seq: Number(seq), epoch, written, starts: starts.map(Number) }
+    return { seq: Number(reply[0]), epoch: String(reply[1]), written, starts: starts.map(Number) }
   }
 
   async invalidate(
@@ -145,20 +135,20 @@ export class RedisClusterStore implements Store {
     return `${this.prefix}:e:${key}`
   }
 
-  async #state(
-    tags: readonly string[],
-  ): Promise<{ seq: number; epoch: string; tagSeqs: Record<string, TagSeq> }> {
-    const [seq, epoch, raw] = (await runScript(
-      this.client,
-      SCRIPTS.state,
-      [this.#slotKey],
-      [this.prefix, ...tags],
-    )) as [string, string, string[]]
-    const tagSeqs: Record<string, TagSeq> = {}
-    for (let i = 0; i < raw.length; i += 3) {
-      tagSeqs[raw[i] as string] = { hard: Number(raw[i + 1]), soft: Number(raw[i + 2]) }
-    }
-    return { seq: Number(seq), epoch, tagSeqs }
+  #state(tags: readonly string[]): Promise<ReadReply> {
+    return runScript(this.client, SCRIPTS.state, [this.#slotKey], [this.prefix, ...tags]).then(
+      (reply) => {
+        const [seq, epoch, floor, list, hard, soft] = reply as [
+          string,
+          string,
+          string,
+          string[],
+          (string | null)[],
+          (string | null)[],
+        ]
+        return [seq, epoch, floor, [], list, hard, soft] as ReadReply
+      },
+    )
   }
 }
 

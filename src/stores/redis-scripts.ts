@@ -1,108 +1,152 @@
 /**
  * The Lua scripts of the Redis store: each store call is one script, so one round trip.
  *
- * Keys under prefix `P`:
- * - `{P}:seq`, `{P}:epoch`, `{P}:floor` — the sequence, its epoch, and the lowest sequence the
- *   records can vouch for. No ttl. Created together, seeded from `TIME` in microseconds, so a
- *   Redis that lost its state starts above every sequence it handed out before, with a new epoch.
- * - `{P}:t:<tag>` — a hash `{ h, s }`: the highest hard / soft invalidation of the tag. No ttl.
- * - `P:e:<key>` — an entry: a hash `{ p: payload, s: start, t: tags (JSON), u: tag starts (JSON) }`,
- *   always with a ttl. Outside the `{P}` hash slot, so a cluster spreads entries.
+ * Keys under prefix `P` (the `{P}` ones share one hash slot; none has a ttl):
+ * - `{P}:state` — hash `{ seq, epoch, floor }`: the sequence, its epoch, and the lowest sequence
+ *   the records vouch for. Created together, seeded from `TIME` in microseconds, so a Redis that
+ *   lost its state starts above every sequence it handed out before, with a new epoch.
+ * - `{P}:h`, `{P}:s` — hashes `tag → sequence` of the last hard / soft invalidation of each tag;
+ *   a read fetches the records of all its tags with one `HMGET` each.
+ * - `P:e:<key>` — an entry: hash `{ p: payload, s: start, t: tags (JSON), u: tag starts (JSON) }`,
+ *   always with a ttl, outside the `{P}` slot so a cluster spreads entries.
  *
- * Sequence numbers stay below 2^53, so Lua's doubles hold them exactly; they are written with
- * `%.0f` (Lua's `tostring` would print them in exponent form).
+ * Sequences stay below 2^53, exact in Lua's doubles. Values read from Redis travel back as the
+ * strings they are; only new sequences are formatted (with `%.0f`: `tostring` would print them
+ * in exponent form).
  */
 
-/** Shared prelude: `state()` creates the counters when missing and returns seq, epoch, floor. */
-const PRELUDE = `
+/** Shared by the standalone and cluster scripts. */
+export const PRELUDE = `
 local P = ARGV[1]
 local S = '{' .. P .. '}:'
 local function fmt(n) return string.format('%.0f', n) end
 local function state()
-  local seq = redis.call('GET', S .. 'seq')
-  local epoch = redis.call('GET', S .. 'epoch')
-  if not seq or not epoch then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    local start = math.max(now, tonumber(seq or '0') + 1)
-    seq = fmt(start)
-    epoch = t[1] .. '.' .. t[2]
-    redis.call('SET', S .. 'seq', seq)
-    redis.call('SET', S .. 'epoch', epoch)
-    redis.call('SET', S .. 'floor', seq)
-  end
-  return tonumber(seq), epoch, tonumber(redis.call('GET', S .. 'floor') or seq)
+  local st = redis.call('HMGET', S .. 'state', 'seq', 'epoch', 'floor')
+  if st[1] and st[2] and st[3] then return st[1], st[2], st[3] end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local seq = fmt(math.max(now, tonumber(st[1] or '0') + 1))
+  local epoch = t[1] .. '.' .. t[2]
+  redis.call('HSET', S .. 'state', 'seq', seq, 'epoch', epoch, 'floor', seq)
+  return seq, epoch, seq
 end
-local function tagseq(tag, floor)
-  local r = redis.call('HMGET', S .. 't:' .. tag, 'h', 's')
-  return tonumber(r[1] or floor), tonumber(r[2] or floor)
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, 1000 do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, #fields)))
+    for j = 1, #part do out[#out + 1] = part[j] end
+  end
+  return out
+end
+local function hsetall(key, fields, value)
+  for i = 1, #fields, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #fields) do
+      args[#args + 1] = fields[j]
+      args[#args + 1] = value
+    end
+    redis.call('HSET', key, unpack(args))
+  end
+end
+-- hard sequence of each tag (the floor where there is none), for validity checks
+local function hardOf(tags, floor)
+  local out = {}
+  local hard = hmget(S .. 'h', tags)
+  for i, tag in ipairs(tags) do out[tag] = tonumber(hard[i] or floor) end
+  return out, hard
+end
+-- whether an entry as of start (or per-tag starts) survives the hard records
+local function valid(tags, start, tagStarts, hard)
+  for j, tag in ipairs(tags) do
+    local own = tagStarts and tagStarts[j] or start
+    if hard[tag] > own then return false end
+  end
+  return true
 end
 `
 
 /**
- * read: ARGV = [prefix, key...]. Returns `[seq, epoch, entries, tags]` where entries holds
- * `[payload, start, tagsJson, tagStartsJson]` or `false` per key, and tags is a flat list
- * `tag, hard, soft, ...` for every tag of every returned entry.
+ * read: ARGV = [prefix, key...]. Returns `[seq, epoch, floor, entries, tags, hard, soft]`:
+ * entries is flat, 4 slots per key `payload, start, tagsJson, tagStartsJson` (all false when
+ * missing; payload false when the entry is already invalid — its tags still come, so the
+ * reader learns why); tags / hard / soft list every tag of the found entries and its records.
  */
 export const READ = `${PRELUDE}
 local seq, epoch, floor = state()
-local entries, tags, seen = {}, {}, {}
+local found, tags, seen = {}, {}, {}
 for i = 2, #ARGV do
   local e = redis.call('HMGET', P .. ':e:' .. ARGV[i], 'p', 's', 't', 'u')
   if e[1] then
-    entries[#entries + 1] = { e[1], e[2], e[3], e[4] or '' }
-    for _, tag in ipairs(cjson.decode(e[3])) do
+    local list = cjson.decode(e[3])
+    found[i - 1] = { e, list }
+    for _, tag in ipairs(list) do
       if not seen[tag] then
         seen[tag] = true
-        local h, s = tagseq(tag, floor)
         tags[#tags + 1] = tag
-        tags[#tags + 1] = fmt(h)
-        tags[#tags + 1] = fmt(s)
       end
     end
-  else
-    entries[#entries + 1] = false
   end
 end
-return { fmt(seq), epoch, entries, tags }
+local hard, rawHard = hardOf(tags, floor)
+local entries = {}
+for i = 1, #ARGV - 1 do
+  local f = found[i]
+  if f then
+    local e = f[1]
+    local ok = valid(f[2], tonumber(e[2]), e[4] and cjson.decode(e[4]) or nil, hard)
+    entries[#entries + 1] = ok and e[1] or false
+    entries[#entries + 1] = e[2]
+    entries[#entries + 1] = e[3]
+    entries[#entries + 1] = e[4] or false
+  else
+    for _ = 1, 4 do entries[#entries + 1] = false end
+  end
+end
+return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
 `
 
 /**
  * write: ARGV = [prefix, asOf|'', then per entry: key, payload, tagsJson, tagStartsJson|'',
- * start|'', keyTag|'', ttlMs]. Returns `[seq, epoch, written..., starts...]`.
+ * start|'', keyTag|'', ttlMs]. Returns `[seq, epoch, written..., starts...]` flattened as
+ * `[seq, epoch, n, w1..wn, s1..sn]`.
  */
 export const WRITE = `${PRELUDE}
 local seq, epoch, floor = state()
 local asOf = ARGV[2]
 local n = (#ARGV - 2) / 7
-local fresh = nil
+local keyTags, all, seen, lists = {}, {}, {}, {}
 for i = 0, n - 1 do
   local b = 3 + i * 7
-  if ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= '' then
-    if not fresh then fresh = redis.call('INCR', S .. 'seq') end
-    redis.call('HSET', S .. 't:' .. ARGV[b + 5], 'h', fmt(fresh))
+  if ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= '' then keyTags[#keyTags + 1] = ARGV[b + 5] end
+  local list = cjson.decode(ARGV[b + 2])
+  lists[i] = list
+  for _, tag in ipairs(list) do
+    if not seen[tag] then
+      seen[tag] = true
+      all[#all + 1] = tag
+    end
   end
 end
-local written, starts = {}, {}
+local fresh = nil
+if #keyTags > 0 then
+  fresh = redis.call('HINCRBY', S .. 'state', 'seq', 1)
+  hsetall(S .. 'h', keyTags, fmt(fresh))
+  seq = fmt(fresh)
+end
+local hard = hardOf(all, floor)
+local reply = { seq, epoch, n }
+local starts = {}
 for i = 0, n - 1 do
   local b = 3 + i * 7
   local start
   if ARGV[b + 4] ~= '' then start = tonumber(ARGV[b + 4])
   elseif asOf ~= '' then start = tonumber(asOf)
   elseif ARGV[b + 5] ~= '' then start = fresh
-  else start = seq end
+  else start = tonumber(seq) end
   local key = P .. ':e:' .. ARGV[b]
-  local ok = true
   local current = redis.call('HGET', key, 's')
-  if current and tonumber(current) > start then ok = false end
-  if ok then
-    local tagStarts = ARGV[b + 3] ~= '' and cjson.decode(ARGV[b + 3]) or nil
-    for j, tag in ipairs(cjson.decode(ARGV[b + 2])) do
-      local own = tagStarts and tagStarts[j] or start
-      local h = redis.call('HGET', S .. 't:' .. tag, 'h')
-      if (h and tonumber(h) > own) or (not h and own < floor) then ok = false break end
-    end
-  end
+  local ok = not (current and tonumber(current) > start)
+  if ok then ok = valid(lists[i], start, ARGV[b + 3] ~= '' and cjson.decode(ARGV[b + 3]) or nil, hard) end
   if ok then
     redis.call('DEL', key)
     if ARGV[b + 3] ~= '' then
@@ -112,19 +156,19 @@ for i = 0, n - 1 do
     end
     redis.call('PEXPIRE', key, ARGV[b + 6])
   end
-  written[#written + 1] = ok and 1 or 0
+  reply[#reply + 1] = ok and 1 or 0
   starts[#starts + 1] = fmt(start)
 end
-return { fmt(tonumber(redis.call('GET', S .. 'seq'))), epoch, written, starts }
+for _, s in ipairs(starts) do reply[#reply + 1] = s end
+return reply
 `
 
 /** invalidate: ARGV = [prefix, '1' for soft | '0', tag...]. Returns `[seq, epoch]`. */
 export const INVALIDATE = `${PRELUDE}
 local _, epoch = state()
-local s = redis.call('INCR', S .. 'seq')
-local field = ARGV[2] == '1' and 's' or 'h'
-for i = 3, #ARGV do
-  redis.call('HSET', S .. 't:' .. ARGV[i], field, fmt(s))
-end
-return { fmt(s), epoch }
+local s = fmt(redis.call('HINCRBY', S .. 'state', 'seq', 1))
+local tags = {}
+for i = 3, #ARGV do tags[#tags + 1] = ARGV[i] end
+hsetall(S .. (ARGV[2] == '1' and 's' or 'h'), tags, s)
+return { s, epoch }
 `

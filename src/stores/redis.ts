@@ -3,6 +3,7 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { RedisClusterStore } from './redis-cluster.js'
 
 import { checkEvictionPolicy, checkPrefix, runScript, scanNode, script } from './redis-runner.js'
+import { parseRead, type ReadReply } from './redis-reply.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
@@ -13,8 +14,6 @@ import type {
   StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
-  StoredRecord,
-  TagSeq,
 } from './store.js'
 
 /** Options of {@link redisStore}. */
@@ -60,28 +59,8 @@ export class RedisStore implements Store {
   }
 
   async read(keys: readonly string[]): Promise<StoreReadResult> {
-    const [seq, epoch, rawEntries, rawTags] = (await this.#run(SCRIPTS.read, keys)) as [
-      string,
-      string,
-      ([string, string, string, string] | null)[],
-      string[],
-    ]
-    const entries = rawEntries.map((raw): StoredRecord | undefined => {
-      if (raw === null) return undefined
-      const [payload, start, tags, tagStarts] = raw
-      const record: StoredRecord = {
-        payload,
-        start: Number(start),
-        tags: JSON.parse(tags) as string[],
-      }
-      if (tagStarts !== '') record.tagStarts = JSON.parse(tagStarts) as number[]
-      return record
-    })
-    const tagSeqs: Record<string, TagSeq> = {}
-    for (let i = 0; i < rawTags.length; i += 3) {
-      tagSeqs[rawTags[i] as string] = { hard: Number(rawTags[i + 1]), soft: Number(rawTags[i + 2]) }
-    }
-    return { entries, tagSeqs, seq: Number(seq), epoch }
+    const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
+    return parseRead(reply, keys.length)
   }
 
   async write(
@@ -100,17 +79,13 @@ export class RedisStore implements Store {
         String(Math.max(1, Math.ceil(entry.ttlMs))),
       )
     }
-    const [seq, epoch, written, starts] = (await this.#run(SCRIPTS.write, args)) as [
-      string,
-      string,
-      number[],
-      string[],
-    ]
+    const reply = (await this.#run(SCRIPTS.write, args)) as (string | number)[]
+    const n = Number(reply[2])
     return {
-      seq: Number(seq),
-      epoch,
-      written: written.map((w) => w === 1),
-      starts: starts.map(Number),
+      seq: Number(reply[0]),
+      epoch: String(reply[1]),
+      written: reply.slice(3, 3 + n).map((w) => w === 1),
+      starts: reply.slice(3 + n, 3 + 2 * n).map(Number),
     }
   }
 
