@@ -25,42 +25,15 @@ return { seq, epoch, floor, tags, hmget(S .. 'h', tags), hmget(S .. 's', tags) }
  */
 export const CHECK = `${PRELUDE}
 local seq, epoch, floor = state()
-local asOf = ARGV[2]
 local n = (#ARGV - 2) / 4
-local keyTags, all, seen, lists = {}, {}, {}, {}
-for i = 0, n - 1 do
+local function entry(i)
   local b = 3 + i * 4
-  if ARGV[b + 2] == '' and asOf == '' and ARGV[b + 3] ~= '' then keyTags[#keyTags + 1] = ARGV[b + 3] end
-  local list = cjson.decode(ARGV[b])
-  lists[i] = list
-  for _, tag in ipairs(list) do
-    if not seen[tag] then
-      seen[tag] = true
-      all[#all + 1] = tag
-    end
-  end
+  return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
 end
-local fresh = nil
-if #keyTags > 0 then
-  fresh = redis.call('HINCRBY', S .. 'state', 'seq', 1)
-  hsetall(S .. 'h', keyTags, fmt(fresh))
-  seq = fmt(fresh)
-end
-local hard = hardOf(all, floor)
-local reply = { seq, epoch, n }
-local starts = {}
-for i = 0, n - 1 do
-  local b = 3 + i * 4
-  local start
-  if ARGV[b + 2] ~= '' then start = tonumber(ARGV[b + 2])
-  elseif asOf ~= '' then start = tonumber(asOf)
-  elseif ARGV[b + 3] ~= '' then start = fresh
-  else start = tonumber(seq) end
-  local ok = valid(lists[i], start, ARGV[b + 1] ~= '' and cjson.decode(ARGV[b + 1]) or nil, hard)
-  reply[#reply + 1] = ok and 1 or 0
-  starts[#starts + 1] = fmt(start)
-end
-for _, s in ipairs(starts) do reply[#reply + 1] = s end
+local now, starts, oks = plan(n, ARGV[2], seq, floor, entry)
+local reply = { now, epoch, n }
+for i = 0, n - 1 do reply[#reply + 1] = oks[i] and 1 or 0 end
+for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
 return reply
 `
 

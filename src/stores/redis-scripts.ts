@@ -63,6 +63,42 @@ local function valid(tags, start, tagStarts, hard)
   end
   return true
 end
+-- Plans a write of n entries: entry(i) gives entry i's tagsJson, tagStartsJson|'', start|'' and
+-- keyTag|''. Superseding entries (no start, no asOf, a key tag) share one fresh sequence, recorded
+-- for their key tags; every entry gets its start and whether its tags allow it.
+local function plan(n, asOf, seq, floor, entry)
+  local keyTags, all, seen, lists = {}, {}, {}, {}
+  for i = 0, n - 1 do
+    local tags, _, start, keyTag = entry(i)
+    if start == '' and asOf == '' and keyTag ~= '' then keyTags[#keyTags + 1] = keyTag end
+    lists[i] = cjson.decode(tags)
+    for _, tag in ipairs(lists[i]) do
+      if not seen[tag] then
+        seen[tag] = true
+        all[#all + 1] = tag
+      end
+    end
+  end
+  local fresh = nil
+  if #keyTags > 0 then
+    fresh = redis.call('HINCRBY', S .. 'state', 'seq', 1)
+    hsetall(S .. 'h', keyTags, fmt(fresh))
+    seq = fmt(fresh)
+  end
+  local hard = hardOf(all, floor)
+  local starts, oks = {}, {}
+  for i = 0, n - 1 do
+    local _, tagStarts, start, keyTag = entry(i)
+    local s
+    if start ~= '' then s = tonumber(start)
+    elseif asOf ~= '' then s = tonumber(asOf)
+    elseif keyTag ~= '' then s = fresh
+    else s = tonumber(seq) end
+    starts[i] = s
+    oks[i] = valid(lists[i], s, tagStarts ~= '' and cjson.decode(tagStarts) or nil, hard)
+  end
+  return seq, starts, oks
+end
 `
 
 /**
@@ -112,54 +148,30 @@ return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
  */
 export const WRITE = `${PRELUDE}
 local seq, epoch, floor = state()
-local asOf = ARGV[2]
 local n = (#ARGV - 2) / 7
-local keyTags, all, seen, lists = {}, {}, {}, {}
+local function entry(i)
+  local b = 3 + i * 7
+  return ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+end
+local now, starts, oks = plan(n, ARGV[2], seq, floor, entry)
+local reply = { now, epoch, n }
 for i = 0, n - 1 do
   local b = 3 + i * 7
-  if ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= '' then keyTags[#keyTags + 1] = ARGV[b + 5] end
-  local list = cjson.decode(ARGV[b + 2])
-  lists[i] = list
-  for _, tag in ipairs(list) do
-    if not seen[tag] then
-      seen[tag] = true
-      all[#all + 1] = tag
-    end
-  end
-end
-local fresh = nil
-if #keyTags > 0 then
-  fresh = redis.call('HINCRBY', S .. 'state', 'seq', 1)
-  hsetall(S .. 'h', keyTags, fmt(fresh))
-  seq = fmt(fresh)
-end
-local hard = hardOf(all, floor)
-local reply = { seq, epoch, n }
-local starts = {}
-for i = 0, n - 1 do
-  local b = 3 + i * 7
-  local start
-  if ARGV[b + 4] ~= '' then start = tonumber(ARGV[b + 4])
-  elseif asOf ~= '' then start = tonumber(asOf)
-  elseif ARGV[b + 5] ~= '' then start = fresh
-  else start = tonumber(seq) end
   local key = P .. ':e:' .. ARGV[b]
   local current = redis.call('HGET', key, 's')
-  local ok = not (current and tonumber(current) > start)
-  if ok then ok = valid(lists[i], start, ARGV[b + 3] ~= '' and cjson.decode(ARGV[b + 3]) or nil, hard) end
+  local ok = oks[i] and not (current and tonumber(current) > starts[i])
   if ok then
     redis.call('DEL', key)
     if ARGV[b + 3] ~= '' then
-      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(start), 't', ARGV[b + 2], 'u', ARGV[b + 3])
+      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(starts[i]), 't', ARGV[b + 2], 'u', ARGV[b + 3])
     else
-      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(start), 't', ARGV[b + 2])
+      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(starts[i]), 't', ARGV[b + 2])
     end
     redis.call('PEXPIRE', key, ARGV[b + 6])
   end
   reply[#reply + 1] = ok and 1 or 0
-  starts[#starts + 1] = fmt(start)
 end
-for _, s in ipairs(starts) do reply[#reply + 1] = s end
+for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
 return reply
 `
 
