@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 import { type CacheOptions, createCache, isCacheError, memoryStore } from '../../src/index.js'
 import { FakeClock } from '../../src/testing/index.js'
@@ -10,6 +10,25 @@ const tiers: [string, () => CacheOptions][] = [
   ['shared store only', () => ({ store: memoryStore({ clock }), l1: false })],
 ]
 let clock = new FakeClock()
+
+/**
+ * Runs `operation` with `setTimeout` faked, moving fake time on until it settles: timeouts are
+ * tested without waiting for them. (Store round trips are real I/O, hence the real turns.)
+ */
+async function withFakeTimeouts<T>(operation: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  try {
+    let done = false
+    const result = operation().finally(() => (done = true))
+    while (!done) {
+      await vi.advanceTimersByTimeAsync(5)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return await result
+  } finally {
+    vi.useRealTimers()
+  }
+}
 
 describe.each(tiers)('expiry and grace (%s)', (_name, tier) => {
   const make = (options: CacheOptions = {}) => {
@@ -69,9 +88,11 @@ describe.each(tiers)('expiry and grace (%s)', (_name, tier) => {
     // The loader answers within the timeout: its value is returned.
     expect(await cache.getOrSet('k', () => 'v2', { timeout: 1_000, ttl: '10s' })).toBe('v2')
     clock.advance(10_001)
-    // The loader does not answer in time (real timer, 20 ms): the graced value is served.
+    // The loader does not answer within the timeout (fake timers): the graced value is served.
     const gate = deferred<string>()
-    expect(await cache.getOrSet('k', () => gate.promise, { timeout: 20 })).toBe('v2')
+    expect(
+      await withFakeTimeouts(() => cache.getOrSet('k', () => gate.promise, { timeout: 20 })),
+    ).toBe('v2')
     gate.resolve('v3')
     await settle()
     expect(await cache.getOrSet('k', () => 'unused')).toBe('v3')
@@ -91,9 +112,9 @@ describe.each(tiers)('expiry and grace (%s)', (_name, tier) => {
   it('hard timeout rejects with E_TIMEOUT; the load still completes and is stored', async () => {
     const cache = make()
     const gate = deferred<string>()
-    const error: unknown = await cache
-      .getOrSet('k', () => gate.promise, { hardTimeout: 20 })
-      .catch((e: unknown) => e)
+    const error: unknown = await withFakeTimeouts(() =>
+      cache.getOrSet('k', () => gate.promise, { hardTimeout: 20 }).catch((e: unknown) => e),
+    )
     expect(isCacheError(error, 'E_TIMEOUT')).toBe(true)
     gate.resolve('late')
     await settle()

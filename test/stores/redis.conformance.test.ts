@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import type { Store } from '../../src/index.js'
+import { createCache, type Store } from '../../src/index.js'
 import type { RedisStore } from '../../src/stores/redis.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { storeConformance } from '../../src/testing/index.js'
@@ -44,6 +44,24 @@ describe('redis store', () => {
     const ttl = await client.pttl(`${prefix}:e:k`)
     expect(ttl).toBeGreaterThan(50_000)
     expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('rich values round-trip between processes through Redis', async () => {
+    const prefix = uniquePrefix()
+    const writer = createCache({ store: redisStore({ client: redisClient(), prefix }) })
+    const reader = createCache({ store: redisStore({ client: redisClient(), prefix }), l1: false })
+    const value = {
+      when: new Date(1_700_000_000_000),
+      map: new Map<unknown, unknown>([['k', new Set([1, 2])]]),
+      big: 12345678901234567890n,
+      bytes: new Uint8Array([1, 2, 3]),
+      nothing: undefined,
+      list: [1, undefined, null],
+      text: '42',
+      nested: { deep: [{ id: 7, at: new Date(0) }] },
+    }
+    await writer.set('rich', value)
+    expect(await reader.get('rich')).toStrictEqual(value)
   })
 
   it('round-trips large sequences exactly', async () => {
