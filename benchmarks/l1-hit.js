@@ -17,25 +17,21 @@ import { createCache } from 'cachegraph'
 import { LRUCache } from 'lru-cache'
 import { do_not_optimize } from 'mitata'
 
-import { describe, environment, median, positiveInt, writeResult } from './lib.js'
+import {
+  describe,
+  environment,
+  positiveInt,
+  printThroughput,
+  prng,
+  summarize,
+  writeResult,
+} from './lib.js'
 
 const KEYS = 100_000
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 15)
 const OPS = positiveInt(process.env.BENCH_OPS, KEYS)
 const WARMUP_ROUNDS = 1
 const TARGETS = { vsLruCache: 0.8, vsBentocache: 5 }
-
-/** Deterministic PRNG (mulberry32), so every run shuffles the keys the same way. */
-function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A plain object of about 200 bytes (as JSON). */
 function makeValue(i) {
@@ -230,21 +226,11 @@ const stats = cg.stats()
 
 // --- report -----------------------------------------------------------------------------------
 
-const summary = {}
-for (const c of contestants) {
-  const xs = rounds.map((r) => r.opsPerSec[c.id])
-  summary[c.id] = {
-    label: c.label,
-    medianOpsPerSec: median(xs),
-    min: Math.min(...xs),
-    max: Math.max(...xs),
-  }
-}
-const ratios = {}
-for (const q of RATIOS) {
-  const xs = rounds.map((r) => r.ratios[q.id])
-  ratios[q.id] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
-}
+const { summary, ratios } = summarize(
+  rounds,
+  contestants,
+  RATIOS.map((q) => q.id),
+)
 const targets = [
   {
     id: 'cachegraph.get >= 0.8 x lru-cache.get',
@@ -258,8 +244,6 @@ const targets = [
   },
 ].map((t) => ({ ...t, met: t.ratio >= t.target }))
 
-const fmtOps = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
-const fmtRatio = (n) => n.toFixed(3).padStart(8)
 const env = environment()
 console.log()
 console.log(
@@ -272,24 +256,7 @@ console.log(
     `${seconds.toFixed(1)} s`,
 )
 console.log()
-console.log(
-  `${'contestant'.padEnd(50)} ${'ops/sec'.padStart(12)} ${'min'.padStart(12)} ${'max'.padStart(12)}`,
-)
-for (const c of contestants) {
-  const s = summary[c.id]
-  console.log(
-    `${c.label.padEnd(50)} ${fmtOps(s.medianOpsPerSec)} ${fmtOps(s.min)} ${fmtOps(s.max)}`,
-  )
-}
-console.log('(ops/sec: median over rounds)')
-console.log()
-console.log(
-  `${'ratio (median of per-round ratios)'.padEnd(50)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`,
-)
-for (const q of RATIOS) {
-  const r = ratios[q.id]
-  console.log(`${q.id.padEnd(50)} ${fmtRatio(r.median)} ${fmtRatio(r.min)} ${fmtRatio(r.max)}`)
-}
+printThroughput(contestants, summary, ratios, 50)
 console.log()
 for (const t of targets) {
   console.log(`target ${t.id}: ${t.ratio.toFixed(2)} -> ${t.met ? 'MET' : 'NOT MET'}`)

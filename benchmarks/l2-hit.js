@@ -36,7 +36,17 @@ import { redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 import { do_not_optimize } from 'mitata'
 
-import { describe, environment, median, percentile, positiveInt, writeResult } from './lib.js'
+import {
+  describe,
+  environment,
+  median,
+  percentile,
+  positiveInt,
+  printThroughput,
+  prng,
+  summarize,
+  writeResult,
+} from './lib.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const KEYS = 10_000
@@ -54,18 +64,6 @@ const TARGETS = { vsRawGet: 0.8, invalidateMs: 2, invalidateFlat: 2, firstRead: 
 
 /** Everything this script writes to Redis starts with (or, braced, contains) this. */
 const PREFIX = `cgbench-l2-${process.pid}-${randomBytes(4).toString('hex')}`
-
-/** Deterministic PRNG (mulberry32), so every run shuffles the keys the same way. */
-function prng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A plain object whose JSON is exactly VALUE_BYTES long (padded by `notes`). */
 function makeValue(i) {
@@ -426,21 +424,11 @@ async function main() {
 
   // --- report ---------------------------------------------------------------------------------
 
-  const summary = {}
-  for (const c of contestants) {
-    const xs = rounds.map((r) => r.opsPerSec[c.id])
-    summary[c.id] = {
-      label: c.label,
-      medianOpsPerSec: median(xs),
-      min: Math.min(...xs),
-      max: Math.max(...xs),
-    }
-  }
-  const ratios = {}
-  for (const q of RATIOS) {
-    const xs = rounds.map((r) => r.ratios[q.id])
-    ratios[q.id] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
-  }
+  const { summary, ratios } = summarize(
+    rounds,
+    contestants,
+    RATIOS.map((q) => q.id),
+  )
   const maxInvalidationMedian = Math.max(
     ...INVALIDATION_SIZES.map((size) => invalidation[size].medianUs),
   )
@@ -467,8 +455,6 @@ async function main() {
     },
   ]
 
-  const fmtOps = (n) => Math.round(n).toLocaleString('en-US').padStart(10)
-  const fmtRatio = (n) => n.toFixed(3).padStart(8)
   const fmtUs = (n) => n.toFixed(1).padStart(10)
   const env = environment()
   console.log()
@@ -483,24 +469,7 @@ async function main() {
       `${throughputSeconds.toFixed(1)} s`,
   )
   console.log()
-  console.log(
-    `${'contestant'.padEnd(40)} ${'ops/sec'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)}`,
-  )
-  for (const c of contestants) {
-    const s = summary[c.id]
-    console.log(
-      `${c.label.padEnd(40)} ${fmtOps(s.medianOpsPerSec)} ${fmtOps(s.min)} ${fmtOps(s.max)}`,
-    )
-  }
-  console.log('(ops/sec: median over rounds)')
-  console.log()
-  console.log(
-    `${'ratio (median of per-round ratios)'.padEnd(40)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`,
-  )
-  for (const q of RATIOS) {
-    const r = ratios[q.id]
-    console.log(`${q.id.padEnd(40)} ${fmtRatio(r.median)} ${fmtRatio(r.min)} ${fmtRatio(r.max)}`)
-  }
+  printThroughput(contestants, summary, ratios, 40)
   console.log()
   console.log(
     `invalidate('hot') on the Redis store, one awaited at a time; ${invalidationSeconds.toFixed(1)} s`,

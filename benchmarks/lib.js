@@ -59,3 +59,52 @@ export function writeResult(name, result) {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
   console.log(`\nwritten to ${file.pathname}`)
 }
+
+/** Deterministic PRNG (mulberry32), so every run shuffles the keys the same way. */
+export function prng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Medians over rounds: ops/sec per contestant (with min and max), and each ratio's median of the
+ * per-round ratios. `rounds` holds `{ opsPerSec, ratios }` by id.
+ */
+export function summarize(rounds, contestants, ratioIds) {
+  const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) })
+  const summary = {}
+  for (const c of contestants) {
+    const s = spread(rounds.map((r) => r.opsPerSec[c.id]))
+    summary[c.id] = { label: c.label, medianOpsPerSec: s.median, min: s.min, max: s.max }
+  }
+  const ratios = {}
+  for (const id of ratioIds) ratios[id] = spread(rounds.map((r) => r.ratios[id]))
+  return { summary, ratios }
+}
+
+/** Prints the ops/sec table and the ratio table of a throughput benchmark. */
+export function printThroughput(contestants, summary, ratios, width) {
+  const ops = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
+  const ratio = (n) => n.toFixed(3).padStart(8)
+  console.log(
+    `${'contestant'.padEnd(width)} ${'ops/sec'.padStart(12)} ${'min'.padStart(12)} ${'max'.padStart(12)}`,
+  )
+  for (const c of contestants) {
+    const s = summary[c.id]
+    console.log(`${c.label.padEnd(width)} ${ops(s.medianOpsPerSec)} ${ops(s.min)} ${ops(s.max)}`)
+  }
+  console.log('(ops/sec: median over rounds)')
+  console.log()
+  console.log(
+    `${'ratio (median of per-round ratios)'.padEnd(width)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`,
+  )
+  for (const [id, r] of Object.entries(ratios)) {
+    console.log(`${id.padEnd(width)} ${ratio(r.median)} ${ratio(r.min)} ${ratio(r.max)}`)
+  }
+}
