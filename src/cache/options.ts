@@ -47,7 +47,7 @@ const KNOWN = new Set([
   'maxEntryBytes',
 ])
 const L1_KNOWN = new Set(['maxEntries', 'maxBytes', 'sizeOf', 'clone'])
-export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]+$/
+const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]+$/
 
 /** Applies defaults and checks every option, throwing a `CacheError` that names the bad one. */
 export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {

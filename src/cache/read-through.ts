@@ -43,10 +43,6 @@ export class ReadThrough {
     this.#engine = engine
   }
 
-  get inFlight(): number {
-    return this.#flights.size
-  }
-
   async getOrSet<T>(
     ns: Namespace,
     key: string,

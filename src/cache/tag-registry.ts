@@ -27,17 +27,8 @@ export class TagRegistry {
     this.#records = new SeqRecords(maxTags)
   }
 
-  get floor(): number {
-    return this.#records.floor
-  }
-
   get size(): number {
     return this.#records.size
-  }
-
-  /** Highest hard sequence known for `tag` (the floor if none is known). */
-  hardOf(tag: string): number {
-    return this.#records.get(tag)?.hard ?? this.#records.floor
   }
 
   /** Records an invalidation of `tags` at `seq`. */

@@ -22,8 +22,13 @@ export async function commit(
 ): Promise<boolean[]> {
   const valid = (w: PendingWrite, start: number) =>
     engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
+  // Sized once: the byte limits and the L1 entry use the same figure (0 when nothing needs it).
+  const sizes = writes.map((w) => engine.sizeOf(w.value))
   const stored = writes.map(
-    (w) => w.ttlMs > 0 && (w.start === undefined || valid(w, w.start)) && fits(engine, w),
+    (w, i) =>
+      w.ttlMs > 0 &&
+      (w.start === undefined || valid(w, w.start)) &&
+      fits(engine, w, sizes[i] as number),
   )
   const starts = writes.map((w) => w.start)
   const metas = writes.map((w) => engine.meta(w, now))
@@ -80,12 +85,19 @@ export async function commit(
     if (!stored[i] || start === undefined || !valid(w, start)) return void (stored[i] = false)
     engine.counters.sets++
     if (engine.events.has('set')) engine.events.emit('set', { key: w.fullKey, tags: w.tags })
-    putL1(engine, w, start, metas[i] as EntryMeta, now)
+    putL1(engine, w, start, metas[i] as EntryMeta, sizes[i] as number, now)
   })
   return stored
 }
 
-function putL1(engine: Engine, w: PendingWrite, start: number, meta: EntryMeta, now: number): void {
+function putL1(
+  engine: Engine,
+  w: PendingWrite,
+  start: number,
+  meta: EntryMeta,
+  size: number,
+  now: number,
+): void {
   const l1 = engine.l1
   if (l1 === undefined) return
   const value =
@@ -98,15 +110,15 @@ function putL1(engine: Engine, w: PendingWrite, start: number, meta: EntryMeta, 
     ...meta,
     checkedAt: engine.registry.generation,
     validity: Validity.Valid,
-    size: engine.sizeOf(value),
+    size,
     failure: value instanceof CachedFailure,
   }
   l1.set(w.l1Key, entry, now)
 }
 
 /** `maxEntryBytes` by the L1 estimate (before serializing). */
-function fits(engine: Engine, w: PendingWrite): boolean {
-  return engine.options.maxEntryBytes === undefined || fitsBytes(engine, w, engine.sizeOf(w.value))
+function fits(engine: Engine, w: PendingWrite, size: number): boolean {
+  return engine.options.maxEntryBytes === undefined || fitsBytes(engine, w, size)
 }
 
 const reportedTooLarge = new WeakMap<Engine, Set<string>>()
