@@ -8,7 +8,7 @@ import { PRELUDE } from './redis-scripts.js'
  */
 
 /**
- * KEYS[1] = `{P}:state`; ARGV = [prefix, tag...]. Returns `[seq, epoch, floor, tags, hard, soft]`.
+ * KEYS[1] = `{P}:seq`; ARGV = [prefix, tag...]. Returns `[seq, epoch, floor, tags, hard, soft]`.
  */
 export const STATE = `${PRELUDE}
 local seq, epoch, floor = state()
@@ -18,7 +18,7 @@ return { seq, epoch, floor, tags, hmget(S .. 'h', tags), hmget(S .. 's', tags) }
 `
 
 /**
- * The `{P}` half of a write. KEYS[1] = `{P}:state`; ARGV = [prefix, asOf|'', then per entry:
+ * The `{P}` half of a write. KEYS[1] = `{P}:seq`; ARGV = [prefix, asOf|'', then per entry:
  * tagsJson, tagStartsJson|'', start|'', keyTag|'']. Takes a fresh sequence for superseding
  * entries (recording their key tags), resolves each entry's start and checks its tags.
  * Returns `[seq, epoch, n, ok1..okn, start1..startn]`.
@@ -30,7 +30,7 @@ local function entry(i)
   local b = 3 + i * 4
   return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
 end
-local now, starts, oks = plan(n, ARGV[2], seq, floor, entry)
+local now, starts, oks = plan(n, ARGV[2], seq, epoch, floor, entry)
 local reply = { now, epoch, n }
 for i = 0, n - 1 do reply[#reply + 1] = oks[i] and 1 or 0 end
 for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
@@ -38,19 +38,10 @@ return reply
 `
 
 /**
- * The entry half of a write, in the entry's own slot. KEYS[1] = the entry key; ARGV = [payload,
- * start, tagsJson, tagStartsJson|'', ttlMs]. Refuses to replace a live entry as of a later
- * start. Returns 1 when stored.
+ * The entry half of a write, in the entry's own slot. KEYS[1] = the entry key; ARGV = [prefix,
+ * payload, start, tagsJson, tagStartsJson|'', ttlMs]. Refuses to replace a live entry as of a
+ * later start. Returns 1 when stored.
  */
-export const PUT_ENTRY = `
-local current = redis.call('HGET', KEYS[1], 's')
-if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
-redis.call('DEL', KEYS[1])
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'p', ARGV[1], 's', ARGV[2], 't', ARGV[3], 'u', ARGV[4])
-else
-  redis.call('HSET', KEYS[1], 'p', ARGV[1], 's', ARGV[2], 't', ARGV[3])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
+export const PUT_ENTRY = `${PRELUDE}
+return put(KEYS[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6]) and 1 or 0
 `

@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis'
 
 import { CHECK, PUT_ENTRY, STATE } from './redis-cluster-scripts.js'
 import { checkPrefix, runScript, scanNode, script } from './redis-runner.js'
-import { parseRead, type ReadReply } from './redis-reply.js'
+import { parseEntry, parseSnapshot, type ReadReply, tagRecords } from './redis-reply.js'
 import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
@@ -26,8 +26,10 @@ const SCRIPTS = {
  * The shared tier on Redis Cluster. The sequence, epoch, floor and tag records live in the hash
  * slot of `{prefix}`; entries are spread over the cluster by key.
  *
- * - read: the entries' `HMGET`s and the sequence go out in parallel (one round trip); when
- *   entries were found, one more call reads their tag records (a second round trip).
+ * - read: the entries' `GET`s and the sequence go out in parallel (one round trip); when
+ *   entries were found, one more call reads their tag records (a second round trip). An
+ *   unchecked read (for a process whose bus keeps its records complete) is the first round trip
+ *   alone.
  * - write: one script in the `{prefix}` slot takes a fresh sequence for superseding writes and
  *   checks every entry's tags; then each accepted entry is written by a script in its own slot,
  *   all in parallel (two round trips). The check and the entry write cannot be one atomic step
@@ -46,20 +48,29 @@ export class RedisClusterStore implements Store {
     checkPrefix(prefix)
     this.client = client
     this.prefix = prefix
-    this.#slotKey = `{${prefix}}:state`
+    this.#slotKey = `{${prefix}}:seq`
     this.#ownsClient = ownsClient
   }
 
   async read(keys: readonly string[]): Promise<StoreReadResult> {
     const [state, rows] = await Promise.all([
       this.#state([]),
-      Promise.all(keys.map((key) => this.client.hmget(this.#entryKey(key), 'p', 's', 't', 'u'))),
+      Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
     ])
-    const found = rows.flatMap((row) => (row[2] ? (JSON.parse(row[2]) as string[]) : []))
-    const tags = [...new Set(found)]
+    const entries = rows.map((row) => (row === null ? undefined : parseEntry(row)))
+    const tags = [...new Set(entries.flatMap((entry) => entry?.tags ?? []))]
     const [seq, epoch, floor, , list, hard, soft] =
       tags.length === 0 ? state : await this.#state(tags)
-    return parseRead([seq, epoch, floor, rows.flat(), list, hard, soft], keys.length)
+    return { entries, tagSeqs: tagRecords(floor, list, hard, soft), seq: Number(seq), epoch }
+  }
+
+  /** The entries' `GET`s and the sequence and epoch (one `MGET` in the `{P}` slot), in parallel. */
+  async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const [rows, state] = await Promise.all([
+      Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
+      this.client.mget(this.#slotKey, `{${this.prefix}}:epoch`),
+    ])
+    return parseSnapshot([...rows, ...state], keys.length)
   }
 
   async write(
@@ -87,8 +98,9 @@ export class RedisClusterStore implements Store {
         const stored = await runScript(
           this.client,
           SCRIPTS.put,
-          [this.#entryKey(entry.key)],
+          [this.entryKey(entry.key)],
           [
+            this.prefix,
             entry.payload,
             starts[i] as string,
             JSON.stringify(entry.tags),
@@ -131,7 +143,8 @@ export class RedisClusterStore implements Store {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
 
-  #entryKey(key: string): string {
+  /** The Redis key of an entry. */
+  entryKey(key: string): string {
     return `${this.prefix}:e:${key}`
   }
 

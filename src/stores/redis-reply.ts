@@ -5,7 +5,7 @@ export type ReadReply = [
   seq: string,
   epoch: string,
   floor: string,
-  /** 4 slots per key: payload (null when missing or already invalid), start, tags, tag starts. */
+  /** One entry string per key: null when missing, only its header when already invalid. */
   entries: (string | null)[],
   tags: string[],
   hard: (string | null)[],
@@ -13,30 +13,63 @@ export type ReadReply = [
 ]
 
 /**
- * Turns a read reply into the store contract's shape. An entry the script found invalid comes
- * without its payload (`''`): the engine never decodes it, and its tags' records say why.
+ * An entry string as the scripts store it: `start \n tags \n tagStarts \n payload`. A header
+ * without payload (an entry the read script found invalid) gives payload `''`, which the engine
+ * never decodes.
  */
+export function parseEntry(entry: string): StoredRecord {
+  const a = entry.indexOf('\n')
+  const b = entry.indexOf('\n', a + 1)
+  const c = entry.indexOf('\n', b + 1)
+  const record: StoredRecord = {
+    payload: entry.slice(c + 1),
+    start: Number(entry.slice(0, a)),
+    tags: JSON.parse(entry.slice(a + 1, b)) as string[],
+  }
+  if (c > b + 1) record.tagStarts = JSON.parse(entry.slice(b + 1, c)) as number[]
+  return record
+}
+
+/** Turns a read reply into the store contract's shape. */
 export function parseRead(reply: ReadReply, count: number): StoreReadResult {
   const [seq, epoch, floor, flat, tags, hard, soft] = reply
   const entries: (StoredRecord | undefined)[] = []
   for (let i = 0; i < count; i++) {
-    const start = flat[4 * i + 1]
-    if (start === null || start === undefined) {
-      entries.push(undefined)
-      continue
-    }
-    const record: StoredRecord = {
-      payload: flat[4 * i] ?? '',
-      start: Number(start),
-      tags: JSON.parse(flat[4 * i + 2] as string) as string[],
-    }
-    const tagStarts = flat[4 * i + 3]
-    if (tagStarts) record.tagStarts = JSON.parse(tagStarts) as number[]
-    entries.push(record)
+    const entry = flat[i]
+    entries.push(typeof entry === 'string' ? parseEntry(entry) : undefined)
   }
+  return { entries, tagSeqs: tagRecords(floor, tags, hard, soft), seq: Number(seq), epoch }
+}
+
+/** `tag → { hard, soft }` from parallel lists; a tag without a record reads as the floor. */
+export function tagRecords(
+  floor: string,
+  tags: readonly string[],
+  hard: readonly (string | null)[],
+  soft: readonly (string | null)[],
+): Record<string, TagSeq> {
   const tagSeqs: Record<string, TagSeq> = {}
   tags.forEach((tag, i) => {
     tagSeqs[tag] = { hard: Number(hard[i] ?? floor), soft: Number(soft[i] ?? floor) }
   })
-  return { entries, tagSeqs, seq: Number(seq), epoch }
+  return tagSeqs
+}
+
+/**
+ * The answer of an unchecked read: entries as stored, then `{P}:seq` and `{P}:epoch`, fetched
+ * together. Undefined when the state is missing (lost, or never created).
+ */
+export function parseSnapshot(
+  values: readonly (string | null)[],
+  count: number,
+): StoreReadResult | undefined {
+  const seq = values[count]
+  const epoch = values[count + 1]
+  if (seq === null || seq === undefined || epoch === null || epoch === undefined) return undefined
+  const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
+  for (let i = 0; i < count; i++) {
+    const entry = values[i]
+    entries[i] = entry === null || entry === undefined ? undefined : parseEntry(entry)
+  }
+  return { entries, tagSeqs: {}, seq: Number(seq), epoch }
 }

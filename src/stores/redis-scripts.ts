@@ -2,18 +2,25 @@
  * The Lua scripts of the Redis store: each store call is one script, so one round trip.
  *
  * Keys under prefix `P` (the `{P}` ones share one hash slot; none has a ttl):
- * - `{P}:state` — hash `{ seq, epoch, floor }`: the sequence, its epoch, and the lowest sequence
- *   the records vouch for. Created together, seeded from `TIME` in microseconds, so a Redis that
- *   lost its state starts above every sequence it handed out before, with a new epoch.
+ * - `{P}:seq`, `{P}:epoch`, `{P}:floor` — the sequence, its epoch, and the lowest sequence the
+ *   records vouch for. Plain strings, so one `MGET` reads them with entries. Created together,
+ *   seeded from `TIME` in microseconds, so a Redis that lost its state starts above every
+ *   sequence it handed out before, with a new epoch.
  * - `{P}:h`, `{P}:s` — hashes `tag → sequence` of the last hard / soft invalidation of each tag;
  *   a read fetches the records of all its tags with one `HMGET` each.
- * - `P:e:<key>` — an entry: hash `{ p: payload, s: start, t: tags (JSON), u: tag starts (JSON) }`,
- *   always with a ttl, outside the `{P}` slot so a cluster spreads entries.
+ * - `{P}:bus` — the channel every sequence step is published on (see `redis-bus.ts`), and
+ *   `{P}:log` — a stream of the same messages for the last {@link LOG_WINDOW_MS} ms, from which a
+ *   process that missed messages replays them.
+ * - `P:e:<key>` — an entry: the string `start \n tags (JSON) \n tag starts (JSON | '') \n
+ *   payload`, always with a ttl, outside the `{P}` slot so a cluster spreads entries.
  *
  * Sequences stay below 2^53, exact in Lua's doubles. Values read from Redis travel back as the
  * strings they are; only new sequences are formatted (with `%.0f`: `tostring` would print them
  * in exponent form).
  */
+
+/** How long the replay log keeps messages: a process that missed less than this catches up. */
+export const LOG_WINDOW_MS = 10_000
 
 /** Shared by the standalone and cluster scripts. */
 export const PRELUDE = `
@@ -21,14 +28,25 @@ local P = ARGV[1]
 local S = '{' .. P .. '}:'
 local function fmt(n) return string.format('%.0f', n) end
 local function state()
-  local st = redis.call('HMGET', S .. 'state', 'seq', 'epoch', 'floor')
+  local st = redis.call('MGET', S .. 'seq', S .. 'epoch', S .. 'floor')
   if st[1] and st[2] and st[3] then return st[1], st[2], st[3] end
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local seq = fmt(math.max(now, tonumber(st[1] or '0') + 1))
   local epoch = t[1] .. '.' .. t[2]
-  redis.call('HSET', S .. 'state', 'seq', seq, 'epoch', epoch, 'floor', seq)
+  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq)
   return seq, epoch, seq
+end
+-- Every step of the sequence is announced, so subscribers see contiguous sequences and notice a
+-- gap. kind: 'h' hard, 's' soft (stale), 'b' heartbeat (no step, no tags).
+local function announce(seq, epoch, kind, tagsJson)
+  local message = seq .. '\\n' .. epoch .. '\\n' .. kind .. '\\n' .. tagsJson
+  redis.call('PUBLISH', S .. 'bus', message)
+  if kind ~= 'b' then
+    local t = redis.call('TIME')
+    local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ${LOG_WINDOW_MS}
+    redis.call('XADD', S .. 'log', 'MINID', '~', fmt(oldest), '*', 'm', message)
+  end
 end
 local function hmget(key, fields)
   local out = {}
@@ -48,6 +66,24 @@ local function hsetall(key, fields, value)
     redis.call('HSET', key, unpack(args))
   end
 end
+-- Takes the next sequence for an invalidation of tags (a Lua list), records and announces it.
+local function step(epoch, tags, stale)
+  local s = fmt(redis.call('INCR', S .. 'seq'))
+  hsetall(S .. (stale and 's' or 'h'), tags, s)
+  announce(s, epoch, stale and 's' or 'h', #tags > 0 and cjson.encode(tags) or '[]')
+  return s
+end
+-- The start of an entry string (its first line).
+local function startOf(entry)
+  return tonumber(string.sub(entry, 1, string.find(entry, '\\n', 1, true) - 1))
+end
+-- An entry string's parts: start, tags JSON, tag starts JSON (may be ''), end of the header.
+local function header(entry)
+  local a = string.find(entry, '\\n', 1, true)
+  local b = string.find(entry, '\\n', a + 1, true)
+  local c = string.find(entry, '\\n', b + 1, true)
+  return string.sub(entry, 1, a - 1), string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1, c - 1), c
+end
 -- hard sequence of each tag (the floor where there is none), for validity checks
 local function hardOf(tags, floor)
   local out = {}
@@ -66,7 +102,7 @@ end
 -- Plans a write of n entries: entry(i) gives entry i's tagsJson, tagStartsJson|'', start|'' and
 -- keyTag|''. Superseding entries (no start, no asOf, a key tag) share one fresh sequence, recorded
 -- for their key tags; every entry gets its start and whether its tags allow it.
-local function plan(n, asOf, seq, floor, entry)
+local function plan(n, asOf, seq, epoch, floor, entry)
   local keyTags, all, seen, lists = {}, {}, {}, {}
   for i = 0, n - 1 do
     local tags, _, start, keyTag = entry(i)
@@ -81,9 +117,8 @@ local function plan(n, asOf, seq, floor, entry)
   end
   local fresh = nil
   if #keyTags > 0 then
-    fresh = redis.call('HINCRBY', S .. 'state', 'seq', 1)
-    hsetall(S .. 'h', keyTags, fmt(fresh))
-    seq = fmt(fresh)
+    seq = step(epoch, keyTags, false)
+    fresh = tonumber(seq)
   end
   local hard = hardOf(all, floor)
   local starts, oks = {}, {}
@@ -99,22 +134,31 @@ local function plan(n, asOf, seq, floor, entry)
   end
   return seq, starts, oks
 end
+-- Stores an entry string unless a live entry as of a later start is there already.
+local function put(key, start, tags, tagStarts, payload, ttlMs)
+  local current = redis.call('GET', key)
+  if current and startOf(current) > start then return false end
+  local value = fmt(start) .. '\\n' .. tags .. '\\n' .. tagStarts .. '\\n' .. payload
+  redis.call('SET', key, value, 'PX', ttlMs)
+  return true
+end
 `
 
 /**
  * read: ARGV = [prefix, key...]. Returns `[seq, epoch, floor, entries, tags, hard, soft]`:
- * entries is flat, 4 slots per key `payload, start, tagsJson, tagStartsJson` (all false when
- * missing; payload false when the entry is already invalid — its tags still come, so the
- * reader learns why); tags / hard / soft list every tag of the found entries and its records.
+ * one entry string per key (false when missing; only its header, up to the payload, when the
+ * entry is already invalid — its tags still come, so the reader learns why); tags / hard / soft
+ * list every tag of the found entries and its records.
  */
 export const READ = `${PRELUDE}
 local seq, epoch, floor = state()
 local found, tags, seen = {}, {}, {}
 for i = 2, #ARGV do
-  local e = redis.call('HMGET', P .. ':e:' .. ARGV[i], 'p', 's', 't', 'u')
-  if e[1] then
-    local list = cjson.decode(e[3])
-    found[i - 1] = { e, list }
+  local e = redis.call('GET', P .. ':e:' .. ARGV[i])
+  if e then
+    local start, tagsJson, tagStarts, cut = header(e)
+    local list = cjson.decode(tagsJson)
+    found[i - 1] = { e, list, tonumber(start), tagStarts, cut }
     for _, tag in ipairs(list) do
       if not seen[tag] then
         seen[tag] = true
@@ -128,14 +172,10 @@ local entries = {}
 for i = 1, #ARGV - 1 do
   local f = found[i]
   if f then
-    local e = f[1]
-    local ok = valid(f[2], tonumber(e[2]), e[4] and cjson.decode(e[4]) or nil, hard)
-    entries[#entries + 1] = ok and e[1] or false
-    entries[#entries + 1] = e[2]
-    entries[#entries + 1] = e[3]
-    entries[#entries + 1] = e[4] or false
+    local ok = valid(f[2], f[3], f[4] ~= '' and cjson.decode(f[4]) or nil, hard)
+    entries[i] = ok and f[1] or string.sub(f[1], 1, f[5])
   else
-    for _ = 1, 4 do entries[#entries + 1] = false end
+    entries[i] = false
   end
 end
 return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
@@ -143,8 +183,7 @@ return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
 
 /**
  * write: ARGV = [prefix, asOf|'', then per entry: key, payload, tagsJson, tagStartsJson|'',
- * start|'', keyTag|'', ttlMs]. Returns `[seq, epoch, written..., starts...]` flattened as
- * `[seq, epoch, n, w1..wn, s1..sn]`.
+ * start|'', keyTag|'', ttlMs]. Returns `[seq, epoch, n, w1..wn, s1..sn]`.
  */
 export const WRITE = `${PRELUDE}
 local seq, epoch, floor = state()
@@ -153,22 +192,11 @@ local function entry(i)
   local b = 3 + i * 7
   return ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
 end
-local now, starts, oks = plan(n, ARGV[2], seq, floor, entry)
+local now, starts, oks = plan(n, ARGV[2], seq, epoch, floor, entry)
 local reply = { now, epoch, n }
 for i = 0, n - 1 do
   local b = 3 + i * 7
-  local key = P .. ':e:' .. ARGV[b]
-  local current = redis.call('HGET', key, 's')
-  local ok = oks[i] and not (current and tonumber(current) > starts[i])
-  if ok then
-    redis.call('DEL', key)
-    if ARGV[b + 3] ~= '' then
-      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(starts[i]), 't', ARGV[b + 2], 'u', ARGV[b + 3])
-    else
-      redis.call('HSET', key, 'p', ARGV[b + 1], 's', fmt(starts[i]), 't', ARGV[b + 2])
-    end
-    redis.call('PEXPIRE', key, ARGV[b + 6])
-  end
+  local ok = oks[i] and put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6])
   reply[#reply + 1] = ok and 1 or 0
 end
 for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
@@ -178,9 +206,17 @@ return reply
 /** invalidate: ARGV = [prefix, '1' for soft | '0', tag...]. Returns `[seq, epoch]`. */
 export const INVALIDATE = `${PRELUDE}
 local _, epoch = state()
-local s = fmt(redis.call('HINCRBY', S .. 'state', 'seq', 1))
 local tags = {}
 for i = 3, #ARGV do tags[#tags + 1] = ARGV[i] end
-hsetall(S .. (ARGV[2] == '1' and 's' or 'h'), tags, s)
-return { s, epoch }
+return { step(epoch, tags, ARGV[2] == '1'), epoch }
+`
+
+/**
+ * heartbeat: ARGV = [prefix]. Announces the current `{ seq, epoch }` on the bus without a step
+ * (creating the state if it was lost, so subscribers learn the new epoch). Returns `[seq, epoch]`.
+ */
+export const HEARTBEAT = `${PRELUDE}
+local seq, epoch = state()
+announce(seq, epoch, 'b', '[]')
+return { seq, epoch }
 `

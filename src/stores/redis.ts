@@ -3,7 +3,7 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { RedisClusterStore } from './redis-cluster.js'
 
 import { checkEvictionPolicy, checkPrefix, runScript, scanNode, script } from './redis-runner.js'
-import { parseRead, type ReadReply } from './redis-reply.js'
+import { parseRead, parseSnapshot, type ReadReply } from './redis-reply.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
@@ -49,6 +49,8 @@ export class RedisStore implements Store {
   readonly prefix: string
   readonly client: Redis
   readonly #ownsClient: boolean
+  readonly #seqKey: string
+  readonly #epochKey: string
   #policyChecked = false
 
   constructor(client: Redis, prefix: string, ownsClient: boolean) {
@@ -56,11 +58,25 @@ export class RedisStore implements Store {
     this.client = client
     this.prefix = prefix
     this.#ownsClient = ownsClient
+    this.#seqKey = `{${prefix}}:seq`
+    this.#epochKey = `{${prefix}}:epoch`
+  }
+
+  /** The Redis key of an entry. */
+  entryKey(key: string): string {
+    return `${this.prefix}:e:${key}`
   }
 
   async read(keys: readonly string[]): Promise<StoreReadResult> {
     const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
     return parseRead(reply, keys.length)
+  }
+
+  /** One `MGET` of the entry strings, the sequence and the epoch: no script, no tag records. */
+  async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const names = keys.map((key) => this.entryKey(key))
+    names.push(this.#seqKey, this.#epochKey)
+    return parseSnapshot(await this.client.mget(names), keys.length)
   }
 
   async write(

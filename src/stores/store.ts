@@ -126,6 +126,14 @@ export interface Store {
    */
   invalidate(tags: readonly string[], options?: { stale?: boolean }): Promise<StoreInvalidateResult>
   /**
+   * Optional: the entries exactly as stored, **not** checked against the tag records
+   * (`tagSeqs` is empty), with the current `{ seq, epoch }`, in one cheap call; undefined when
+   * the store has no state (lost, or never created: use {@link Store.read}). Only a process whose
+   * bus has delivered every invalidation up to `seq` can judge these entries itself; the engine
+   * uses this then, and {@link Store.read} otherwise.
+   */
+  readUnchecked?(keys: readonly string[]): Promise<StoreReadResult | undefined>
+  /**
    * Lists stored keys page by page (never all at once, never Redis `KEYS`). Pages may be empty
    * before the end and may repeat a key; entries come and go meanwhile. For admin listing and
    * pattern clears, not for the read path.

@@ -217,6 +217,30 @@ export function storeConformance(
       }),
     )
 
+    it(
+      'an unchecked read returns entries as stored, with the current seq and epoch',
+      withStore(async (store) => {
+        if (store.readUnchecked === undefined) return
+        const tag = key('unchecked')
+        const [a, b] = [key('ua'), key('ub')]
+        const { seq } = await store.read([])
+        await store.write([entry(a, [tag, 'other'], seq), entry(b, [tag], seq)])
+        await store.invalidate([tag])
+        const checked = await store.read([a, key('none')])
+        const unchecked = await store.readUnchecked([a, key('none'), b])
+        expect(unchecked === undefined).toBe(false)
+        expect(unchecked?.seq).toBe(checked.seq)
+        expect(unchecked?.epoch).toBe(checked.epoch)
+        // Invalidated, but an unchecked read hands it over whole; judging it is the reader's job.
+        expect(unchecked?.entries[0]?.payload).toBe(`payload of ${a}`)
+        expect(unchecked?.entries[0]?.tags).toEqual([tag, 'other'])
+        expect(unchecked?.entries[0]?.start).toBe(seq)
+        expect(unchecked?.entries[1]).toBeUndefined()
+        expect(unchecked?.entries[2]?.payload).toBe(`payload of ${b}`)
+        expect(Object.keys(unchecked?.tagSeqs ?? { x: 1 }).length).toBe(0)
+      }),
+    )
+
     if (target.loseState !== undefined) {
       const loseState = target.loseState
       it(
@@ -233,6 +257,20 @@ export function storeConformance(
           // A loader that started before the loss must not store what the lost record guarded.
           expect((await store.write([entry(k, [tag], before.seq)])).written).toEqual([false])
           expect((await store.write([entry(k, [tag], after.seq)])).written).toEqual([true])
+        }),
+      )
+
+      it(
+        'an unchecked read of a store that lost its state answers undefined until it has one',
+        withStore(async (store) => {
+          if (store.readUnchecked === undefined) return
+          await store.invalidate([key('before-loss')])
+          await loseState(store)
+          expect(await store.readUnchecked([key('k')])).toBeUndefined()
+          const { seq, epoch } = await store.read([])
+          const again = await store.readUnchecked([key('k')])
+          expect(again?.seq).toBe(seq)
+          expect(again?.epoch).toBe(epoch)
         }),
       )
     }

@@ -39,7 +39,7 @@ describe('redis store', () => {
     await store.invalidate(['t'])
     await store.write([{ key: 'k', payload: 'p', tags: ['t'], ttlMs: 60_000 }])
     const client = redisClient()
-    expect(await client.pttl(`{${prefix}}:state`)).toBe(-1)
+    expect(await client.pttl(`{${prefix}}:seq`)).toBe(-1)
     expect(await client.pttl(`{${prefix}}:h`)).toBe(-1)
     const ttl = await client.pttl(`${prefix}:e:k`)
     expect(ttl).toBeGreaterThan(50_000)
