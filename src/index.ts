@@ -47,3 +47,4 @@ export type {
   LoaderContext,
   SetOptions,
 } from './types/options.js'
+export type { Bus, BusConnection, BusHandlers, BusMessage } from './bus/bus.js'

@@ -2,7 +2,8 @@ import { CacheError } from '../errors.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
 import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
-import { Emitter } from './events.js'
+import { type CacheEvents, Emitter } from './events.js'
+import { FleetSync } from './fleet-sync.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
 import { estimateSize } from './size.js'
@@ -78,6 +79,10 @@ export class Engine {
   readonly #sizeOf: ((value: unknown) => number) | undefined
   /** `l1.clone`: hand out and keep copies. */
   readonly clone: boolean
+  /** With a bus: what this process knows of the fleet's invalidations, and whether that is all. */
+  readonly sync: FleetSync | undefined
+  /** False while the bus cannot vouch for the L1: no L1 hits then. */
+  #l1Trusted: boolean
 
   constructor(options: ResolvedOptions) {
     this.options = options
@@ -91,6 +96,27 @@ export class Engine {
     this.clone = l1?.clone === true
     const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined
     this.#sizeOf = l1?.sizeOf ?? (needsSizes ? estimateSize : undefined)
+    // With a bus, nothing is trusted before the first heartbeat shows where the fleet stands.
+    this.#l1Trusted = options.bus === undefined
+    this.sync =
+      options.bus === undefined || options.store === undefined
+        ? undefined
+        : new FleetSync(this, options.bus, options.store)
+  }
+
+  /** The store epoch this process works in (undefined before the first store answer). */
+  get epoch(): string | undefined {
+    return this.#epoch
+  }
+
+  /** The highest store sequence this process has seen in `epoch`. */
+  get highestSeq(): number {
+    return this.#highestSeq
+  }
+
+  /** The registry generation a new L1 entry counts as checked at (none while distrusted). */
+  get checkedGeneration(): number {
+    return this.#l1Trusted ? this.registry.generation : -1
   }
 
   get closed(): boolean {
@@ -103,6 +129,8 @@ export class Engine {
     if (entry === undefined) return undefined
     const generation = this.registry.generation
     if (entry.checkedAt !== generation) {
+      // The bus cannot vouch for what this process knows: no L1 hits (kept for later).
+      if (!this.#l1Trusted) return undefined
       // Something was invalidated since this entry was last checked: walk its tags once.
       entry.validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
       entry.checkedAt = generation
@@ -148,7 +176,7 @@ export class Engine {
       l1Key,
       {
         ...entry,
-        checkedAt: this.registry.generation,
+        checkedAt: this.checkedGeneration,
         validity,
         size: this.sizeOf(entry.value),
         failure: entry.value instanceof CachedFailure,
@@ -157,13 +185,54 @@ export class Engine {
     )
   }
 
-  /** Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. */
+  /**
+   * Reads from the shared tier; undefined (reported, not thrown) when it is unreachable.
+   *
+   * With a trusted bus that has delivered every step up to the store's current sequence, the
+   * entries are fetched unchecked (one plain `MGET` on Redis, no script) and judged here; the
+   * few whose tags this process cannot vouch for are read again with the store's check.
+   */
   async readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const store = this.store as Store
+    if (this.sync?.trusted === true && store.readUnchecked !== undefined) {
+      let fast: StoreReadResult | undefined
+      try {
+        fast = await store.readUnchecked(keys)
+      } catch (error) {
+        this.#storeFailed(error, 'store:read')
+        return undefined
+      }
+      if (fast !== undefined && this.sync.covers(fast.seq, fast.epoch)) {
+        this.observe(fast.seq, fast.epoch)
+        return this.#judgeUnchecked(keys, fast)
+      }
+    }
+    return this.#readChecked(keys)
+  }
+
+  async #readChecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
     const result = await this.guardStore('read', () => this.store!.read(keys))
     if (result === undefined) return undefined
     this.observe(result.seq, result.epoch)
     this.registry.learn(result.tagSeqs)
     return result
+  }
+
+  /** Keeps the entries this process can judge; reads the others again, checked by the store. */
+  async #judgeUnchecked(
+    keys: readonly string[],
+    fast: StoreReadResult,
+  ): Promise<StoreReadResult | undefined> {
+    const unsure: number[] = []
+    fast.entries.forEach((entry, i) => {
+      if (entry !== undefined && !this.registry.decides(entry.tags, entry.start, entry.tagStarts))
+        unsure.push(i)
+    })
+    if (unsure.length === 0) return fast
+    const checked = await this.#readChecked(unsure.map((i) => keys[i] as string))
+    // Unreachable now: what cannot be vouched for is a miss.
+    unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
+    return fast
   }
 
   /** Decodes a shared-tier record, reporting (not throwing) one that cannot be read back. */
@@ -214,9 +283,7 @@ export class Engine {
         seq = result.seq
       } catch (error) {
         this.registry.apply(tags, this.#highestSeq + 1, stale)
-        this.counters.errors++
-        this.counters.l2Errors++
-        this.reportError(error, 'invalidate')
+        this.#storeFailed(error, 'invalidate')
         throw new CacheError(
           'E_INVALIDATION_NOT_RECORDED',
           `cachegraph: invalidation of ${tags.join(', ')} applied in this process only; the shared store did not record it`,
@@ -224,7 +291,7 @@ export class Engine {
         )
       }
     }
-    this.registry.apply(tags, seq, stale)
+    this.applyOwn(tags, seq, stale)
     this.counters.invalidations++
     if (this.events.has('invalidate')) this.events.emit('invalidate', { tags, seq, stale })
     return { tags, seq }
@@ -242,10 +309,49 @@ export class Engine {
       this.#highestSeq = seq
       this.l1?.clear()
       this.registry.reset(seq)
+      this.sync?.storeReset(seq, epoch)
       this.events.emit('store:reset', { epoch, seq })
       return
     }
     if (seq > this.#highestSeq) this.#highestSeq = seq
+  }
+
+  /** Applies a step this process took itself (its own store call answered with `seq`). */
+  applyOwn(tags: readonly string[], seq: number, stale: boolean): void {
+    this.registry.apply(tags, seq, stale)
+    if (this.#epoch !== undefined) this.sync?.ownStep(seq, this.#epoch)
+  }
+
+  /** Applies a step another process took, delivered by the bus. */
+  applyRemote(tags: readonly string[], seq: number, stale: boolean): void {
+    this.registry.apply(tags, seq, stale)
+  }
+
+  /**
+   * Starts over from `floor` of `epoch`: the L1 is dropped and nothing older than `floor` is
+   * vouched for unless a record says so. `lostState`: the store lost its state (reported as
+   * `store:reset`); else this process lost track (a gap the log could not fill, first contact).
+   */
+  forgetBelow(floor: number, epoch: string, lostState: boolean): void {
+    this.#epoch = epoch
+    this.#highestSeq = lostState ? floor : Math.max(floor, this.#highestSeq)
+    this.l1?.clear()
+    this.registry.reset(floor)
+    if (lostState) this.events.emit('store:reset', { epoch, seq: floor })
+  }
+
+  /** The bus can (again) or can no longer vouch for the L1. */
+  setTrusted(trusted: boolean): void {
+    this.#l1Trusted = trusted
+    // Every L1 entry takes the checked path once: refused while distrusted, rechecked after.
+    this.registry.touch()
+  }
+
+  busEvent<E extends 'bus:trusted' | 'bus:distrusted' | 'bus:sync'>(
+    name: E,
+    payload: CacheEvents[E],
+  ): void {
+    if (this.events.has(name)) this.events.emit(name, payload)
   }
 
   /** Runs a store call; failures are counted, reported as `error` events and turned into undefined. */
@@ -253,11 +359,15 @@ export class Engine {
     try {
       return await call()
     } catch (error) {
-      this.counters.errors++
-      this.counters.l2Errors++
-      this.reportError(error, `store:${operation}`)
+      this.#storeFailed(error, `store:${operation}`)
       return undefined
     }
+  }
+
+  #storeFailed(error: unknown, operation: string): void {
+    this.counters.errors++
+    this.counters.l2Errors++
+    this.reportError(error, operation)
   }
 
   reportError(error: unknown, operation: string, key?: string): void {
@@ -270,6 +380,7 @@ export class Engine {
     this.#closed = true
     this.l1?.clear()
     this.events.clear()
+    await this.sync?.close()
     await this.store?.close()
   }
 

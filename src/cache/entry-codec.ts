@@ -51,27 +51,36 @@ export function encodeEntry(serializer: Serializer, value: unknown, meta: EntryM
 
 export function decodeEntry(serializer: Serializer, record: StoredRecord): DecodedEntry {
   const { payload } = record
-  const newline = payload.indexOf('\n')
-  const header = payload.slice(0, newline).split(',')
+  // Read field by field: this runs on every shared-tier hit.
+  const a = payload.indexOf(',')
+  const b = payload.indexOf(',', a + 1)
+  const c = payload.indexOf(',', b + 1)
+  const d = payload.indexOf(',', c + 1)
+  const newline = payload.indexOf('\n', d + 1)
+  if (a < 0 || b < 0 || c < 0 || d < 0 || newline < 0) {
+    throw new CacheError('E_DESERIALIZE', 'cachegraph: stored entry has no valid header')
+  }
   const body = payload.slice(newline + 1)
   let value: unknown
   try {
-    value = header[3] === 'e' ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
+    value =
+      payload.charCodeAt(c + 1) === 101 /* e */
+        ? new CachedFailure(rebuildError(body))
+        : serializer.deserialize(body)
   } catch (error) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored value cannot be read back', {
       cause: error,
     })
   }
-  const version = header.slice(4).join(',')
   return {
     value,
     tags: record.tags,
     start: record.start,
     tagStarts: record.tagStarts,
-    createdAt: Number(header[0]),
-    expiresAt: Number(header[1]),
-    staleUntil: Number(header[2]),
-    version: version === '' ? undefined : version,
+    createdAt: Number(payload.slice(0, a)),
+    expiresAt: Number(payload.slice(a + 1, b)),
+    staleUntil: Number(payload.slice(b + 1, c)),
+    version: newline === d + 1 ? undefined : payload.slice(d + 1, newline),
     size: payload.length,
   }
 }

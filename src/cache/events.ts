@@ -13,6 +13,12 @@ export interface CacheEvents {
   loop: { session: string; key: string; kind: 'repeat' | 'depth' | 'oscillation' }
   /** The shared tier lost its state (restart, failover, FLUSHDB): the L1 was dropped. */
   'store:reset': { epoch: string; seq: number }
+  /** The bus vouches for this process again (after start, a lost connection, silence or a gap). */
+  'bus:trusted': { seq: number }
+  /** The bus can no longer vouch for this process: the L1 serves no hits until `bus:trusted`. */
+  'bus:distrusted': { reason: 'start' | 'lost' | 'silence' | 'gap' }
+  /** A gap was made up from the store's log (`replayed` steps), or could not be (`startedOver`). */
+  'bus:sync': { seq: number; replayed: number; startedOver: boolean }
 }
 
 export type CacheEventName = keyof CacheEvents

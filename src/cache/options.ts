@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import { systemClock } from '../clock.js'
 import { invalidOption } from '../errors.js'
+import type { Bus } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { CacheOptions } from '../types/options.js'
 import { toMs } from './duration.js'
@@ -24,6 +25,7 @@ export interface ResolvedOptions {
       }
     | false
   store: Store | undefined
+  bus: Bus | undefined
   serializer: Serializer
   clock: Clock
   maxTags: number
@@ -36,6 +38,7 @@ const KNOWN = new Set([
   'ttl',
   'l1',
   'store',
+  'bus',
   'grace',
   'jitter',
   'maxLifetime',
@@ -73,6 +76,15 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   if (store !== undefined && !isStore(store)) {
     throw invalidOption('store', 'must implement read(), write(), invalidate() and close()')
   }
+  const bus = options.bus
+  if (bus !== undefined) {
+    if (typeof bus?.connect !== 'function' || typeof bus.maxSilenceMs !== 'number') {
+      throw invalidOption('bus', 'must be a bus, e.g. redisBus() from cachegraph/redis')
+    }
+    if (store === undefined) {
+      throw invalidOption('bus', "needs a shared `store`: a bus carries the store's invalidations")
+    }
+  }
   const l1 = resolveL1(options.l1, store)
   const serializer = options.serializer ?? richJson
   if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
@@ -98,6 +110,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     enabled,
     l1,
     store,
+    bus,
     serializer,
     clock,
     maxTags,

@@ -72,6 +72,26 @@ export class TagRegistry {
     return result
   }
 
+  /**
+   * Whether what is known here settles `check` for these tags: each has a record, or is as of
+   * the floor or later. (An older tag without a record counts as invalid — safe, but perhaps
+   * only because its record was forgotten: a store that still has it can say better.)
+   */
+  decides(tags: readonly string[], start: number, tagStarts?: readonly number[]): boolean {
+    const floor = this.#records.floor
+    if (tagStarts === undefined && start >= floor) return true
+    for (let i = 0; i < tags.length; i++) {
+      const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
+      if (tagStart < floor && this.#records.get(tags[i] as string) === undefined) return false
+    }
+    return true
+  }
+
+  /** Makes every entry take the checked path once (the trust in this registry changed). */
+  touch(): void {
+    this.generation++
+  }
+
   /** Forgets everything and distrusts whatever is older than `floor` (new store epoch). */
   reset(floor: number): void {
     this.#records.reset(floor)

@@ -76,7 +76,7 @@ export async function commit(
       })
       const supersededAt = sentIndexes.find((i) => writes[i]?.start === undefined)
       if (result !== undefined && supersededAt !== undefined) {
-        engine.registry.apply(superseding, starts[supersededAt] as number, false)
+        engine.applyOwn(superseding, starts[supersededAt] as number, false)
       }
     }
   }
@@ -108,7 +108,7 @@ function putL1(
     start,
     tagStarts: w.tagStarts ?? undefined,
     ...meta,
-    checkedAt: engine.registry.generation,
+    checkedAt: engine.checkedGeneration,
     validity: Validity.Valid,
     size,
     failure: value instanceof CachedFailure,

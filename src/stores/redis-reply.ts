@@ -24,10 +24,20 @@ export function parseEntry(entry: string): StoredRecord {
   const record: StoredRecord = {
     payload: entry.slice(c + 1),
     start: Number(entry.slice(0, a)),
-    tags: JSON.parse(entry.slice(a + 1, b)) as string[],
+    tags: parseTags(entry, a + 1, b),
   }
   if (c > b + 1) record.tagStarts = JSON.parse(entry.slice(b + 1, c)) as number[]
   return record
+}
+
+/**
+ * The JSON string array between `from` and `to`. On the read path of every shared-tier hit, so
+ * the common form — no escapes — is split directly; anything else goes through `JSON.parse`.
+ */
+function parseTags(entry: string, from: number, to: number): string[] {
+  if (to - from === 2) return [] // []
+  if (entry.lastIndexOf('\\', to) >= from) return JSON.parse(entry.slice(from, to)) as string[]
+  return entry.slice(from + 2, to - 2).split('","')
 }
 
 /** Turns a read reply into the store contract's shape. */
@@ -72,4 +82,9 @@ export function parseSnapshot(
     entries[i] = entry === null || entry === undefined ? undefined : parseEntry(entry)
   }
   return { entries, tagSeqs: {}, seq: Number(seq), epoch }
+}
+
+/** The part of a merged read that answers `count` keys from `from` (records and state shared). */
+export function sliceRead(result: StoreReadResult, from: number, count: number): StoreReadResult {
+  return { ...result, entries: result.entries.slice(from, from + count) }
 }

@@ -3,7 +3,8 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { RedisClusterStore } from './redis-cluster.js'
 
 import { checkEvictionPolicy, checkPrefix, runScript, scanNode, script } from './redis-runner.js'
-import { parseRead, parseSnapshot, type ReadReply } from './redis-reply.js'
+import { parseRead, parseSnapshot, type ReadReply, sliceRead } from './redis-reply.js'
+import { TickBatch } from '../util/tick-batch.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
@@ -67,17 +68,32 @@ export class RedisStore implements Store {
     return `${this.prefix}:e:${key}`
   }
 
-  async read(keys: readonly string[]): Promise<StoreReadResult> {
-    const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
-    return parseRead(reply, keys.length)
+  /** Reads made in the same tick share one script call. */
+  read(keys: readonly string[]): Promise<StoreReadResult> {
+    return this.#reads.load(keys)
   }
 
-  /** One `MGET` of the entry strings, the sequence and the epoch: no script, no tag records. */
-  async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const names = keys.map((key) => this.entryKey(key))
-    names.push(this.#seqKey, this.#epochKey)
-    return parseSnapshot(await this.client.mget(names), keys.length)
+  /**
+   * One `MGET` of the entry strings, the sequence and the epoch: no script, no tag records.
+   * Unchecked reads made in the same tick share one `MGET`.
+   */
+  readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    return this.#uncheckedReads.load(keys)
   }
+
+  readonly #reads = new TickBatch<StoreReadResult>(async (keys) => {
+    const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
+    return parseRead(reply, keys.length)
+  }, sliceRead)
+
+  readonly #uncheckedReads = new TickBatch<StoreReadResult | undefined>(
+    async (keys) => {
+      const names = keys.map((key) => this.entryKey(key))
+      names.push(this.#seqKey, this.#epochKey)
+      return parseSnapshot(await this.client.mget(names), keys.length)
+    },
+    (result, from, count) => result && sliceRead(result, from, count),
+  )
 
   async write(
     entries: readonly StoreEntry[],

@@ -1,6 +1,7 @@
 import type { Duration } from '../cache/duration.js'
 import type { Serializer } from '../cache/serializer.js'
 import type { Clock } from '../clock.js'
+import type { Bus } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 
 export type { Duration }
@@ -38,6 +39,12 @@ export interface CacheOptions {
   l1?: L1Options | false
   /** Shared tier (L2), e.g. `redisStore({ url })` or `memoryStore()`. */
   store?: Store
+  /**
+   * Invalidation bus, e.g. `redisBus()`: every process's L1 hears of every invalidation, and a
+   * process that may have missed one stops trusting its L1 until it caught up (docs/fleet.md).
+   * Needs a `store` it can serve.
+   */
+  bus?: Bus
   /** How long past expiry `getOrSet` may still serve a value while refreshing it. @default 0 */
   grace?: Duration
   /** Shorten each ttl by a random 0 to `jitter` fraction (0–1), to spread refreshes. @default 0 */

@@ -1,0 +1,77 @@
+/**
+ * The contract of an invalidation bus: a transport that hands every process the sequence steps
+ * of its shared store, in order. The engine side (`cache/fleet-sync.ts`) decides what to trust;
+ * a transport only delivers, reports its connection, and answers two requests.
+ */
+import type { Store } from '../stores/store.js'
+
+/** One step of the store's sequence, or a heartbeat. */
+export interface BusMessage {
+  seq: number
+  epoch: string
+  /** `hard` / `soft`: an invalidation (or a superseding write) of `tags` at `seq`. */
+  kind: 'hard' | 'soft' | 'heartbeat'
+  tags: readonly string[]
+}
+
+/** What a transport reports to the cache it serves. */
+export interface BusHandlers {
+  /** A message, in the order the store published them. */
+  message(message: BusMessage): void
+  /** The subscription is live (again): nothing published from now on will be missed. */
+  subscribed(): void
+  /** The subscription dropped: messages may be missed until `subscribed` comes again. */
+  lost(reason: string): void
+  /** A failure worth reporting (the transport keeps trying). */
+  error(error: unknown): void
+}
+
+/** A transport bound to one cache. */
+export interface BusConnection {
+  /** Asks the store to publish its current `{ seq, epoch }` on the bus (a heartbeat). */
+  heartbeat(): Promise<void>
+  /**
+   * Messages the store logged with a sequence above `after`, oldest first; undefined when the log
+   * no longer reaches back that far (the caller then starts over from what it can vouch for).
+   */
+  replay(after: number, epoch: string): Promise<BusMessage[] | undefined>
+  close(): Promise<void>
+}
+
+/** A bus as passed to `createCache({ bus })`. */
+export interface Bus {
+  /** `'redis'`, for logs and `inspect()`. */
+  readonly name: string
+  /** How long without a message before a process stops trusting its L1, in ms. */
+  readonly maxSilenceMs: number
+  /**
+   * Binds the bus to the cache's store and starts listening. Throws when the store is not one
+   * this bus can serve (a Redis bus needs a Redis store), or when the bus is already bound.
+   */
+  connect(store: Store, handlers: BusHandlers): BusConnection
+}
+
+/** Parses the wire form `seq \n epoch \n kind \n tags (JSON)`; undefined when malformed. */
+export function parseBusMessage(text: string): BusMessage | undefined {
+  const a = text.indexOf('\n')
+  const b = text.indexOf('\n', a + 1)
+  const c = text.indexOf('\n', b + 1)
+  if (a < 0 || b < 0 || c < 0) return undefined
+  const seq = Number(text.slice(0, a))
+  const kind = KINDS.get(text.slice(b + 1, c))
+  if (!Number.isSafeInteger(seq) || kind === undefined) return undefined
+  let tags: unknown
+  try {
+    tags = JSON.parse(text.slice(c + 1))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return undefined
+  return { seq, epoch: text.slice(a + 1, b), kind, tags }
+}
+
+const KINDS = new Map<string, BusMessage['kind']>([
+  ['h', 'hard'],
+  ['s', 'soft'],
+  ['b', 'heartbeat'],
+])

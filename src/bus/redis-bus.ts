@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto'
+
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+
+import { toMs } from '../cache/duration.js'
+import type { Duration } from '../cache/duration.js'
+import { invalidOption } from '../errors.js'
+import { RedisClusterStore } from '../stores/redis-cluster.js'
+import { runScript, script } from '../stores/redis-runner.js'
+import { HEARTBEAT } from '../stores/redis-scripts.js'
+import { RedisStore } from '../stores/redis.js'
+import type { Store } from '../stores/store.js'
+import {
+  type Bus,
+  type BusConnection,
+  type BusHandlers,
+  type BusMessage,
+  parseBusMessage,
+} from './bus.js'
+
+/** Options of {@link redisBus}. */
+export interface RedisBusOptions {
+  /**
+   * Where to subscribe. Default: a new connection with the store client's own options (the bus
+   * needs a connection of its own: a subscribed connection can do nothing else).
+   */
+  url?: string
+  /** Extra ioredis options for the subscriber connection. */
+  redis?: RedisOptions
+  /**
+   * How long a process may go without hearing the bus before it stops trusting its L1. Also the
+   * bound on how stale another process's L1 can be when the bus is broken.
+   * @default '1s'
+   */
+  maxSilence?: Duration
+}
+
+const HEARTBEAT_SCRIPT = script(HEARTBEAT)
+/** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
+const REPLAY_PAGE = 500
+const MAX_REPLAY = 20_000
+
+/**
+ * A Redis pub/sub bus. Every step of the store's sequence is published by the store's own scripts
+ * on `{prefix}:bus` (so the messages are contiguous and in order) and kept for a while in the
+ * stream `{prefix}:log`, from which a process that missed some replays them.
+ */
+export class RedisBus implements Bus {
+  readonly name = 'redis'
+  readonly maxSilenceMs: number
+  readonly #options: RedisBusOptions
+  #connection: RedisBusConnection | undefined
+
+  constructor(options: RedisBusOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('bus', 'redisBus() options must be an object')
+    }
+    for (const key of Object.keys(options)) {
+      if (!['url', 'redis', 'maxSilence'].includes(key)) {
+        throw invalidOption(`bus.${key}`, 'is not an option of redisBus')
+      }
+    }
+    if (options.url !== undefined && typeof options.url !== 'string') {
+      throw invalidOption('bus.url', 'must be a redis:// URL')
+    }
+    this.maxSilenceMs = toMs(options.maxSilence ?? '1s', 'bus.maxSilence')
+    if (this.maxSilenceMs < 20 || this.maxSilenceMs === Infinity) {
+      throw invalidOption('bus.maxSilence', 'must be a finite duration of at least 20 ms')
+    }
+    this.#options = options
+  }
+
+  /** The client name of the subscriber connection (`CLIENT LIST`), once connected. */
+  get clientName(): string | undefined {
+    return this.#connection?.clientName
+  }
+
+  connect(store: Store, handlers: BusHandlers): BusConnection {
+    if (!(store instanceof RedisStore) && !(store instanceof RedisClusterStore)) {
+      throw invalidOption('bus', `a Redis bus needs a Redis store, not '${store.name}'`)
+    }
+    if (this.#connection !== undefined) {
+      throw invalidOption('bus', 'this redisBus() is already used by another cache: make one each')
+    }
+    this.#connection = new RedisBusConnection(store, handlers, this.#options)
+    return this.#connection
+  }
+}
+
+class RedisBusConnection implements BusConnection {
+  readonly clientName: string
+  readonly #store: RedisStore | RedisClusterStore
+  readonly #handlers: BusHandlers
+  readonly #subscriber: Redis | Cluster
+  readonly #channel: string
+  readonly #log: string
+  #closed = false
+
+  constructor(
+    store: RedisStore | RedisClusterStore,
+    handlers: BusHandlers,
+    options: RedisBusOptions,
+  ) {
+    this.#store = store
+    this.#handlers = handlers
+    this.#channel = `{${store.prefix}}:bus`
+    this.#log = `{${store.prefix}}:log`
+    this.clientName = `cachegraph-bus-${process.pid}-${randomBytes(4).toString('hex')}`
+    const own: RedisOptions = {
+      connectionName: this.clientName,
+      // Subscribing again is this connection's job: it reports the moment it is live again.
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+      ...options.redis,
+    }
+    this.#subscriber =
+      options.url !== undefined
+        ? new Redis(options.url, own)
+        : store instanceof RedisStore
+          ? store.client.duplicate(own)
+          : store.client.duplicate()
+    const subscriber = this.#subscriber
+    subscriber.on('error', (error: unknown) => handlers.error(error))
+    subscriber.on('close', () => {
+      if (!this.#closed) handlers.lost('closed')
+    })
+    subscriber.on('ready', () => void this.#subscribe())
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== this.#channel) return
+      const message = parseBusMessage(text)
+      if (message === undefined) {
+        handlers.error(new Error(`cachegraph: malformed bus message on ${channel}`))
+      } else {
+        handlers.message(message)
+      }
+    })
+  }
+
+  async #subscribe(): Promise<void> {
+    try {
+      await this.#subscriber.subscribe(this.#channel)
+      if (!this.#closed) this.#handlers.subscribed()
+    } catch (error) {
+      // The connection dropped again meanwhile; its next 'ready' subscribes again.
+      this.#handlers.error(error)
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    await runScript(
+      this.#store.client,
+      HEARTBEAT_SCRIPT,
+      [`{${this.#store.prefix}}:seq`],
+      [this.#store.prefix],
+    )
+  }
+
+  /** Reads the log newest first until it reaches `after`; checks the steps are contiguous. */
+  async replay(after: number, epoch: string): Promise<BusMessage[] | undefined> {
+    const found: BusMessage[] = []
+    let end = '+'
+    for (;;) {
+      const rows = (await this.#store.client.xrevrange(
+        this.#log,
+        end,
+        '-',
+        'COUNT',
+        REPLAY_PAGE,
+      )) as [string, string[]][]
+      for (const [id, fields] of rows) {
+        end = `(${id}`
+        const message = parseBusMessage(fields[1] ?? '')
+        if (message === undefined || message.epoch !== epoch) return undefined
+        if (message.seq <= after) return contiguous(found.reverse(), after)
+        found.push(message)
+      }
+      if (rows.length < REPLAY_PAGE || found.length >= MAX_REPLAY) {
+        return contiguous(found.reverse(), after)
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#subscriber.disconnect()
+    return Promise.resolve()
+  }
+}
+
+/** The steps right after `after`, in order, or undefined when one is missing. */
+function contiguous(messages: BusMessage[], after: number): BusMessage[] | undefined {
+  for (let i = 0; i < messages.length; i++) {
+    if ((messages[i] as BusMessage).seq !== after + 1 + i) return undefined
+  }
+  return messages
+}
+
+/**
+ * Creates the Redis invalidation bus, for `createCache({ store: redisStore(...), bus })`. One
+ * bus per cache.
+ *
+ * @example
+ * import { redisBus, redisStore } from 'cachegraph/redis'
+ * const cache = createCache({ store: redisStore({ url }), bus: redisBus({ maxSilence: '1s' }) })
+ */
+export function redisBus(options?: RedisBusOptions): RedisBus {
+  return new RedisBus(options)
+}

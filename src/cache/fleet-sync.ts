@@ -1,0 +1,267 @@
+import type { Bus, BusConnection, BusMessage } from '../bus/bus.js'
+import type { Store } from '../stores/store.js'
+import type { Engine } from './engine.js'
+
+/** Why a process stopped trusting what it holds. */
+export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
+
+/**
+ * Keeps one process's view of the fleet's invalidations complete, or knows that it is not.
+ *
+ * The store announces every step of its sequence on the bus, in order. This process applies
+ * them and keeps `through`: every step up to it has been applied here (its own steps count at
+ * once, ahead of the bus). While that is so, and the bus has been heard within `maxSilence`, the
+ * process is **trusted**: its L1 may serve hits and it may judge shared-tier entries itself.
+ *
+ * - A gap (a step above `through + 1`, or a heartbeat above `through`) is replayed from the
+ *   store's log; when the log does not reach back far enough, everything older than the newest
+ *   step seen is distrusted instead (the registry starts over from that floor).
+ * - A lost subscription, or silence past `maxSilence`, distrusts until a heartbeat that went
+ *   through the subscription shows nothing was missed (or the gap is made up).
+ * - A new epoch, or a sequence that went backwards, means the store lost state: start over.
+ *
+ * Heartbeats: a process that has heard nothing for a quarter of `maxSilence` (plus jitter) asks
+ * the store to announce its `{ seq, epoch }`. Every process hears it, so a quiet fleet sends
+ * about one heartbeat per interval, not one per process.
+ */
+export class FleetSync {
+  readonly #engine: Engine
+  readonly #connection: BusConnection
+  readonly #maxSilenceMs: number
+  readonly #heartbeatMs: number
+  readonly #timer: NodeJS.Timeout
+  #subscribed = false
+  #trusted = false
+  #epoch: string | undefined
+  /** Every step up to this one has been applied here. */
+  #through = 0
+  /** The highest step the bus delivered in `#epoch` (to notice a sequence going backwards). */
+  #busHighest = 0
+  /** Own steps applied above `#through`, waiting for the ones below them. */
+  readonly #ahead = new Set<number>()
+  #lastHeard: number
+  #nextHeartbeatAfter: number
+  #heartbeatPending = false
+  #heartbeatFailing = false
+  /** Messages that arrived while a gap is being replayed, in order. */
+  #buffered: BusMessage[] | undefined
+  #closed = false
+
+  constructor(engine: Engine, bus: Bus, store: Store) {
+    this.#engine = engine
+    this.#maxSilenceMs = bus.maxSilenceMs
+    this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
+    this.#lastHeard = Date.now()
+    this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
+    this.#connection = bus.connect(store, {
+      message: (message) => this.#onMessage(message),
+      subscribed: () => this.#onSubscribed(),
+      lost: () => this.#distrust('lost', false),
+      error: (error) => engine.reportError(error, 'bus'),
+    })
+    this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
+    this.#timer.unref()
+  }
+
+  /** The L1 may serve hits and shared-tier entries may be judged with what this process knows. */
+  get trusted(): boolean {
+    return this.#trusted
+  }
+
+  /** Every step up to this one is applied here (for `inspect()` and tests). */
+  get through(): number {
+    return this.#through
+  }
+
+  /**
+   * Whether this process knows every invalidation up to `seq` of `epoch` — so an entry read from
+   * the store together with that `{ seq, epoch }` can be judged here.
+   */
+  covers(seq: number, epoch: string): boolean {
+    return this.#trusted && epoch === this.#epoch && seq <= this.#through
+  }
+
+  /** This process took step `seq` itself and applied it already (invalidate, superseding set). */
+  ownStep(seq: number, epoch: string): void {
+    if (epoch !== this.#epoch || seq <= this.#through) return
+    // Bounded: only a broken bus lets these pile up, and its recovery starts over anyway.
+    if (this.#ahead.size >= 10_000) this.#ahead.clear()
+    this.#ahead.add(seq)
+    this.#advance()
+  }
+
+  /** The engine saw the store lose its state and started over from `seq` of `epoch`. */
+  storeReset(seq: number, epoch: string): void {
+    this.#epoch = epoch
+    this.#through = seq
+    this.#busHighest = 0
+    this.#ahead.clear()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#timer)
+    await this.#connection.close()
+  }
+
+  #onSubscribed(): void {
+    this.#subscribed = true
+    this.#lastHeard = Date.now()
+    // Whatever happened while unsubscribed shows as a gap against this heartbeat.
+    this.#sendHeartbeat()
+  }
+
+  #onMessage(message: BusMessage): void {
+    this.#lastHeard = Date.now()
+    if (this.#buffered !== undefined) return void this.#buffered.push(message)
+    this.#handle(message)
+  }
+
+  #handle(message: BusMessage): void {
+    if (this.#epoch === undefined || message.epoch !== this.#epoch) {
+      return this.#startOver(message, this.#epoch !== undefined)
+    }
+    const backwards =
+      message.seq < this.#busHighest ||
+      (message.kind !== 'heartbeat' && message.seq === this.#busHighest)
+    if (backwards) return this.#startOver(message, true)
+    this.#busHighest = message.seq
+    this.#advance()
+    if (message.kind === 'heartbeat') {
+      if (message.seq <= this.#through) return this.#trust()
+      return void this.#recover(message)
+    }
+    if (message.seq <= this.#through) return // an own step, applied already
+    if (message.seq === this.#through + 1) {
+      this.#apply(message)
+      return
+    }
+    void this.#recover(message)
+  }
+
+  #apply(message: BusMessage): void {
+    this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
+    if (message.seq === this.#through + 1) {
+      this.#through = message.seq
+      this.#advance()
+    }
+  }
+
+  #advance(): void {
+    while (this.#ahead.delete(this.#through + 1)) this.#through++
+  }
+
+  /**
+   * Starts over from `message`: nothing older than its sequence (or than anything this process
+   * already saw in the same epoch) is vouched for any more. `lostState`: the store's epoch
+   * changed or its sequence went backwards, which is reported as `store:reset`.
+   */
+  #startOver(message: BusMessage, lostState: boolean): void {
+    const sameEpoch = message.epoch === this.#engine.epoch
+    const floor =
+      sameEpoch && !lostState ? Math.max(message.seq, this.#engine.highestSeq) : message.seq
+    this.#engine.forgetBelow(floor, message.epoch, lostState)
+    this.#epoch = message.epoch
+    this.#through = floor
+    this.#busHighest = message.seq
+    this.#ahead.clear()
+    if (message.kind !== 'heartbeat') {
+      this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
+    }
+    this.#trust()
+  }
+
+  /** Makes up the steps between `#through` and `message` from the store's log. */
+  async #recover(message: BusMessage): Promise<void> {
+    this.#distrust('gap', true)
+    this.#buffered = [message]
+    const epoch = this.#epoch as string
+    let replayed: BusMessage[] | undefined
+    try {
+      replayed = await this.#connection.replay(this.#through, epoch)
+    } catch (error) {
+      this.#engine.reportError(error, 'bus:replay')
+    }
+    const buffered = this.#buffered
+    this.#buffered = undefined
+    if (this.#closed || epoch !== this.#epoch) return
+    if (replayed !== undefined && !this.#applyReplay(replayed)) replayed = undefined
+    if (replayed === undefined) {
+      // The log does not reach back: distrust everything up to the newest step known.
+      const newest = buffered.reduce((max, m) => Math.max(max, m.seq), message.seq)
+      this.#startOver({ ...message, seq: newest, kind: 'heartbeat', tags: [] }, false)
+      for (const m of buffered) if (m.seq > newest) this.#handle(m)
+      this.#engine.busEvent('bus:sync', { seq: this.#through, replayed: 0, startedOver: true })
+      return
+    }
+    this.#engine.busEvent('bus:sync', {
+      seq: this.#through,
+      replayed: replayed.length,
+      startedOver: false,
+    })
+    for (const m of buffered) this.#handle(m)
+    if (this.#buffered === undefined && message.seq <= this.#through) this.#trust()
+  }
+
+  /** Applies replayed steps in order; false when they do not continue from `#through`. */
+  #applyReplay(replayed: readonly BusMessage[]): boolean {
+    for (const m of replayed) {
+      if (m.seq <= this.#through) continue
+      if (m.seq !== this.#through + 1) return false
+      this.#apply(m)
+      this.#busHighest = Math.max(this.#busHighest, m.seq)
+    }
+    return true
+  }
+
+  #trust(): void {
+    if (this.#trusted || !this.#subscribed || this.#closed) return
+    this.#trusted = true
+    this.#engine.setTrusted(true)
+    this.#engine.busEvent('bus:trusted', { seq: this.#through })
+  }
+
+  #distrust(reason: DistrustReason, subscribed: boolean): void {
+    if (!subscribed) this.#subscribed = false
+    if (!this.#trusted) return
+    this.#trusted = false
+    this.#engine.setTrusted(false)
+    this.#engine.busEvent('bus:distrusted', { reason })
+  }
+
+  #tick(): void {
+    const quiet = Date.now() - this.#lastHeard
+    if (quiet >= this.#maxSilenceMs) this.#distrust('silence', this.#subscribed)
+    // Distrusted while messages flow: only a heartbeat through the subscription can show that
+    // nothing was missed.
+    if (quiet >= this.#nextHeartbeatAfter || !this.#trusted) this.#sendHeartbeat()
+  }
+
+  #sendHeartbeat(): void {
+    if (this.#heartbeatPending || !this.#subscribed || this.#closed) return
+    this.#heartbeatPending = true
+    this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
+    // A store that never answers must not stop the heartbeats for good.
+    const giveUp = setTimeout(() => (this.#heartbeatPending = false), this.#maxSilenceMs)
+    giveUp.unref()
+    this.#connection.heartbeat().then(
+      () => {
+        clearTimeout(giveUp)
+        this.#heartbeatPending = false
+        this.#heartbeatFailing = false
+      },
+      (error: unknown) => {
+        clearTimeout(giveUp)
+        this.#heartbeatPending = false
+        // Reported once per outage, not once per interval.
+        if (!this.#heartbeatFailing) this.#engine.reportError(error, 'bus:heartbeat')
+        this.#heartbeatFailing = true
+      },
+    )
+  }
+
+  /** A quarter of maxSilence, plus up to as much again so a fleet does not beat in unison. */
+  #jitteredHeartbeat(): number {
+    return this.#heartbeatMs * (1 + Math.random())
+  }
+}

@@ -1,0 +1,79 @@
+/** One caller's part of a batch. */
+interface Waiter<R> {
+  keys: readonly string[]
+  resolve: (result: R) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Merges the keyed calls made in one tick into one call: their keys are concatenated, the answer
+ * is split back per caller. Under concurrency this turns many small round trips into one command
+ * (one write, one reply to parse); a lone call waits only for the end of the current tick
+ * (`process.nextTick`, after the promise jobs that may add more keys).
+ */
+export class TickBatch<R> {
+  readonly #run: (keys: string[]) => Promise<R>
+  readonly #split: (result: R, from: number, count: number) => R
+  readonly #maxKeys: number
+  #pending: Waiter<R>[] | undefined
+
+  /**
+   * @param run does the merged call.
+   * @param split the part of a merged answer that belongs to `count` keys starting at `from`.
+   * @param maxKeys calls are merged until this many keys; more go out as further calls.
+   */
+  constructor(
+    run: (keys: string[]) => Promise<R>,
+    split: (result: R, from: number, count: number) => R,
+    maxKeys = 1_000,
+  ) {
+    this.#run = run
+    this.#split = split
+    this.#maxKeys = maxKeys
+  }
+
+  load(keys: readonly string[]): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.#pending === undefined) {
+        this.#pending = []
+        process.nextTick(() => this.#flush())
+      }
+      this.#pending.push({ keys, resolve, reject })
+    })
+  }
+
+  #flush(): void {
+    const waiters = this.#pending ?? []
+    this.#pending = undefined
+    let group: Waiter<R>[] = []
+    let count = 0
+    for (const waiter of waiters) {
+      if (count > 0 && count + waiter.keys.length > this.#maxKeys) {
+        this.#send(group)
+        group = []
+        count = 0
+      }
+      group.push(waiter)
+      count += waiter.keys.length
+    }
+    if (group.length > 0) this.#send(group)
+  }
+
+  #send(group: readonly Waiter<R>[]): void {
+    const only = group.length === 1 ? group[0] : undefined
+    const keys = only === undefined ? group.flatMap((waiter) => waiter.keys) : [...only.keys]
+    this.#run(keys).then(
+      (result) => {
+        if (only !== undefined) return only.resolve(result)
+        let from = 0
+        for (const waiter of group) {
+          waiter.resolve(this.#split(result, from, waiter.keys.length))
+          from += waiter.keys.length
+        }
+      },
+      (error: unknown) => {
+        for (const waiter of group) waiter.reject(error)
+      },
+    )
+  }
+}
