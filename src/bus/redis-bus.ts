@@ -75,6 +75,11 @@ export class RedisBus implements Bus {
     return this.#connection?.clientName
   }
 
+  /** Closes the subscriber connection (the cache's `close()` does this too). */
+  disconnect(): void {
+    void this.#connection?.close()
+  }
+
   connect(store: Store, handlers: BusHandlers): BusConnection {
     if (!(store instanceof RedisStore) && !(store instanceof RedisClusterStore)) {
       throw invalidOption('bus', `a Redis bus needs a Redis store, not '${store.name}'`)

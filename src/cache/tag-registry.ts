@@ -41,13 +41,16 @@ export class TagRegistry {
     if (changed || this.#records.floor !== floor) this.generation++
   }
 
-  /** Learns records reported by a store read (only ever raises what is known). */
+  /**
+   * Learns records reported by a store read (only ever raises what is known). They are complete
+   * as of that read, so a tag new here takes its record as is, even below the floor.
+   */
   learn(tagSeqs: Record<string, TagSeq>): void {
     const floor = this.#records.floor
     let changed = false
     for (const tag in tagSeqs) {
       const seqs = tagSeqs[tag] as TagSeq
-      if (this.#records.raise(tag, seqs.hard, seqs.soft)) changed = true
+      if (this.#records.raise(tag, seqs.hard, seqs.soft, true)) changed = true
     }
     if (changed || this.#records.floor !== floor) this.generation++
   }

@@ -32,13 +32,19 @@ export class SeqRecords {
     return this.#records.get(tag)
   }
 
-  /** Raises `tag`'s record to at least `hard` / `soft`; true when anything moved. */
-  raise(tag: string, hard: number, soft: number): boolean {
+  /**
+   * Raises `tag`'s record to at least `hard` / `soft`; true when anything moved. A new record
+   * starts at the floor (what may have been forgotten), unless it is `exact`: a complete record
+   * read from the store, which may well be older than the floor.
+   */
+  raise(tag: string, hard: number, soft: number, exact = false): boolean {
     const record = this.#records.get(tag)
     if (record === undefined) {
       const floor = this.#floor
-      this.#records.set(tag, { hard: Math.max(hard, floor), soft: Math.max(soft, floor) })
+      const least = exact ? -Infinity : floor
+      this.#records.set(tag, { hard: Math.max(hard, least), soft: Math.max(soft, least) })
       if (this.#records.size > this.#max) this.#evict()
+      // Only a record above the floor says more than "unknown" did.
       return hard > floor || soft > floor
     }
     if (hard <= record.hard && soft <= record.soft) return false

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 
 import { type CacheOptions, memoryStore, type Store } from '../../src/index.js'
+import { RedisBus, redisBus } from '../../src/bus/redis-bus.js'
 import { redisStore } from '../../src/stores/redis.js'
 
 let client: Redis | undefined
@@ -23,7 +24,8 @@ export const uniquePrefix = (): string => `cgtest:${randomUUID()}`
 let pending = 0
 /** Counts the store calls in flight, for {@link quiesce}. */
 function tracked<S extends Store>(store: S): S {
-  for (const method of ['read', 'write', 'invalidate'] as const) {
+  for (const method of ['read', 'write', 'invalidate', 'readUnchecked'] as const) {
+    if (store[method] === undefined) continue
     const call = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>
     const wrapped = (...args: unknown[]) => {
       pending++
@@ -47,11 +49,24 @@ const redisTier = (): CacheOptions => ({
   store: tracked(redisStore({ client: redisClient(), prefix: uniquePrefix() })),
 })
 
+/**
+ * Redis with a bus: shared-tier reads are judged in the process (unchecked `MGET`s) once the bus
+ * vouches for it. The subscriber connections close with the caches or the test file.
+ */
+const busTier = (): CacheOptions => {
+  const bus = redisBus({ maxSilence: '10s' })
+  buses.push(bus)
+  return { ...redisTier(), bus }
+}
+const buses: RedisBus[] = []
+afterAll(() => buses.splice(0).forEach((bus) => bus.disconnect()))
+
 /** Tier set-ups that engine behaviour must hold on, real Redis included. */
 export const WITH_AND_WITHOUT_STORE: [name: string, tiers: () => CacheOptions][] = [
   ['L1 only', () => ({})],
   ['L1 + memory store', () => ({ store: tracked(memoryStore()) })],
   ['L1 + Redis', redisTier],
+  ['L1 + Redis + bus', busTier],
 ]
 
 /** The above, plus shared stores without L1. */
@@ -59,4 +74,5 @@ export const ALL_TIERS: [name: string, tiers: () => CacheOptions][] = [
   ...WITH_AND_WITHOUT_STORE,
   ['memory store without L1', () => ({ store: tracked(memoryStore()), l1: false })],
   ['Redis without L1', () => ({ ...redisTier(), l1: false })],
+  ['Redis + bus without L1', () => ({ ...busTier(), l1: false })],
 ]
