@@ -199,7 +199,9 @@ export class FleetSync {
       replayed: replayed.length,
       startedOver: false,
     })
-    for (const m of buffered) this.#handle(m)
+    // The log already gave what arrived meanwhile up to here (heartbeats included).
+    const replayedUpTo = this.#busHighest
+    for (const m of buffered) if (m.seq > replayedUpTo) this.#handle(m)
     if (this.#buffered === undefined && message.seq <= this.#through) this.#trust()
   }
 
