@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { BusMessage } from '../../src/bus/bus.js'
 import { redisBus } from '../../src/bus/redis-bus.js'
 import type { Cache } from '../../src/cache/cache.js'
+import type { Duration } from '../../src/cache/duration.js'
 import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import type { RedisStore } from '../../src/stores/redis.js'
@@ -36,7 +37,7 @@ function next<E extends CacheEventName>(
  * A cache as one process of a fleet would have it: its own store client and a gated Redis bus.
  * Resolves once the bus vouches for it.
  */
-async function member(prefix: string, options: { l1?: false; maxSilence?: string } = {}) {
+async function member(prefix: string, options: { l1?: false; maxSilence?: Duration } = {}) {
   const redis = redisBus({ maxSilence: options.maxSilence ?? '10s' })
   const bus = gatedBus(redis)
   const store = redisStore({ url: inject('redisUrl'), prefix }) as RedisStore
