@@ -363,7 +363,11 @@ export class Cache {
   /** A synchronous snapshot of the counters (shared by all namespaces of this cache). */
   stats(): CacheStats {
     const engine = this.#engine
-    return engine.counters.snapshot(engine.l1?.size ?? 0, engine.registry.size)
+    return engine.counters.snapshot(
+      engine.l1?.size ?? 0,
+      engine.registry.size,
+      engine.sync?.stats(),
+    )
   }
 
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {

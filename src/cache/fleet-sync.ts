@@ -1,6 +1,7 @@
 import type { Bus, BusConnection, BusMessage } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { Engine } from './engine.js'
+import type { BusStats } from './stats.js'
 
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
@@ -46,6 +47,7 @@ export class FleetSync {
   /** Messages that arrived while a gap is being replayed, in order. */
   #buffered: BusMessage[] | undefined
   #closed = false
+  readonly #counts = { messages: 0, gaps: 0, replayed: 0, startOvers: 0, distrusts: 0 }
 
   constructor(engine: Engine, bus: Bus, store: Store) {
     this.#engine = engine
@@ -68,9 +70,9 @@ export class FleetSync {
     return this.#trusted
   }
 
-  /** Every step up to this one is applied here (for `inspect()` and tests). */
-  get through(): number {
-    return this.#through
+  /** For `stats().bus`. */
+  stats(): BusStats {
+    return { trusted: this.#trusted, seq: this.#through, ...this.#counts }
   }
 
   /**
@@ -113,6 +115,7 @@ export class FleetSync {
 
   #onMessage(message: BusMessage): void {
     this.#lastHeard = Date.now()
+    this.#counts.messages++
     if (this.#buffered !== undefined) return void this.#buffered.push(message)
     this.#handle(message)
   }
@@ -161,6 +164,7 @@ export class FleetSync {
     const floor =
       sameEpoch && !lostState ? Math.max(message.seq, this.#engine.highestSeq) : message.seq
     this.#engine.forgetBelow(floor, message.epoch, lostState)
+    this.#counts.startOvers++
     this.#epoch = message.epoch
     this.#through = floor
     this.#busHighest = message.seq
@@ -174,6 +178,7 @@ export class FleetSync {
   /** Makes up the steps between `#through` and `message` from the store's log. */
   async #recover(message: BusMessage): Promise<void> {
     this.#distrust('gap', true)
+    this.#counts.gaps++
     this.#buffered = [message]
     const epoch = this.#epoch as string
     let replayed: BusMessage[] | undefined
@@ -194,6 +199,7 @@ export class FleetSync {
       this.#engine.busEvent('bus:sync', { seq: this.#through, replayed: 0, startedOver: true })
       return
     }
+    this.#counts.replayed += replayed.length
     this.#engine.busEvent('bus:sync', {
       seq: this.#through,
       replayed: replayed.length,
@@ -227,6 +233,7 @@ export class FleetSync {
     if (!subscribed) this.#subscribed = false
     if (!this.#trusted) return
     this.#trusted = false
+    this.#counts.distrusts++
     this.#engine.setTrusted(false)
     this.#engine.busEvent('bus:distrusted', { reason })
   }

@@ -12,6 +12,26 @@ export interface CacheStats {
   loads: number
   l1: { hits: number; misses: number; entries: number; knownTags: number }
   l2: { hits: number; misses: number; errors: number }
+  /** With a bus: where this process stands in the fleet's invalidations. */
+  bus?: BusStats
+}
+
+/** The bus part of {@link CacheStats}. */
+export interface BusStats {
+  /** The bus vouches for this process: its L1 serves hits, it judges shared-tier entries itself. */
+  trusted: boolean
+  /** Every invalidation up to this sequence has been applied here. */
+  seq: number
+  /** Messages heard (steps and heartbeats). */
+  messages: number
+  /** Gaps seen; each was replayed from the store's log or started over. */
+  gaps: number
+  /** Steps made up from the log. */
+  replayed: number
+  /** Times this process started over: its first sync, a gap beyond the log, a store that lost state. */
+  startOvers: number
+  /** Times the bus stopped vouching (lost connection, silence, gap). */
+  distrusts: number
 }
 
 /** Mutable counters behind {@link CacheStats}; shared by a cache and its namespaces. */
@@ -28,7 +48,7 @@ export class Counters {
   l2Misses = 0
   l2Errors = 0
 
-  snapshot(l1Entries: number, knownTags: number): CacheStats {
+  snapshot(l1Entries: number, knownTags: number, bus?: BusStats): CacheStats {
     // Every hit is counted once, by the tier that served it.
     const hits = this.l1Hits + this.l2Hits
     const reads = hits + this.misses
@@ -43,6 +63,7 @@ export class Counters {
       loads: this.loads,
       l1: { hits: this.l1Hits, misses: this.l1Misses, entries: l1Entries, knownTags },
       l2: { hits: this.l2Hits, misses: this.l2Misses, errors: this.l2Errors },
+      ...(bus === undefined ? {} : { bus }),
     }
   }
 }
