@@ -1,5 +1,8 @@
 // L2 hit benchmark: cachegraph's read path on its Redis store (no L1), against a raw ioredis
-// GET + JSON.parse, bentocache's Redis driver and cacheable's Redis store. Then, on the same
+// GET + JSON.parse, bentocache's Redis driver and cacheable's Redis store. cachegraph runs twice:
+// with its bus (the fleet set-up: entries are fetched with one MGET and judged in the process,
+// which the bus keeps informed) and with the store alone (every read is the checking Lua script).
+// Then, on the same
 // Redis: the latency of invalidate(tag) against the number of dependents, and the first read
 // after an invalidation against a raw GET of a missing key.
 //
@@ -32,7 +35,7 @@ import { BentoCache, bentostore } from 'bentocache'
 import { redisDriver } from 'bentocache/drivers/redis'
 import { Cacheable } from 'cacheable'
 import { createCache } from 'cachegraph'
-import { redisStore } from 'cachegraph/redis'
+import { redisBus, redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 import { do_not_optimize } from 'mitata'
 
@@ -154,15 +157,28 @@ async function main() {
   const rawKey = (key) => `${PREFIX}:raw:${key}`
   const rawKeys = keys.map(rawKey)
 
-  // (b) cachegraph, Redis store only (no L1), one connection of its own.
+  // (b) cachegraph with its bus, no L1, one connection of its own (plus the bus subscriber).
+  // Trusted before anything is written, like a process that has been up for a while.
   const cgClient = new Redis(REDIS_URL)
   closers.push(() => cgClient.quit())
   const cg = createCache({
     ttl: '10m',
     l1: false,
     store: redisStore({ client: cgClient, prefix: `${PREFIX}-cg` }),
+    bus: redisBus(),
   })
   closers.push(() => cg.close())
+  await new Promise((resolve) => cg.on('bus:trusted', resolve))
+
+  // (b') cachegraph on the store alone (no bus, no L1): the same entries, one connection.
+  const cgPlainClient = new Redis(REDIS_URL)
+  closers.push(() => cgPlainClient.quit())
+  const cgPlain = createCache({
+    ttl: '10m',
+    l1: false,
+    store: redisStore({ client: cgPlainClient, prefix: `${PREFIX}-cg` }),
+  })
+  closers.push(() => cgPlain.close())
 
   // (c) bentocache, Redis driver as its only layer (no L1 memory layer, no bus).
   const bento = new BentoCache({
@@ -209,7 +225,16 @@ async function main() {
         return text === null ? undefined : JSON.parse(text)
       },
     },
-    { id: 'cachegraph', label: 'cachegraph get (l1: false, 3 tags)', read: (i) => cg.get(keys[i]) },
+    {
+      id: 'cachegraph',
+      label: 'cachegraph get (l1: false, bus, 3 tags)',
+      read: (i) => cg.get(keys[i]),
+    },
+    {
+      id: 'cachegraph-store',
+      label: 'cachegraph get (l1: false, no bus)',
+      read: (i) => cgPlain.get(keys[i]),
+    },
     {
       id: 'bentocache',
       label: 'bentocache get (redis driver only)',
@@ -300,6 +325,9 @@ async function main() {
   if (timedL2Hits !== (ROUNDS + WARMUP_ROUNDS) * OPS || cgStats.misses !== 0) {
     throw new Error(`cachegraph: ${timedL2Hits} L2 hits and ${cgStats.misses} misses while timed`)
   }
+  if (!cgStats.bus?.trusted || cgStats.bus.distrusts !== 0) {
+    throw new Error(`cachegraph: the bus did not vouch all along (${JSON.stringify(cgStats.bus)})`)
+  }
 
   // --- (e) invalidate(tag) against the number of dependents -----------------------------------
 
@@ -380,41 +408,38 @@ async function main() {
 
   console.log(`first read after an invalidation: ${FIRST_READS} pairs after 100 warm-up pairs...`)
   const firstRead = []
+  const firstReadPlain = []
   const missingGet = []
   const firstReadKeys = Math.min(KEYS, FIRST_READS + 100)
   for (let n = 0; n < firstReadKeys; n++) {
     const i = order[n]
     await cg.invalidate(`item:${i}`)
-    let cgNs
-    let rawNs
-    const timeCg = async () => {
+    const timed = {}
+    const timeGet = (id, cache) => async () => {
       const t0 = process.hrtime.bigint()
-      const value = await cg.get(keys[i])
-      cgNs = Number(process.hrtime.bigint() - t0)
+      const value = await cache.get(keys[i])
+      timed[id] = Number(process.hrtime.bigint() - t0)
       if (value !== undefined) throw new Error(`${keys[i]} is still a hit after invalidation`)
     }
     const timeRaw = async () => {
       const t0 = process.hrtime.bigint()
       const text = await raw.get(`${PREFIX}:missing:${i}`)
-      rawNs = Number(process.hrtime.bigint() - t0)
+      timed.raw = Number(process.hrtime.bigint() - t0)
       if (text !== null) throw new Error('a missing key is there')
     }
-    // Alternate which of the pair goes first.
-    if (n % 2 === 0) {
-      await timeCg()
-      await timeRaw()
-    } else {
-      await timeRaw()
-      await timeCg()
-    }
+    // Rotate which of the three goes first.
+    const three = [timeGet('cg', cg), timeGet('plain', cgPlain), timeRaw]
+    for (let k = 0; k < 3; k++) await three[(n + k) % 3]()
     if (n >= 100) {
-      firstRead.push(cgNs)
-      missingGet.push(rawNs)
+      firstRead.push(timed.cg)
+      firstReadPlain.push(timed.plain)
+      missingGet.push(timed.raw)
     }
   }
   const firstReadResult = {
     pairs: firstRead.length,
     cachegraph: latency(firstRead),
+    cachegraphNoBus: latency(firstReadPlain),
     rawGetMissing: latency(missingGet),
     /** For information: the median of the per-pair ratios. */
     medianPairRatio: median(firstRead.map((ns, n) => ns / missingGet[n])),
@@ -434,7 +459,7 @@ async function main() {
   )
   const targets = [
     {
-      id: 'cachegraph L2 hit >= 0.8 x raw GET + JSON.parse',
+      id: 'cachegraph L2 hit (with bus) >= 0.8 x raw GET + JSON.parse',
       value: ratios['cachegraph / raw'].median,
       met: ratios['cachegraph / raw'].median >= TARGETS.vsRawGet,
     },
@@ -488,7 +513,8 @@ async function main() {
   console.log()
   console.log(`first read after an invalidation (${firstReadResult.pairs} pairs, one at a time)`)
   console.log(`${''.padEnd(40)} ${latencyHeader.join(' ')}`)
-  latencyRow('cachegraph get (invalidated: undefined)', firstReadResult.cachegraph)
+  latencyRow('cachegraph get with bus (invalidated)', firstReadResult.cachegraph)
+  latencyRow('cachegraph get, no bus (for information)', firstReadResult.cachegraphNoBus)
   latencyRow('ioredis GET of a missing key', firstReadResult.rawGetMissing)
   console.log(
     `median of per-pair ratios (for information): ${firstReadResult.medianPairRatio.toFixed(2)}`,
@@ -527,7 +553,7 @@ async function main() {
     invalidation: { ...invalidation, ratio100kTo1: invFlatRatio },
     firstRead: firstReadResult,
     targets,
-    cachegraphStats: { l2Hits: cgStats.l2.hits, misses: cgStats.misses },
+    cachegraphStats: { l2Hits: cgStats.l2.hits, misses: cgStats.misses, bus: cgStats.bus },
     rounds,
   }
   console.log()

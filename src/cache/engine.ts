@@ -325,6 +325,7 @@ export class Engine {
   /** Applies a step another process took, delivered by the bus. */
   applyRemote(tags: readonly string[], seq: number, stale: boolean): void {
     this.registry.apply(tags, seq, stale)
+    if (this.events.has('bus:invalidate')) this.events.emit('bus:invalidate', { tags, seq, stale })
   }
 
   /**

@@ -13,6 +13,8 @@ export interface CacheEvents {
   loop: { session: string; key: string; kind: 'repeat' | 'depth' | 'oscillation' }
   /** The shared tier lost its state (restart, failover, FLUSHDB): the L1 was dropped. */
   'store:reset': { epoch: string; seq: number }
+  /** Another process's invalidation (or superseding write) arrived over the bus and was applied. */
+  'bus:invalidate': { tags: readonly string[]; seq: number; stale: boolean }
   /** The bus vouches for this process again (after start, a lost connection, silence or a gap). */
   'bus:trusted': { seq: number }
   /** The bus can no longer vouch for this process: the L1 serves no hits until `bus:trusted`. */
