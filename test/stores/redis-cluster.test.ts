@@ -2,6 +2,7 @@ import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createCache, type Store } from '../../src/index.js'
+import { redisBus } from '../../src/bus/redis-bus.js'
 import { RedisClusterStore } from '../../src/stores/redis-cluster.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { storeConformance } from '../../src/testing/index.js'
@@ -45,6 +46,33 @@ storeConformance(
 )
 
 describe('caches on Redis Cluster', () => {
+  it('a bus carries invalidations between caches; trusted reads skip the second round trip', async () => {
+    const prefix = uniquePrefix()
+    const member = async (l1?: false) => {
+      const cache = createCache({
+        store: redisStore({ client, prefix }),
+        bus: redisBus({ maxSilence: '10s' }),
+        ...(l1 === false ? { l1 } : {}),
+      })
+      await new Promise((resolve) => cache.on('bus:trusted', resolve))
+      return cache
+    }
+    const [a, b, reader] = [await member(), await member(), await member(false)]
+    try {
+      let loads = 0
+      expect(await b.getOrSet('k', () => ++loads, { tags: ['t'] })).toBe(1)
+      expect(await reader.get('k')).toBe(1)
+      const applied = new Promise((resolve) => b.on('bus:invalidate', resolve))
+      const { seq } = await a.invalidate('t')
+      expect(await applied).toEqual({ tags: ['t'], seq, stale: false })
+      expect(await b.getOrSet('k', () => ++loads, { tags: ['t'] })).toBe(2)
+      expect(await reader.get('k')).toBe(2)
+      expect(reader.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
+    } finally {
+      await Promise.all([a.close(), b.close(), reader.close()])
+    }
+  })
+
   it('a cluster client gives the cluster store, and entries spread over the masters', async () => {
     const prefix = uniquePrefix()
     const store = redisStore({ client, prefix })
