@@ -80,9 +80,12 @@ export class RedisBus implements Bus {
     void this.#connection?.close()
   }
 
-  connect(store: Store, handlers: BusHandlers): BusConnection {
-    if (!(store instanceof RedisStore) && !(store instanceof RedisClusterStore)) {
-      throw invalidOption('bus', `a Redis bus needs a Redis store, not '${store.name}'`)
+  connect(outer: Store, handlers: BusHandlers): BusConnection {
+    // A wrapper (a fault injector, say) keeps the Redis store it wraps as `inner`.
+    let store: Store | undefined = outer
+    while (store !== undefined && !isRedisStore(store)) store = (store as { inner?: Store }).inner
+    if (store === undefined) {
+      throw invalidOption('bus', `a Redis bus needs a Redis store, not '${outer.name}'`)
     }
     if (this.#connection !== undefined) {
       throw invalidOption('bus', 'this redisBus() is already used by another cache: make one each')
@@ -190,6 +193,10 @@ class RedisBusConnection implements BusConnection {
     this.#subscriber.disconnect()
     return Promise.resolve()
   }
+}
+
+function isRedisStore(store: Store): store is RedisStore | RedisClusterStore {
+  return store instanceof RedisStore || store instanceof RedisClusterStore
 }
 
 /** The steps right after `after`, in order, or undefined when one is missing. */

@@ -212,7 +212,7 @@ export function storeConformance(
           }
           cursor = page.cursor
           pages++
-        } while (cursor !== '0' && pages < 10_000)
+        } while (cursor !== '0' && pages < 1_000_000)
         expect([...found].sort()).toEqual(written.map((e) => e.key).sort())
       }),
     )

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 
 import { type CacheOptions, memoryStore, type Store } from '../../src/index.js'
-import type { RedisBus} from '../../src/bus/redis-bus.js';
+import type { RedisBus } from '../../src/bus/redis-bus.js'
 import { redisBus } from '../../src/bus/redis-bus.js'
 import { redisStore } from '../../src/stores/redis.js'
 
