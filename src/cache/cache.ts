@@ -366,6 +366,7 @@ export class Cache {
     return engine.counters.snapshot(
       engine.l1?.size ?? 0,
       engine.registry.size,
+      { replayQueue: engine.replayPending, circuit: engine.circuit },
       engine.sync?.stats(),
     )
   }

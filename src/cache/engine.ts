@@ -1,9 +1,11 @@
-import { CacheError } from '../errors.js'
+import { CacheError, isCacheError } from '../errors.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
 import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { FleetSync } from './fleet-sync.js'
+import { ReplayQueue } from './replay-queue.js'
+import { StoreGuard, type StoreOperation } from './store-guard.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
 import { estimateSize } from './size.js'
@@ -83,6 +85,10 @@ export class Engine {
   readonly sync: FleetSync | undefined
   /** False while the bus cannot vouch for the L1: no L1 hits then. */
   #l1Trusted: boolean
+  /** Time limits and the circuit breaker of shared-tier calls. */
+  readonly #guard: StoreGuard
+  /** Invalidations the store did not record, sent again before it is read again. */
+  readonly #replay: ReplayQueue
 
   constructor(options: ResolvedOptions) {
     this.options = options
@@ -96,6 +102,10 @@ export class Engine {
     this.clone = l1?.clone === true
     const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined
     this.#sizeOf = l1?.sizeOf ?? (needsSizes ? estimateSize : undefined)
+    this.#guard = new StoreGuard(options.guard, options.clock, (state, cause) => {
+      if (this.events.has('store:circuit')) this.events.emit('store:circuit', { state, cause })
+    })
+    this.#replay = new ReplayQueue(options.maxReplayTags, `${IMPLICIT}ns:${options.namespace}`)
     // With a bus, nothing is trusted before the first heartbeat shows where the fleet stands.
     this.#l1Trusted = options.bus === undefined
     this.sync =
@@ -197,9 +207,10 @@ export class Engine {
     if (this.sync?.trusted === true && store.readUnchecked !== undefined) {
       let fast: StoreReadResult | undefined
       try {
-        fast = await store.readUnchecked(keys)
+        fast = await this.#callStore('read', () => store.readUnchecked!(keys))
       } catch (error) {
         this.#storeFailed(error, 'store:read')
+        if (this.options.strict) throw storeError(error)
         return undefined
       }
       if (fast !== undefined && this.sync.covers(fast.seq, fast.epoch)) {
@@ -211,8 +222,14 @@ export class Engine {
   }
 
   async #readChecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const result = await this.guardStore('read', () => this.store!.read(keys))
-    if (result === undefined) return undefined
+    let result: StoreReadResult
+    try {
+      result = await this.#callStore('read', () => this.store!.read(keys))
+    } catch (error) {
+      this.#storeFailed(error, 'store:read')
+      if (this.options.strict) throw storeError(error)
+      return undefined
+    }
     this.observe(result.seq, result.epoch)
     this.registry.learn(result.tagSeqs)
     return result
@@ -277,16 +294,26 @@ export class Engine {
     if (this.store === undefined) {
       seq = ++this.#localSeq
     } else {
+      const store = this.store
       try {
-        const result = await this.store.invalidate(tags, { stale })
+        const result = await this.#callStore('invalidate', () => store.invalidate(tags, { stale }))
         this.observe(result.seq, result.epoch)
         seq = result.seq
       } catch (error) {
         this.registry.apply(tags, this.#highestSeq + 1, stale)
         this.#storeFailed(error, 'invalidate')
+        if (this.#replay.add(tags, stale)) {
+          this.reportError(
+            new CacheError(
+              'E_INVALIDATION_NOT_RECORDED',
+              'cachegraph: the replay queue overflowed; it will invalidate the whole cache once the store is back',
+            ),
+            'invalidate',
+          )
+        }
         throw new CacheError(
           'E_INVALIDATION_NOT_RECORDED',
-          `cachegraph: invalidation of ${tags.join(', ')} applied in this process only; the shared store did not record it`,
+          `cachegraph: invalidation of ${tags.join(', ')} applied in this process only; the shared store did not record it (queued for replay)`,
           { cause: error },
         )
       }
@@ -356,13 +383,41 @@ export class Engine {
   }
 
   /** Runs a store call; failures are counted, reported as `error` events and turned into undefined. */
-  async guardStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+  async guardStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await call()
+      return await this.#callStore(operation, call)
     } catch (error) {
       this.#storeFailed(error, `store:${operation}`)
       return undefined
     }
+  }
+
+  /** The shared tier's circuit breaker state. */
+  get circuit(): 'closed' | 'open' | 'half-open' {
+    return this.#guard.state
+  }
+
+  /** Invalidations waiting to be replayed to the store (for `stats()` and tests). */
+  get replayPending(): number {
+    return this.#replay.size
+  }
+
+  /**
+   * A store call within its time limit and the circuit breaker. Invalidations the store missed
+   * go first: nothing is read from (or written to) a store that has not heard of them.
+   */
+  async #callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    if (this.#replay.size > 0) await this.#replayInvalidations()
+    return this.#guard.run(operation, call)
+  }
+
+  #replayInvalidations(): Promise<void> {
+    const store = this.store as Store
+    return this.#replay.drain(async (tags, stale) => {
+      const result = await this.#guard.run('invalidate', () => store.invalidate(tags, { stale }))
+      this.observe(result.seq, result.epoch)
+      this.applyOwn(tags, result.seq, stale)
+    })
   }
 
   #storeFailed(error: unknown, operation: string): void {
@@ -388,4 +443,10 @@ export class Engine {
   #assertOpen(): void {
     if (this.#closed) throw new CacheError('E_CLOSED', 'cachegraph: the cache is closed')
   }
+}
+
+/** A store failure as strict readers see it. */
+function storeError(error: unknown): CacheError {
+  if (isCacheError(error)) return error
+  return new CacheError('E_STORE', 'cachegraph: the shared store failed', { cause: error })
 }

@@ -13,6 +13,11 @@ export interface CacheEvents {
   loop: { session: string; key: string; kind: 'repeat' | 'depth' | 'oscillation' }
   /** The shared tier lost its state (restart, failover, FLUSHDB): the L1 was dropped. */
   'store:reset': { epoch: string; seq: number }
+  /**
+   * The circuit breaker of the shared tier changed state: `open` after repeated failures (calls
+   * are skipped, reads go to loaders), `half-open` when one probe is let through, `closed` again.
+   */
+  'store:circuit': { state: 'closed' | 'open' | 'half-open'; cause: unknown }
   /** Another process's invalidation (or superseding write) arrived over the bus and was applied. */
   'bus:invalidate': { tags: readonly string[]; seq: number; stale: boolean }
   /** The bus vouches for this process again (after start, a lost connection, silence or a gap). */

@@ -4,7 +4,8 @@ import { invalidOption } from '../errors.js'
 import type { Bus } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { CacheOptions } from '../types/options.js'
-import { toMs } from './duration.js'
+import { type Duration, toMs } from './duration.js'
+import type { GuardOptions } from './store-guard.js'
 import type { Serializer } from './serializer.js'
 import { richJson } from './serializer.js'
 
@@ -26,6 +27,9 @@ export interface ResolvedOptions {
     | false
   store: Store | undefined
   bus: Bus | undefined
+  guard: GuardOptions
+  strict: boolean
+  maxReplayTags: number
   serializer: Serializer
   clock: Clock
   maxTags: number
@@ -39,6 +43,10 @@ const KNOWN = new Set([
   'l1',
   'store',
   'bus',
+  'storeTimeout',
+  'breaker',
+  'strict',
+  'maxReplayTags',
   'grace',
   'jitter',
   'maxLifetime',
@@ -85,6 +93,12 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
       throw invalidOption('bus', "needs a shared `store`: a bus carries the store's invalidations")
     }
   }
+  const guard = resolveGuard(options)
+  const maxReplayTags = options.maxReplayTags ?? 10_000
+  checkPositiveInteger(maxReplayTags, 'maxReplayTags')
+  if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+    throw invalidOption('strict', 'must be a boolean')
+  }
   const l1 = resolveL1(options.l1, store)
   const serializer = options.serializer ?? richJson
   if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
@@ -111,6 +125,9 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     l1,
     store,
     bus,
+    guard,
+    strict: options.strict === true,
+    maxReplayTags,
     serializer,
     clock,
     maxTags,
@@ -139,6 +156,52 @@ function resolveL1(l1: CacheOptions['l1'], store: Store | undefined): ResolvedOp
     throw invalidOption('l1.sizeOf', 'must be a function of the value returning bytes')
   }
   return { maxEntries, maxBytes: opts.maxBytes, sizeOf: opts.sizeOf, clone: opts.clone === true }
+}
+
+const TIMEOUT_DEFAULTS = { read: '50ms', write: '1s', invalidate: '1s', scan: '5s' } as const
+
+function resolveGuard(options: CacheOptions): GuardOptions {
+  const given = options.storeTimeout
+  const perOperation =
+    typeof given === 'object' && given !== null ? given : given === undefined ? {} : undefined
+  if (perOperation !== undefined) {
+    for (const key of Object.keys(perOperation)) {
+      if (!['read', 'write', 'invalidate'].includes(key)) {
+        throw invalidOption(`storeTimeout.${key}`, 'is not an operation (read, write, invalidate)')
+      }
+    }
+  }
+  const timeout = (operation: keyof typeof TIMEOUT_DEFAULTS): number => {
+    const value =
+      perOperation === undefined
+        ? given
+        : (perOperation as Record<string, Duration | undefined>)[operation]
+    const name = perOperation === undefined ? 'storeTimeout' : `storeTimeout.${operation}`
+    const ms = toMs(value ?? TIMEOUT_DEFAULTS[operation], name)
+    if (ms === 0) throw invalidOption(name, 'must be above 0 (Infinity: no limit)')
+    return ms
+  }
+  const timeouts = {
+    read: timeout('read'),
+    write: timeout('write'),
+    invalidate: timeout('invalidate'),
+    scan: toMs(TIMEOUT_DEFAULTS.scan, 'storeTimeout'),
+  }
+  const breaker = options.breaker ?? {}
+  if (breaker === false) return { timeouts, failures: undefined, cooldownMs: 0 }
+  if (typeof breaker !== 'object' || breaker === null) {
+    throw invalidOption('breaker', 'must be false or { failures, cooldown }')
+  }
+  for (const key of Object.keys(breaker)) {
+    if (key !== 'failures' && key !== 'cooldown') {
+      throw invalidOption(`breaker.${key}`, 'is not an option of the breaker')
+    }
+  }
+  const failures = breaker.failures ?? 5
+  checkPositiveInteger(failures, 'breaker.failures')
+  const cooldownMs = toMs(breaker.cooldown ?? '1s', 'breaker.cooldown')
+  if (cooldownMs === Infinity) throw invalidOption('breaker.cooldown', 'must be finite')
+  return { timeouts, failures, cooldownMs }
 }
 
 /** Throws unless `name` is a valid namespace segment. */

@@ -11,7 +11,15 @@ export interface CacheStats {
   /** Loader runs (single flight makes this lower than misses under concurrency). */
   loads: number
   l1: { hits: number; misses: number; entries: number; knownTags: number }
-  l2: { hits: number; misses: number; errors: number }
+  l2: {
+    hits: number
+    misses: number
+    errors: number
+    /** Invalidations the store did not record yet, queued for replay (distinct tags). */
+    replayQueue: number
+    /** The shared tier's circuit breaker. */
+    circuit: 'closed' | 'open' | 'half-open'
+  }
   /** With a bus: where this process stands in the fleet's invalidations. */
   bus?: BusStats
 }
@@ -48,7 +56,12 @@ export class Counters {
   l2Misses = 0
   l2Errors = 0
 
-  snapshot(l1Entries: number, knownTags: number, bus?: BusStats): CacheStats {
+  snapshot(
+    l1Entries: number,
+    knownTags: number,
+    l2: { replayQueue: number; circuit: CacheStats['l2']['circuit'] },
+    bus?: BusStats,
+  ): CacheStats {
     // Every hit is counted once, by the tier that served it.
     const hits = this.l1Hits + this.l2Hits
     const reads = hits + this.misses
@@ -62,7 +75,7 @@ export class Counters {
       errors: this.errors,
       loads: this.loads,
       l1: { hits: this.l1Hits, misses: this.l1Misses, entries: l1Entries, knownTags },
-      l2: { hits: this.l2Hits, misses: this.l2Misses, errors: this.l2Errors },
+      l2: { hits: this.l2Hits, misses: this.l2Misses, errors: this.l2Errors, ...l2 },
       ...(bus === undefined ? {} : { bus }),
     }
   }

@@ -40,6 +40,31 @@ export interface CacheOptions {
   /** Shared tier (L2), e.g. `redisStore({ url })` or `memoryStore()`. */
   store?: Store
   /**
+   * Time limits of shared-tier calls: one for all, or per operation. A read that takes longer is
+   * a miss (the loader answers); a write that takes longer is not trusted; an invalidation that
+   * takes longer rejects with `E_INVALIDATION_NOT_RECORDED` and is queued for replay.
+   * @default { read: '50ms', write: '1s', invalidate: '1s' }
+   */
+  storeTimeout?: Duration | { read?: Duration; write?: Duration; invalidate?: Duration }
+  /**
+   * Circuit breaker of the shared tier: after `failures` consecutive failed calls it stops calling
+   * for `cooldown` (reads go straight to loaders, with no added latency), then lets one probe
+   * through. `false` turns it off.
+   * @default { failures: 5, cooldown: '1s' }
+   */
+  breaker?: false | { failures?: number; cooldown?: Duration }
+  /**
+   * Readers see shared-tier failures (`E_STORE`, `E_TIMEOUT`) instead of a silent fallback to the
+   * loader. @default false
+   */
+  strict?: boolean
+  /**
+   * Invalidations the store did not record are queued and sent again before the next store call;
+   * past this many distinct tags the queue collapses into one invalidation of the whole cache.
+   * @default 10_000
+   */
+  maxReplayTags?: number
+  /**
    * Invalidation bus, e.g. `redisBus()`: every process's L1 hears of every invalidation, and a
    * process that may have missed one stops trusting its L1 until it caught up (docs/fleet.md).
    * Needs a `store` it can serve.

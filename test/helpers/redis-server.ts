@@ -73,7 +73,7 @@ export async function startRedis(): Promise<OwnRedis> {
   await launch()
   const kill = async () => {
     const proc = child
-    if (proc === undefined || proc.exitCode !== null) return
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
     await new Promise((resolve) => {
       proc.once('exit', resolve)
       proc.kill('SIGKILL')

@@ -1,0 +1,171 @@
+import type { Clock } from '../clock.js'
+import { CacheError } from '../errors.js'
+
+/** What the engine calls the shared tier for. */
+export type StoreOperation = 'read' | 'write' | 'invalidate' | 'scan'
+
+/** Resolved limits of shared-tier calls. */
+export interface GuardOptions {
+  /** Per operation, ms. */
+  timeouts: Record<StoreOperation, number>
+  /** Consecutive failures that open the circuit; undefined: no breaker. */
+  failures: number | undefined
+  /** How long an open circuit refuses calls before letting one probe through, ms. */
+  cooldownMs: number
+}
+
+/** States of the circuit, as reported by the `store:circuit` event. */
+export type CircuitState = 'closed' | 'open' | 'half-open'
+
+/**
+ * Every call to the shared tier goes through here: it gets a timeout, and consecutive failures
+ * open a circuit breaker. While the circuit is open, calls fail at once (no I/O, no waiting):
+ * reads go straight to their loaders. After `cooldown` one call is let through as a probe; its
+ * success closes the circuit, its failure opens it again.
+ */
+export class StoreGuard {
+  readonly #options: GuardOptions
+  readonly #clock: Clock
+  readonly #onState: (state: CircuitState, cause: unknown) => void
+  #state: CircuitState = 'closed'
+  #failures = 0
+  #openUntil = 0
+  #probing = false
+
+  constructor(
+    options: GuardOptions,
+    clock: Clock,
+    onState: (state: CircuitState, cause: unknown) => void,
+  ) {
+    this.#options = options
+    this.#clock = clock
+    this.#onState = onState
+  }
+
+  get state(): CircuitState {
+    return this.#state
+  }
+
+  /** Runs `call` within the operation's time limit, unless the circuit refuses it. */
+  async run<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    const probe = this.#admit(operation)
+    try {
+      const result = await withTimeout(call(), this.#options.timeouts[operation], operation)
+      this.#succeeded()
+      return result
+    } catch (error) {
+      this.#failed(error)
+      throw error
+    } finally {
+      if (probe) this.#probing = false
+    }
+  }
+
+  /** Throws when the circuit is open; true when this call is the half-open probe. */
+  #admit(operation: StoreOperation): boolean {
+    if (this.#state === 'closed') return false
+    if (this.#state === 'open' && this.#clock.now() >= this.#openUntil) {
+      this.#set('half-open', undefined)
+    }
+    if (this.#state === 'half-open' && !this.#probing) {
+      this.#probing = true
+      return true
+    }
+    throw new CacheError(
+      'E_STORE',
+      `cachegraph: shared store ${operation} skipped: the circuit is open after repeated failures`,
+    )
+  }
+
+  #succeeded(): void {
+    this.#failures = 0
+    if (this.#state !== 'closed') this.#set('closed', undefined)
+  }
+
+  #failed(error: unknown): void {
+    const threshold = this.#options.failures
+    if (threshold === undefined) return
+    this.#failures++
+    if (this.#state === 'half-open' || (this.#state === 'closed' && this.#failures >= threshold)) {
+      this.#openUntil = this.#clock.now() + this.#options.cooldownMs
+      this.#set('open', error)
+    }
+  }
+
+  #set(state: CircuitState, cause: unknown): void {
+    this.#state = state
+    this.#onState(state, cause)
+  }
+}
+
+/** A call waiting for its answer, and what to do when its time is up. */
+interface Pending {
+  deadline: number
+  expire: () => void
+}
+
+/**
+ * The time limits of calls in flight, checked by one timer instead of one timer per call (a
+ * store read is on the hot path of every L1 miss). Precision is a few ms, plenty for limits of
+ * tens of ms and more.
+ */
+class Deadlines {
+  readonly #pending = new Set<Pending>()
+  #timer: NodeJS.Timeout | undefined
+
+  add(pending: Pending): void {
+    this.#pending.add(pending)
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#check(), 5)
+      this.#timer.unref()
+    }
+  }
+
+  /** False when the call had already expired. */
+  remove(pending: Pending): boolean {
+    return this.#pending.delete(pending)
+  }
+
+  #check(): void {
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+      return
+    }
+    const now = Date.now()
+    for (const pending of this.#pending) {
+      if (pending.deadline > now) continue
+      // A timer that fires late because the event loop was busy gives the I/O that may have
+      // answered meanwhile one more turn before the call counts as timed out.
+      setImmediate(() => {
+        if (this.#pending.delete(pending)) pending.expire()
+      })
+    }
+  }
+}
+
+const deadlines = new Deadlines()
+
+/** `promise`, or an `E_TIMEOUT` rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  if (ms === Infinity) return promise
+  return new Promise<T>((resolve, reject) => {
+    const pending: Pending = {
+      deadline: Date.now() + ms,
+      expire: () =>
+        reject(
+          new CacheError('E_TIMEOUT', `cachegraph: shared store ${operation} timed out (${ms} ms)`),
+        ),
+    }
+    deadlines.add(pending)
+    promise.then(
+      (value) => {
+        if (deadlines.remove(pending)) resolve(value)
+      },
+      (error: unknown) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error, passed on as is
+        if (deadlines.remove(pending)) reject(error)
+      },
+    )
+  })
+}
