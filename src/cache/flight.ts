@@ -14,6 +14,7 @@ import type { Engine } from './engine.js'
 import type { L1Entry } from './l1.js'
 import { Validity } from './tag-registry.js'
 import { channels, traced } from './tracing.js'
+import { type LockPlan, leaseOrWait, releaseLease } from './lease.js'
 import { commit } from './write.js'
 
 /** What a finished load (or a stored entry) hands to the callers. */
@@ -47,6 +48,8 @@ export interface LoadPlan {
   session: SessionState | undefined
   /** `scope: 'session'`: never read from or written to anything but the session's L1 keys. */
   sessionOnly: boolean
+  /** `lock`: one process computes, the others wait for its value. */
+  lock: LockPlan | undefined
 }
 
 /** One load of one key, shared by every caller that may join it. */
@@ -105,42 +108,85 @@ async function load(
       // Session entries live in L1 only; the store is asked only for the sequence to load as of.
       start = (await engine.readStore([]))?.seq ?? -Infinity
     } else if (engine.store !== undefined) {
-      const read = await engine.readStore([plan.fullKey])
-      const record = read?.entries[0]
-      const entry = record === undefined ? undefined : engine.decode(plan.fullKey, record)
-      if (entry !== undefined && entry.version === plan.version) {
-        const now = engine.options.clock.now()
-        const validity = engine.registry.check(entry.tags, entry.start, entry.tagStarts)
-        if (validity === Validity.Valid && now < entry.expiresAt) {
-          engine.counters.l2Hits++
-          if (engine.events.has('hit')) {
-            engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })
-          }
-          engine.fillL1(plan.l1Key, entry, now)
-          return resultOf(entry)
-        }
-        if (
-          validity !== Validity.Invalid &&
-          now < entry.staleUntil &&
-          !(entry.value instanceof CachedFailure)
-        ) {
-          engine.fillL1(plan.l1Key, entry, now)
-          resolveProbe(resultOf(entry))
-        }
-      }
+      const looked = await lookUp(engine, plan, resolveProbe)
+      if (looked.hit !== undefined) return looked.hit
       engine.counters.l2Misses++
       // Unreachable store: the loader still runs, but its value cannot be vouched for, so it is
       // as of "never" and nothing is stored.
-      start = read?.seq ?? -Infinity
+      start = looked.seq
     }
   } finally {
     resolveProbe(undefined)
   }
+  let leaseToken: string | undefined
+  if (plan.lock !== undefined && Number.isFinite(start)) {
+    let hit: LoadResult | undefined
+    const outcome = await leaseOrWait(engine, plan.fullKey, plan.lock, async () => {
+      const looked = await lookUp(engine, plan, () => {})
+      hit = looked.hit
+      // The latest read before the loader runs is what it is as of.
+      if (hit === undefined && Number.isFinite(looked.seq)) start = looked.seq
+      return hit !== undefined
+    })
+    if (outcome.kind === 'found' && hit !== undefined) return hit
+    if (outcome.kind === 'compute') leaseToken = outcome.token
+  }
+  try {
+    return await compute(engine, flight, plan, start as number, depth)
+  } finally {
+    releaseLease(engine, plan.fullKey, leaseToken)
+  }
+}
+
+/**
+ * Reads the key from the shared tier: a fresh valid entry is a hit (it fills L1 with its
+ * original start); a graced one is handed to `resolveProbe` for callers that may be served
+ * stale. Also returns the store's sequence, which a load that follows is as of.
+ */
+async function lookUp(
+  engine: Engine,
+  plan: LoadPlan,
+  resolveProbe: (stale: LoadResult | undefined) => void,
+): Promise<{ hit?: LoadResult; seq: number }> {
+  const read = await engine.readStore([plan.fullKey])
+  const record = read?.entries[0]
+  const entry = record === undefined ? undefined : engine.decode(plan.fullKey, record)
+  if (entry !== undefined && entry.version === plan.version) {
+    const now = engine.options.clock.now()
+    const validity = engine.registry.check(entry.tags, entry.start, entry.tagStarts)
+    if (validity === Validity.Valid && now < entry.expiresAt) {
+      engine.counters.l2Hits++
+      if (engine.events.has('hit')) {
+        engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })
+      }
+      engine.fillL1(plan.l1Key, entry, now)
+      return { hit: resultOf(entry), seq: read?.seq ?? -Infinity }
+    }
+    if (
+      validity !== Validity.Invalid &&
+      now < entry.staleUntil &&
+      !(entry.value instanceof CachedFailure)
+    ) {
+      engine.fillL1(plan.l1Key, entry, now)
+      resolveProbe(resultOf(entry))
+    }
+  }
+  return { seq: read?.seq ?? -Infinity }
+}
+
+/** Runs the loader in its own dependency frame and stores what it returns. */
+async function compute(
+  engine: Engine,
+  flight: Flight,
+  plan: LoadPlan,
+  start: number,
+  depth: number,
+): Promise<LoadResult> {
   engine.counters.misses++
   engine.counters.l1Misses++
   engine.counters.loads++
   if (engine.events.has('miss')) engine.events.emit('miss', { key: plan.fullKey })
-  const frame = newFrame(plan.tags, start as number, depth)
+  const frame = newFrame(plan.tags, start, depth)
   flight.start = start
   flight.frame = frame
   let value: unknown

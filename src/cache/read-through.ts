@@ -18,6 +18,7 @@ import {
   resultOf,
   startFlight,
 } from './flight.js'
+import { lockPlan } from './lease.js'
 import { Validity } from './tag-registry.js'
 import { waitBounded, waitFor } from './wait.js'
 import { CacheError } from '../errors.js'
@@ -256,6 +257,7 @@ export class ReadThrough {
       version,
       session,
       sessionOnly: options.scope === 'session',
+      lock: lockPlan(options.lock),
       cacheErrors:
         cacheErrors === undefined
           ? undefined

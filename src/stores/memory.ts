@@ -52,6 +52,7 @@ export class MemoryStore implements Store {
   readonly #clock: Clock
   #seq: number
   #epoch: string
+  readonly #leases = new Map<string, { token: string; until: number }>()
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000
@@ -153,6 +154,21 @@ export class MemoryStore implements Store {
       .map(([key, slot]) => ({ key, ttlMs: slot.expiresAt - now }))
     const next = from + slots.length
     return Promise.resolve({ keys, cursor: next >= this.#entries.size ? '0' : String(next) })
+  }
+
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const now = this.#clock.now()
+    const lease = this.#leases.get(key)
+    if (lease !== undefined && lease.until > now && lease.token !== token) {
+      return Promise.resolve(false)
+    }
+    this.#leases.set(key, { token, until: now + ttlMs })
+    return Promise.resolve(true)
+  }
+
+  releaseLease(key: string, token: string): Promise<void> {
+    if (this.#leases.get(key)?.token === token) this.#leases.delete(key)
+    return Promise.resolve()
   }
 
   /** Entry count, for tests and stats. */

@@ -220,3 +220,9 @@ local seq, epoch = state()
 announce(seq, epoch, 'b', '[]')
 return { seq, epoch }
 `
+
+/** release a lease: KEYS[1] = the lease key; ARGV = [token]. Deletes it only if still ours. */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`

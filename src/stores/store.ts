@@ -71,8 +71,6 @@ export interface StoreReadResult {
 export interface StoreWriteOptions {
   /** Sequence for entries without their own `start`. */
   asOf?: number
-  /** With a lease (`lock: true`), the write is accepted only while this token holds it. */
-  leaseToken?: string
 }
 
 /** Answer to {@link Store.write}. */
@@ -133,6 +131,14 @@ export interface Store {
    * uses this then, and {@link Store.read} otherwise.
    */
   readUnchecked?(keys: readonly string[]): Promise<StoreReadResult | undefined>
+  /**
+   * Optional, for `lock: true`: takes the lease of `key` for `token` unless another token holds
+   * it; the lease ends by itself after `ttlMs`. True when `token` holds it now. A lease only says
+   * who computes a value; which values may be stored is decided by the sequence rules alone.
+   */
+  acquireLease?(key: string, token: string, ttlMs: number): Promise<boolean>
+  /** Ends the lease of `key` if `token` still holds it. */
+  releaseLease?(key: string, token: string): Promise<void>
   /**
    * Lists stored keys page by page (never all at once, never Redis `KEYS`). Pages may be empty
    * before the end and may repeat a key; entries come and go meanwhile. For admin listing and

@@ -241,6 +241,23 @@ export function storeConformance(
       }),
     )
 
+    it(
+      'leases: one holder at a time, released only by it, ended by their ttl',
+      withStore(async (store) => {
+        if (store.acquireLease === undefined || store.releaseLease === undefined) return
+        const k = key('lease')
+        expect(await store.acquireLease(k, 'a', 60_000)).toBe(true)
+        expect(await store.acquireLease(k, 'b', 60_000)).toBe(false)
+        expect(await store.acquireLease(k, 'a', 60_000)).toBe(true) // still a's
+        await store.releaseLease(k, 'b') // not b's to end
+        expect(await store.acquireLease(k, 'b', 60_000)).toBe(false)
+        await store.releaseLease(k, 'a')
+        expect(await store.acquireLease(k, 'b', 50)).toBe(true)
+        await sleep(120)
+        expect(await store.acquireLease(k, 'c', 60_000)).toBe(true)
+      }),
+    )
+
     if (target.loseState !== undefined) {
       const loseState = target.loseState
       it(

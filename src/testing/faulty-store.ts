@@ -10,7 +10,15 @@ import type {
   StoreWriteResult,
 } from '../stores/store.js'
 
-const OPERATIONS = ['read', 'readUnchecked', 'write', 'invalidate', 'scan'] as const
+const OPERATIONS = [
+  'read',
+  'readUnchecked',
+  'write',
+  'invalidate',
+  'scan',
+  'acquireLease',
+  'releaseLease',
+] as const
 
 /** The store calls a fault can target. */
 export type StoreOperation = (typeof OPERATIONS)[number]
@@ -226,6 +234,8 @@ class FaultyStoreImpl<S extends Store> implements FaultyStore<S> {
   // Own properties only when the inner store has them: the engine tests for their presence.
   declare readonly readUnchecked?: (keys: readonly string[]) => Promise<StoreReadResult | undefined>
   declare readonly scan?: (options: StoreScanOptions) => Promise<StoreScanPage>
+  declare readonly acquireLease?: (key: string, token: string, ttlMs: number) => Promise<boolean>
+  declare readonly releaseLease?: (key: string, token: string) => Promise<void>
 
   constructor(inner: S, options: FaultyStoreOptions) {
     this.name = `faulty(${inner.name})`
@@ -245,9 +255,20 @@ class FaultyStoreImpl<S extends Store> implements FaultyStore<S> {
         this.#injector.run('scan', () => full.scan(scan)),
       )
     }
+    if (inner.acquireLease !== undefined && inner.releaseLease !== undefined) {
+      this.#define('acquireLease', (key: string, token: string, ttlMs: number) =>
+        this.#injector.run('acquireLease', () => full.acquireLease(key, token, ttlMs)),
+      )
+      this.#define('releaseLease', (key: string, token: string) =>
+        this.#injector.run('releaseLease', () => full.releaseLease(key, token)),
+      )
+    }
   }
 
-  #define(method: 'readUnchecked' | 'scan', value: (...args: never[]) => unknown): void {
+  #define(
+    method: 'readUnchecked' | 'scan' | 'acquireLease' | 'releaseLease',
+    value: (...args: never[]) => unknown,
+  ): void {
     Object.defineProperty(this, method, { value, enumerable: true })
   }
 

@@ -172,6 +172,13 @@ export interface GetOrSetOptions<T> {
   scope?: 'global' | 'session'
   /** This caller stops waiting when the signal aborts; the shared load goes on for the others. */
   signal?: AbortSignal
+  /**
+   * With a shared store: one process at a time computes this key (a lease in the store); the
+   * others wait for its value, up to `wait`, then compute it themselves. A lease nobody releases
+   * (a crashed process) ends after `ttl`. `true` = `{ wait: '5s', ttl: '10s' }`.
+   * @default false
+   */
+  lock?: boolean | { wait?: Duration; ttl?: Duration }
 }
 
 /** An entry as `cache.inspect()` shows it. */

@@ -57,6 +57,21 @@ describe('a fleet of processes on one Redis', () => {
     expect(stats.bus?.distrusts).toBeGreaterThanOrEqual(1)
   })
 
+  it('with lock: true, ten processes missing the same keys run one loader per key', async () => {
+    const prefix = uniquePrefix()
+    const ten = await fleet(10, prefix)
+    const keys = ['a', 'b', 'c']
+    const results = await Promise.all(
+      keys.flatMap((key) =>
+        ten.map((m) => m.call<string>('lockedLoad', key, `${prefix}:loads:${key}`, 150)),
+      ),
+    )
+    for (const [k, key] of keys.entries()) {
+      expect(await redisClient().get(`${prefix}:loads:${key}`)).toBe('1')
+      expect(new Set(results.slice(k * 10, k * 10 + 10)).size).toBe(1) // everyone got that value
+    }
+  })
+
   it('a process paused past maxSilence does not serve what it missed', async () => {
     const [a, b] = await fleet(2)
     const before = await b!.call<string>('getOrSet', 'k', ['t'])

@@ -3,6 +3,8 @@
  * test/fleet/fleet.ts. Each request is `{ id, op, args }`; each answer `{ id, result }` or
  * `{ id, error }`; cache events travel as `{ event, payload }`.
  */
+import { Redis } from 'ioredis'
+
 import { createCache } from '../../src/index.js'
 import { redisBus } from '../../src/bus/redis-bus.js'
 import { redisStore } from '../../src/stores/redis.js'
@@ -17,11 +19,23 @@ for (const event of ['bus:trusted', 'bus:distrusted', 'bus:sync', 'store:reset']
 }
 
 let loads = 0
+const counter = new Redis(url)
 const ops: Record<string, (...args: never[]) => unknown> = {
   /** A read-through whose loader returns `<pid>:<n>`, so callers see which load they got. */
   getOrSet: (key: string, tags: string[]) =>
     cache.getOrSet(key, () => `${process.pid}:${++loads}`, { tags }),
   get: (key: string) => cache.get(key),
+  /** `lock: true`: counts its loader runs in Redis (`counterKey`), each taking `ms`. */
+  lockedLoad: (key: string, counterKey: string, ms: number) =>
+    cache.getOrSet(
+      key,
+      async () => {
+        await counter.incr(counterKey)
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        return `${process.pid}:${++loads}`
+      },
+      { lock: true, tags: ['t'] },
+    ),
   invalidate: (tags: string[]) => cache.invalidate(tags),
   stats: () => cache.stats(),
   clientName: () => bus.clientName,
@@ -48,5 +62,8 @@ process.on('message', (request: { id: number; op: string; args: never[] }) => {
     )
 })
 
-process.on('disconnect', () => void cache.close().finally(() => process.exit(0)))
+process.on('disconnect', () => {
+  counter.disconnect()
+  void cache.close().finally(() => process.exit(0))
+})
 cache.on('bus:trusted', () => send({ ready: true }))
