@@ -325,22 +325,53 @@ export class Engine {
   }
 
   /**
-   * Checks the store's `{ seq, epoch }`: a new epoch, or a sequence that went backwards, means the
-   * store lost state; nothing this process holds can be validated any more, so L1 is dropped.
+   * Checks the store's `{ seq, epoch }`: a new epoch means the store lost its state; nothing this
+   * process holds can be validated any more, so L1 is dropped. A sequence lower than one seen
+   * before may only be an older reply handled late (replies travel through promise chains of
+   * different lengths), so it is verified with a fresh read first: only a store whose current
+   * sequence is below what it already reported went backwards (a restored snapshot).
    */
   observe(seq: number, epoch: string): void {
     if (this.#epoch === undefined) {
       this.#epoch = epoch
-    } else if (epoch !== this.#epoch || seq < this.#highestSeq) {
-      this.#epoch = epoch
-      this.#highestSeq = seq
-      this.l1?.clear()
-      this.registry.reset(seq)
-      this.sync?.storeReset(seq, epoch)
-      this.events.emit('store:reset', { epoch, seq })
-      return
+    } else if (epoch !== this.#epoch) {
+      return this.#lostState(seq, epoch)
+    } else if (seq < this.#highestSeq) {
+      return void this.#verifyBackwards()
     }
     if (seq > this.#highestSeq) this.#highestSeq = seq
+  }
+
+  #lostState(seq: number, epoch: string): void {
+    this.#epoch = epoch
+    this.#highestSeq = seq
+    this.l1?.clear()
+    this.registry.reset(seq)
+    this.sync?.storeReset(seq, epoch)
+    this.events.emit('store:reset', { epoch, seq })
+  }
+
+  #verifying: Promise<void> | undefined
+
+  /** Reads the store's state again; a request sent now answers after everything seen so far. */
+  #verifyBackwards(): Promise<void> {
+    const store = this.store
+    if (store === undefined) return Promise.resolve()
+    this.#verifying ??= (async () => {
+      const highest = this.#highestSeq
+      const epoch = this.#epoch
+      try {
+        const now = await this.#guard.run('read', () => store.read([]))
+        if (now.epoch !== this.#epoch || (epoch === now.epoch && now.seq < highest)) {
+          this.#lostState(now.seq, now.epoch)
+        }
+      } catch (error) {
+        this.#storeFailed(error, 'store:read')
+      } finally {
+        this.#verifying = undefined
+      }
+    })()
+    return this.#verifying
   }
 
   /** Applies a step this process took itself (its own store call answered with `seq`). */

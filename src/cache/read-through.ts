@@ -212,6 +212,8 @@ export class ReadThrough {
   /** Whether a caller arriving now may share `flight`'s result. */
   #canJoin(flight: Flight): boolean {
     const registry = this.#engine.registry
+    // A process its bus does not vouch for cannot tell what was invalidated since it began.
+    if (this.#engine.sync?.trusted === false) return false
     if (registry.generation === flight.generation) return true
     if (flight.start === undefined) return false
     if (flight.frame !== undefined) {

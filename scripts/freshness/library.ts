@@ -1,0 +1,52 @@
+/**
+ * Which build of cachegraph the workers import: the package itself (`cachegraph`, i.e. this
+ * repository's `dist/` through its `exports`), or a patched copy of `dist/` for `--break`. The
+ * copy lives in a temporary directory with a `node_modules` link back to this repository, so its
+ * own imports (`ioredis`) resolve as the real build's do.
+ */
+import { existsSync } from 'node:fs'
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+import { applyPatch, BREAKS } from './breaks.js'
+
+export interface Library {
+  core: string
+  redis: string
+  /** Removes the patched copy, if any. */
+  dispose(): Promise<void>
+}
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
+
+export async function prepareLibrary(breakName: string | undefined): Promise<Library> {
+  const dist = join(REPO, 'dist')
+  if (!existsSync(join(dist, 'index.js')) || !existsSync(join(dist, 'stores/redis-entry.js'))) {
+    throw new Error('freshness: dist/ is missing: run `npm run build` first')
+  }
+  if (breakName === undefined) {
+    return { core: 'cachegraph', redis: 'cachegraph/redis', dispose: async () => {} }
+  }
+  const chosen = BREAKS.find((b) => b.name === breakName)
+  if (chosen === undefined) throw new Error(`freshness: no break named '${breakName}'`)
+  const root = await mkdtemp(join(tmpdir(), 'cgfresh-lib-'))
+  try {
+    await cp(dist, join(root, 'dist'), { recursive: true })
+    await writeFile(join(root, 'package.json'), '{ "type": "module" }\n')
+    await symlink(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir')
+    for (const patch of chosen.patches) {
+      const file = join(root, 'dist', patch.file)
+      await writeFile(file, applyPatch(await readFile(file, 'utf8'), patch))
+    }
+  } catch (error) {
+    await rm(root, { recursive: true, force: true })
+    throw error
+  }
+  return {
+    core: pathToFileURL(join(root, 'dist/index.js')).href,
+    redis: pathToFileURL(join(root, 'dist/stores/redis-entry.js')).href,
+    dispose: () => rm(root, { recursive: true, force: true }),
+  }
+}

@@ -1,0 +1,127 @@
+/** Command-line options of the freshness checker (node:util parseArgs), with their defaults. */
+import { parseArgs } from 'node:util'
+
+import { BREAK_NAMES, BREAKS } from './breaks.js'
+import type { DbKind } from './protocol.js'
+
+export interface RunOptions {
+  durationMs: number
+  readers: number
+  /** How many of the readers run without a bus. */
+  busless: number
+  writers: number
+  rows: number
+  db: DbKind | 'auto'
+  json: boolean
+  break: string | undefined
+  concurrency: number
+  writeRate: number
+  loaderDelayMs: number
+  killEveryMs: number
+  maxSilenceMs: number
+  busSlackMs: number
+  redisUrl: string
+}
+
+export const HELP = `Usage: npm run check:freshness -- [options]
+       node --import tsx scripts/freshness/main.ts [options]
+
+Runs reader and writer processes on one Redis (REDIS_URL, default redis://127.0.0.1:6379) and a
+source of truth (PostgreSQL on 127.0.0.1:5432, database test, user postgres — or Redis keys),
+and checks every value a reader got against the writes whose invalidate() had resolved before the
+read began. Tests the built library: run \`npm run build\` first.
+
+Options (durations take ms, s or m; a bare number is milliseconds):
+  --duration <d>       how long to read and write                        (default 30s)
+  --readers <n>        reader processes                                  (default 4)
+  --busless <n>        how many of them share the store but not the bus (their own L1 is
+                       stale until ttl; what they store must never be)   (default 1)
+  --writers <n>        writer processes                                  (default 2)
+  --rows <n>           rows in the table; half the reads and writes go to
+                       two hot ones                                      (default 64)
+  --db <kind>          auto | postgres | redis                           (default auto)
+  --concurrency <n>    reads in flight per reader                        (default 4)
+  --write-rate <n>     writes per second per writer                      (default 50)
+  --loader-delay <d>   loaders sleep up to this after the database read  (default 5ms)
+  --kill-every <d>     cut a random worker's bus connection about this often, 0 = never
+                                                                         (default 1s)
+  --max-silence <d>    the bus's maxSilence: the bound on a stale L1 read (default 1s)
+  --bus-slack <d>      a stale L1 read this long after the bus delivered the invalidation
+                       to that process is forbidden                      (default 2ms)
+  --break <name>       test a copy of dist/ with one protection removed:
+${BREAKS.map((b) => `                         ${b.name.padEnd(16)} ${b.what}`).join('\n')}
+  --json               print the result as JSON
+  --help               this text
+
+Exit code: 0 when no read was stale beyond what the consistency model allows and no caller saw
+an error; 1 otherwise; 2 when the check itself could not run.`
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      duration: { type: 'string', default: '30s' },
+      readers: { type: 'string', default: '4' },
+      busless: { type: 'string', default: '1' },
+      writers: { type: 'string', default: '2' },
+      rows: { type: 'string', default: '64' },
+      db: { type: 'string', default: 'auto' },
+      concurrency: { type: 'string', default: '4' },
+      'write-rate': { type: 'string', default: '50' },
+      'loader-delay': { type: 'string', default: '5ms' },
+      'kill-every': { type: 'string', default: '1s' },
+      'max-silence': { type: 'string', default: '1s' },
+      'bus-slack': { type: 'string', default: '2ms' },
+      break: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  if (values.help) return 'help'
+  if (!['auto', 'postgres', 'redis'].includes(values.db)) {
+    throw new UsageError(`--db must be auto, postgres or redis, not '${values.db}'`)
+  }
+  if (values.break !== undefined && !BREAK_NAMES.includes(values.break)) {
+    throw new UsageError(`--break must be one of ${BREAK_NAMES.join(', ')}`)
+  }
+  const readers = count('readers', values.readers, 1)
+  const busless = count('busless', values.busless, 0)
+  if (busless > readers) throw new UsageError('--busless cannot exceed --readers')
+  return {
+    durationMs: duration('duration', values.duration, 100),
+    readers,
+    busless,
+    writers: count('writers', values.writers, 1),
+    rows: count('rows', values.rows, 2),
+    db: values.db as RunOptions['db'],
+    json: values.json,
+    break: values.break,
+    concurrency: count('concurrency', values.concurrency, 1),
+    writeRate: count('write-rate', values['write-rate'], 1),
+    loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
+    killEveryMs: duration('kill-every', values['kill-every'], 0),
+    maxSilenceMs: duration('max-silence', values['max-silence'], 20),
+    busSlackMs: duration('bus-slack', values['bus-slack'], 0),
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  }
+}
+
+function count(name: string, text: string, min: number): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}`)
+  return n
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+
+function duration(name: string, text: string, min: number): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
+  const ms = match === null ? NaN : Number(match[1]) * (UNITS[match[2] ?? 'ms'] as number)
+  if (!(ms >= min))
+    throw new UsageError(`--${name} must be a duration of at least ${min} ms, like 10s`)
+  return ms
+}

@@ -1,0 +1,99 @@
+/**
+ * What the coordinator and its worker processes say to each other over the IPC channel of
+ * `child_process.fork`. Reads stay in the reader that made them (there are far too many to
+ * ship); what travels is the small log of committed writes and, at the end, each process's tally.
+ */
+import type { Outcome } from './outcome.js'
+import type { SampleSet } from './samples.js'
+
+export type DbKind = 'postgres' | 'redis'
+
+/** Everything a worker needs, passed as its first argument (JSON). */
+export interface WorkerConfig {
+  role: 'reader' | 'writer'
+  index: number
+  /**
+   * Whether the cache has a bus. A reader without one stands for a process that shares the store
+   * but not the bus (a cron job, a misconfigured service): its own L1 may be stale until ttl, as
+   * documented, but nothing it writes to the shared tier may make another process's read stale.
+   */
+  bus: boolean
+  /** `cachegraph` module specifiers: the package itself, or a patched copy (`--break`). */
+  library: { core: string; redis: string }
+  redisUrl: string
+  /** The run's unique key prefix: cache store, database keys and bus all live under it. */
+  prefix: string
+  db: { kind: DbKind; table: string }
+  rows: number
+  /** Top-level reads in flight per reader. */
+  concurrency: number
+  /** Per writer, writes per second. */
+  writeRate: number
+  /** Upper bound of the random delay a loader adds after reading the database, in ms. */
+  loaderDelayMs: number
+  maxSilenceMs: number
+  /** A stale L1 read that begins this long after the bus delivered the invalidation is forbidden. */
+  busSlackMs: number
+  /** The shared clock's epoch (see clock.ts). */
+  epoch: string
+}
+
+/** One committed write whose `invalidate()` resolved at `resolvedAt` (shared clock). */
+export interface WriteRecord {
+  row: number
+  version: number
+  /** The sequence `invalidate()` resolved to: matches the bus message that carries it. */
+  seq: number
+  resolvedAt: number
+}
+
+/** Caller-visible failures: a read or a write that rejected. */
+export interface CallerError {
+  role: WorkerConfig['role']
+  index: number
+  message: string
+}
+
+/** What a worker knows of its bus, from the cache's `bus:*` events. */
+export interface BusTally {
+  distrusted: Record<string, number>
+  trusted: number
+  syncs: number
+  startedOver: number
+  storeResets: number
+  /** `error` events of the cache (not seen by callers; e.g. a killed bus connection). */
+  cacheErrors: number
+  firstCacheError?: string
+}
+
+export interface WorkerResult {
+  role: WorkerConfig['role']
+  index: number
+  pid: number
+  /** Top-level calls (a row, or a pair of rows). */
+  reads: number
+  outcome: Outcome
+  /** Propagation: writer's resolve time to this process's receipt on the bus tap, in ms. */
+  propagation: SampleSet
+  /** Writes whose bus message the tap never saw (it was reconnecting, or the format changed). */
+  unheard: number
+  writes: number
+  errors: CallerError[]
+  errorCount: number
+  bus: BusTally
+  /** Event-loop delay of the process, in ms: a busy loop delays bus messages and skews times. */
+  loopDelay: { p99: number; max: number }
+}
+
+export type ToWorker =
+  | { type: 'go' }
+  | { type: 'stop' }
+  /** Writes resolved before `watermark` are all in this or an earlier batch. */
+  | { type: 'writes'; writes: WriteRecord[]; watermark: number }
+
+export type FromWorker =
+  | { type: 'ready'; pid: number }
+  /** A writer's new writes; none it makes later resolves before `mark`. `done`: its last batch. */
+  | { type: 'writes'; writes: WriteRecord[]; mark: number; done: boolean }
+  | { type: 'result'; result: WorkerResult }
+  | { type: 'fatal'; message: string }

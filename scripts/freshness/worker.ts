@@ -1,0 +1,167 @@
+/**
+ * Entry of a worker process (forked by the coordinator; its config is the first argument). One
+ * cache per process, as an application would have: the shared Redis store, the Redis bus, its
+ * own L1. Readers read, writers write; at the end each sends its tally back and exits.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+import type * as Core from '../../src/index.js'
+import type * as RedisEntry from '../../src/stores/redis-entry.js'
+import { type BusTap, tapBus } from './bus-tap.js'
+import { watchBus } from './bus-watch.js'
+import { sharedClock } from './clock.js'
+import { openDb } from './database.js'
+import { Ledger } from './ledger.js'
+import { defineModel, ROW_TTL_MS } from './model.js'
+import type { CallerError, FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol.js'
+import { Reader } from './reader.js'
+import { Samples } from './samples.js'
+import { Writer } from './writer.js'
+
+const NAMESPACE = 'cgfresh'
+const PAIR_SHARE = 0.4
+const MAX_ERRORS_KEPT = 5
+
+const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig
+// The coordinator drives the shutdown, also on Ctrl-C (which reaches the whole process group);
+// a coordinator that is gone for good leaves no worker behind.
+process.on('SIGINT', () => {})
+process.on('disconnect', () => process.exit(3))
+
+function send(message: FromWorker): Promise<void> {
+  return new Promise((resolve) => process.send?.(message, undefined, undefined, () => resolve()))
+}
+
+/** Resolves with the next message of `type` from the coordinator. */
+function next<T extends ToWorker['type']>(type: T): Promise<Extract<ToWorker, { type: T }>> {
+  return new Promise((resolve) => {
+    const listener = (message: ToWorker) => {
+      if (message.type !== type) return
+      process.off('message', listener)
+      resolve(message as Extract<ToWorker, { type: T }>)
+    }
+    process.on('message', listener)
+  })
+}
+
+async function main(): Promise<void> {
+  const clock = sharedClock(config.epoch)
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  // The specifiers name either the package or a patched copy (library.ts): both have these types.
+  const core = (await import(config.library.core)) as typeof Core
+  const redis = (await import(config.library.redis)) as typeof RedisEntry
+  const cache = core.createCache({
+    namespace: NAMESPACE,
+    jitter: 0.5,
+    store: redis.redisStore({ url: config.redisUrl, prefix: config.prefix }),
+    ...(config.bus ? { bus: redis.redisBus({ maxSilence: config.maxSilenceMs }) } : {}),
+  })
+  const bus = watchBus(cache, config.bus)
+  const db = openDb(config.db, config.redisUrl, config.concurrency + 1)
+  const model = defineModel(cache, NAMESPACE, db, config.loaderDelayMs)
+  const ledger = new Ledger({
+    pid: process.pid,
+    maxSilenceMs: config.maxSilenceMs,
+    busSlackMs: config.busSlackMs,
+    ...(config.bus ? {} : { noBusBoundMs: ROW_TTL_MS }),
+  })
+  const errors: CallerError[] = []
+  let errorCount = 0
+  const onError = (error: unknown) => {
+    errorCount++
+    if (errors.length < MAX_ERRORS_KEPT) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      errors.push({ role: config.role, index: config.index, message })
+    }
+  }
+  let tap: BusTap | undefined
+  if (config.role === 'reader' && config.bus) {
+    tap = tapBus(cache, clock, (seq, receivedAt, settledAt) =>
+      ledger.heard(seq, receivedAt, settledAt),
+    )
+  }
+  await bus.untilTrusted(10_000)
+  const reader =
+    config.role === 'reader'
+      ? new Reader({
+          cache,
+          model,
+          ledger,
+          clock,
+          bus,
+          rows: config.rows,
+          concurrency: config.concurrency,
+          pairShare: PAIR_SHARE,
+          onError,
+        })
+      : undefined
+  const writer =
+    config.role === 'writer'
+      ? new Writer({
+          cache,
+          model,
+          db,
+          ledger,
+          clock,
+          rows: config.rows,
+          writeRate: config.writeRate,
+          send: (message) => void send(message),
+          onError,
+        })
+      : undefined
+  // The write log, relayed by the coordinator; the last batch has an infinite watermark.
+  const complete = new Promise<void>((resolve) => {
+    process.on('message', (message: ToWorker) => {
+      if (message.type !== 'writes' || reader === undefined) return
+      reader.receive(message.writes, message.watermark)
+      if (message.watermark === Infinity) resolve()
+    })
+  })
+  const go = next('go')
+  await send({ type: 'ready', pid: process.pid })
+  await go
+  loop.enable()
+  reader?.start()
+  writer?.start()
+  await next('stop')
+  await reader?.stop()
+  await writer?.stop()
+  loop.disable()
+  if (reader !== undefined) await complete
+  const propagation = new Samples()
+  let unheard = 0
+  if (reader !== undefined) {
+    for (const write of ledger.writes()) {
+      const receivedAt = ledger.receivedAt(write.seq)
+      if (receivedAt === undefined) unheard++
+      else propagation.add(receivedAt - write.resolvedAt)
+    }
+  }
+  const result: WorkerResult = {
+    role: config.role,
+    index: config.index,
+    pid: process.pid,
+    reads: reader?.reads ?? 0,
+    outcome: ledger.result(),
+    propagation: propagation.toJSON(),
+    unheard,
+    writes: writer?.writes ?? 0,
+    errors,
+    errorCount,
+    bus: bus.tally,
+    loopDelay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+  }
+  await send({ type: 'result', result })
+  tap?.close()
+  await cache.close()
+  await db.close()
+}
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    await send({ type: 'fatal', message })
+    process.exit(1)
+  },
+)
