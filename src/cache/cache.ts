@@ -67,6 +67,11 @@ export class Cache {
     }
   }
 
+  /** The shared tier's name (`'redis'`, `'memory'`, ...), undefined for an L1-only cache. */
+  get storeName(): string | undefined {
+    return this.#engine.store?.name
+  }
+
   /** This namespace's path, e.g. `'app'` or `'app:users'`. */
   get name(): string {
     return this.#ns.path

@@ -207,7 +207,7 @@ export class Engine {
     if (this.sync?.trusted === true && store.readUnchecked !== undefined) {
       let fast: StoreReadResult | undefined
       try {
-        fast = await this.#callStore('read', () => store.readUnchecked!(keys))
+        fast = await this.callStore('read', () => store.readUnchecked!(keys))
       } catch (error) {
         this.#storeFailed(error, 'store:read')
         if (this.options.strict) throw storeError(error)
@@ -224,7 +224,7 @@ export class Engine {
   async #readChecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
     let result: StoreReadResult
     try {
-      result = await this.#callStore('read', () => this.store!.read(keys))
+      result = await this.callStore('read', () => this.store!.read(keys))
     } catch (error) {
       this.#storeFailed(error, 'store:read')
       if (this.options.strict) throw storeError(error)
@@ -296,7 +296,7 @@ export class Engine {
     } else {
       const store = this.store
       try {
-        const result = await this.#callStore('invalidate', () => store.invalidate(tags, { stale }))
+        const result = await this.callStore('invalidate', () => store.invalidate(tags, { stale }))
         this.observe(result.seq, result.epoch)
         seq = result.seq
       } catch (error) {
@@ -416,7 +416,7 @@ export class Engine {
   /** Runs a store call; failures are counted, reported as `error` events and turned into undefined. */
   async guardStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await this.#callStore(operation, call)
+      return await this.callStore(operation, call)
     } catch (error) {
       this.#storeFailed(error, `store:${operation}`)
       return undefined
@@ -434,10 +434,11 @@ export class Engine {
   }
 
   /**
-   * A store call within its time limit and the circuit breaker. Invalidations the store missed
-   * go first: nothing is read from (or written to) a store that has not heard of them.
+   * A store call within its time limit and the circuit breaker; failures are thrown. Invalidations
+   * the store missed go first: nothing is read from (or written to) a store that has not heard of
+   * them.
    */
-  async #callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+  async callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
     if (this.#replay.size > 0) await this.#replayInvalidations()
     return this.#guard.run(operation, call)
   }

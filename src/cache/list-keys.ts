@@ -37,10 +37,16 @@ export async function listKeys(
   const store = engine.store
   let page: { full: { key: string; ttl: number }[]; cursor: string }
   if (store?.scan !== undefined) {
+    const scan = store.scan.bind(store)
     // Namespace paths are letters, digits, '_', '-', '.' (no glob characters to escape).
-    const scanned = await store.scan({ match: `${ns.path}:*`, cursor, count })
+    const scanned = await engine.callStore('scan', () =>
+      scan({ match: `${ns.path}:*`, cursor, count }),
+    )
     page = {
-      full: scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })),
+      full: await liveOnly(
+        engine,
+        scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })),
+      ),
       cursor: scanned.cursor,
     }
   } else {
@@ -55,6 +61,29 @@ export async function listKeys(
     if (pattern.test(key)) keys.push({ key, namespace, ttl })
   }
   return { keys, cursor: page.cursor }
+}
+
+/**
+ * The listed keys whose entries are still valid. A scan sees keys, not tags: a deleted, cleared or
+ * invalidated entry stays in the store until its ttl, so each page is read back and judged (one
+ * store read per page; this is an admin path, not a hot one).
+ */
+async function liveOnly(
+  engine: Engine,
+  listed: { key: string; ttl: number }[],
+): Promise<{ key: string; ttl: number }[]> {
+  if (listed.length === 0) return listed
+  const store = engine.store as NonNullable<Engine['store']>
+  const read = await engine.callStore('read', () => store.read(listed.map(({ key }) => key)))
+  engine.registry.learn(read.tagSeqs)
+  return listed.filter((_, i) => {
+    const record = read.entries[i]
+    return (
+      record !== undefined &&
+      record.payload !== '' &&
+      engine.registry.check(record.tags, record.start, record.tagStarts) !== Validity.Invalid
+    )
+  })
 }
 
 /** `cache.clear({ pattern })`: deletes every matching key, page by page. Returns how many. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { createCache, dependsOn, memoryStore } from '../../src/index.js'
-import { quiesce as settle, WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
+import { quiesce as settle, trusted, WITH_AND_WITHOUT_STORE } from '../helpers/tiers.js'
 import { deferred, until } from '../helpers/deferred.js'
 
 /**
@@ -9,10 +9,11 @@ import { deferred, until } from '../helpers/deferred.js'
  * invalidations. Every case runs on the L1 alone and on L1 + a shared store.
  */
 describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
-  const make = () => createCache(tiers())
+  /** A cache whose bus (when the tier has one) vouches for it: joins need that. */
+  const make = async () => trusted(createCache(tiers()))
 
   it('stale set: a loader invalidated mid-flight returns to its caller but is not stored', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<string>()
     const first = cache.getOrSet('k', () => gate.promise, { tags: ['t'] })
     await settle()
@@ -24,7 +25,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('late-discovered tag (dependsOn after the invalidation) still voids the write', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<void>()
     const first = cache.getOrSet('k', async () => {
       await gate.promise
@@ -39,7 +40,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('late-discovered tag from the result (tags as a function) voids the write', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<{ id: number }>()
     const first = cache.getOrSet('k', () => gate.promise, { tags: (user) => [`user:${user.id}`] })
     await settle()
@@ -50,7 +51,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('an invalidation of an unrelated tag does not void the write', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<string>()
     const first = cache.getOrSet('k', () => gate.promise, { tags: ['t'] })
     await settle()
@@ -61,7 +62,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('late joiner: a caller arriving after an invalidation does not join the older flight', async () => {
-    const cache = make()
+    const cache = await make()
     const gates = [deferred<string>(), deferred<string>()]
     let runs = 0
     const loader = () => (gates[runs++] as { promise: Promise<string> }).promise
@@ -80,7 +81,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('late joiner whose tag is discovered only after it joined loads again', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<void>()
     let runs = 0
     const loader = async () => {
@@ -106,7 +107,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('a caller that joined before the invalidation shares the result (one loader run)', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<string>()
     let runs = 0
     const loader = () => {
@@ -124,7 +125,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('delete during a load: the load is not stored', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<string>()
     const load = cache.getOrSet('k', () => gate.promise)
     await settle()
@@ -135,7 +136,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('clear during a load: the load is not stored', async () => {
-    const cache = make()
+    const cache = await make()
     const child = cache.namespace('child')
     const gate = deferred<string>()
     const load = child.getOrSet('k', () => gate.promise)
@@ -147,7 +148,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('a plain set during a load wins over the slower, older load', async () => {
-    const cache = make()
+    const cache = await make()
     const gate = deferred<string>()
     const load = cache.getOrSet('k', () => gate.promise)
     await settle()
@@ -158,7 +159,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('set with asOf: an invalidation after the token voids the write', async () => {
-    const cache = make()
+    const cache = await make()
     const asOf = await cache.begin()
     await cache.invalidate('t')
     expect(await cache.set('k', 'old', { tags: ['t'], asOf })).toBe(false)
@@ -169,7 +170,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('soft vs hard: a later soft record never revives a hard-invalidated entry', async () => {
-    const cache = make()
+    const cache = await make()
     await cache.set('k', 'v', { tags: ['t'] })
     await cache.invalidate('t') // hard
     await cache.invalidate('t', { stale: true }) // soft, later sequence
@@ -178,7 +179,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('soft invalidation: get never returns it, getOrSet serves it while refreshing', async () => {
-    const cache = make()
+    const cache = await make()
     await cache.set('k', 'v', { tags: ['t'] })
     await cache.invalidate('t', { stale: true })
     expect(await cache.get('k')).toBeUndefined()
@@ -193,7 +194,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('a hard record after a soft one still drops the entry', async () => {
-    const cache = make()
+    const cache = await make()
     await cache.set('k', 'v', { tags: ['t'] })
     await cache.invalidate('t', { stale: true })
     await cache.invalidate('t')
@@ -201,7 +202,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('nested calls: tags propagate from an inner hit and an inner miss', async () => {
-    const cache = make()
+    const cache = await make()
     await cache.set('inner-hit', 1, { tags: ['a'] })
     const outer = () =>
       cache.getOrSet('outer', async () => {
@@ -218,14 +219,14 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('nested calls: deleting an inner key drops entries built from it', async () => {
-    const cache = make()
+    const cache = await make()
     await cache.getOrSet('outer', () => cache.getOrSet('inner', () => 'x'))
     await cache.delete('inner')
     expect(await cache.get('outer')).toBeUndefined()
   })
 
   it('nested calls: invalidating one input does not stop the outer value from being cached again', async () => {
-    const cache = make()
+    const cache = await make()
     let version = 1
     const member = (id: number) =>
       cache.getOrSet(`user:${id}`, () => `user ${id} v${id === 2 ? version : 1}`, {
@@ -241,7 +242,7 @@ describe.each(WITH_AND_WITHOUT_STORE)('races (%s)', (_name, tiers) => {
   })
 
   it('concurrent unrelated loaders keep their own tags', async () => {
-    const cache = make()
+    const cache = await make()
     const gates = [deferred<void>(), deferred<void>()]
     const load = (key: string, tag: string, gate: Promise<void>) =>
       cache.getOrSet(key, async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 
-import { type CacheOptions, memoryStore, type Store } from '../../src/index.js'
+import { type Cache, type CacheOptions, memoryStore, type Store } from '../../src/index.js'
 import type { RedisBus } from '../../src/bus/redis-bus.js'
 import { redisBus } from '../../src/bus/redis-bus.js'
 import { redisStore } from '../../src/stores/redis.js'
@@ -77,3 +77,17 @@ export const ALL_TIERS: [name: string, tiers: () => CacheOptions][] = [
   ['Redis without L1', () => ({ ...redisTier(), l1: false })],
   ['Redis + bus without L1', () => ({ ...busTier(), l1: false })],
 ]
+
+/** Resolves with `cache` once its bus (if it has one) vouches for it. */
+export async function trusted(cache: Cache): Promise<Cache> {
+  if (cache.stats().bus?.trusted === false) {
+    await new Promise<void>((resolve) => {
+      const listener = () => {
+        cache.off('bus:trusted', listener)
+        resolve()
+      }
+      cache.on('bus:trusted', listener)
+    })
+  }
+  return cache
+}

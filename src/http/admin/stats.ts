@@ -1,0 +1,44 @@
+import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../metrics.js'
+import type { RouteContext } from './context.js'
+import { json, text } from './responses.js'
+
+/** `hitRate` → `hit_rate`, all the way down: the admin API speaks the seed's snake_case. */
+function snakeCase(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      snakeCase(inner),
+    ]),
+  )
+}
+
+/**
+ * `GET /stats` → `{ hits, misses, hit_rate, sets, deletes, invalidations, errors, loads, l1: {...},
+ * l2: {...}, bus?: {...} }`: `cache.stats()` in snake_case (shared by all namespaces of the cache).
+ */
+export function statsRoute({ cache }: RouteContext): Response {
+  return json(200, snakeCase(cache.stats()))
+}
+
+/**
+ * `GET /health` → `{ status, namespace, store, circuit, bus? }`, always 200 while the process
+ * answers: a cache whose store is unreachable still serves (reads fall back to loaders), so it
+ * reports `status: 'degraded'` instead of taking the process out of a load balancer.
+ */
+export function healthRoute({ cache }: RouteContext): Response {
+  const stats = cache.stats()
+  const degraded = stats.l2.circuit !== 'closed' || stats.bus?.trusted === false
+  return json(200, {
+    status: degraded ? 'degraded' : 'ok',
+    namespace: cache.name,
+    store: cache.storeName ?? null,
+    circuit: stats.l2.circuit,
+    ...(stats.bus === undefined ? {} : { bus: { trusted: stats.bus.trusted, seq: stats.bus.seq } }),
+  })
+}
+
+/** `GET /metrics`: Prometheus text exposition of `cache.stats()`. */
+export function metricsRoute({ cache }: RouteContext): Response {
+  return text(prometheusMetrics(cache), PROMETHEUS_CONTENT_TYPE)
+}
