@@ -14,7 +14,14 @@ import { createCache } from 'cachegraph'
 import { redisBus, redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 
-import { describe, environment, median, positiveInt, writeResult } from './lib.js'
+import {
+  deleteKeysContaining,
+  describe,
+  environment,
+  median,
+  positiveInt,
+  writeResult,
+} from './lib.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5)
@@ -92,11 +99,6 @@ async function measure(deleteLog) {
   const l1Hits = reader.stats().l1.hits - hitsBefore
 
   await Promise.all([reader.close(), writer.close()])
-  let cursor = '0'
-  do {
-    const [next, found] = await admin.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000)
-    cursor = next
-    if (found.length > 0) await admin.unlink(...found)
-  } while (cursor !== '0')
+  await deleteKeysContaining(admin, prefix)
   return { resyncMs, l1Hits, passMs }
 }

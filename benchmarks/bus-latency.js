@@ -21,7 +21,14 @@ import { createCache } from 'cachegraph'
 import { redisBus, redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 
-import { describe, environment, percentile, positiveInt, writeResult } from './lib.js'
+import {
+  deleteKeysContaining,
+  describe,
+  environment,
+  percentile,
+  positiveInt,
+  writeResult,
+} from './lib.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const MESSAGES = positiveInt(process.env.BENCH_MESSAGES, 3_000)
@@ -161,12 +168,7 @@ async function writer() {
   child.disconnect()
   await cache.close()
   const admin = new Redis(REDIS_URL)
-  let cursor = '0'
-  do {
-    const [next, found] = await admin.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000)
-    cursor = next
-    if (found.length > 0) await admin.unlink(...found)
-  } while (cursor !== '0')
+  await deleteKeysContaining(admin, prefix)
   await Promise.all([admin.quit(), pub.quit()])
   if (process.argv.includes('--check') && !met) process.exitCode = 1
 }

@@ -40,6 +40,7 @@ import { Redis } from 'ioredis'
 import { do_not_optimize } from 'mitata'
 
 import {
+  deleteKeysContaining,
   describe,
   environment,
   median,
@@ -125,16 +126,7 @@ try {
 }
 
 /** Deletes every key containing PREFIX (SCAN + UNLINK); returns how many. */
-async function cleanUp() {
-  let deleted = 0
-  let cursor = '0'
-  do {
-    const [next, found] = await admin.scan(cursor, 'MATCH', `*${PREFIX}*`, 'COUNT', 1000)
-    cursor = next
-    if (found.length > 0) deleted += await admin.unlink(...found)
-  } while (cursor !== '0')
-  return deleted
-}
+const cleanUp = () => deleteKeysContaining(admin, PREFIX)
 
 /** Every client opened here, closed at the end. */
 const closers = []

@@ -108,3 +108,18 @@ export function printThroughput(contestants, summary, ratios, width) {
     console.log(`${id.padEnd(width)} ${ratio(r.median)} ${ratio(r.min)} ${ratio(r.max)}`)
   }
 }
+
+/**
+ * Deletes every Redis key containing `marker` (SCAN + UNLINK, never KEYS or FLUSH*); returns how
+ * many. Benchmarks write under a marker of their own and clean up with this.
+ */
+export async function deleteKeysContaining(redis, marker) {
+  let deleted = 0
+  let cursor = '0'
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `*${marker}*`, 'COUNT', 1000)
+    cursor = next
+    if (found.length > 0) deleted += await redis.unlink(...found)
+  } while (cursor !== '0')
+  return deleted
+}

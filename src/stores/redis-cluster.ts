@@ -1,9 +1,16 @@
 import type { Cluster } from 'ioredis'
 
 import { CHECK, PUT_ENTRY, STATE } from './redis-cluster-scripts.js'
-import { checkPrefix, runScript, scanNode, script } from './redis-runner.js'
+import {
+  acquireLease,
+  checkPrefix,
+  releaseLease,
+  runScript,
+  scanNode,
+  script,
+} from './redis-runner.js'
 import { parseEntry, parseSnapshot, type ReadReply, tagRecords } from './redis-reply.js'
-import { RELEASE, INVALIDATE } from './redis-scripts.js'
+import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
   StoreEntry,
@@ -21,8 +28,6 @@ const SCRIPTS = {
   put: script(PUT_ENTRY),
   invalidate: script(INVALIDATE),
 }
-
-const RELEASE_SCRIPT = script(RELEASE)
 
 /**
  * The shared tier on Redis Cluster. The sequence, epoch, floor and tag records live in the hash
@@ -130,19 +135,12 @@ export class RedisClusterStore implements Store {
   }
 
   /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */
-  async acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const lease = this.#leaseKey(key)
-    const reply = await this.client.set(lease, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
-    return reply === 'OK' || (await this.client.get(lease)) === token
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return acquireLease(this.client, this.prefix, key, token, ttlMs)
   }
 
-  async releaseLease(key: string, token: string): Promise<void> {
-    await runScript(this.client, RELEASE_SCRIPT, [this.#leaseKey(key)], [token])
-  }
-
-  /** Leases live beside entries, one key each: `P:l:<key>`, with their ttl. */
-  #leaseKey(key: string): string {
-    return `${this.prefix}:l:${key}`
+  releaseLease(key: string, token: string): Promise<void> {
+    return releaseLease(this.client, this.prefix, key, token)
   }
 
   async scan(options: StoreScanOptions): Promise<StoreScanPage> {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto'
 
 import type { Cluster, Redis } from 'ioredis'
 
+import { RELEASE } from './redis-scripts.js'
+
 /** A Lua script and its SHA-1, for EVALSHA. */
 export interface Script {
   source: string
@@ -29,6 +31,34 @@ export async function runScript(
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
     return client.eval(script.source, keys.length, ...keys, ...args)
   }
+}
+
+const RELEASE_SCRIPT = script(RELEASE)
+
+/** Leases live beside entries, one key each: `P:l:<key>`, with their ttl. */
+const leaseKey = (prefix: string, key: string) => `${prefix}:l:${key}`
+
+/** Takes the lease of `key` for `token` (or finds it already ours); true when `token` holds it. */
+export async function acquireLease(
+  client: Redis | Cluster,
+  prefix: string,
+  key: string,
+  token: string,
+  ttlMs: number,
+): Promise<boolean> {
+  const lease = leaseKey(prefix, key)
+  const reply = await client.set(lease, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
+  return reply === 'OK' || (await client.get(lease)) === token
+}
+
+/** Ends the lease of `key` if `token` still holds it (compare and delete, one script). */
+export async function releaseLease(
+  client: Redis | Cluster,
+  prefix: string,
+  key: string,
+  token: string,
+): Promise<void> {
+  await runScript(client, RELEASE_SCRIPT, [leaseKey(prefix, key)], [token])
 }
 
 const SAFE_POLICIES = /^(volatile-|noeviction$)/

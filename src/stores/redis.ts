@@ -2,10 +2,18 @@ import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 
 import { RedisClusterStore } from './redis-cluster.js'
 
-import { checkEvictionPolicy, checkPrefix, runScript, scanNode, script } from './redis-runner.js'
+import {
+  acquireLease,
+  checkEvictionPolicy,
+  checkPrefix,
+  releaseLease,
+  runScript,
+  scanNode,
+  script,
+} from './redis-runner.js'
 import { parseRead, parseSnapshot, type ReadReply, sliceRead } from './redis-reply.js'
 import { TickBatch } from '../util/tick-batch.js'
-import { RELEASE, INVALIDATE, READ, WRITE } from './redis-scripts.js'
+import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
   Store,
   StoreEntry,
@@ -39,8 +47,6 @@ export type RedisStoreOptions = (
 }
 
 const SCRIPTS = { read: script(READ), write: script(WRITE), invalidate: script(INVALIDATE) }
-
-const RELEASE_SCRIPT = script(RELEASE)
 
 /**
  * The shared tier on Redis (or Valkey). Each call is one Lua script — one round trip — that reads
@@ -134,19 +140,12 @@ export class RedisStore implements Store {
     return { seq: Number(seq), epoch }
   }
 
-  async acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const lease = this.#leaseKey(key)
-    const reply = await this.client.set(lease, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
-    return reply === 'OK' || (await this.client.get(lease)) === token
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return acquireLease(this.client, this.prefix, key, token, ttlMs)
   }
 
-  async releaseLease(key: string, token: string): Promise<void> {
-    await runScript(this.client, RELEASE_SCRIPT, [this.#leaseKey(key)], [token])
-  }
-
-  /** Leases live beside entries, one key each: `P:l:<key>`, with their ttl. */
-  #leaseKey(key: string): string {
-    return `${this.prefix}:l:${key}`
+  releaseLease(key: string, token: string): Promise<void> {
+    return releaseLease(this.client, this.prefix, key, token)
   }
 
   async scan(options: StoreScanOptions): Promise<StoreScanPage> {

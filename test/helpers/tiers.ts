@@ -6,7 +6,7 @@ import { afterAll, inject } from 'vitest'
 import { type Cache, type CacheOptions, memoryStore, type Store } from '../../src/index.js'
 import type { RedisBus } from '../../src/bus/redis-bus.js'
 import { redisBus } from '../../src/bus/redis-bus.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { type RedisStore, redisStore } from '../../src/stores/redis.js'
 
 let client: Redis | undefined
 /** One connection per test file, to the run's Redis (see test/global-setup.ts). */
@@ -90,4 +90,22 @@ export async function trusted(cache: Cache): Promise<Cache> {
     })
   }
   return cache
+}
+
+/**
+ * Deletes everything of a Redis store's prefix, as a FLUSHDB would (the shared server itself is
+ * never flushed). A wrapped store (`faultyStore`) is reached through `inner`.
+ */
+export async function losePrefix(store: Store): Promise<void> {
+  let redis = store as Store & { inner?: Store }
+  while (redis.inner !== undefined) redis = redis.inner
+  const { client, prefix } = redis as unknown as RedisStore
+  for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+      if (keys.length > 0) await client.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  }
 }

@@ -11,20 +11,7 @@ import {
   storeConformance,
 } from '../../src/testing/index.js'
 import { settle, until } from '../helpers/deferred.js'
-import { redisClient, uniquePrefix } from '../helpers/tiers.js'
-
-/** Deletes everything under the inner Redis store's prefix (the shared server is never flushed). */
-async function losePrefix(store: Store): Promise<void> {
-  const { client, prefix } = (store as FaultyStore<RedisStore>).inner
-  for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-      if (keys.length > 0) await client.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  }
-}
+import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 const redis = () => redisStore({ client: redisClient(), prefix: uniquePrefix() }) as RedisStore
 

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest'
 
-import { createCache, type Store } from '../../src/index.js'
-import type { RedisStore } from '../../src/stores/redis.js'
+import { createCache } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { storeConformance } from '../../src/testing/index.js'
-import { redisClient, uniquePrefix } from '../helpers/tiers.js'
-
-/** Deletes everything under one prefix, as a FLUSHDB would (the shared server is never flushed). */
-async function losePrefix(store: Store): Promise<void> {
-  const { client, prefix } = store as RedisStore
-  for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-      if (keys.length > 0) await client.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  }
-}
+import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 storeConformance(
   'redis',

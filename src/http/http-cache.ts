@@ -1,0 +1,304 @@
+import { CacheError, type Cache, type LoaderContext } from '../index.js'
+import { isRead, isWrite } from './capture.js'
+import { directives } from './headers.js'
+import { buildKey, functionPart, headerPart, varyPart } from './key.js'
+import {
+  compileRoute,
+  isUserTag,
+  type HttpCacheOptions,
+  type HttpRoute,
+  MAX_LEARNED_VARY,
+  type ResolvedHttpOptions,
+  resolveHttpOptions,
+  type RouteCacheOptions,
+} from './options.js'
+import { bodyEntityTags, jsonBody, replayOf, type SkipReason, storedForm } from './response.js'
+import { responseTags, shapeOf, writeTags } from './tags.js'
+import type {
+  CacheStatus,
+  CapturedResponse,
+  HttpExchange,
+  ServeOutcome,
+  ServePort,
+  StoredResponse,
+} from './types.js'
+import { canonicalPath, canonicalQuery, segmentsOf } from './url.js'
+
+/** Stored responses carry this `version`: entries of another shape are ignored, never replayed. */
+const VERSION = 'http1'
+/** Longer paths are not cached: every ancestor becomes a tag, and tags should stay small. */
+const MAX_PATH_LENGTH = 2_048
+const MAX_DEPTH = 32
+
+const status = (value: CacheStatus): Readonly<Record<string, string>> => ({ 'x-cache': value })
+const PASS: ServeOutcome = { action: 'pass', headers: {} }
+const PASS_SKIP: ServeOutcome = { action: 'pass', headers: status('SKIP') }
+const DONE: ServeOutcome = { action: 'done' }
+
+/** What `getOrSet` hands back: a stored response, or a marker that the leader's was private. */
+type Loaded = StoredResponse | { readonly kind: 'unshareable'; readonly reason: SkipReason }
+
+interface Plan {
+  key: string
+  path: string
+  /** The learned `Vary` names this key includes. */
+  vary: readonly string[]
+}
+
+/**
+ * The framework-agnostic HTTP response cache. Adapters declare each route once
+ * ({@link HttpCache.route}), then per request call {@link HttpCache.serve} for GET/HEAD and
+ * {@link HttpCache.afterWrite} for writes, just before the response is sent.
+ */
+export class HttpCache<R = unknown> {
+  readonly #o: ResolvedHttpOptions
+
+  constructor(options: HttpCacheOptions) {
+    this.#o = resolveHttpOptions(options)
+  }
+
+  /** The cache responses live in. */
+  get cache(): Cache {
+    return this.#o.cache
+  }
+
+  /**
+   * Declares a route: its options are checked here, once. `pattern` (`/users/:id`) tells ids
+   * from collection names for tags; without it ids are recognised by their look.
+   */
+  route(config?: RouteCacheOptions<R>, pattern?: string): HttpRoute<R> {
+    return compileRoute(this.#o, config, pattern)
+  }
+
+  /** The key a GET/HEAD request has on `route`, or `undefined` when it is not cacheable. */
+  keyOf(route: HttpRoute<R>, exchange: HttpExchange<R>): string | undefined {
+    const plan = this.#plan(route, exchange)
+    return typeof plan === 'string' ? undefined : plan.key
+  }
+
+  /**
+   * Serves a request of `route`: from the cache, or by running the handler through `port`
+   * inside the cache's read-through (concurrent identical requests run it once) and storing its
+   * response before it is released. Rejects only with the handler's own error.
+   */
+  async serve(
+    route: HttpRoute<R>,
+    exchange: HttpExchange<R>,
+    port: ServePort,
+  ): Promise<ServeOutcome> {
+    const method = exchange.method
+    if (!route.caches || !isRead(method)) return PASS
+    const plan = this.#plan(route, exchange)
+    if (typeof plan === 'string') return PASS_SKIP
+    const asked = this.#o.honorNoCache ? requestDirectives(exchange) : undefined
+    if (asked?.has('no-store') === true) return PASS_SKIP
+    const bypass = asked?.has('no-cache') === true
+    if (bypass) {
+      // Dropping the entry first makes the load below run and store the fresh response.
+      try {
+        await this.#o.cache.delete(plan.key)
+      } catch (error) {
+        this.#report(error, 'http:bypass', exchange)
+      }
+    }
+    let ran = false
+    let captured: CapturedResponse | undefined
+    let loaded: Loaded
+    try {
+      loaded = await this.#o.cache.getOrSet<Loaded>(
+        plan.key,
+        async (ctx) => {
+          ran = true
+          captured = await port.run()
+          return this.#admit(route, plan, exchange, captured, ctx)
+        },
+        { ttl: route.ttl, version: VERSION, grace: 0 },
+      )
+    } catch (error) {
+      if (captured !== undefined) {
+        // The handler answered but storing failed (a bad route tag, say): answer uncached.
+        this.#report(error, 'http:store', exchange)
+        port.release(status('SKIP'))
+        return DONE
+      }
+      if (ran) throw error
+      // A load this request joined failed: its error belongs to the other request. Run our own.
+      return PASS_SKIP
+    }
+    if (ran) {
+      if (loaded.kind !== 'response') port.release(status('SKIP'))
+      // The stored ETag is the app's own when it set one: setting it again changes nothing.
+      else port.release({ 'x-cache': bypass ? 'BYPASS' : 'MISS', etag: loaded.etag })
+      return DONE
+    }
+    // Another request's response that could not be shared (a cookie, an error): run our own.
+    if (loaded.kind !== 'response') return PASS_SKIP
+    return { action: 'replay', response: replayOf(this.#o, loaded, exchange) }
+  }
+
+  /**
+   * Invalidates what a write changed, when it succeeded (2xx, handler did not throw): call it
+   * with the response just before it is sent, and send it once this resolves. Never rejects: a
+   * failed invalidation is reported (`onError`; an `error` event of the cache for a store failure).
+   */
+  async afterWrite(
+    route: HttpRoute<R>,
+    exchange: HttpExchange<R>,
+    response: CapturedResponse,
+  ): Promise<void> {
+    const method = exchange.method
+    if (!route.invalidates || !isWrite(method) || response.failed === true) return
+    if (response.status < 200 || response.status > 299) return
+    let tags: string[]
+    try {
+      tags = this.#writeTags(route, exchange, response)
+    } catch (error) {
+      this.#report(error, 'http:invalidate', exchange)
+      return
+    }
+    if (tags.length === 0) return
+    try {
+      await this.#o.cache.invalidate([...new Set(tags)])
+    } catch (error) {
+      this.#report(error, 'http:invalidate', exchange)
+    }
+  }
+
+  #writeTags(route: HttpRoute<R>, exchange: HttpExchange<R>, response: CapturedResponse): string[] {
+    const { entityTypes } = this.#o
+    const path = canonicalPath(exchange.path)
+    const shape = path === undefined ? undefined : shapeOf(segmentsOf(path), route.pattern)
+    const extra = route.extraInvalidates
+    const needBody =
+      (shape !== undefined && route.invalidation !== false) || typeof extra === 'function'
+    const body = needBody ? jsonBody(this.#o, response.headers, response.body) : undefined
+    const tags: string[] = []
+    if (shape !== undefined && route.invalidation !== false) {
+      tags.push(...writeTags(route.invalidation, exchange.method, shape, entityTypes))
+      if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
+    }
+    if (typeof extra === 'function') {
+      tags.push(...extra(exchange.request, { status: response.status, body }))
+    } else if (extra !== undefined) tags.push(...extra)
+    return tags
+  }
+
+  /** The key and variant of a request, or why it is not cacheable. */
+  #plan(route: HttpRoute<R>, exchange: HttpExchange<R>): Plan | SkipReason {
+    // RFC 9111 §3.5: a shared cache must not reuse responses to authenticated requests unless
+    // the route says they are public, or names what they vary by.
+    if (
+      !route.public &&
+      route.varyBy.length === 0 &&
+      exchange.header('authorization') !== undefined
+    ) {
+      return 'authorization'
+    }
+    const path = canonicalPath(exchange.path)
+    const query = canonicalQuery(exchange.query)
+    if (path === undefined || query === undefined || path.length > MAX_PATH_LENGTH) return 'url'
+    const parts: string[] = []
+    const { varyBy, learnedVary } = route
+    for (let i = 0; i < varyBy.length; i++) {
+      const entry = varyBy[i] as (typeof varyBy)[number]
+      if (typeof entry === 'string') {
+        const value = exchange.header(entry)
+        if (value === undefined || value === '') return 'vary-value'
+        parts.push(headerPart(entry, value))
+      } else {
+        const value = varyValue(entry(exchange.request), i)
+        if (value === undefined) return 'vary-value'
+        parts.push(functionPart(i, value))
+      }
+    }
+    for (const name of learnedVary) parts.push(varyPart(name, exchange.header(name)))
+    const key = buildKey(route.keyPrefix, exchange.method, path, query, parts)
+    return { key, path, vary: learnedVary }
+  }
+
+  /** Inside the read-through: decides whether the captured response is stored, and its tags. */
+  #admit(
+    route: HttpRoute<R>,
+    plan: Plan,
+    exchange: HttpExchange<R>,
+    captured: CapturedResponse,
+    ctx: LoaderContext,
+  ): Loaded {
+    const verdict = storedForm(this.#o, captured, plan.vary)
+    if ('skip' in verdict) {
+      if (verdict.vary !== undefined) this.#learn(route, verdict.vary)
+      ctx.skip()
+      return { kind: 'unshareable', reason: verdict.skip }
+    }
+    const segments = segmentsOf(plan.path)
+    if (segments.length > MAX_DEPTH) {
+      ctx.skip()
+      return { kind: 'unshareable', reason: 'url' }
+    }
+    const shape = shapeOf(segments, route.pattern)
+    const tags = responseTags(shape, this.#o.entityTypes)
+    const body = jsonBody(this.#o, captured.headers, verdict.body)
+    if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
+    const own = route.tags
+    if (typeof own === 'function') tags.push(...checked(own(exchange.request), 'cache.tags'))
+    else if (own !== undefined) tags.push(...own)
+    ctx.setTags(...tags)
+    return verdict
+  }
+
+  /**
+   * The response varies on headers this route's keys did not include yet: from now on they do
+   * (a union, so routes whose responses vary differently converge). This response is not stored
+   * under the key it was looked up with, which ignored those headers.
+   */
+  #learn(route: HttpRoute<R>, vary: readonly string[]): void {
+    const union = [...new Set([...route.learnedVary, ...vary])].sort()
+    if (union.length <= MAX_LEARNED_VARY) route.learnedVary = union
+  }
+
+  #report(error: unknown, operation: string, exchange: HttpExchange<R>): void {
+    this.#o.onError?.(error, { operation, method: exchange.method, path: exchange.path })
+  }
+}
+
+/** Creates the HTTP response cache adapters build on. Options are checked here. */
+export function createHttpCache<R = unknown>(options: HttpCacheOptions): HttpCache<R> {
+  return new HttpCache<R>(options)
+}
+
+/** The request's `Cache-Control` directives (`Pragma: no-cache` when it has none, RFC 9111 §5.4). */
+function requestDirectives(exchange: HttpExchange<unknown>): Set<string> | undefined {
+  const cacheControl = exchange.header('cache-control')
+  if (cacheControl !== undefined) return directives(cacheControl)
+  const pragma = exchange.header('pragma')
+  return pragma === undefined ? undefined : directives(pragma)
+}
+
+/** The result of a route's tag function, checked like `cache.invalidate` checks tags. */
+function checked(tags: readonly string[], what: string): readonly string[] {
+  if (!Array.isArray(tags) || !tags.every(isUserTag)) {
+    throw new CacheError(
+      'E_INVALID_TAG',
+      `cachegraph: ${what} must return tags (non-empty strings not starting with @)`,
+    )
+  }
+  return tags
+}
+
+/** A `varyBy` function's value as key text; `undefined` when missing. */
+function varyValue(value: unknown, index: number): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  switch (typeof value) {
+    case 'string':
+      return value
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(value)
+    default:
+      throw new CacheError(
+        'E_INVALID_VALUE',
+        `cachegraph: varyBy[${index}] must return a string, number, bigint or boolean, got ${typeof value}`,
+      )
+  }
+}

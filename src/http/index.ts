@@ -1,0 +1,28 @@
+export { createHttpCache, HttpCache } from './http-cache.js'
+export { bodyOf, Capture, exchangeOf, isRead, isWrite } from './capture.js'
+export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STATUSES, MAX_LEARNED_VARY } from './options.js'
+export type {
+  HttpCacheOptions,
+  HttpErrorContext,
+  HttpRoute,
+  RouteCacheOptions,
+  VaryBy,
+  WriteResponse,
+} from './options.js'
+export type {
+  CacheStatus,
+  CapturedResponse,
+  HttpExchange,
+  ReplayResponse,
+  ServeOutcome,
+  ServePort,
+  StoredResponse,
+} from './types.js'
+export type { HeaderValue, StoredHeaders } from './headers.js'
+export { headerText } from './headers.js'
+export { buildKey, MAX_KEY_LENGTH } from './key.js'
+export { exactTag, singularize, subtreeTag, TAG_PREFIX } from './tags.js'
+export type { EntityTypes, InvalidationMode } from './tags.js'
+export { canonicalPath, canonicalQuery, splitUrl, strictEncode } from './url.js'
+export * from './admin/index.js'
+export * from './metrics.js'

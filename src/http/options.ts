@@ -1,0 +1,304 @@
+import { invalidOption } from '../errors.js'
+import type { Cache, Clock, Duration, EntitySpec } from '../index.js'
+import { toMs } from '../cache/duration.js'
+import { entityTags } from '../memo/entities.js'
+import type { EntityTypes, InvalidationMode } from './tags.js'
+
+/**
+ * One `varyBy` entry: a request header name (`'accept-language'`), or a function of the
+ * framework's request (`(req) => req.user?.id`) returning a string, number, bigint or boolean.
+ * Both are read when the route's handler would run — after the app's authentication hooks — and
+ * a missing value (`undefined`, `null`, `''`, an absent header) means the response is not
+ * cached (`X-Cache: SKIP`).
+ */
+export type VaryBy<R> = string | ((request: R) => unknown)
+
+/** What a route's `invalidates` function learns about the write's response. */
+export interface WriteResponse {
+  status: number
+  /** The parsed JSON body, when the response was JSON (and within `maxResponseBytes`). */
+  body: unknown
+}
+
+/** Per-route options (Fastify: `config: { cache: {...} }`). */
+export interface RouteCacheOptions<R = unknown> {
+  /**
+   * Whether GET/HEAD responses of this route are cached. Giving route options opts the route in;
+   * `enabled: false` opts it out (also under `cacheAll`).
+   * @default true
+   */
+  enabled?: boolean
+  /** Time to live of this route's responses. @default the plugin's `ttl`, else the cache's */
+  ttl?: Duration
+  /**
+   * Request values that select a variant: header names or functions of the request, read after
+   * authentication. Declaring any lets requests with `Authorization` be cached (per variant).
+   * @example varyBy: ['accept-language', (req) => req.user?.id]
+   */
+  varyBy?: readonly VaryBy<R>[]
+  /**
+   * The response is the same for every caller, credentials or not: requests with
+   * `Authorization` may be served from and stored in the cache (RFC 9111 §3.5).
+   * @default false
+   */
+  public?: boolean
+  /** Extra tags of this route's responses: a list, or a function of the request. */
+  tags?: readonly string[] | ((request: R) => readonly string[])
+  /** A prefix for this route's keys (`'v2'` → `v2:GET /items`), to keep their entries apart. */
+  keyPrefix?: string
+  /**
+   * The entity type of ids found in this route's JSON bodies (`'user'`, or
+   * `{ type, idField }`), or `false` for none.
+   * @default the singular of the path's last collection segment (`/users` → `user`)
+   */
+  entity?: EntitySpec | false
+  /** How a successful write to this route invalidates. @default the plugin's `invalidation` */
+  invalidation?: InvalidationMode
+  /**
+   * Tags a successful write to this route invalidates on top of `invalidation`'s (set
+   * `invalidation: false` to use these alone): a list, or a function of the request and response.
+   * @example invalidates: (req) => [entityTag('item', req.params.id)]
+   */
+  invalidates?: readonly string[] | ((request: R, response: WriteResponse) => readonly string[])
+}
+
+/** Where a reported failure happened, for `onError`. */
+export interface HttpErrorContext {
+  /** `'http:invalidate'` (a write's invalidation), `'http:store'`, `'http:bypass'`. */
+  operation: string
+  method: string
+  path: string
+}
+
+/** Options of {@link createHttpCache}, and of every framework adapter. */
+export interface HttpCacheOptions {
+  /** The cache responses are stored in; its `stats()` count HTTP hits and misses. */
+  cache: Cache
+  /** Cache every GET/HEAD route that does not opt out, not only those that opt in. @default false */
+  cacheAll?: boolean
+  /** Default time to live of responses. @default the cache's `ttl` */
+  ttl?: Duration
+  /**
+   * Responses with a larger body are not stored (`X-Cache: SKIP`) and pass through untouched.
+   * @default 10_485_760 (10 MB)
+   */
+  maxResponseBytes?: number
+  /** Status codes that may be stored. @default [200, 203, 204, 300, 301, 404, 410] */
+  statuses?: readonly number[]
+  /**
+   * What a 2xx response to POST/PUT/PATCH/DELETE invalidates: `'precise'` (the resource, its
+   * subtree, its collection, its parent, its entity), `'hierarchical'` (every ancestor's subtree,
+   * the seed library's rule) or `false` (nothing; routes may still list `invalidates`).
+   * @default 'precise'
+   */
+  invalidation?: InvalidationMode
+  /**
+   * Entity type of a collection segment, where its singular is not right, or `false` for none.
+   * @example entityTypes: { people: 'person', stats: false }
+   */
+  entityTypes?: EntityTypes
+  /**
+   * A request's `Cache-Control: no-cache` (or `Pragma: no-cache`) runs the handler and refreshes
+   * the entry (`X-Cache: BYPASS`); `no-store` keeps the request away from the cache. Anyone can
+   * send these: turn it off where clients must not be able to force recomputations.
+   * @default true
+   */
+  honorNoCache?: boolean
+  /** More response headers never stored nor replayed (per-request ids, say). */
+  dropHeaders?: readonly string[]
+  /** Time source of `Age`. @default the wall clock */
+  clock?: Clock
+  /**
+   * Failures that do not fail the request: a write's invalidation that the shared store did not
+   * record (`E_INVALIDATION_NOT_RECORDED`, also an `error` event of the cache), a response that
+   * could not be stored. @default none (adapters log them)
+   */
+  onError?: (error: unknown, context: HttpErrorContext) => void
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410]
+
+/** Options checked and filled in, once. */
+export interface ResolvedHttpOptions {
+  cache: Cache
+  cacheAll: boolean
+  ttl: Duration | undefined
+  maxResponseBytes: number
+  statuses: ReadonlySet<number>
+  invalidation: InvalidationMode
+  entityTypes: EntityTypes
+  honorNoCache: boolean
+  dropHeaders: ReadonlySet<string>
+  clock: Clock
+  onError: ((error: unknown, context: HttpErrorContext) => void) | undefined
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
+const wallClock: Clock = { now: () => Date.now() }
+
+export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('cache', 'is required: pass { cache: createCache() }')
+  }
+  const { cache } = options
+  if (
+    typeof cache !== 'object' ||
+    cache === null ||
+    typeof cache.getOrSet !== 'function' ||
+    typeof cache.invalidate !== 'function'
+  ) {
+    throw invalidOption('cache', 'must be a cache made by createCache()')
+  }
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  if (
+    typeof maxResponseBytes !== 'number' ||
+    !(Number.isInteger(maxResponseBytes) || maxResponseBytes === Infinity) ||
+    maxResponseBytes < 0
+  ) {
+    throw invalidOption('maxResponseBytes', 'must be an integer >= 0 (bytes)')
+  }
+  const statuses = options.statuses ?? DEFAULT_STATUSES
+  if (
+    !Array.isArray(statuses) ||
+    !statuses.every((s) => Number.isInteger(s) && (s as number) >= 100 && (s as number) <= 599)
+  ) {
+    throw invalidOption('statuses', 'must be a list of HTTP status codes')
+  }
+  if (options.ttl !== undefined) toMs(options.ttl, 'ttl')
+  checkBoolean(options.cacheAll, 'cacheAll')
+  checkBoolean(options.honorNoCache, 'honorNoCache')
+  const invalidation = checkMode(options.invalidation ?? 'precise', 'invalidation')
+  const entityTypes = options.entityTypes ?? {}
+  if (typeof entityTypes !== 'object' || entityTypes === null) {
+    throw invalidOption('entityTypes', 'must be an object like { people: "person" }')
+  }
+  for (const [segment, type] of Object.entries(entityTypes)) {
+    if (type !== false && !isUserTag(type)) {
+      throw invalidOption(`entityTypes.${segment}`, 'must be an entity type or false')
+    }
+  }
+  const dropHeaders = options.dropHeaders ?? []
+  if (!Array.isArray(dropHeaders) || !dropHeaders.every((h) => typeof h === 'string')) {
+    throw invalidOption('dropHeaders', 'must be a list of header names')
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw invalidOption('onError', 'must be a function')
+  }
+  const clock = options.clock ?? wallClock
+  if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
+  return {
+    cache,
+    cacheAll: options.cacheAll ?? false,
+    ttl: options.ttl,
+    maxResponseBytes,
+    statuses: new Set(statuses),
+    invalidation,
+    entityTypes,
+    honorNoCache: options.honorNoCache ?? true,
+    dropHeaders: new Set(dropHeaders.map((h) => h.toLowerCase())),
+    clock,
+    onError: options.onError,
+  }
+}
+
+/** A route's options, checked once when the route is declared (never per request). */
+export interface HttpRoute<R = unknown> {
+  /** GET/HEAD responses of this route go through the cache. */
+  readonly caches: boolean
+  /** A 2xx POST/PUT/PATCH/DELETE of this route invalidates something. */
+  readonly invalidates: boolean
+  /** The route's pattern (`/users/:id`), which tells ids from collection names. */
+  readonly pattern: string | undefined
+  readonly ttl: Duration | undefined
+  readonly varyBy: readonly VaryBy<R>[]
+  readonly public: boolean
+  readonly tags: RouteCacheOptions<R>['tags']
+  readonly keyPrefix: string
+  readonly entity: EntitySpec | false | undefined
+  readonly invalidation: InvalidationMode
+  readonly extraInvalidates: RouteCacheOptions<R>['invalidates']
+  /**
+   * Request headers the route's responses were seen to `Vary` on: part of every key of the route.
+   * Learned (a union, bounded) — see `docs/http.md`.
+   */
+  learnedVary: readonly string[]
+}
+
+/** Most distinct `Vary` names one route learns; responses varying on more are not stored. */
+export const MAX_LEARNED_VARY = 16
+
+export function compileRoute<R>(
+  resolved: ResolvedHttpOptions,
+  config: RouteCacheOptions<R> | undefined,
+  pattern: string | undefined,
+): HttpRoute<R> {
+  if (config !== undefined && (typeof config !== 'object' || config === null)) {
+    throw invalidOption('cache', 'route options must be an object')
+  }
+  const c = config ?? {}
+  checkBoolean(c.enabled, 'cache.enabled')
+  checkBoolean(c.public, 'cache.public')
+  if (c.ttl !== undefined) toMs(c.ttl, 'cache.ttl')
+  const varyBy = c.varyBy ?? []
+  if (!Array.isArray(varyBy)) throw invalidOption('cache.varyBy', 'must be a list')
+  const normalizedVary = varyBy.map((entry: VaryBy<R>) => {
+    if (typeof entry === 'function') return entry
+    if (typeof entry !== 'string' || !TOKEN.test(entry.toLowerCase())) {
+      throw invalidOption(
+        'cache.varyBy',
+        `entries must be header names or functions, got ${String(entry)}`,
+      )
+    }
+    return entry.toLowerCase()
+  })
+  checkTagsOption(c.tags, 'cache.tags')
+  checkTagsOption(c.invalidates, 'cache.invalidates')
+  const keyPrefix = c.keyPrefix ?? ''
+  if (typeof keyPrefix !== 'string' || /\s/.test(keyPrefix)) {
+    throw invalidOption('cache.keyPrefix', 'must be a string without whitespace')
+  }
+  // The walker checks an entity spec before looking at the value.
+  if (c.entity !== undefined && c.entity !== false) entityTags(undefined, c.entity)
+  const invalidation = checkMode(c.invalidation ?? resolved.invalidation, 'cache.invalidation')
+  return {
+    caches: config === undefined ? resolved.cacheAll : c.enabled !== false,
+    invalidates: invalidation !== false || c.invalidates !== undefined,
+    pattern,
+    ttl: c.ttl ?? resolved.ttl,
+    varyBy: normalizedVary,
+    public: c.public ?? false,
+    tags: c.tags,
+    keyPrefix: keyPrefix === '' ? '' : `${keyPrefix}:`,
+    entity: c.entity,
+    invalidation,
+    extraInvalidates: c.invalidates,
+    learnedVary: [],
+  }
+}
+
+function checkBoolean(value: unknown, option: string): void {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw invalidOption(option, 'must be a boolean')
+}
+
+function checkMode(value: unknown, option: string): InvalidationMode {
+  if (value !== 'precise' && value !== 'hierarchical' && value !== false) {
+    throw invalidOption(option, "must be 'precise', 'hierarchical' or false")
+  }
+  return value
+}
+
+/** A tag users may give: a non-empty string not starting with `@` (reserved for implicit tags). */
+export const isUserTag = (tag: unknown): tag is string =>
+  typeof tag === 'string' && tag !== '' && !tag.startsWith('@')
+
+function checkTagsOption(value: unknown, option: string): void {
+  if (value === undefined || typeof value === 'function') return
+  if (!Array.isArray(value) || !value.every(isUserTag)) {
+    throw invalidOption(
+      option,
+      'must be a list of tags (non-empty, not starting with @) or a function',
+    )
+  }
+}

@@ -1,0 +1,111 @@
+import type { EntitySpec } from '../index.js'
+import { entityTags } from '../memo/entities.js'
+import {
+  byteLength,
+  headerText,
+  isJson,
+  noneMatch,
+  normalizeHeaders,
+  notModifiedHeaders,
+  refusedByResponse,
+  storableHeaders,
+  strongEtag,
+  varyNames,
+} from './headers.js'
+import type { ResolvedHttpOptions } from './options.js'
+import { bodyEntityType, type PathShape } from './tags.js'
+import type { CapturedResponse, HttpExchange, ReplayResponse, StoredResponse } from './types.js'
+
+/** Why a response was not stored (`X-Cache: SKIP`; see `docs/http.md`). */
+export type SkipReason =
+  | 'authorization'
+  | 'url'
+  | 'vary-value'
+  | 'error'
+  | 'status'
+  | 'cookie'
+  | 'cache-control'
+  | 'stream'
+  | 'size'
+  | 'vary'
+
+/**
+ * The stored form of `captured`, or why it may not be stored. `keyVary` lists the request
+ * headers its key included: a response that varies on others cannot be stored under that key
+ * (`'vary'`; the caller learns the new names).
+ */
+export function storedForm(
+  o: ResolvedHttpOptions,
+  captured: CapturedResponse,
+  keyVary: readonly string[],
+): StoredResponse | { skip: SkipReason; vary?: readonly string[] } {
+  if (captured.failed === true) return { skip: 'error' }
+  if (!o.statuses.has(captured.status)) return { skip: 'status' }
+  const headers = normalizeHeaders(captured.headers)
+  if (headers['set-cookie'] !== undefined) return { skip: 'cookie' }
+  if (refusedByResponse(headerText(headers['cache-control']))) return { skip: 'cache-control' }
+  const body = captured.body
+  if (body === undefined) return { skip: 'stream' }
+  if (byteLength(body) > o.maxResponseBytes) return { skip: 'size' }
+  const vary = varyNames(headerText(headers['vary']))
+  if (vary.includes('*')) return { skip: 'vary' }
+  if (!vary.every((name) => keyVary.includes(name))) return { skip: 'vary', vary }
+  return {
+    kind: 'response',
+    status: captured.status,
+    headers: storableHeaders(headers, o.dropHeaders),
+    body,
+    etag: headerText(headers['etag']) ?? strongEtag(body),
+    storedAt: o.clock.now(),
+  }
+}
+
+/** What a hit sends: the stored response with `Age`, or a 304 when `If-None-Match` matches. */
+export function replayOf(
+  o: ResolvedHttpOptions,
+  stored: StoredResponse,
+  exchange: HttpExchange<unknown>,
+): ReplayResponse {
+  const age = Math.max(0, Math.floor((o.clock.now() - stored.storedAt) / 1000))
+  const meta = { etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+  // RFC 9110 §13.2.1: preconditions apply only where the response would be 2xx.
+  if (
+    stored.status >= 200 &&
+    stored.status <= 299 &&
+    noneMatch(exchange.header('if-none-match'), stored.etag)
+  ) {
+    const headers = { ...notModifiedHeaders(stored.headers), ...meta }
+    return { status: 304, headers, body: undefined }
+  }
+  return { status: stored.status, headers: { ...stored.headers, ...meta }, body: stored.body }
+}
+
+/** The parsed JSON body of a response, if it is JSON within the size cap. */
+export function jsonBody(
+  o: ResolvedHttpOptions,
+  headers: CapturedResponse['headers'],
+  body: string | Uint8Array | undefined,
+): unknown {
+  if (body === undefined || byteLength(body) > o.maxResponseBytes) return undefined
+  if (!isJson(headerText(normalizeHeaders(headers)['content-type']))) return undefined
+  try {
+    return JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Entity tags of the ids in a JSON body: of the route's `entity`, else of the type of the
+ * path's last collection segment (`/users` → `user`).
+ */
+export function bodyEntityTags(
+  o: ResolvedHttpOptions,
+  entity: EntitySpec | false | undefined,
+  shape: PathShape,
+  body: unknown,
+): string[] {
+  if (entity === false) return []
+  const spec = entity ?? bodyEntityType(shape, o.entityTypes)
+  return spec === undefined ? [] : entityTags(body, spec)
+}

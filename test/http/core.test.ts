@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest'
+
+import {
+  Capture,
+  createHttpCache,
+  exchangeOf,
+  MAX_LEARNED_VARY,
+  type CapturedResponse,
+  type HttpCache,
+  type HttpCacheOptions,
+  type HttpRoute,
+} from '../../src/http/index.js'
+import { type Cache, createCache, isCacheError } from '../../src/index.js'
+
+/** The core driven directly, without a framework: `run` answers with a fixed response. */
+const caches: Cache[] = []
+afterEach(async () => {
+  for (const cache of caches.splice(0)) await cache.close()
+})
+
+function core(options: Omit<HttpCacheOptions, 'cache'> = {}) {
+  const cache = createCache()
+  caches.push(cache)
+  const errors: { error: unknown; operation: string }[] = []
+  const http = createHttpCache({
+    cache,
+    onError: (error, { operation }) => errors.push({ error, operation }),
+    ...options,
+  })
+  return { cache, http, errors }
+}
+
+const ok = (body = '{"id":1}', headers: CapturedResponse['headers'] = {}): CapturedResponse => ({
+  status: 200,
+  headers: { 'content-type': 'application/json', ...headers },
+  body,
+})
+
+async function serve(
+  http: HttpCache,
+  route: HttpRoute,
+  url: string,
+  response: CapturedResponse,
+  headers: Record<string, string> = {},
+) {
+  let ran = 0
+  let released: Readonly<Record<string, string>> | undefined
+  const outcome = await http.serve(route, exchangeOf({}, 'GET', url, headers), {
+    run: async () => (ran++, response),
+    release: (h) => void (released = h),
+  })
+  return { outcome, ran, released }
+}
+
+describe('createHttpCache options', () => {
+  it('are checked once, naming the option', () => {
+    const cache = createCache()
+    caches.push(cache)
+    const bad: [Partial<HttpCacheOptions>, RegExp][] = [
+      [{ cache: {} as Cache }, /`cache`/],
+      [{ cache, maxResponseBytes: 1.5 }, /maxResponseBytes/],
+      [{ cache, statuses: [99] }, /statuses/],
+      [{ cache, invalidation: 'all' as 'precise' }, /invalidation/],
+      [{ cache, entityTypes: { people: '' } }, /entityTypes\.people/],
+      [{ cache, ttl: '5 minutes' as '5m' }, /ttl/],
+      [{ cache, cacheAll: 'yes' as unknown as boolean }, /cacheAll/],
+    ]
+    for (const [options, message] of bad) {
+      let error: unknown
+      try {
+        createHttpCache(options as HttpCacheOptions)
+      } catch (e) {
+        error = e
+      }
+      expect(isCacheError(error, 'E_INVALID_OPTION'), String(message)).toBe(true)
+      expect((error as Error).message).toMatch(message)
+    }
+  })
+
+  it('route options are checked when the route is declared', () => {
+    const { http } = core()
+    expect(() => http.route({ invalidation: 'x' as 'precise' })).toThrow(/cache\.invalidation/)
+    expect(() => http.route({ entity: { type: '' } })).toThrow(/entity/)
+    expect(() => http.route({ tags: [''] })).toThrow(/cache\.tags/)
+    expect(() => http.route({ tags: ['@key:x'] })).toThrow(/cache\.tags/)
+    expect(() => http.route({ invalidates: 'x' as unknown as string[] })).toThrow(/invalidates/)
+    expect(http.route(undefined).caches).toBe(false)
+    expect(http.route({}).caches).toBe(true)
+    expect(http.route({ enabled: false }).caches).toBe(false)
+  })
+})
+
+describe('HttpCache.serve', () => {
+  it('leaves alone what it must not cache: other methods, routes that did not opt in', async () => {
+    const { http } = core()
+    const port = { run: () => Promise.reject(new Error('not run')), release: () => {} }
+    const post = await http.serve(http.route({}), exchangeOf({}, 'POST', '/x', {}), port)
+    expect(post).toEqual({ action: 'pass', headers: {} })
+    const plain = await http.serve(http.route(), exchangeOf({}, 'GET', '/x', {}), port)
+    expect(plain).toEqual({ action: 'pass', headers: {} })
+  })
+
+  it('stores under a version: a value someone else set under the same key is never replayed', async () => {
+    const { http, cache } = core()
+    const route = http.route({})
+    await cache.set('GET /x', { kind: 'response', status: 200, headers: {}, body: 'forged' })
+    const first = await serve(http, route, '/x', ok())
+    expect(first.ran).toBe(1)
+    expect(first.released?.['x-cache']).toBe('MISS')
+    const second = await serve(http, route, '/x', ok())
+    expect(second.outcome).toMatchObject({ action: 'replay', response: { body: '{"id":1}' } })
+  })
+
+  it('a response whose tags cannot be computed is still released, and reported', async () => {
+    const { http, errors } = core()
+    const route = http.route({ tags: () => ['@reserved'] })
+    const { outcome, released } = await serve(http, route, '/x', ok())
+    expect(outcome).toEqual({ action: 'done' })
+    expect(released).toEqual({ 'x-cache': 'SKIP' })
+    expect(errors.map((e) => e.operation)).toEqual(['http:store'])
+  })
+
+  it('skips paths deeper than 32 segments', async () => {
+    const { http } = core()
+    const deep = `/${Array.from({ length: 33 }, (_, i) => `s${i}`).join('/')}`
+    expect((await serve(http, http.route({}), deep, ok())).released).toEqual({ 'x-cache': 'SKIP' })
+  })
+
+  it('learns at most MAX_LEARNED_VARY Vary names per route', async () => {
+    const { http } = core()
+    const route = http.route({})
+    const many = Array.from({ length: MAX_LEARNED_VARY + 1 }, (_, i) => `x-h${i}`).join(', ')
+    for (let i = 0; i < 3; i++) {
+      const { released } = await serve(http, route, '/v', ok('{}', { vary: many }))
+      expect(released).toEqual({ 'x-cache': 'SKIP' })
+    }
+    expect(route.learnedVary).toEqual([])
+    await serve(http, route, '/v', ok('{}', { vary: 'x-a' }))
+    expect(route.learnedVary).toEqual(['x-a'])
+  })
+
+  it('HEAD and GET have their own entries', async () => {
+    const { http } = core()
+    const route = http.route({})
+    await serve(http, route, '/h', ok())
+    const head = await http.serve(route, exchangeOf({}, 'HEAD', '/h', {}), {
+      run: async () => ok(),
+      release: () => {},
+    })
+    expect(head).toEqual({ action: 'done' })
+  })
+})
+
+describe('HttpCache.afterWrite', () => {
+  const write = (http: HttpCache, route: HttpRoute, method: string, url: string, status = 200) =>
+    http.afterWrite(route, exchangeOf({}, method, url, {}), { ...ok(), status })
+
+  it('invalidates nothing for failed, non-2xx or non-write requests', async () => {
+    const { http, cache } = core()
+    const route = http.route()
+    await write(http, route, 'PATCH', '/users/1', 404)
+    await write(http, route, 'GET', '/users/1')
+    await http.afterWrite(route, exchangeOf({}, 'PATCH', '/users/1', {}), {
+      ...ok(),
+      failed: true,
+    })
+    expect(cache.stats().invalidations).toBe(0)
+    await write(http, route, 'PATCH', '/users/1', 204)
+    expect(cache.stats().invalidations).toBe(1)
+  })
+
+  it('a throwing invalidates function is reported, never thrown at the request', async () => {
+    const { http, cache, errors } = core()
+    const route = http.route({
+      invalidates: () => {
+        throw new Error('bug')
+      },
+    })
+    await expect(write(http, route, 'POST', '/users')).resolves.toBeUndefined()
+    expect(errors.map((e) => e.operation)).toEqual(['http:invalidate'])
+    expect(cache.stats().invalidations).toBe(0)
+  })
+})
+
+describe('Capture', () => {
+  it('hands one response over, and lets it go when released', async () => {
+    const capture = new Capture()
+    expect(capture.waiting).toBe(true)
+    const offered = capture.offer(ok())
+    expect(capture.waiting).toBe(false)
+    await expect(capture.response).resolves.toEqual(ok())
+    capture.fail(new Error('too late'))
+    capture.release({ 'x-cache': 'MISS' })
+    await expect(offered).resolves.toEqual({ 'x-cache': 'MISS' })
+  })
+
+  it('rejects the response with the handler error', async () => {
+    const capture = new Capture()
+    capture.fail(new Error('handler'))
+    await expect(capture.response).rejects.toThrow('handler')
+    expect(capture.waiting).toBe(false)
+  })
+})
