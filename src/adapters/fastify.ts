@@ -6,7 +6,17 @@ import type {
   RouteHandlerMethod,
 } from 'fastify'
 
-import { bodyOf, Capture, createHttpCache, exchangeOf, isRead, isWrite } from '../http/index.js'
+import {
+  bodyOf,
+  Capture,
+  createAdminHandler,
+  createHttpCache,
+  exchangeOf,
+  isRead,
+  isWrite,
+} from '../http/index.js'
+import type { AdminHandler, AdminOptions } from '../http/index.js'
+import { mountAdmin } from './fastify-admin.js'
 import type { CapturedResponse, HttpCache, HttpCacheOptions, HttpRoute } from '../http/index.js'
 import type { ReplayResponse, RouteCacheOptions } from '../http/index.js'
 import type { Cache } from '../index.js'
@@ -26,8 +36,14 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the Fastify plugin: those of `cachegraph/http`. */
-export type CachegraphFastifyOptions = HttpCacheOptions
+/** Options of the Fastify plugin: those of `cachegraph/http`, plus the admin API. */
+export type CachegraphFastifyOptions = HttpCacheOptions & {
+  /**
+   * Mounts the admin API (docs/admin-api.md) under `prefix` (default `/api/cache`). Refused
+   * without `authorize(request)` (it gets the Fastify request) unless `insecure: true`.
+   */
+  admin?: Omit<AdminOptions<FastifyRequest>, 'cache'>
+}
 
 interface State {
   route: HttpRoute<FastifyRequest>
@@ -51,11 +67,20 @@ interface State {
  */
 const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, done) => {
   let http: HttpCache<FastifyRequest>
+  let admin: AdminHandler<FastifyRequest> | undefined
+  const { admin: adminOptions, ...httpOptions } = options
   try {
     http = createHttpCache<FastifyRequest>({
       onError: (err, context) => app.log.error({ err, ...context }, 'cachegraph: request failed'),
-      ...options,
+      ...httpOptions,
     })
+    if (adminOptions !== undefined) {
+      admin = createAdminHandler<FastifyRequest>({
+        onError: (err) => app.log.error({ err }, 'cachegraph: admin request failed'),
+        ...adminOptions,
+        cache: http.cache,
+      } as AdminOptions<FastifyRequest>)
+    }
   } catch (error) {
     return done(error as Error)
   }
@@ -117,6 +142,8 @@ const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, d
       return capture.response
     }
   }
+
+  if (admin !== undefined) mountAdmin(app, admin, adminOptions?.prefix ?? '/api/cache')
 
   app.addHook('onError', (request, _reply, _error, next) => {
     const state = states.get(request)

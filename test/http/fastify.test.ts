@@ -301,7 +301,7 @@ describe('the Fastify plugin with a shared store', () => {
     const patched = await app.inject({ method: 'PATCH', url: '/items/1' })
     expect(patched.statusCode).toBe(200)
     expect(await xCache(app, '/items/1')).toBe('MISS')
-    expect(cache.stats().invalidations).toBe(1)
+    expect(cache.stats().invalidations).toBe(1) // admin calls are not HTTP writes
   })
 
   it('a write whose invalidation the store did not record is still answered, and reported', async () => {
@@ -342,3 +342,46 @@ export function typeChecks(app: FastifyInstance): void {
     return cache.name
   })
 }
+
+describe('the Fastify plugin with the admin API', () => {
+  it('refuses to start without authorize unless insecure', async () => {
+    const app = Fastify()
+    const cache = createCache()
+    open.push({ app, cache })
+    const admin = JSON.parse('{}') as { insecure: true } // neither authorize nor insecure
+    await expect(app.register(cachegraph, { cache, admin })).rejects.toThrow(/admin.authorize/)
+  })
+
+  it('mounts the admin routes under the prefix, behind authorize (which gets the Fastify request)', async () => {
+    const seen: unknown[] = []
+    const { app, cache } = await setup({
+      admin: {
+        authorize: (request) => {
+          seen.push(request.headers['x-admin'])
+          return request.headers['x-admin'] === 'yes'
+        },
+      },
+    })
+    app.get('/users', { config: { cache: {} } }, () => [{ id: 7, name: 'Ann' }])
+    expect(await xCache(app, '/users')).toBe('MISS')
+    expect(await xCache(app, '/users')).toBe('HIT')
+    expect((await app.inject('/api/cache/stats')).statusCode).toBe(401)
+    const admin = { 'x-admin': 'yes' }
+    const stats = await app.inject({ url: '/api/cache/stats', headers: admin })
+    expect(stats.statusCode).toBe(200)
+    expect(stats.json()).toMatchObject({ hits: 1, misses: 1 })
+    const keys = await app.inject({ url: '/api/cache/keys', headers: admin })
+    expect(keys.json<{ keys: unknown[] }>().keys.length).toBeGreaterThan(0)
+    const invalidated = await app.inject({
+      method: 'POST',
+      url: '/api/cache/invalidate',
+      headers: admin,
+      payload: { entity_type: 'user', entity_id: 7 },
+    })
+    expect(invalidated.statusCode).toBe(200)
+    expect(invalidated.json()).toMatchObject({ status: 'invalidated', tags: ['user:7'] })
+    expect(await xCache(app, '/users')).toBe('MISS') // the listing contained user 7
+    expect(seen).toContain('yes')
+    expect(cache.stats().invalidations).toBe(1) // admin calls are not HTTP writes
+  })
+})

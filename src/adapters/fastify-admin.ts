@@ -1,0 +1,33 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+import type { AdminHandler } from '../http/index.js'
+
+/** The admin API's fetch-style handler on every method under `prefix`. */
+export function mountAdmin(
+  app: FastifyInstance,
+  admin: AdminHandler<FastifyRequest>,
+  prefix: string,
+) {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const body =
+      request.body === undefined || request.method === 'GET' || request.method === 'HEAD'
+        ? undefined
+        : typeof request.body === 'string' || Buffer.isBuffer(request.body)
+          ? request.body
+          : JSON.stringify(request.body) // Fastify parsed it already
+    const url = `http://${request.headers.host ?? 'localhost'}${request.url}`
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, ([] as string[]).concat(value).join(', '))
+    }
+    const answer = await admin(new Request(url, { method: request.method, headers, body }), request)
+    if (answer === undefined) return reply.code(404).send({ error: 'not found' })
+    reply.code(answer.status)
+    answer.headers.forEach((value, name) => void reply.header(name, value))
+    return reply.send(Buffer.from(await answer.arrayBuffer()))
+  }
+  // Admin calls are neither cached nor HTTP writes to invalidate after.
+  const config = { cache: { enabled: false, invalidation: false as const } }
+  app.all(prefix, { config }, handler)
+  app.all(`${prefix}/*`, { config }, handler)
+}
