@@ -22,6 +22,8 @@ export function watchBus(cache: Cache, hasBus: boolean): BusWatch {
     syncs: 0,
     startedOver: 0,
     storeResets: 0,
+    replayedSteps: 0,
+    circuitOpens: 0,
     cacheErrors: 0,
   }
   cache.on('bus:trusted', () => {
@@ -38,6 +40,7 @@ export function watchBus(cache: Cache, hasBus: boolean): BusWatch {
     if (startedOver) tally.startedOver++
   })
   cache.on('store:reset', () => void tally.storeResets++)
+  cache.on('store:circuit', ({ state }) => void (state === 'open' && tally.circuitOpens++))
   cache.on('error', ({ error, operation }) => {
     tally.cacheErrors++
     tally.firstCacheError ??= `${operation}: ${error instanceof Error ? error.message : String(error)}`

@@ -1,7 +1,8 @@
 /**
  * One run of the freshness checker: set up the rows, start the workers, relay the write log
- * from writers to readers, cut bus connections on schedule, collect the tallies — and clean up
- * whatever happens (the run's Redis keys, its table, its patched library copy, its processes).
+ * from writers to readers, inject faults on schedule, collect the tallies — and clean up
+ * whatever happens (the run's Redis keys, its table, its patched library copy, its processes,
+ * its proxy and redis-server).
  */
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,12 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 
 import { deleteRunKeys } from './cleanup.js'
-import { newEpoch } from './clock.js'
+import { newEpoch, sharedClock } from './clock.js'
 import { chooseDb, createRows, type DbPlace, dropRows } from './database.js'
-import { type FaultInjector, killBusConnections } from './faults.js'
+import { type FaultRecord, type FaultSchedule, scheduleFaults } from './faults.js'
 import { prepareLibrary } from './library.js'
 import type { RunOptions } from './options.js'
 import type { DbKind, WorkerConfig, WorkerResult, WriteRecord } from './protocol.js'
+import { setUpTopology, type Topology } from './topology.js'
 import { within, WorkerProcess } from './workers.js'
 
 export interface RunResult {
@@ -23,8 +25,13 @@ export interface RunResult {
   /** How long reads and writes ran, in ms. */
   elapsedMs: number
   workers: WorkerResult[]
-  busKills: number
-  busKillFailures: number
+  /** Every fault, in order, on the shared clock (ms since the run's epoch). */
+  faults: FaultRecord[]
+  /** When reads and writes began, on the same clock. */
+  goMs: number
+  /** Where the caches' Redis was: the machine's (`REDIS_URL`), or the run's own server. */
+  cacheRedis: 'shared' | 'own'
+  proxied: boolean
 }
 
 const STARTUP_MS = 30_000
@@ -42,23 +49,30 @@ export async function runChecker(
   admin.on('error', () => {}) // commands fail with the error; the event is noise
   const workers: WorkerProcess[] = []
   let place: DbPlace | undefined
-  let faults: FaultInjector | undefined
+  let topology: Topology | undefined
+  let faults: FaultSchedule | undefined
   try {
+    topology = await setUpTopology(options.faults, options.redisUrl)
     const kind = await chooseDb(options.db)
     place = { kind, table: kind === 'postgres' ? runId.replaceAll('-', '_') : `${runId}-db:row` }
+    // The rows stay on REDIS_URL (never the proxy, never the run's own server).
     await createRows(place, options.rows, options.redisUrl)
+    const epoch = newEpoch()
+    const clock = sharedClock(epoch)
     const base: Omit<WorkerConfig, 'role' | 'index' | 'bus'> = {
       library: { core: library.core, redis: library.redis },
-      redisUrl: options.redisUrl,
+      redisUrl: topology.cacheUrl,
+      dbRedisUrl: options.redisUrl,
       prefix: runId,
       db: place,
       rows: options.rows,
       concurrency: options.concurrency,
       writeRate: options.writeRate,
+      writerReads: options.writerReads,
       loaderDelayMs: options.loaderDelayMs,
       maxSilenceMs: options.maxSilenceMs,
       busSlackMs: options.busSlackMs,
-      epoch: newEpoch(),
+      epoch,
     }
     const relay = new Relay(options.writers, (writes, watermark) => {
       for (const w of workers)
@@ -76,21 +90,40 @@ export async function runChecker(
         ),
       )
     }
+    const where =
+      topology.own !== undefined
+        ? `, caches on a redis-server of the run's own (:${topology.own.server.port})`
+        : ''
     progress(
       `freshness: ${options.readers} reader(s) (${options.busless} without a bus) + ${options.writers} writer(s), ${kind} as the source ` +
-        `of truth, ${options.durationMs / 1000} s${options.break ? `, break: ${options.break}` : ''}`,
+        `of truth, ${options.durationMs / 1000} s${options.break ? `, break: ${options.break}` : ''}` +
+        (options.faults.length > 0
+          ? `, faults every ~${options.faultEveryMs} ms: ${options.faults.join(', ')}`
+          : ', no faults') +
+        where +
+        (topology.proxy !== undefined ? ' (through a TCP proxy)' : ''),
     )
     await within(Promise.all(workers.map((w) => w.ready)), STARTUP_MS, 'starting the workers')
     workers.forEach((w) => w.send({ type: 'go' }))
+    const goMs = clock.now()
     const started = Date.now()
-    if (options.killEveryMs > 0) {
-      const withBus = workers.filter((w) => w.config.bus).map((w) => w.pid)
-      faults = killBusConnections(admin, withBus, options.killEveryMs)
+    if (options.faults.length > 0) {
+      faults = scheduleFaults(options.faults, options.faultEveryMs, {
+        clock,
+        maxSilenceMs: options.maxSilenceMs,
+        cacheAdmin: topology.cacheAdmin,
+        proxy: topology.proxy,
+        own: topology.own,
+        busWorkers: workers.filter((w) => w.config.bus),
+        pausable: workers.filter((w) => w.config.bus && w.config.role === 'reader'),
+        slowLoaders: (extraMs) => workers.forEach((w) => w.send({ type: 'slow', extraMs })),
+      })
     }
     await sleep(options.durationMs, undefined, { signal: interrupt }).catch(() =>
       progress('freshness: interrupted, stopping early'),
     )
-    faults?.stop()
+    // Ends the fault in progress (resume, SIGCONT, loaders back) before the workers stop.
+    await faults?.stop()
     workers.forEach((w) => w.send({ type: 'stop' }))
     const elapsedMs = Date.now() - started
     const results = await within(
@@ -103,16 +136,21 @@ export async function runChecker(
       db: kind,
       elapsedMs,
       workers: results,
-      busKills: faults?.kills ?? 0,
-      busKillFailures: faults?.failures ?? 0,
+      faults: [...(faults?.records ?? [])],
+      goMs,
+      cacheRedis: topology.shared ? 'shared' : 'own',
+      proxied: topology.proxy !== undefined,
     }
   } finally {
-    faults?.stop()
+    await faults?.stop()
     workers.forEach((w) => w.kill())
+    // The rows (`--db redis`) are on REDIS_URL; so are the caches' keys unless the run had its
+    // own server (which goes with topology.close()).
     await deleteRunKeys(admin, runId).catch((error: unknown) =>
       progress(`freshness: could not delete the keys of ${runId}: ${String(error)}`),
     )
     if (place !== undefined) await dropRows(place).catch(() => {})
+    await topology?.close()
     await library.dispose()
     admin.disconnect()
   }

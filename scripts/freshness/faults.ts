@@ -1,59 +1,231 @@
 /**
- * Faults on a schedule: now and then, one worker's bus subscription is cut (`CLIENT KILL ID` of
- * the connection its cache named `cachegraph-bus-<pid>-...`). The cache must notice, distrust its
- * L1, and after reconnecting make up what it missed — exactly what `--break gap-detection`
- * removes. Only connections of this run's workers are ever killed, one at a time.
+ * Faults on a schedule: one at a time, rotating through the kinds chosen with `--faults`, about
+ * every `--fault-every`. Each is recorded with its start and end on the run's shared clock, so
+ * the report can line it up with writes and reads.
+ *
+ * Only this run's own things are ever touched: its workers' bus connections (found by the client
+ * name their caches give them, `cachegraph-bus-<pid>-...`), its workers' processes, the TCP proxy
+ * it put in front of Redis, and the `redis-server` it started itself — the machine's Redis is
+ * never restarted nor flushed (topology.ts decides what exists; FLUSHDB and restarts need the
+ * run's own server and refuse to run without it).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
+
 import type { Redis } from 'ioredis'
 
-export interface FaultInjector {
-  readonly kills: number
-  /** Attempts that failed (Redis did not answer `CLIENT LIST` / `CLIENT KILL`). */
-  readonly failures: number
-  stop(): void
+import type { OwnRedis } from '../../test/helpers/redis-server.js'
+import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
+import type { SharedClock } from './clock.js'
+
+export const FAULTS = [
+  { kind: 'bus-kill', what: "CLIENT KILL ID of a worker's bus subscriber" },
+  { kind: 'redis-stall', what: 'Redis answers nothing for 300 ms (proxy)' },
+  { kind: 'redis-cut', what: 'every connection to Redis dropped (proxy)' },
+  { kind: 'redis-restart', what: 'own redis-server SIGKILLed, back empty 500 ms later' },
+  { kind: 'flushdb', what: "FLUSHDB on the run's own redis-server" },
+  { kind: 'pause', what: 'SIGSTOP a reader for 1.5 x maxSilence, then SIGCONT' },
+  { kind: 'slow-loaders', what: 'every loader takes 50 ms longer, for 1 s' },
+] as const
+
+export type FaultKind = (typeof FAULTS)[number]['kind']
+export const FAULT_KINDS: readonly FaultKind[] = FAULTS.map((f) => f.kind)
+
+/** Faults that need the workers to reach Redis through the run's TCP proxy. */
+export const PROXY_FAULTS: readonly FaultKind[] = ['redis-stall', 'redis-cut', 'redis-restart']
+/** Faults that need a `redis-server` of the run's own (never the machine's Redis). */
+export const OWN_REDIS_FAULTS: readonly FaultKind[] = ['redis-restart', 'flushdb']
+
+export const STALL_MS = 300
+/** How long the caches' Redis is down in a restart (a real one takes a while). */
+export const RESTART_DOWN_MS = 500
+export const SLOW_LOADER_EXTRA_MS = 50
+export const SLOW_LOADERS_MS = 1_000
+/** A paused reader stays stopped this many times `maxSilence`. */
+export const PAUSE_FACTOR = 1.5
+
+/** One fault as it happened; times in ms on the run's shared clock (see clock.ts). */
+export interface FaultRecord {
+  kind: FaultKind
+  startMs: number
+  endMs: number
+  /** Whom it hit: a worker (`reader 1 (pid 123)`), or the Redis of the caches. */
+  target: string
+  /** Set when the fault could not be injected (then it does not count as injected). */
+  failed?: string
 }
 
-export function killBusConnections(
-  admin: Redis,
-  pids: readonly number[],
+/** What the faults act on. */
+export interface FaultTargets {
+  clock: SharedClock
+  maxSilenceMs: number
+  /** A direct connection (no proxy) to the Redis the caches use: CLIENT LIST / CLIENT KILL. */
+  cacheAdmin: Redis
+  /** Present when the workers reach Redis through the run's proxy. */
+  proxy: TcpProxy | undefined
+  /** The run's own redis-server and a direct connection to it; absent: no FLUSHDB, no restart. */
+  own: { server: OwnRedis; admin: Redis } | undefined
+  /** Workers with a bus, whose subscriber a bus-kill may cut. */
+  busWorkers: readonly Worker[]
+  /** Readers a pause may stop (those with a bus: a busless reader has no silence to notice). */
+  pausable: readonly Worker[]
+  /** Adds `extraMs` to every loader of every worker (0: back to normal). */
+  slowLoaders(extraMs: number): void
+}
+
+export interface Worker {
+  readonly name: string
+  readonly pid: number
+  signal(signal: NodeJS.Signals): void
+}
+
+export interface FaultSchedule {
+  readonly records: readonly FaultRecord[]
+  /** Ends the fault in progress at once (resume, SIGCONT, loaders back) and stops the schedule. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the rotation: the first fault after about `everyMs`, the next about `everyMs` after
+ * the previous one started (0.75-1.25 x, and never sooner than `everyMs / 4` after it ended).
+ */
+export function scheduleFaults(
+  kinds: readonly FaultKind[],
   everyMs: number,
-): FaultInjector {
-  let kills = 0
-  let failures = 0
-  let timer: NodeJS.Timeout | undefined
-  let stopped = false
-  const schedule = () => {
-    if (stopped) return
-    timer = setTimeout(
-      () =>
-        void killOne()
-          .catch(() => void failures++)
-          .finally(schedule),
-      everyMs * (0.5 + Math.random()),
-    )
+  targets: FaultTargets,
+): FaultSchedule {
+  const records: FaultRecord[] = []
+  const abort = new AbortController()
+  const { signal } = abort
+  const run = async () => {
+    let next = 0
+    let lastStart = Date.now()
+    while (!signal.aborted) {
+      const jittered = everyMs * (0.75 + Math.random() * 0.5)
+      await sleep(Math.max(0, lastStart + jittered - Date.now()), undefined, { signal })
+      lastStart = Date.now()
+      const kind = kinds[next++ % kinds.length] as FaultKind
+      const record: FaultRecord = {
+        kind,
+        startMs: targets.clock.now(),
+        endMs: NaN,
+        target: 'redis',
+      }
+      records.push(record)
+      try {
+        record.target = await inject(kind, targets, signal, next)
+      } catch (error) {
+        record.failed = error instanceof Error ? error.message : String(error)
+      }
+      record.endMs = targets.clock.now()
+      await sleep(everyMs / 4, undefined, { signal })
+    }
   }
-  const killOne = async () => {
-    const pid = pids[Math.floor(Math.random() * pids.length)]
-    const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string
-    const id = list
-      .split('\n')
-      .map((line) => /\bid=(\d+)\b.*\bname=(\S+)/.exec(line))
-      .find((m) => m?.[2]?.startsWith(`cachegraph-bus-${pid}-`))?.[1]
-    if (id === undefined || stopped) return
-    await admin.call('CLIENT', 'KILL', 'ID', id)
-    kills++
-  }
-  schedule()
+  const done = run().catch(() => {}) // an abort ends the sleeps; every fault undoes itself
   return {
-    get kills() {
-      return kills
-    },
-    get failures() {
-      return failures
-    },
-    stop() {
-      stopped = true
-      clearTimeout(timer)
+    records,
+    stop: async () => {
+      abort.abort()
+      await done
     },
   }
+}
+
+/** Sleeps `ms`, cut short by `signal` (the fault then ends early, as it must). */
+const hold = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => {})
+
+/** Injects one fault and waits for its end; returns its target. `n` picks among workers. */
+async function inject(
+  kind: FaultKind,
+  t: FaultTargets,
+  signal: AbortSignal,
+  n: number,
+): Promise<string> {
+  const pick = (list: readonly Worker[]) => {
+    if (list.length === 0) throw new Error(`no worker to ${kind}`)
+    return list[n % list.length] as Worker
+  }
+  switch (kind) {
+    case 'bus-kill': {
+      const worker = pick(t.busWorkers)
+      await killBusConnection(t.cacheAdmin, worker.pid)
+      return nameOf(worker)
+    }
+    case 'redis-stall': {
+      const proxy = need(t.proxy, kind)
+      proxy.stall()
+      try {
+        await hold(STALL_MS, signal)
+      } finally {
+        proxy.resume()
+      }
+      return 'redis (proxy)'
+    }
+    case 'redis-cut':
+      need(t.proxy, kind).cut()
+      return 'redis (proxy)'
+    case 'redis-restart': {
+      // Started on the same port, empty: the proxy's next connections reach the new one.
+      const { server } = need(t.own, kind)
+      await server.kill()
+      try {
+        await hold(RESTART_DOWN_MS, signal)
+      } finally {
+        await server.restart()
+      }
+      return `own redis-server :${server.port}`
+    }
+    case 'flushdb':
+      await need(t.own, kind).admin.flushdb()
+      return `own redis-server :${t.own!.server.port}`
+    case 'pause': {
+      const worker = pick(t.pausable)
+      worker.signal('SIGSTOP')
+      try {
+        await hold(t.maxSilenceMs * PAUSE_FACTOR, signal)
+      } finally {
+        worker.signal('SIGCONT')
+      }
+      return nameOf(worker)
+    }
+    case 'slow-loaders':
+      t.slowLoaders(SLOW_LOADER_EXTRA_MS)
+      try {
+        await hold(SLOW_LOADERS_MS, signal)
+      } finally {
+        t.slowLoaders(0)
+      }
+      return 'every worker'
+  }
+}
+
+const nameOf = (worker: Worker) => `${worker.name} (pid ${worker.pid})`
+
+function need<T>(value: T | undefined, kind: FaultKind): T {
+  if (value === undefined) throw new Error(`freshness: ${kind} needs the run's own setup`)
+  return value
+}
+
+/** `CLIENT KILL ID` of the bus subscriber of the worker `pid` (named by its cache). */
+async function killBusConnection(admin: Redis, pid: number): Promise<void> {
+  const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string
+  const id = list
+    .split('\n')
+    .map((line) => /\bid=(\d+)\b.*\bname=(\S+)/.exec(line))
+    .find((m) => m?.[2]?.startsWith(`cachegraph-bus-${pid}-`))?.[1]
+  if (id === undefined) throw new Error(`no bus subscriber of pid ${pid} (reconnecting?)`)
+  await admin.call('CLIENT', 'KILL', 'ID', id)
+}
+
+/** Per kind: how many were injected, and how many attempts failed. */
+export function tallyFaults(records: readonly FaultRecord[]): {
+  injected: Record<string, number>
+  failed: Record<string, number>
+} {
+  const injected: Record<string, number> = {}
+  const failed: Record<string, number> = {}
+  for (const r of records) {
+    const into = r.failed === undefined ? injected : failed
+    into[r.kind] = (into[r.kind] ?? 0) + 1
+  }
+  return { injected, failed }
 }

@@ -15,6 +15,12 @@
  * compares is taken so that clock or delivery slack can hide a stale read, never invent one: a
  * read's start is stamped before the call, a write's resolution after `invalidate()` returned, a
  * delivery once the event loop has polled again.
+ *
+ * Under faults a writer's `invalidate()` may reject with `E_INVALIDATION_NOT_RECORDED`: such a
+ * write enters the log only once the writer's cache has replayed it (its replay queue drained),
+ * stamped then (`replayed`, no sequence): from that moment the same rules hold, except that
+ * the bus receipt of the replayed step is not known, so only the `maxSilence` bound applies to
+ * stale L1 reads of it.
  */
 import {
   emptyOutcome,
@@ -34,6 +40,7 @@ interface RowLog {
   times: number[]
   versions: number[]
   seqs: number[]
+  replayed: boolean[]
   /** `prefixMax[i]`: the highest version among the first i + 1 writes. */
   prefixMax: number[]
 }
@@ -50,6 +57,7 @@ export class Ledger {
   readonly #busSlackMs: number
   /** Without a bus, the only bound on this process's L1 is the ttl. */
   readonly #noBusBoundMs: number | undefined
+  readonly #onExample: ((example: Example) => void) | undefined
 
   constructor(options: {
     pid: number
@@ -57,7 +65,10 @@ export class Ledger {
     busSlackMs: number
     /** The process has no bus: its L1 may be stale for this long (the entries' ttl). */
     noBusBoundMs?: number
+    /** Called with each forbidden example kept (to attach evidence to it). */
+    onExample?: (example: Example) => void
   }) {
+    this.#onExample = options.onExample
     this.#pid = options.pid
     this.#maxSilenceMs = options.maxSilenceMs
     this.#busSlackMs = options.busSlackMs
@@ -82,7 +93,7 @@ export class Ledger {
   add(write: WriteRecord): void {
     let log = this.#rows.get(write.row)
     if (log === undefined) {
-      log = { times: [], versions: [], seqs: [], prefixMax: [] }
+      log = { times: [], versions: [], seqs: [], replayed: [], prefixMax: [] }
       this.#rows.set(write.row, log)
     }
     // Batches arrive nearly in time order: the insertion point is almost always the end.
@@ -91,6 +102,7 @@ export class Ledger {
     log.times.splice(i, 0, write.resolvedAt)
     log.versions.splice(i, 0, write.version)
     log.seqs.splice(i, 0, write.seq)
+    log.replayed.splice(i, 0, write.replayed === true)
     log.prefixMax.length = i
     for (let k = i; k < log.times.length; k++) {
       const before = k === 0 ? -Infinity : (log.prefixMax[k - 1] as number)
@@ -123,7 +135,7 @@ export class Ledger {
       this.#window.add(lagMs)
       if (afterBusMs !== undefined) this.#afterBus.add(afterBusMs)
     } else if (outcome.examples.length < MAX_EXAMPLES) {
-      outcome.examples.push({
+      const example: Example = {
         kind,
         pid: this.#pid,
         row: o.row,
@@ -133,7 +145,13 @@ export class Ledger {
         pair: o.pair,
         lagMs,
         afterBusMs,
-      })
+        startedAt: o.startedAt,
+        resolvedAt: log.times[first],
+        replayed: log.replayed[first],
+        seq: log.seqs[first],
+      }
+      outcome.examples.push(example)
+      this.#onExample?.(example)
     }
   }
 
@@ -142,7 +160,9 @@ export class Ledger {
     this.#outcome.checked++
     this.#outcome.stale['forbidden-own']++
     if (this.#outcome.examples.length < MAX_EXAMPLES) {
-      this.#outcome.examples.push({ ...example, kind: 'forbidden-own', pid: this.#pid })
+      const kept: Example = { ...example, kind: 'forbidden-own', pid: this.#pid }
+      this.#outcome.examples.push(kept)
+      this.#onExample?.(kept)
     }
   }
 
@@ -190,6 +210,7 @@ export class Ledger {
           version: log.versions[k] as number,
           seq: log.seqs[k] as number,
           resolvedAt: log.times[k] as number,
+          replayed: log.replayed[k],
         }
       }
     }

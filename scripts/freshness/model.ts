@@ -42,18 +42,20 @@ const HOT_SHARE = 0.5
 export const ROW_TTL_MS = 5_000
 const PAIR_TTL_MS = 300
 
+/** `slow.extraMs`: added to every loader's delay while the slow-loaders fault lasts. */
 export function defineModel(
   cache: Cache,
   namespace: string,
   db: Database,
   loaderDelayMs: number,
+  slow: { readonly extraMs: number } = { extraMs: 0 },
 ): Model {
   // The delay comes after the database read: it widens the window in which a write can commit
   // and invalidate while the load that read the old version is still running.
-  const pause = () =>
-    loaderDelayMs > 0
-      ? new Promise((resolve) => setTimeout(resolve, Math.random() * loaderDelayMs))
-      : undefined
+  const pause = () => {
+    const ms = Math.random() * loaderDelayMs + slow.extraMs
+    return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined
+  }
   const getRow = cache.wrap(
     async (id: number): Promise<Row> => {
       const version = await db.read(id)

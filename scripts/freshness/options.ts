@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 
 import { BREAK_NAMES, BREAKS } from './breaks.js'
+import { FAULT_KINDS, FAULTS, type FaultKind } from './faults.js'
 import type { DbKind } from './protocol.js'
 
 export interface RunOptions {
@@ -16,8 +17,13 @@ export interface RunOptions {
   break: string | undefined
   concurrency: number
   writeRate: number
+  /** Loops of background reads per writer (not judged). */
+  writerReads: number
   loaderDelayMs: number
-  killEveryMs: number
+  /** The faults to rotate through (empty: none). */
+  faults: FaultKind[]
+  /** About how often a fault starts, ms. */
+  faultEveryMs: number
   maxSilenceMs: number
   busSlackMs: number
   redisUrl: string
@@ -42,9 +48,18 @@ Options (durations take ms, s or m; a bare number is milliseconds):
   --db <kind>          auto | postgres | redis                           (default auto)
   --concurrency <n>    reads in flight per reader                        (default 4)
   --write-rate <n>     writes per second per writer                      (default 50)
+  --writer-reads <n>   loops of background reads per writer, not judged: with them a writer's
+                       circuit opens in an outage and its invalidate() rejects (then replays)
+                                                                         (default 2)
   --loader-delay <d>   loaders sleep up to this after the database read  (default 5ms)
-  --kill-every <d>     cut a random worker's bus connection about this often, 0 = never
-                                                                         (default 1s)
+  --faults <list>      faults to inject, one at a time, rotating: comma-separated kinds,
+                       all or none                                       (default bus-kill)
+${FAULTS.map((f) => `                         ${f.kind.padEnd(14)} ${f.what}`).join('\n')}
+                       stall, cut and restart put a TCP proxy of the run between the caches
+                       and Redis; restart and flushdb start a redis-server of the run's own
+                       (from PATH): REDIS_URL itself is never restarted nor flushed
+  --fault-every <d>    start a fault about this often                    (default 1s)
+  --kill-every <d>     the same as --faults bus-kill --fault-every <d> (0: --faults none)
   --max-silence <d>    the bus's maxSilence: the bound on a stale L1 read (default 1s)
   --bus-slack <d>      a stale L1 read this long after the bus delivered the invalidation
                        to that process is forbidden                      (default 2ms)
@@ -53,8 +68,10 @@ ${BREAKS.map((b) => `                         ${b.name.padEnd(16)} ${b.what}`).j
   --json               print the result as JSON
   --help               this text
 
-Exit code: 0 when no read was stale beyond what the consistency model allows and no caller saw
-an error; 1 otherwise; 2 when the check itself could not run.`
+Exit code: 0 when no read was stale beyond what the consistency model allows, no caller saw an
+error (an invalidate() rejected with E_INVALIDATION_NOT_RECORDED is expected under faults, not
+an error) and every rejected invalidation was replayed; 1 otherwise; 2 when the check itself
+could not run.`
 
 export class UsageError extends Error {}
 
@@ -71,8 +88,11 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       db: { type: 'string', default: 'auto' },
       concurrency: { type: 'string', default: '4' },
       'write-rate': { type: 'string', default: '50' },
+      'writer-reads': { type: 'string', default: '2' },
       'loader-delay': { type: 'string', default: '5ms' },
-      'kill-every': { type: 'string', default: '1s' },
+      faults: { type: 'string' },
+      'fault-every': { type: 'string', default: '1s' },
+      'kill-every': { type: 'string' },
       'max-silence': { type: 'string', default: '1s' },
       'bus-slack': { type: 'string', default: '2ms' },
       break: { type: 'string' },
@@ -87,9 +107,21 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (values.break !== undefined && !BREAK_NAMES.includes(values.break)) {
     throw new UsageError(`--break must be one of ${BREAK_NAMES.join(', ')}`)
   }
+  let faults = parseFaults(values.faults ?? 'bus-kill')
+  let faultEveryMs = duration('fault-every', values['fault-every'], 10)
+  if (values['kill-every'] !== undefined) {
+    if (values.faults !== undefined)
+      throw new UsageError('--kill-every and --faults exclude each other')
+    const every = duration('kill-every', values['kill-every'], 0)
+    faults = every > 0 ? ['bus-kill'] : []
+    if (every > 0) faultEveryMs = every
+  }
   const readers = count('readers', values.readers, 1)
   const busless = count('busless', values.busless, 0)
   if (busless > readers) throw new UsageError('--busless cannot exceed --readers')
+  if (faults.includes('pause') && busless === readers) {
+    throw new UsageError('--faults pause needs a reader with a bus (--busless below --readers)')
+  }
   return {
     durationMs: duration('duration', values.duration, 100),
     readers,
@@ -101,12 +133,31 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     break: values.break,
     concurrency: count('concurrency', values.concurrency, 1),
     writeRate: count('write-rate', values['write-rate'], 1),
+    writerReads: count('writer-reads', values['writer-reads'], 0),
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
-    killEveryMs: duration('kill-every', values['kill-every'], 0),
+    faults,
+    faultEveryMs,
     maxSilenceMs: duration('max-silence', values['max-silence'], 20),
     busSlackMs: duration('bus-slack', values['bus-slack'], 0),
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   }
+}
+
+function parseFaults(text: string): FaultKind[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (names.length === 1 && names[0] === 'none') return []
+  if (names.length === 1 && names[0] === 'all') return [...FAULT_KINDS]
+  for (const name of names) {
+    if (!(FAULT_KINDS as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `--faults takes all, none or some of ${FAULT_KINDS.join(', ')}; not '${name}'`,
+      )
+    }
+  }
+  return [...new Set(names)] as FaultKind[]
 }
 
 function count(name: string, text: string, min: number): number {

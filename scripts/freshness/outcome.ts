@@ -1,5 +1,6 @@
 /** What the judge found, per process and for the run: counts by source and kind, examples. */
 import { Samples, type SampleSet } from './samples.js'
+import type { TimelineEvent } from './timeline.js'
 
 /**
  * Where a value came from: this process's L1 (`l1-distrusted`: while the bus could not vouch for
@@ -45,6 +46,16 @@ export interface Example {
   lagMs: number
   /** How long after the bus had delivered a newer invalidation the read began, in ms. */
   afterBusMs: number | undefined
+  /** When the read began (shared clock, ms since the run's epoch). */
+  startedAt?: number
+  /** When the first newer write's invalidation resolved (shared clock). */
+  resolvedAt?: number
+  /** That write's invalidation was rejected at first and resolved by the replay. */
+  replayed?: boolean
+  /** Its sequence (-1: replayed, unknown). */
+  seq?: number
+  /** The process's bus and store events from just before that write to just after the read. */
+  events?: TimelineEvent[]
 }
 
 export interface Outcome {

@@ -20,7 +20,10 @@ export interface WorkerConfig {
   bus: boolean
   /** `cachegraph` module specifiers: the package itself, or a patched copy (`--break`). */
   library: { core: string; redis: string }
+  /** The caches' Redis (store and bus); through the run's proxy when there are Redis faults. */
   redisUrl: string
+  /** The database's Redis with `db.kind === 'redis'`: never through the proxy, never restarted. */
+  dbRedisUrl: string
   /** The run's unique key prefix: cache store, database keys and bus all live under it. */
   prefix: string
   db: { kind: DbKind; table: string }
@@ -29,6 +32,8 @@ export interface WorkerConfig {
   concurrency: number
   /** Per writer, writes per second. */
   writeRate: number
+  /** Per writer, loops of background reads (not judged). */
+  writerReads: number
   /** Upper bound of the random delay a loader adds after reading the database, in ms. */
   loaderDelayMs: number
   maxSilenceMs: number
@@ -38,20 +43,46 @@ export interface WorkerConfig {
   epoch: string
 }
 
-/** One committed write whose `invalidate()` resolved at `resolvedAt` (shared clock). */
+/**
+ * One committed write whose invalidation resolved at `resolvedAt` (shared clock): when its
+ * `invalidate()` resolved, or — when it rejected with `E_INVALIDATION_NOT_RECORDED` — when the
+ * writer's cache had sent its replay queue to the store (`replayed`).
+ */
 export interface WriteRecord {
   row: number
   version: number
-  /** The sequence `invalidate()` resolved to: matches the bus message that carries it. */
+  /**
+   * The sequence `invalidate()` resolved to: matches the bus message that carries it. -1 for a
+   * replayed invalidation (the replay's sequence is not reported): no bus receipt is known then.
+   */
   seq: number
   resolvedAt: number
+  replayed?: boolean
 }
+
+/** What a caller was doing when it saw an error. */
+export type CallerOp = 'read' | 'own-read' | 'db-write' | 'invalidate'
 
 /** Caller-visible failures: a read or a write that rejected. */
 export interface CallerError {
   role: WorkerConfig['role']
   index: number
+  op: CallerOp
+  /** `CacheError` code, else the error's name. */
+  code: string
   message: string
+}
+
+/** A writer's invalidations that the store did not record at first. */
+export interface NotRecorded {
+  /** `invalidate()` rejected with `E_INVALIDATION_NOT_RECORDED` (expected during outages). */
+  rejected: number
+  /** ... and then resolved: the writer's replay queue drained. */
+  replayed: number
+  /** ... and never resolved before the writer stopped (its replay queue never drained). */
+  unresolved: number
+  /** From rejection to the drained replay queue, ms. */
+  replayDelay: SampleSet
 }
 
 /** What a worker knows of its bus, from the cache's `bus:*` events. */
@@ -61,6 +92,10 @@ export interface BusTally {
   syncs: number
   startedOver: number
   storeResets: number
+  /** Steps made up from the store's log after a gap (`stats().bus.replayed`). */
+  replayedSteps: number
+  /** Times the shared tier's circuit breaker opened. */
+  circuitOpens: number
   /** `error` events of the cache (not seen by callers; e.g. a killed bus connection). */
   cacheErrors: number
   firstCacheError?: string
@@ -78,8 +113,14 @@ export interface WorkerResult {
   /** Writes whose bus message the tap never saw (it was reconnecting, or the format changed). */
   unheard: number
   writes: number
+  /** A writer's background reads (not judged). */
+  backgroundReads: number
+  /** A few examples of the errors callers saw (`E_INVALIDATION_NOT_RECORDED` not included). */
   errors: CallerError[]
   errorCount: number
+  /** Caller errors by `<op> <code>` (`E_INVALIDATION_NOT_RECORDED` not included). */
+  errorKinds: Record<string, number>
+  notRecorded: NotRecorded
   bus: BusTally
   /** Event-loop delay of the process, in ms: a busy loop delays bus messages and skews times. */
   loopDelay: { p99: number; max: number }
@@ -88,6 +129,8 @@ export interface WorkerResult {
 export type ToWorker =
   | { type: 'go' }
   | { type: 'stop' }
+  /** The slow-loaders fault: every loader takes `extraMs` longer from now on (0: normal). */
+  | { type: 'slow'; extraMs: number }
   /** Writes resolved before `watermark` are all in this or an earlier batch. */
   | { type: 'writes'; writes: WriteRecord[]; watermark: number }
 

@@ -7,6 +7,7 @@ import {
   type Source,
   type StaleKind,
 } from './outcome.js'
+import { type FaultRecord, tallyFaults } from './faults.js'
 import type { RunOptions } from './options.js'
 import type { CallerError } from './protocol.js'
 import { type Summary, summarize } from './samples.js'
@@ -27,6 +28,8 @@ export interface Report {
   sources: Record<Source, number>
   writes: number
   writesPerSecond: number
+  /** Writers' background reads (not judged; they make writers' circuits open in outages). */
+  writerReads: number
   stale: Record<StaleKind, number>
   forbidden: number
   examples: Example[]
@@ -38,17 +41,47 @@ export interface Report {
   propagationMs: Summary | null
   /** Writes some reader's bus tap never heard (out of writes × readers). */
   unheard: number
-  busKills: number
+  faults: {
+    /** The kinds rotated through (empty: none). */
+    kinds: string[]
+    everyMs: number
+    /** Where the caches' Redis was: REDIS_URL, or a redis-server of the run's own. */
+    cacheRedis: RunResult['cacheRedis']
+    proxied: boolean
+    injected: Record<string, number>
+    /** Attempts that could not be injected (e.g. a bus subscriber still reconnecting). */
+    failed: Record<string, number>
+    /** Every fault; times in ms since reads and writes began. */
+    log: FaultRecord[]
+  }
   bus: {
     distrusted: Record<string, number>
     syncs: number
     startedOver: number
     storeResets: number
+    /** Steps made up from the store's log after gaps. */
+    replayedSteps: number
+    /** Times a cache's circuit breaker opened. */
+    circuitOpens: number
+  }
+  /** Writers' invalidations the store did not record at first (expected under faults). */
+  notRecorded: {
+    /** `invalidate()` rejected with E_INVALIDATION_NOT_RECORDED: the writer was told. */
+    rejected: number
+    /** Their replay happened (the writer's replay queue drained); judged from then on. */
+    replayed: number
+    /** Never replayed before the writer stopped: a failure. */
+    unresolved: number
+    /** Rejection to drained replay queue, ms. */
+    replayDelayMs: Summary | null
   }
   /** `error` events of the caches (seen by no caller; cut bus connections cause some). */
   cacheErrors: number
   firstCacheError: string | null
+  /** Errors callers saw (E_INVALIDATION_NOT_RECORDED is not one: see notRecorded). */
   callerErrors: number
+  /** By `<op> <code>`: op read | own-read (a writer's) | db-write | invalidate. */
+  callerErrorKinds: Record<string, number>
   callerErrorExamples: CallerError[]
   /** The worst event-loop delay among the workers (p99 and max), in ms. */
   loopDelayMs: { p99: number; max: number }
@@ -71,8 +104,17 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
   }
   const sum = (pick: (r: (typeof results)[number]) => number) =>
     results.reduce((n, r) => n + pick(r), 0)
+  const callerErrorKinds: Record<string, number> = {}
+  for (const r of results) {
+    for (const [kind, n] of Object.entries(r.errorKinds)) {
+      callerErrorKinds[kind] = (callerErrorKinds[kind] ?? 0) + n
+    }
+  }
+  const unresolved = sum((r) => r.notRecorded.unresolved)
+  const since = (t: number | undefined) => (t === undefined ? undefined : t - run.goMs)
+  const { injected, failed } = tallyFaults(run.faults)
   return {
-    ok: forbidden === 0 && callerErrors === 0,
+    ok: forbidden === 0 && callerErrors === 0 && unresolved === 0,
     db: run.db,
     break: options.break ?? null,
     seconds,
@@ -85,23 +127,52 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
     sources: outcome.sources,
     writes,
     writesPerSecond: Math.round(writes / seconds),
+    writerReads: sum((r) => r.backgroundReads),
     stale: outcome.stale,
     forbidden,
-    examples: outcome.examples,
+    examples: outcome.examples.map((e) => ({
+      ...e,
+      startedAt: since(e.startedAt),
+      resolvedAt: since(e.resolvedAt),
+      ...(e.events === undefined
+        ? {}
+        : { events: e.events.map((ev) => ({ ...ev, at: ev.at - run.goMs })) }),
+    })),
     allowedWindowMs: summarize(results.map((r) => r.outcome.allowedWindow)) ?? null,
     allowedAfterBusMs: summarize(results.map((r) => r.outcome.allowedAfterBus)) ?? null,
     propagationMs: summarize(readers.map((r) => r.propagation)) ?? null,
     unheard: sum((r) => r.unheard),
-    busKills: run.busKills,
+    faults: {
+      kinds: options.faults,
+      everyMs: options.faultEveryMs,
+      cacheRedis: run.cacheRedis,
+      proxied: run.proxied,
+      injected,
+      failed,
+      log: run.faults.map((f) => ({
+        ...f,
+        startMs: f.startMs - run.goMs,
+        endMs: f.endMs - run.goMs,
+      })),
+    },
     bus: {
       distrusted,
       syncs: sum((r) => r.bus.syncs),
       startedOver: sum((r) => r.bus.startedOver),
       storeResets: sum((r) => r.bus.storeResets),
+      replayedSteps: sum((r) => r.bus.replayedSteps),
+      circuitOpens: sum((r) => r.bus.circuitOpens),
+    },
+    notRecorded: {
+      rejected: sum((r) => r.notRecorded.rejected),
+      replayed: sum((r) => r.notRecorded.replayed),
+      unresolved,
+      replayDelayMs: summarize(results.map((r) => r.notRecorded.replayDelay)) ?? null,
     },
     cacheErrors: sum((r) => r.bus.cacheErrors),
     firstCacheError: results.find((r) => r.bus.firstCacheError)?.bus.firstCacheError ?? null,
     callerErrors,
+    callerErrorKinds,
     callerErrorExamples: results.flatMap((r) => r.errors).slice(0, 5),
     loopDelayMs: {
       p99: Math.max(...results.map((r) => r.loopDelay.p99)),
@@ -124,26 +195,65 @@ export function formatReport(r: Report): string {
   const sources = Object.entries(r.sources)
     .map(([source, n]) => `${source} ${n}`)
     .join(', ')
-  const examples = r.examples.map(
-    (e) =>
-      `    ${e.kind}: pid ${e.pid} row ${e.row}${e.pair ? ' (in a pair)' : ''} got v${e.got}, ` +
+  const examples = r.examples.flatMap((e) => [
+    `    ${e.kind}: pid ${e.pid} row ${e.row}${e.pair ? ' (in a pair)' : ''} got v${e.got}, ` +
       `v${e.expected} was invalidated ${e.lagMs.toFixed(1)} ms before the read began` +
-      (e.afterBusMs === undefined ? '' : ` (bus delivered ${e.afterBusMs.toFixed(1)} ms before)`) +
-      ` — from ${e.source}`,
+      (e.afterBusMs === undefined
+        ? ' (the bus never delivered it here)'
+        : e.afterBusMs >= 0
+          ? ` (bus delivered ${e.afterBusMs.toFixed(1)} ms before)`
+          : ` (bus delivered it ${(-e.afterBusMs).toFixed(1)} ms after the read began)`) +
+      ` — from ${e.source}` +
+      (e.startedAt === undefined ? '' : `; read began at ${s4(e.startedAt)}`) +
+      (e.resolvedAt === undefined
+        ? ''
+        : `, first newer write resolved at ${s4(e.resolvedAt)}` +
+          (e.replayed === true ? ' (by replay)' : ` (seq ${e.seq})`)) +
+      during(r.faults.log, e.resolvedAt, e.startedAt),
+    ...evidence(e.events ?? [], e.row),
+  ])
+  const errors = r.callerErrorExamples.map(
+    (e) => `    ${e.role} ${e.index} (${e.op}, ${e.code}): ${e.message}`,
   )
-  const errors = r.callerErrorExamples.map((e) => `    ${e.role} ${e.index}: ${e.message}`)
+  const errorKinds = Object.entries(r.callerErrorKinds)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ')
+  const counts = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(', ')
+  const f = r.faults
+  const faultLines =
+    f.kinds.length === 0
+      ? ['  faults: none']
+      : [
+          `  faults (every ~${f.everyMs} ms; caches on ${f.cacheRedis === 'own' ? "the run's own redis-server" : 'REDIS_URL'}` +
+            `${f.proxied ? ', through a TCP proxy' : ''}): injected ${counts(f.injected) || 'none'}` +
+            (Object.keys(f.failed).length > 0 ? `; could not inject ${counts(f.failed)}` : ''),
+          ...wrap(
+            f.log.map(
+              (x) =>
+                `${x.kind}${x.failed === undefined ? '' : '(failed)'} ${s3(x.startMs)}-${s3(x.endMs)}`,
+            ),
+            '    ',
+          ),
+        ]
+  const nr = r.notRecorded
   const distrusted = Object.entries(r.bus.distrusted)
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ')
   return [
     `${r.ok ? 'PASS' : 'FAIL'}: ${r.forbidden} forbidden stale reads, ${r.callerErrors} caller errors` +
+      (r.notRecorded.unresolved > 0
+        ? `, ${r.notRecorded.unresolved} rejected invalidations never replayed`
+        : '') +
       (r.break === null ? '' : ` (library broken on purpose: ${r.break})`),
     `  ${plural(r.readers, 'reader')} (${r.busless} without a bus) + ` +
       `${plural(r.writers, 'writer')} on ${r.db}, ` +
       `${r.seconds.toFixed(1)} s; worst event-loop delay p99 ${r.loopDelayMs.p99.toFixed(1)} / ` +
       `max ${r.loopDelayMs.max.toFixed(1)} ms`,
     `  reads ${r.reads} (${r.readsPerSecond}/s), row values checked ${r.checked}: ${sources}`,
-    `  writes ${r.writes} (${r.writesPerSecond}/s)`,
+    `  writes ${r.writes} (${r.writesPerSecond}/s); writers' background reads (not judged) ${r.writerReads}`,
     `  stale reads by kind:`,
     kinds,
     ...(examples.length > 0 ? ['  forbidden examples:', ...examples] : []),
@@ -151,10 +261,68 @@ export function formatReport(r: Report): string {
     `  allowed stale reads after the bus had delivered:  ${ms(r.allowedAfterBusMs)}`,
     `  propagation (resolve -> each reader's bus receipt): ${ms(r.propagationMs)}` +
       (r.unheard > 0 ? `, ${r.unheard} not heard` : ''),
-    `  bus: ${r.busKills} connections cut; distrusted: ${distrusted || 'never'}; ` +
-      `${r.bus.syncs} syncs (${r.bus.startedOver} started over), ${r.bus.storeResets} store resets`,
+    ...faultLines,
+    `  bus: distrusted: ${distrusted || 'never'}; ${r.bus.syncs} syncs (${r.bus.startedOver} ` +
+      `started over, ${r.bus.replayedSteps} steps replayed from the log), ` +
+      `${r.bus.storeResets} store resets, circuit opened ${r.bus.circuitOpens} times`,
+    `  invalidations not recorded (expected under faults): ${nr.rejected} rejected with ` +
+      `E_INVALIDATION_NOT_RECORDED, ${nr.replayed} replayed (${ms(nr.replayDelayMs)}), ` +
+      `${nr.unresolved} never replayed`,
     `  cache error events (no caller saw them): ${r.cacheErrors}` +
       (r.firstCacheError === null ? '' : ` — first: ${r.firstCacheError}`),
-    ...(errors.length > 0 ? ['  caller errors:', ...errors] : []),
+    `  caller errors: ${errorKinds || 'none'}`,
+    ...errors,
   ].join('\n')
+}
+
+/** Seconds since reads and writes began. */
+const s3 = (ms: number) => `${(ms / 1000).toFixed(3)}s`
+const s4 = (ms: number) => `${(ms / 1000).toFixed(4)}s`
+
+/** The faults whose span meets [from, to] (ms since go), for a forbidden example. */
+function during(log: readonly FaultRecord[], from?: number, to?: number): string {
+  if (from === undefined || to === undefined) return ''
+  const hit = log.filter((f) => f.startMs <= to && f.endMs >= from - 1_000)
+  return hit.length === 0
+    ? '; no fault within 1 s before'
+    : `; faults around: ${hit.map((f) => `${f.kind} ${s3(f.startMs)}-${s3(f.endMs)}`).join(', ')}`
+}
+
+/** Joins items into lines of at most ~100 characters. */
+function wrap(items: readonly string[], indent: string): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const item of items) {
+    if (line !== '' && indent.length + line.length + item.length + 2 > 100) {
+      lines.push(indent + line)
+      line = ''
+    }
+    line = line === '' ? item : `${line}, ${item}`
+  }
+  if (line !== '') lines.push(indent + line)
+  return lines
+}
+
+/**
+ * A forbidden example's timeline: its process's bus and store events (invalidations of other
+ * rows left out: --json has them all), repeated lines folded (`x12`), at most 80 lines.
+ */
+function evidence(events: readonly { at: number; what: string }[], row: number): string[] {
+  const mine = new RegExp(`\\brow:${row}\\b`)
+  events = events.filter((e) => !/\brow:\d/.test(e.what) || mine.test(e.what))
+  if (events.length === 0) return []
+  const lines: string[] = []
+  for (let i = 0; i < events.length;) {
+    const e = events[i] as { at: number; what: string }
+    let j = i + 1
+    while (j < events.length && events[j]!.what === e.what) j++
+    lines.push(
+      `        ${s4(e.at)} ${e.what}${j - i > 1 ? ` (x${j - i} until ${s4(events[j - 1]!.at)})` : ''}`,
+    )
+    i = j
+  }
+  const shown = lines.slice(0, 80)
+  if (lines.length > shown.length)
+    shown.push(`        ... ${lines.length - shown.length} more (see --json)`)
+  return ['      events of that process:', ...shown]
 }

@@ -13,14 +13,24 @@ import { sharedClock } from './clock.js'
 import { openDb } from './database.js'
 import { Ledger } from './ledger.js'
 import { defineModel, ROW_TTL_MS } from './model.js'
-import type { CallerError, FromWorker, ToWorker, WorkerConfig, WorkerResult } from './protocol.js'
+import type {
+  CallerError,
+  CallerOp,
+  FromWorker,
+  ToWorker,
+  WorkerConfig,
+  WorkerResult,
+} from './protocol.js'
 import { Reader } from './reader.js'
 import { Samples } from './samples.js'
+import { Timeline } from './timeline.js'
 import { Writer } from './writer.js'
 
 const NAMESPACE = 'cgfresh'
 const PAIR_SHARE = 0.4
 const MAX_ERRORS_KEPT = 5
+const EVIDENCE_BEFORE_MS = 1_500
+const EVIDENCE_AFTER_MS = 500
 
 const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig
 // The coordinator drives the shutdown, also on Ctrl-C (which reaches the whole process group);
@@ -57,21 +67,44 @@ async function main(): Promise<void> {
     ...(config.bus ? { bus: redis.redisBus({ maxSilence: config.maxSilenceMs }) } : {}),
   })
   const bus = watchBus(cache, config.bus)
-  const db = openDb(config.db, config.redisUrl, config.concurrency + 1)
-  const model = defineModel(cache, NAMESPACE, db, config.loaderDelayMs)
+  const timeline = new Timeline(clock)
+  timeline.follow(cache)
+  process.on('SIGCONT', () => timeline.add('SIGCONT handled (the process was stopped)'))
+  cache.on('miss', ({ key }) => {
+    const row = /::row:\[(\d+)\]$/.exec(key)?.[1]
+    if (row !== undefined) timeline.add(`load of row:${row} started (miss)`)
+  })
+  const db = openDb(config.db, config.dbRedisUrl, config.concurrency + 1)
+  // The slow-loaders fault: the coordinator says when loaders take longer, and when not.
+  const slow = { extraMs: 0 }
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'slow') slow.extraMs = message.extraMs
+  })
+  const model = defineModel(cache, NAMESPACE, db, config.loaderDelayMs, slow)
   const ledger = new Ledger({
     pid: process.pid,
     maxSilenceMs: config.maxSilenceMs,
     busSlackMs: config.busSlackMs,
     ...(config.bus ? {} : { noBusBoundMs: ROW_TTL_MS }),
+    // Evidence: what the process went through from a little before the write to after the read.
+    onExample: (example) => {
+      const from = (example.resolvedAt ?? example.startedAt ?? 0) - EVIDENCE_BEFORE_MS
+      const fill = () =>
+        (example.events = timeline.between(from, (example.startedAt ?? 0) + EVIDENCE_AFTER_MS))
+      fill()
+      setTimeout(fill, EVIDENCE_AFTER_MS).unref()
+    },
   })
   const errors: CallerError[] = []
+  const errorKinds: Record<string, number> = {}
   let errorCount = 0
-  const onError = (error: unknown) => {
+  const onError = (error: unknown, op: CallerOp) => {
     errorCount++
+    const code = errorCode(error)
+    errorKinds[`${op} ${code}`] = (errorKinds[`${op} ${code}`] ?? 0) + 1
     if (errors.length < MAX_ERRORS_KEPT) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      errors.push({ role: config.role, index: config.index, message })
+      errors.push({ role: config.role, index: config.index, op, code, message })
     }
   }
   let tap: BusTap | undefined
@@ -92,7 +125,7 @@ async function main(): Promise<void> {
           rows: config.rows,
           concurrency: config.concurrency,
           pairShare: PAIR_SHARE,
-          onError,
+          onError: (error) => onError(error, 'read'),
         })
       : undefined
   const writer =
@@ -105,8 +138,10 @@ async function main(): Promise<void> {
           clock,
           rows: config.rows,
           writeRate: config.writeRate,
+          backgroundReads: config.writerReads,
           send: (message) => void send(message),
           onError,
+          note: (what) => timeline.add(what),
         })
       : undefined
   // The write log, relayed by the coordinator; the last batch has an infinite watermark.
@@ -132,6 +167,7 @@ async function main(): Promise<void> {
   let unheard = 0
   if (reader !== undefined) {
     for (const write of ledger.writes()) {
+      if (write.seq < 0) continue // a replayed invalidation: its sequence is not known
       const receivedAt = ledger.receivedAt(write.seq)
       if (receivedAt === undefined) unheard++
       else propagation.add(receivedAt - write.resolvedAt)
@@ -146,15 +182,31 @@ async function main(): Promise<void> {
     propagation: propagation.toJSON(),
     unheard,
     writes: writer?.writes ?? 0,
+    backgroundReads: writer?.backgroundReadCount ?? 0,
     errors,
     errorCount,
-    bus: bus.tally,
+    errorKinds,
+    notRecorded: writer?.notRecorded ?? {
+      rejected: 0,
+      replayed: 0,
+      unresolved: 0,
+      replayDelay: new Samples().toJSON(),
+    },
+    bus: { ...bus.tally, replayedSteps: cache.stats().bus?.replayed ?? 0 },
     loopDelay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
   }
   await send({ type: 'result', result })
   tap?.close()
+  timeline.close()
   await cache.close()
   await db.close()
+}
+
+/** A `CacheError`'s code (any copy of the library), else the error's name. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string') return code
+  return error instanceof Error ? error.name : typeof error
 }
 
 main().then(

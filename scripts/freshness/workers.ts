@@ -53,6 +53,15 @@ export class WorkerProcess {
     return this.#child.pid ?? -1
   }
 
+  get name(): string {
+    return `${this.config.role} ${this.config.index}`
+  }
+
+  /** SIGSTOP / SIGCONT for the pause fault (only ever this run's own children). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal)
+  }
+
   send(message: ToWorker): void {
     if (this.#child.connected) this.#child.send(message)
   }

@@ -137,6 +137,8 @@ export class Engine {
   lookupL1(l1Key: string): L1Entry | undefined {
     const entry = this.l1?.get(l1Key)
     if (entry === undefined) return undefined
+    // With a bus, every hit asks whether it still vouches (it may have been silent too long).
+    if (this.sync !== undefined && !this.sync.trusted) return undefined
     const generation = this.registry.generation
     if (entry.checkedAt !== generation) {
       // The bus cannot vouch for what this process knows: no L1 hits (kept for later).
@@ -301,6 +303,9 @@ export class Engine {
         seq = result.seq
       } catch (error) {
         this.registry.apply(tags, this.#highestSeq + 1, stale)
+        // A repeated failure applies the same guessed sequence: nothing may look unchanged to the
+        // loads already running (callers must not join one that read the data before this).
+        this.registry.touch()
         this.#storeFailed(error, 'invalidate')
         if (this.#replay.add(tags, stale)) {
           this.reportError(

@@ -65,8 +65,17 @@ export class FleetSync {
     this.#timer.unref()
   }
 
-  /** The L1 may serve hits and shared-tier entries may be judged with what this process knows. */
+  /**
+   * The L1 may serve hits and shared-tier entries may be judged with what this process knows.
+   * Checked against the clock on every call, not only by the timer: a process resuming from a
+   * pause (SIGSTOP, a long block) finishes the work in hand before any timer runs, and must not
+   * serve from its L1 meanwhile.
+   */
   get trusted(): boolean {
+    if (this.#trusted && Date.now() - this.#lastHeard >= this.#maxSilenceMs) {
+      this.#distrust('silence', this.#subscribed)
+      this.#sendHeartbeat()
+    }
     return this.#trusted
   }
 
