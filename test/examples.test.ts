@@ -28,4 +28,20 @@ describe('examples', () => {
       ].join('\n'),
     )
   })
+
+  for (const framework of ['fastify', 'express', 'hono']) {
+    it(`${framework}/server.js --demo: MISS, HIT, a write, MISS`, async () => {
+      const { stdout } = await run(process.execPath, [`examples/${framework}/server.js`, '--demo'])
+      expect(stdout).toBe(
+        [
+          'GET   /products/1 -> MISS (price 10)',
+          'GET   /products/1 -> HIT (price 10)',
+          'PATCH /products/1 -> 200',
+          'GET   /products/1 -> MISS (price 12)',
+          'db reads: 2',
+          '',
+        ].join('\n'),
+      )
+    })
+  }
 })
