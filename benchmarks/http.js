@@ -1,0 +1,170 @@
+// Cached HTTP GET through cachegraph's Fastify, Express and Hono adapters, against the same app
+// serving a constant JSON body, and against an origin that takes 2 ms per request.
+//
+// Method: per framework, the server runs in a child process (one core), autocannon in this one
+// (the other core), 10 connections, no pipelining. Routes of one app, all returning the same ~1 KB
+// JSON:
+//   /const          Fastify, a constant object (no cache)
+//   /cached/const   the same behind cachegraph (`config: { cache: {} }`): every timed request a HIT
+//   /origin         builds the object after a 2 ms timer (a fast database, say)
+//   /cached/origin  the same behind cachegraph: HITs
+// Each round runs every route for BENCH_SECONDS (default 5), in an order that rotates; the ratio
+// of each round's requests/s is taken and the median over BENCH_ROUNDS (default 3) reported.
+// Every response must be a 2xx; the cached routes are checked to answer `x-cache: HIT` first.
+// `node http.js --check` exits with 1 when cached / constant is below 0.8 for a framework.
+// BENCH_FRAMEWORKS (default fastify,express,hono) picks the frameworks. Hono is imported from the
+// repository's own dev install (not this package's), so the adapter and the app share one copy:
+// Hono's route helpers do not work across two copies.
+
+import { fork } from 'node:child_process'
+
+import { serve } from '@hono/node-server'
+import autocannon from 'autocannon'
+import { createCache } from 'cachegraph'
+import { cachegraph as forExpress } from 'cachegraph/express'
+import { cachegraph as forFastify } from 'cachegraph/fastify'
+import { cachegraph as forHono } from 'cachegraph/hono'
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+
+import { describe, environment, median, positiveInt, writeResult } from './lib.js'
+
+const SECONDS = positiveInt(process.env.BENCH_SECONDS, 5)
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 3)
+const CONNECTIONS = 10
+const TARGET = 0.8
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'fastify,express,hono').split(',')
+
+const body = {
+  items: Array.from({ length: 10 }, (_, i) => ({ id: i, name: `Item ${i}`, price: 100 + i })),
+  note: 'x'.repeat(500),
+}
+
+if (process.argv[2] === '--server') await server(process.argv[3])
+else await main()
+
+function slow() {
+  return new Promise((resolve) => setTimeout(() => resolve(body), 2))
+}
+
+/** One app of `framework` with the four routes; sends its port to the parent. */
+async function server(framework) {
+  const cache = createCache({ ttl: '10m' })
+  let port
+  if (framework === 'fastify') {
+    const app = Fastify({ logger: false })
+    await app.register(forFastify, { cache })
+    app.get('/const', () => body)
+    app.get('/cached/const', { config: { cache: {} } }, () => body)
+    app.get('/origin', slow)
+    app.get('/cached/origin', { config: { cache: {} } }, slow)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = app.server.address().port
+  } else if (framework === 'express') {
+    const app = express()
+    app.use(forExpress({ cache }))
+    app.get('/const', (_req, res) => res.json(body))
+    app.get('/cached/const', forExpress.route(), (_req, res) => res.json(body))
+    app.get('/origin', async (_req, res) => res.json(await slow()))
+    app.get('/cached/origin', forExpress.route(), async (_req, res) => res.json(await slow()))
+    const listening = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => listening.once('listening', resolve))
+    port = listening.address().port
+  } else {
+    const app = new Hono()
+    app.use(forHono({ cache }))
+    app.get('/const', (c) => c.json(body))
+    app.get('/cached/const', forHono.route(), (c) => c.json(body))
+    app.get('/origin', async (c) => c.json(await slow()))
+    app.get('/cached/origin', forHono.route(), async (c) => c.json(await slow()))
+    port = await new Promise((resolve) =>
+      serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port)),
+    )
+  }
+  process.send({ port })
+  process.on('disconnect', () => process.exit(0))
+}
+
+async function main() {
+  const results = {}
+  for (const framework of FRAMEWORKS) results[framework] = await client(framework)
+  const env = environment()
+  console.log(`\ncached GET vs the same framework's constant route; ${describe(env)}`)
+  const fmt = (n) => Math.round(n).toLocaleString('en-US').padStart(7)
+  for (const [framework, summary] of Object.entries(results)) {
+    const rps = summary.requestsPerSecond
+    console.log(
+      `${framework.padEnd(8)} const ${fmt(rps['/const'])}  cached ${fmt(rps['/cached/const'])}  ` +
+        `origin ${fmt(rps['/origin'])}  cached origin ${fmt(rps['/cached/origin'])} req/s; ` +
+        `cached / const ${summary.cachedVsConst.toFixed(2)} ` +
+        `(${summary.cachedVsConst >= TARGET ? 'MET' : 'NOT MET'}), ` +
+        `cached / 2 ms origin ${summary.cachedVsOrigin.toFixed(2)}`,
+    )
+  }
+  const targets = Object.entries(results).map(([framework, summary]) => ({
+    id: `${framework}: cached GET / constant JSON route >= ${TARGET}`,
+    value: summary.cachedVsConst,
+    met: summary.cachedVsConst >= TARGET,
+  }))
+  writeResult('http', {
+    benchmark: 'http',
+    ...env,
+    method: {
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      bodyBytes: JSON.stringify(body).length,
+    },
+    results,
+    targets,
+  })
+  if (process.argv.includes('--check') && targets.some((t) => !t.met)) process.exitCode = 1
+}
+
+/** Every route of `framework`'s app, in rounds; medians. */
+async function client(framework) {
+  const child = fork(new URL(import.meta.url).pathname, ['--server', framework])
+  const { port } = await new Promise((resolve) => child.once('message', resolve))
+  const routes = ['/const', '/cached/const', '/origin', '/cached/origin']
+  const run = (path, seconds) =>
+    new Promise((resolve, reject) => {
+      autocannon(
+        { url: `http://127.0.0.1:${port}${path}`, connections: CONNECTIONS, duration: seconds },
+        (error, result) => (error ? reject(error) : resolve(result)),
+      )
+    })
+  // Warm-up: fills the cache and the JIT (and checks the cached routes are HITs).
+  for (const path of routes) await run(path, 1)
+  for (const path of ['/cached/const', '/cached/origin']) {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`)
+    if (response.headers.get('x-cache') !== 'HIT') throw new Error(`${path} is not a HIT`)
+    await response.arrayBuffer()
+  }
+  const rounds = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const rps = {}
+    for (let r = 0; r < routes.length; r++) {
+      const path = routes[(r + round) % routes.length]
+      const result = await run(path, SECONDS)
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(`${path}: ${result.non2xx} non-2xx responses, ${result.errors} errors`)
+      }
+      rps[path] = result.requests.average
+    }
+    rounds.push({
+      rps,
+      cachedVsConst: rps['/cached/const'] / rps['/const'],
+      cachedVsOrigin: rps['/cached/origin'] / rps['/origin'],
+    })
+  }
+  child.disconnect()
+  const summary = {
+    requestsPerSecond: Object.fromEntries(
+      routes.map((path) => [path, median(rounds.map((r) => r.rps[path]))]),
+    ),
+    cachedVsConst: median(rounds.map((r) => r.cachedVsConst)),
+    cachedVsOrigin: median(rounds.map((r) => r.cachedVsOrigin)),
+  }
+  return { ...summary, rounds }
+}
