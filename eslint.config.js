@@ -45,6 +45,16 @@ export default tseslint.config(
     },
   },
   {
+    // The client loads nothing of the engine, stores, bus or HTTP code: only Node and itself.
+    files: ['src/client/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['../*', 'cachegraph', 'cachegraph/*', 'ioredis'] },
+      ],
+    },
+  },
+  {
     files: ['test/**'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -16,6 +16,7 @@ export type CacheErrorCode =
   | 'E_NO_SESSION'
   | 'E_NO_DEPENDENCY_CONTEXT'
   | 'E_LOOP_DETECTED'
+  | 'E_PURGE_FAILED'
 
 const brand = Symbol.for('cachegraph.CacheError')
 

@@ -64,6 +64,10 @@ export class Cache {
       },
       invalidate: (tags) => this.#engine.invalidate(tags, false),
       keyTag: (key) => keyTag(this.#ns.prefix + key),
+      ttlMs: this.#engine.options.ttlMs,
+      maxSilenceMs: this.#engine.options.bus?.maxSilenceMs,
+      now: () => this.#engine.options.clock.now(),
+      reportError: (error, operation) => this.#engine.reportError(error, operation),
     }
   }
 

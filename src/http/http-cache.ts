@@ -1,6 +1,9 @@
+import { toMs } from '../cache/duration.js'
 import { CacheError, type Cache, type LoaderContext } from '../index.js'
+import { currentFrame } from '../memo/context.js'
 import { isRead, isWrite } from './capture.js'
-import { directives } from './headers.js'
+import { Cdn } from './cdn/cdn.js'
+import { directives, headerText, normalizeHeaders } from './headers.js'
 import { buildKey, functionPart, headerPart, varyPart } from './key.js'
 import {
   compileRoute,
@@ -52,9 +55,18 @@ interface Plan {
  */
 export class HttpCache<R = unknown> {
   readonly #o: ResolvedHttpOptions
+  readonly #cdn: Cdn | undefined
+  /** What a request that is not stored is answered with (`SKIP`, and no edge caching with a CDN). */
+  readonly #skip: Readonly<Record<string, string>>
+  readonly #passSkip: ServeOutcome
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveHttpOptions(options)
+    const { cdn } = this.#o
+    this.#cdn =
+      cdn === undefined ? undefined : new Cdn(cdn, (error) => this.#purgeFailed(error, undefined))
+    this.#skip = { ...this.#cdn?.skipHeaders, ...status('SKIP') }
+    this.#passSkip = this.#cdn === undefined ? PASS_SKIP : { action: 'pass', headers: this.#skip }
   }
 
   /** The cache responses live in. */
@@ -89,9 +101,9 @@ export class HttpCache<R = unknown> {
     const method = exchange.method
     if (!route.caches || !isRead(method)) return PASS
     const plan = this.#plan(route, exchange)
-    if (typeof plan === 'string') return PASS_SKIP
+    if (typeof plan === 'string') return this.#passSkip
     const asked = this.#o.honorNoCache ? requestDirectives(exchange) : undefined
-    if (asked?.has('no-store') === true) return PASS_SKIP
+    if (asked?.has('no-store') === true) return this.#passSkip
     const bypass = asked?.has('no-cache') === true
     if (bypass) {
       // Dropping the entry first makes the load below run and store the fresh response.
@@ -118,22 +130,44 @@ export class HttpCache<R = unknown> {
       if (captured !== undefined) {
         // The handler answered but storing failed (a bad route tag, say): answer uncached.
         this.#report(error, 'http:store', exchange)
-        port.release(status('SKIP'))
+        port.release(this.#skip)
         return DONE
       }
       if (ran) throw error
       // A load this request joined failed: its error belongs to the other request. Run our own.
-      return PASS_SKIP
+      return this.#passSkip
     }
     if (ran) {
-      if (loaded.kind !== 'response') port.release(status('SKIP'))
+      if (loaded.kind !== 'response') port.release(this.#skip)
       // The stored ETag is the app's own when it set one: setting it again changes nothing.
-      else port.release({ 'x-cache': bypass ? 'BYPASS' : 'MISS', etag: loaded.etag })
+      else {
+        port.release({
+          // As of when it was stored: the edge gets the whole lifetime, not a second less.
+          ...this.#cdn?.headers(loaded.edge, loaded.storedAt),
+          'x-cache': bypass ? 'BYPASS' : 'MISS',
+          etag: loaded.etag,
+        })
+      }
       return DONE
     }
     // Another request's response that could not be shared (a cookie, an error): run our own.
-    if (loaded.kind !== 'response') return PASS_SKIP
-    return { action: 'replay', response: replayOf(this.#o, loaded, exchange) }
+    if (loaded.kind !== 'response') return this.#passSkip
+    const response = replayOf(this.#o, loaded, exchange)
+    if (this.#cdn !== undefined) {
+      const edge = this.#cdn.headers(loaded.edge, this.#o.clock.now())
+      response.headers = { ...response.headers, ...edge }
+    }
+    return { action: 'replay', response }
+  }
+
+  /**
+   * Purges `tags` at the edge through the `cdn` option's purger, now and again after
+   * `maxSilence` (nothing without a purger). For invalidations made outside HTTP writes (the
+   * admin API, a job): call it after `cache.invalidate(tags)`. Never rejects; failures are
+   * reported (`onError` with operation `cdn:purge`, and the cache's `error` event).
+   */
+  purge(tags: readonly string[]): Promise<void> {
+    return this.#cdn?.purge(tags) ?? Promise.resolve()
   }
 
   /**
@@ -157,11 +191,23 @@ export class HttpCache<R = unknown> {
       return
     }
     if (tags.length === 0) return
+    const unique = [...new Set(tags)]
     try {
-      await this.#o.cache.invalidate([...new Set(tags)])
+      await this.#o.cache.invalidate(unique)
     } catch (error) {
+      // Not recorded in the shared store, yet applied here: the edge is purged all the same.
       this.#report(error, 'http:invalidate', exchange)
     }
+    await this.#cdn?.purge(unique, (error) => this.#purgeFailed(error, exchange))
+  }
+
+  #purgeFailed(error: unknown, exchange: HttpExchange<R> | undefined): void {
+    this.#o.reportToCache(error, 'cdn:purge')
+    this.#o.onError?.(error, {
+      operation: 'cdn:purge',
+      method: exchange?.method ?? '',
+      path: exchange?.path ?? '',
+    })
   }
 
   #writeTags(route: HttpRoute<R>, exchange: HttpExchange<R>, response: CapturedResponse): string[] {
@@ -243,7 +289,23 @@ export class HttpCache<R = unknown> {
     if (typeof own === 'function') tags.push(...checked(own(exchange.request), 'cache.tags'))
     else if (own !== undefined) tags.push(...own)
     ctx.setTags(...tags)
-    return verdict
+    if (this.#cdn === undefined) return verdict
+    return { ...verdict, edge: this.#edgeOf(route, captured) }
+  }
+
+  /**
+   * The edge side of a response being stored: every tag of its entry (what the handler recorded
+   * included) and its lifetime — the route's ttl, shortened by its shortest-lived input.
+   */
+  #edgeOf(route: HttpRoute<R>, captured: CapturedResponse) {
+    const cdn = this.#cdn as Cdn
+    const frame = currentFrame()
+    const now = this.#o.clock.now()
+    const ttl = route.ttl === undefined ? this.#o.defaultTtlMs : toMs(route.ttl, 'cache.ttl')
+    let lifetime = frame?.ttlMs ?? ttl
+    if (frame !== undefined) lifetime = Math.min(lifetime, frame.expiresAt - this.#o.cacheNow())
+    const own = headerText(normalizeHeaders(captured.headers)['cache-control']) !== undefined
+    return cdn.edgeInfo(frame?.tags.keys() ?? [], lifetime, own, now)
   }
 
   /**

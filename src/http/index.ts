@@ -26,3 +26,30 @@ export type { EntityTypes, InvalidationMode } from './tags.js'
 export { canonicalPath, canonicalQuery, splitUrl, strictEncode } from './url.js'
 export * from './admin/index.js'
 export * from './metrics.js'
+export {
+  BROWSER_CACHE_CONTROL,
+  BUCKETS,
+  bucketTag,
+  CDN_VENDORS,
+  cloudflarePurger,
+  edgeTags,
+  encodeTag,
+  FASTLY_MAX_KEYS_PER_REQUEST,
+  fastlyPurger,
+  PRIVATE_CACHE_CONTROL,
+  purgeTags,
+  varnishPurger,
+  VENDORS,
+} from './cdn/index.js'
+export type {
+  CdnOption,
+  CdnOptions,
+  CdnVendor,
+  CloudflarePurgerOptions,
+  EdgeInfo,
+  FastlyPurgerOptions,
+  Purger,
+  PurgeRetryOptions,
+  VarnishPurgerOptions,
+  VendorProfile,
+} from './cdn/index.js'

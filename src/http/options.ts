@@ -2,6 +2,8 @@ import { invalidOption } from '../errors.js'
 import type { Cache, Clock, Duration, EntitySpec } from '../index.js'
 import { toMs } from '../cache/duration.js'
 import { entityTags } from '../memo/entities.js'
+import { INTERNAL } from '../cache/internal.js'
+import { type CdnOption, resolveCdn, type ResolvedCdn } from './cdn/options.js'
 import type { EntityTypes, InvalidationMode } from './tags.js'
 
 /**
@@ -114,6 +116,13 @@ export interface HttpCacheOptions {
    * could not be stored. @default none (adapters log them)
    */
   onError?: (error: unknown, context: HttpErrorContext) => void
+  /**
+   * The CDN in front of the app (`'fastly'`, `'cloudflare'`, `'varnish'`, `'akamai'`): cached
+   * responses carry their tags in its header, and with a `purger` a write's invalidation also
+   * purges the edge (again after `maxSilence`). See docs/cdn.md.
+   * @example cdn: { vendor: 'fastly', purger: fastlyPurger({ serviceId, apiToken }) }
+   */
+  cdn?: CdnOption
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -132,6 +141,13 @@ export interface ResolvedHttpOptions {
   dropHeaders: ReadonlySet<string>
   clock: Clock
   onError: ((error: unknown, context: HttpErrorContext) => void) | undefined
+  cdn: ResolvedCdn | undefined
+  /** The cache's default ttl in ms (edge lifetimes of responses without their own). */
+  defaultTtlMs: number
+  /** The cache's clock (input expiries are by it). */
+  cacheNow: () => number
+  /** Reports to the cache's `error` event. */
+  reportToCache: (error: unknown, operation: string) => void
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
@@ -187,8 +203,15 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
   }
   const clock = options.clock ?? wallClock
   if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
+  const internal = (cache as Partial<Pick<Cache, typeof INTERNAL>>)[INTERNAL]
+  const cdn =
+    options.cdn === undefined ? undefined : resolveCdn(options.cdn, internal?.maxSilenceMs)
   return {
     cache,
+    cdn,
+    defaultTtlMs: internal?.ttlMs ?? 300_000,
+    cacheNow: () => internal?.now() ?? Date.now(),
+    reportToCache: (error, operation) => internal?.reportError(error, operation),
     cacheAll: options.cacheAll ?? false,
     ttl: options.ttl,
     maxResponseBytes,

@@ -1,3 +1,4 @@
+import type { EdgeInfo } from './cdn/cdn.js'
 import type { HeaderValue, StoredHeaders } from './headers.js'
 
 /** What `X-Cache` says about a response of a caching route. */
@@ -41,6 +42,8 @@ export interface StoredResponse {
   readonly etag: string
   /** When it was stored (for `Age`), by the options' clock. */
   readonly storedAt: number
+  /** With the `cdn` option: its edge tags and lifetime. */
+  readonly edge?: EdgeInfo
 }
 
 /** A response to send instead of running the handler (a hit, or a 304). */

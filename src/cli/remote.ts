@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util'
+
+import { intFlag } from './args.js'
+import { EXIT, UsageError } from './exit-codes.js'
+
+const COMMON = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  timeout: { type: 'string' },
+} as const
+
+interface Io {
+  out: (line: string) => void
+  err: (line: string) => void
+}
+
+/** `cachegraph invalidate --tag T | --entity type:id | --key K ...` */
+export async function invalidate(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      ...COMMON,
+      tag: { type: 'string', multiple: true },
+      entity: { type: 'string', multiple: true },
+      key: { type: 'string', multiple: true },
+    },
+  })
+  const items: Record<string, unknown>[] = (values.entity ?? []).map((entity) => {
+    const at = entity.indexOf(':')
+    if (at <= 0 || at === entity.length - 1) {
+      throw new UsageError(`--entity must be type:id (e.g. user:1), got ${JSON.stringify(entity)}`)
+    }
+    return { entity_type: entity.slice(0, at), entity_id: entity.slice(at + 1) }
+  })
+  if (values.tag !== undefined) items.push({ tags: values.tag })
+  if (values.key !== undefined) items.push({ keys: values.key })
+  if (items.length === 0) throw new UsageError('give at least one --tag, --entity or --key')
+  // One item goes out as the seed's body; several as a list.
+  const body = items.length === 1 ? items[0] : items
+  return call('POST', '/cache/invalidate', values, env, io, body)
+}
+
+/** `cachegraph stats` */
+export async function stats(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: COMMON })
+  return call('GET', '/api/cache/stats', values, env, io)
+}
+
+async function call(
+  method: string,
+  path: string,
+  values: { url?: string; 'api-key'?: string; timeout?: string },
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  body?: unknown,
+): Promise<number> {
+  const base = values.url ?? env.CACHEGRAPH_URL ?? 'http://127.0.0.1:8080'
+  const timeout = intFlag(values.timeout, '--timeout', 5_000, 1, 600_000)
+  let url: URL
+  try {
+    url = new URL(path, base)
+  } catch {
+    throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(base)}`)
+  }
+  const key = values['api-key'] ?? env.CACHE_API_KEY
+  const headers: Record<string, string> = key === undefined ? {} : { 'x-api-key': key }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  let response: Response
+  let text: string
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeout),
+    })
+    text = await response.text()
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    const why = cause?.code ?? cause?.message ?? (error as Error).message
+    io.err(`cachegraph: cannot reach ${url.origin}: ${why}`)
+    return EXIT.unreachable
+  }
+  if (!response.ok) {
+    io.err(`cachegraph: ${response.status} ${response.statusText}: ${text}`)
+    return EXIT.failed
+  }
+  io.out(text)
+  return EXIT.ok
+}

@@ -1,0 +1,40 @@
+import { createInvalidationClient, type InvalidationClient } from './client.js'
+
+/** One client per (URL, key): every `flushCache()` call to the same service shares a queue. */
+const clients = new Map<string, InvalidationClient>()
+let warned = false
+
+/**
+ * The seed's `flush_cache`: queues the invalidation of one entity and returns at once. Never
+ * throws nor rejects; a missing or malformed URL, like every later failure, is reported with a
+ * process warning (use {@link createInvalidationClient} and its events to handle failures).
+ * Pending invalidations are sent when the event loop empties.
+ *
+ * @example
+ * flushCache({ entityId: 123, entityType: 'product' }) // CACHE_INVALIDATION_URL, CACHE_API_KEY
+ */
+export function flushCache(options: {
+  entityId: string | number
+  entityType: string
+  /** @default process.env.CACHE_INVALIDATION_URL */
+  apiUrl?: string
+  /** @default process.env.CACHE_API_KEY */
+  apiKey?: string
+}): void {
+  try {
+    const apiUrl = options.apiUrl ?? process.env.CACHE_INVALIDATION_URL
+    const apiKey = options.apiKey ?? process.env.CACHE_API_KEY
+    const id = `${apiUrl}\n${apiKey}`
+    let client = clients.get(id)
+    if (client === undefined) {
+      client = createInvalidationClient({ apiUrl, apiKey })
+      clients.set(id, client)
+    }
+    client.flushCache({ entityId: options.entityId, entityType: options.entityType })
+  } catch (error) {
+    if (warned) return
+    warned = true
+    const message = error instanceof Error ? error.message : String(error)
+    process.emitWarning(`${message}; invalidation dropped`, 'CachegraphClientWarning')
+  }
+}

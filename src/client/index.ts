@@ -1,0 +1,5 @@
+export { createInvalidationClient } from './client.js'
+export type { InvalidationClient } from './client.js'
+export type { ClientEventName, ClientEvents, Invalidation } from './events.js'
+export { flushCache } from './flush-cache.js'
+export type { InvalidationClientOptions } from './options.js'

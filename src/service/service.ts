@@ -1,0 +1,183 @@
+import { invalidOption, isCacheError } from '../errors.js'
+import { createAdminHandler } from '../http/admin/handler.js'
+import { Cdn } from '../http/cdn/cdn.js'
+import { type CdnOption, resolveCdn } from '../http/cdn/options.js'
+import { readJson } from '../http/admin/body.js'
+import { DEFAULT_MAX_BODY_BYTES } from '../http/admin/options.js'
+import { errorResponse, HttpError, json } from '../http/admin/responses.js'
+import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../http/metrics.js'
+import type { Cache } from '../index.js'
+import { apiKeyCheck } from './auth.js'
+import { parseInvalidation } from './body.js'
+
+/** Options of {@link createInvalidationService}. */
+export interface InvalidationServiceOptions {
+  /** The cache to invalidate: with a shared store and a bus, every process's L1 hears it. */
+  cache: Cache
+  /**
+   * The accepted API keys (`x-api-key: KEY` or `Authorization: Bearer KEY`). Several keys allow
+   * rotating one without downtime. An empty list requires `insecure: true`.
+   */
+  apiKeys: readonly string[]
+  /** Serve without any API key check (local tries, tests). @default false */
+  insecure?: boolean
+  /**
+   * Largest request body accepted, in bytes; a larger one answers 413.
+   * @default 1_048_576 (1 MB)
+   */
+  maxBodyBytes?: number
+  /**
+   * The admin API (SPEC §3) under `prefix`, authorized by the same API keys; `false` leaves it out.
+   * @default { prefix: '/api/cache' }
+   */
+  admin?: false | { prefix?: string }
+  /**
+   * CDNs to purge after each invalidation (its tags, entities included; not `keys`), once at once
+   * and once more after `maxSilence`, as the HTTP core does after a write (docs/cdn.md). A failed
+   * purge goes to `onError`; it does not fail the invalidation, which the store already recorded.
+   * @example cdn: { vendor: 'fastly', purger: fastlyPurger({ serviceId, apiToken }) }
+   */
+  cdn?: CdnOption | readonly CdnOption[]
+  /** Called with every error behind a 5xx answer, and every failed purge, for logging. */
+  onError?: (error: unknown, request: Request) => void
+}
+
+/** The service: a fetch-style handler that never rejects (every failure is an answer). */
+export type InvalidationService = (request: Request) => Promise<Response>
+
+/**
+ * The central invalidation service as a fetch-style handler (host it with `listen()` from
+ * `./server.js`, or mount it in any server that speaks fetch `Request`/`Response`):
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST /cache/invalidate` | seed body `{ entity_id, entity_type }`, `{ tags }`, `{ keys }` or a list → `{ status: 'invalidated', seq, tags, keys }` |
+ * | `GET /health` | `{ status, namespace, store, ... }`, no key needed |
+ * | `GET /metrics` | Prometheus text, key needed |
+ * | `/api/cache/...` | the admin API, key needed |
+ *
+ * 401 for a missing or wrong key, 400 with a message for a malformed body, 413 past
+ * `maxBodyBytes`, 415 for a body that is not JSON, 405 for another method, 503 when the store did
+ * not record the invalidation (`E_INVALIDATION_NOT_RECORDED`: applied in this process and queued
+ * for replay, but other processes may not have heard of it — the caller should retry).
+ *
+ * @example
+ * const service = createInvalidationService({ cache, apiKeys: [process.env.CACHE_API_KEY!] })
+ * const response = await service(new Request('http://x/health'))
+ */
+export function createInvalidationService(
+  options: InvalidationServiceOptions,
+): InvalidationService {
+  const { cache, apiKeys, insecure = false, onError } = options
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  if (!Array.isArray(apiKeys) || apiKeys.some((key) => typeof key !== 'string' || key === '')) {
+    throw invalidOption('service.apiKeys', 'must be a list of non-empty strings')
+  }
+  if (apiKeys.length === 0 && insecure !== true) {
+    throw invalidOption('service.apiKeys', 'is empty: give a key, or `insecure: true` on purpose')
+  }
+  const authorized = apiKeys.length === 0 ? () => true : apiKeyCheck(apiKeys)
+  const report = (error: unknown, request: Request) => {
+    try {
+      onError?.(error, request)
+    } catch {
+      // A failing logger must not turn an answer into a crash.
+    }
+  }
+  const cdns = (
+    Array.isArray(options.cdn) ? options.cdn : options.cdn === undefined ? [] : [options.cdn]
+  ).map((option: CdnOption) => new Cdn(resolveCdn(option, undefined), () => {}))
+  const admin =
+    options.admin === false
+      ? undefined
+      : createAdminHandler({
+          cache,
+          maxBodyBytes,
+          authorize: authorized,
+          prefix: options.admin?.prefix ?? '/api/cache',
+          ...(onError === undefined ? {} : { onError: report }),
+        })
+
+  const unauthorized = () =>
+    json(401, { error: 'cachegraph: missing or wrong API key' }, { 'www-authenticate': 'Bearer' })
+  const notAllowed = (request: Request, allow: string) =>
+    json(405, { error: `cachegraph: ${request.method} not allowed (allow: ${allow})` }, { allow })
+
+  const invalidate = async (request: Request): Promise<Response> => {
+    if (request.method !== 'POST') return notAllowed(request, 'POST')
+    if (!authorized(request)) return unauthorized()
+    try {
+      const { tags, keys } = parseInvalidation(await readJson(request, maxBodyBytes))
+      if (tags.length === 0 && keys.length === 0) {
+        throw new HttpError(400, 'cachegraph: nothing to invalidate (empty `tags` and `keys`)')
+      }
+      if (keys.length > 0) await cache.deleteMany(keys)
+      // A keys-only request has no result of its own: the current step covers its deletion.
+      const seq = tags.length > 0 ? (await cache.invalidate(tags)).seq : await cache.begin()
+      // Resolves at once unless a CDN option says `awaitPurge`; never rejects.
+      await Promise.all(cdns.map((cdn) => cdn.purge(tags, (error) => report(error, request))))
+      return json(200, { status: 'invalidated', seq, tags, keys })
+    } catch (error) {
+      if (isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) {
+        report(error, request)
+        return json(
+          503,
+          {
+            error:
+              'cachegraph: the invalidation was not recorded in the shared store (applied here and queued for replay); retry',
+            code: error.code,
+          },
+          { 'retry-after': '1' },
+        )
+      }
+      const response = errorResponse(error)
+      if (response.status >= 500) report(error, request)
+      return response
+    }
+  }
+
+  const route = async (request: Request): Promise<Response> => {
+    let path: string
+    try {
+      path = new URL(request.url).pathname
+    } catch {
+      return json(400, { error: 'cachegraph: bad request URL' })
+    }
+    const read = request.method === 'GET' || request.method === 'HEAD'
+    switch (path) {
+      case '/cache/invalidate':
+        return invalidate(request)
+      case '/health': {
+        if (!read) return notAllowed(request, 'GET, HEAD')
+        const stats = cache.stats()
+        const degraded = stats.l2.circuit !== 'closed' || stats.bus?.trusted === false
+        return json(200, {
+          status: degraded ? 'degraded' : 'ok',
+          namespace: cache.name,
+          store: cache.storeName ?? null,
+          bus: stats.bus === undefined ? null : { trusted: stats.bus.trusted, seq: stats.bus.seq },
+        })
+      }
+      case '/metrics':
+        if (!read) return notAllowed(request, 'GET, HEAD')
+        if (!authorized(request)) return unauthorized()
+        return new Response(prometheusMetrics(cache), {
+          headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
+        })
+    }
+    const answer = await admin?.(request)
+    return answer ?? json(404, { error: `cachegraph: no route ${request.method} ${path}` })
+  }
+
+  return async (request) => {
+    let response: Response
+    try {
+      response = await route(request)
+    } catch (error) {
+      report(error, request)
+      response = errorResponse(error)
+    }
+    if (request.method !== 'HEAD') return response
+    return new Response(null, { status: response.status, headers: response.headers })
+  }
+}
