@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 
 const run = promisify(execFile)
 
@@ -44,4 +44,18 @@ describe('examples', () => {
       )
     })
   }
+
+  it('fleet/run.js: two apps, the service and a writer on one Redis', async () => {
+    const { stdout } = await run(process.execPath, ['examples/fleet/run.js'], {
+      env: { ...process.env, REDIS_URL: inject('redisUrl') },
+      timeout: 14_000,
+    })
+    expect(stdout).toContain('app-a  GET /products/1 -> MISS (price 10)')
+    expect(stdout).toContain('app-a  GET /products/1 -> HIT  (price 10)')
+    expect(stdout).toContain('writer: flushCache(product 1) -> 200')
+    const after = stdout.slice(stdout.indexOf('writer: flushCache'))
+    expect(after).toMatch(/app-a {2}GET \/products\/1 -> (MISS|HIT) +\(price 12\)/)
+    expect(after).toMatch(/app-b {2}GET \/products\/1 -> (MISS|HIT) +\(price 12\)/)
+    expect(after).toContain('both apps serve the new price')
+  }, 15_000)
 })
