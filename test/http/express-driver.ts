@@ -8,7 +8,7 @@ import { cachegraph } from '../../src/adapters/express.js'
 import type { RouteCacheOptions } from '../../src/http/index.js'
 import { send } from './fastify-driver.js'
 import type { Driver, Harness, TableCacheOptions, TableRequest, TableRoute } from './harness.js'
-import { USER } from './harness.js'
+import { routeOptionsFor } from './harness.js'
 
 /** Who authenticated each request (set by an app-level middleware, before the routes). */
 const users = new WeakMap<Request, string>()
@@ -24,23 +24,7 @@ function tableRequest(req: Request): TableRequest {
 }
 
 function routeOptions(options: TableCacheOptions): RouteCacheOptions<Request> {
-  const { varyBy, tags, invalidates, ...rest } = options
-  return {
-    ...rest,
-    ...(varyBy === undefined
-      ? {}
-      : { varyBy: varyBy.map((v) => (v === USER ? (req: Request) => users.get(req) : v)) }),
-    ...(typeof tags === 'function'
-      ? { tags: (req: Request) => tags(tableRequest(req)) }
-      : tags === undefined
-        ? {}
-        : { tags }),
-    ...(typeof invalidates === 'function'
-      ? { invalidates: (req: Request, res) => invalidates(tableRequest(req), res) }
-      : invalidates === undefined
-        ? {}
-        : { invalidates }),
-  }
+  return routeOptionsFor(options, tableRequest, (req: Request) => users.get(req))
 }
 
 function declare(app: Express, route: TableRoute): void {

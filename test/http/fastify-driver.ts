@@ -15,7 +15,7 @@ import type {
   TableRequest,
   TableRoute,
 } from './harness.js'
-import { USER } from './harness.js'
+import { routeOptionsFor } from './harness.js'
 
 /** Who authenticated each request (set by a route-level `preHandler`, i.e. after app hooks). */
 const users = new WeakMap<FastifyRequest, string>()
@@ -31,23 +31,7 @@ function tableRequest(request: FastifyRequest): TableRequest {
 }
 
 function routeOptions(options: TableCacheOptions): RouteCacheOptions<FastifyRequest> {
-  const { varyBy, tags, invalidates, ...rest } = options
-  return {
-    ...rest,
-    ...(varyBy === undefined
-      ? {}
-      : { varyBy: varyBy.map((v) => (v === USER ? (req: FastifyRequest) => users.get(req) : v)) }),
-    ...(typeof tags === 'function'
-      ? { tags: (req: FastifyRequest) => tags(tableRequest(req)) }
-      : tags === undefined
-        ? {}
-        : { tags }),
-    ...(typeof invalidates === 'function'
-      ? { invalidates: (req: FastifyRequest, res) => invalidates(tableRequest(req), res) }
-      : invalidates === undefined
-        ? {}
-        : { invalidates }),
-  }
+  return routeOptionsFor(options, tableRequest, (req: FastifyRequest) => users.get(req))
 }
 
 export function declare(app: FastifyInstance, route: TableRoute): void {

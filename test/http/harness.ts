@@ -178,3 +178,31 @@ export function check(res: Res, want: Expectation, ctx: CaseContext, where: stri
 
 /** `GET url` with headers. */
 export const get = (url: string, headers: Record<string, string> = {}): Req => ({ url, headers })
+
+/**
+ * A table route's cache options in a framework's terms: the table's `USER` marker and functions
+ * of a table request become functions of that framework's request.
+ */
+export function routeOptionsFor<R>(
+  options: TableCacheOptions,
+  tableRequest: (request: R) => TableRequest,
+  userOf: (request: R) => unknown,
+): RouteCacheOptions<R> {
+  const { varyBy, tags, invalidates, ...rest } = options
+  return {
+    ...rest,
+    ...(varyBy === undefined
+      ? {}
+      : { varyBy: varyBy.map((v) => (v === USER ? (req: R) => userOf(req) : v)) }),
+    ...(typeof tags === 'function'
+      ? { tags: (req: R) => tags(tableRequest(req)) }
+      : tags === undefined
+        ? {}
+        : { tags }),
+    ...(typeof invalidates === 'function'
+      ? { invalidates: (req: R, res) => invalidates(tableRequest(req), res) }
+      : invalidates === undefined
+        ? {}
+        : { invalidates }),
+  }
+}

@@ -12,7 +12,7 @@ import type {
   TableRequest,
   TableRoute,
 } from './harness.js'
-import { USER } from './harness.js'
+import { routeOptionsFor } from './harness.js'
 
 /** Who authenticated each request (set by an app-level middleware, before the routes). */
 const users = new WeakMap<Context, string>()
@@ -32,23 +32,7 @@ function tableRequest(c: Context): TableRequest {
 }
 
 function routeOptions(options: TableCacheOptions): RouteCacheOptions<Context> {
-  const { varyBy, tags, invalidates, ...rest } = options
-  return {
-    ...rest,
-    ...(varyBy === undefined
-      ? {}
-      : { varyBy: varyBy.map((v) => (v === USER ? (c: Context) => users.get(c) : v)) }),
-    ...(typeof tags === 'function'
-      ? { tags: (c: Context) => tags(tableRequest(c)) }
-      : tags === undefined
-        ? {}
-        : { tags }),
-    ...(typeof invalidates === 'function'
-      ? { invalidates: (c: Context, res) => invalidates(tableRequest(c), res) }
-      : invalidates === undefined
-        ? {}
-        : { invalidates }),
-  }
+  return routeOptionsFor(options, tableRequest, (req: Context) => users.get(req))
 }
 
 function declare(app: Hono, route: TableRoute): void {
