@@ -1,63 +1,23 @@
-import { CacheError, isCacheError } from '../errors.js'
+import { CacheError } from '../errors.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
 import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { FleetSync } from './fleet-sync.js'
-import { ReplayQueue } from './replay-queue.js'
-import { StoreGuard, type StoreOperation } from './store-guard.js'
+import { readShared } from './shared-read.js'
+import { StoreAccess } from './store-access.js'
+import type { CircuitState, StoreOperation } from './store-guard.js'
 import { L1, type L1Entry } from './l1.js'
 import type { ResolvedOptions } from './options.js'
 import { estimateSize } from './size.js'
 import { Counters } from './stats.js'
 import { TagRegistry, Validity } from './tag-registry.js'
 import { channels, traced } from './tracing.js'
+import { IMPLICIT, type PendingWrite } from './keys.js'
 
-/** A cache's place in the key and tag space. Children share the engine. */
-export interface Namespace {
-  /** `app` or `app:users`. */
-  readonly path: string
-  /** Prepended to keys: `app::` or `app:users::` (the `::` keeps paths and keys apart). */
-  readonly prefix: string
-  /** Implicit `@ns:` tags of this namespace and every ancestor: `clear()` of a parent reaches children. */
-  readonly tags: readonly string[]
-  /**
-   * Prepended to keys in the L1: `''` for the root (no string building on the hit path),
-   * `\0app:users\0` for children. Keys may not start with `\0`, so the two never collide.
-   */
-  readonly l1Prefix: string
-}
-
-/** An entry on its way to the tiers. */
-export interface PendingWrite {
-  fullKey: string
-  l1Key: string
-  value: unknown
-  /** Every tag, implicit ones included. */
-  tags: readonly string[]
-  /** As-of sequence (the oldest of its tags); undefined = supersede, as of a fresh sequence. */
-  start: number | undefined
-  /** Per-tag starts when they differ from `start`. */
-  tagStarts?: readonly number[] | undefined
-  ttlMs: number
-  /** Grace of this entry. @default the cache's `grace` */
-  graceMs?: number
-  /** `version` of the read-through call that wrote it. */
-  version?: string | undefined
-  /** Session-private: kept in L1 only, never in the shared tier. */
-  localOnly?: boolean
-}
-
-/**
- * The L1 key of `key` in `ns`. The root's keys are used as given — the very string the caller
- * holds — so a lookup hashes nothing new and compares pointers before characters.
- */
-export const l1KeyOf = (ns: Namespace, key: string): string =>
-  ns.l1Prefix === '' ? key : ns.l1Prefix + key
-
-/** Prefix of the implicit tags; user tags may not start with it. */
-export const IMPLICIT = '@'
-export const keyTag = (fullKey: string): string => `${IMPLICIT}key:${fullKey}`
+// Keys, namespaces and pending writes live in keys.ts; re-exported for the engine's users.
+export { IMPLICIT, keyTag, l1KeyOf } from './keys.js'
+export type { Namespace, PendingWrite } from './keys.js'
 
 /**
  * The state a cache and all its namespaces share: tiers, tag registry, counters, events, and the
@@ -83,12 +43,8 @@ export class Engine {
   readonly clone: boolean
   /** With a bus: what this process knows of the fleet's invalidations, and whether that is all. */
   readonly sync: FleetSync | undefined
-  /** False while the bus cannot vouch for the L1: no L1 hits then. */
-  #l1Trusted: boolean
-  /** Time limits and the circuit breaker of shared-tier calls. */
-  readonly #guard: StoreGuard
-  /** Invalidations the store did not record, sent again before it is read again. */
-  readonly #replay: ReplayQueue
+  /** Time limits, circuit breaker and replay queue of shared-tier calls. */
+  readonly #access: StoreAccess | undefined
 
   constructor(options: ResolvedOptions) {
     this.options = options
@@ -102,12 +58,23 @@ export class Engine {
     this.clone = l1?.clone === true
     const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined
     this.#sizeOf = l1?.sizeOf ?? (needsSizes ? estimateSize : undefined)
-    this.#guard = new StoreGuard(options.guard, options.clock, (state, cause) => {
-      if (this.events.has('store:circuit')) this.events.emit('store:circuit', { state, cause })
-    })
-    this.#replay = new ReplayQueue(options.maxReplayTags, `${IMPLICIT}ns:${options.namespace}`)
-    // With a bus, nothing is trusted before the first heartbeat shows where the fleet stands.
-    this.#l1Trusted = options.bus === undefined
+    this.#access =
+      options.store === undefined
+        ? undefined
+        : new StoreAccess(
+            options.store,
+            { ...options, rootTag: `${IMPLICIT}ns:${options.namespace}` },
+            {
+              circuit: (state, cause) => {
+                if (this.events.has('store:circuit'))
+                  this.events.emit('store:circuit', { state, cause })
+              },
+              replayed: (tags, seq, epoch, stale) => {
+                this.observe(seq, epoch)
+                this.applyOwn(tags, seq, stale)
+              },
+            },
+          )
     this.sync =
       options.bus === undefined || options.store === undefined
         ? undefined
@@ -124,11 +91,6 @@ export class Engine {
     return this.#highestSeq
   }
 
-  /** The registry generation a new L1 entry counts as checked at (none while distrusted). */
-  get checkedGeneration(): number {
-    return this.#l1Trusted ? this.registry.generation : -1
-  }
-
   get closed(): boolean {
     return this.#closed
   }
@@ -137,12 +99,11 @@ export class Engine {
   lookupL1(l1Key: string): L1Entry | undefined {
     const entry = this.l1?.get(l1Key)
     if (entry === undefined) return undefined
-    // With a bus, every hit asks whether it still vouches (it may have been silent too long).
+    // With a bus, every hit asks whether it still vouches (it may have been silent too long):
+    // nothing is served from L1 before the first heartbeat, after a gap, or while distrusted.
     if (this.sync !== undefined && !this.sync.trusted) return undefined
     const generation = this.registry.generation
     if (entry.checkedAt !== generation) {
-      // The bus cannot vouch for what this process knows: no L1 hits (kept for later).
-      if (!this.#l1Trusted) return undefined
       // Something was invalidated since this entry was last checked: walk its tags once.
       entry.validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
       entry.checkedAt = generation
@@ -188,7 +149,7 @@ export class Engine {
       l1Key,
       {
         ...entry,
-        checkedAt: this.checkedGeneration,
+        checkedAt: this.registry.generation,
         validity,
         size: this.sizeOf(entry.value),
         failure: entry.value instanceof CachedFailure,
@@ -198,60 +159,11 @@ export class Engine {
   }
 
   /**
-   * Reads from the shared tier; undefined (reported, not thrown) when it is unreachable.
-   *
-   * With a trusted bus that has delivered every step up to the store's current sequence, the
-   * entries are fetched unchecked (one plain `MGET` on Redis, no script) and judged here; the
-   * few whose tags this process cannot vouch for are read again with the store's check.
+   * Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. See
+   * `shared-read.ts` for when entries are judged here and when by the store.
    */
-  async readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const store = this.store as Store
-    if (this.sync?.trusted === true && store.readUnchecked !== undefined) {
-      let fast: StoreReadResult | undefined
-      try {
-        fast = await this.callStore('read', () => store.readUnchecked!(keys))
-      } catch (error) {
-        this.#storeFailed(error, 'store:read')
-        if (this.options.strict) throw storeError(error)
-        return undefined
-      }
-      if (fast !== undefined && this.sync.covers(fast.seq, fast.epoch)) {
-        this.observe(fast.seq, fast.epoch)
-        return this.#judgeUnchecked(keys, fast)
-      }
-    }
-    return this.#readChecked(keys)
-  }
-
-  async #readChecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    let result: StoreReadResult
-    try {
-      result = await this.callStore('read', () => this.store!.read(keys))
-    } catch (error) {
-      this.#storeFailed(error, 'store:read')
-      if (this.options.strict) throw storeError(error)
-      return undefined
-    }
-    this.observe(result.seq, result.epoch)
-    this.registry.learn(result.tagSeqs)
-    return result
-  }
-
-  /** Keeps the entries this process can judge; reads the others again, checked by the store. */
-  async #judgeUnchecked(
-    keys: readonly string[],
-    fast: StoreReadResult,
-  ): Promise<StoreReadResult | undefined> {
-    const unsure: number[] = []
-    fast.entries.forEach((entry, i) => {
-      if (entry !== undefined && !this.registry.decides(entry.tags, entry.start, entry.tagStarts))
-        unsure.push(i)
-    })
-    if (unsure.length === 0) return fast
-    const checked = await this.#readChecked(unsure.map((i) => keys[i] as string))
-    // Unreachable now: what cannot be vouched for is a miss.
-    unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
-    return fast
+  readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    return readShared(this, keys)
   }
 
   /** Decodes a shared-tier record, reporting (not throwing) one that cannot be read back. */
@@ -306,8 +218,8 @@ export class Engine {
         // A repeated failure applies the same guessed sequence: nothing may look unchanged to the
         // loads already running (callers must not join one that read the data before this).
         this.registry.touch()
-        this.#storeFailed(error, 'invalidate')
-        if (this.#replay.add(tags, stale)) {
+        this.storeFailed(error, 'invalidate')
+        if (this.#access?.queue(tags, stale) === true) {
           this.reportError(
             new CacheError(
               'E_INVALIDATION_NOT_RECORDED',
@@ -366,12 +278,12 @@ export class Engine {
       const highest = this.#highestSeq
       const epoch = this.#epoch
       try {
-        const now = await this.#guard.run('read', () => store.read([]))
+        const now = await this.#access!.direct('read', () => store.read([]))
         if (now.epoch !== this.#epoch || (epoch === now.epoch && now.seq < highest)) {
           this.#lostState(now.seq, now.epoch)
         }
       } catch (error) {
-        this.#storeFailed(error, 'store:read')
+        this.storeFailed(error, 'store:read')
       } finally {
         this.#verifying = undefined
       }
@@ -404,10 +316,8 @@ export class Engine {
     if (lostState) this.events.emit('store:reset', { epoch, seq: floor })
   }
 
-  /** The bus can (again) or can no longer vouch for the L1. */
-  setTrusted(trusted: boolean): void {
-    this.#l1Trusted = trusted
-    // Every L1 entry takes the checked path once: refused while distrusted, rechecked after.
+  /** The bus started or stopped vouching: every L1 entry is checked again before its next hit. */
+  trustChanged(): void {
     this.registry.touch()
   }
 
@@ -423,41 +333,28 @@ export class Engine {
     try {
       return await this.callStore(operation, call)
     } catch (error) {
-      this.#storeFailed(error, `store:${operation}`)
+      this.storeFailed(error, `store:${operation}`)
       return undefined
     }
   }
 
   /** The shared tier's circuit breaker state. */
-  get circuit(): 'closed' | 'open' | 'half-open' {
-    return this.#guard.state
+  get circuit(): CircuitState {
+    return this.#access?.circuit ?? 'closed'
   }
 
   /** Invalidations waiting to be replayed to the store (for `stats()` and tests). */
   get replayPending(): number {
-    return this.#replay.size
+    return this.#access?.pending ?? 0
   }
 
-  /**
-   * A store call within its time limit and the circuit breaker; failures are thrown. Invalidations
-   * the store missed go first: nothing is read from (or written to) a store that has not heard of
-   * them.
-   */
-  async callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
-    if (this.#replay.size > 0) await this.#replayInvalidations()
-    return this.#guard.run(operation, call)
+  /** A store call through {@link StoreAccess}; failures are thrown. */
+  callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    return (this.#access as StoreAccess).call(operation, call)
   }
 
-  #replayInvalidations(): Promise<void> {
-    const store = this.store as Store
-    return this.#replay.drain(async (tags, stale) => {
-      const result = await this.#guard.run('invalidate', () => store.invalidate(tags, { stale }))
-      this.observe(result.seq, result.epoch)
-      this.applyOwn(tags, result.seq, stale)
-    })
-  }
-
-  #storeFailed(error: unknown, operation: string): void {
+  /** Counts and reports a failed store call. */
+  storeFailed(error: unknown, operation: string): void {
     this.counters.errors++
     this.counters.l2Errors++
     this.reportError(error, operation)
@@ -480,10 +377,4 @@ export class Engine {
   #assertOpen(): void {
     if (this.#closed) throw new CacheError('E_CLOSED', 'cachegraph: the cache is closed')
   }
-}
-
-/** A store failure as strict readers see it. */
-function storeError(error: unknown): CacheError {
-  if (isCacheError(error)) return error
-  return new CacheError('E_STORE', 'cachegraph: the shared store failed', { cause: error })
 }

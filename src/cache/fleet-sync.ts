@@ -234,7 +234,7 @@ export class FleetSync {
   #trust(): void {
     if (this.#trusted || !this.#subscribed || this.#closed) return
     this.#trusted = true
-    this.#engine.setTrusted(true)
+    this.#engine.trustChanged()
     this.#engine.busEvent('bus:trusted', { seq: this.#through })
   }
 
@@ -243,7 +243,7 @@ export class FleetSync {
     if (!this.#trusted) return
     this.#trusted = false
     this.#counts.distrusts++
-    this.#engine.setTrusted(false)
+    this.#engine.trustChanged()
     this.#engine.busEvent('bus:distrusted', { reason })
   }
 

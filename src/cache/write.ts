@@ -108,7 +108,7 @@ function putL1(
     start,
     tagStarts: w.tagStarts ?? undefined,
     ...meta,
-    checkedAt: engine.checkedGeneration,
+    checkedAt: engine.registry.generation,
     validity: Validity.Valid,
     size,
     failure: value instanceof CachedFailure,
