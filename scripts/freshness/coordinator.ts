@@ -16,6 +16,7 @@ import { type FaultRecord, type FaultSchedule, scheduleFaults } from './faults.j
 import { prepareLibrary } from './library.js'
 import type { RunOptions } from './options.js'
 import type { DbKind, WorkerConfig, WorkerResult, WriteRecord } from './protocol.js'
+import { type Framework, FRAMEWORKS } from './rows-app.js'
 import { setUpTopology, type Topology } from './topology.js'
 import { within, WorkerProcess } from './workers.js'
 
@@ -59,8 +60,11 @@ export async function runChecker(
     await createRows(place, options.rows, options.redisUrl)
     const epoch = newEpoch()
     const clock = sharedClock(epoch)
-    const base: Omit<WorkerConfig, 'role' | 'index' | 'bus'> = {
-      library: { core: library.core, redis: library.redis },
+    const base: Omit<WorkerConfig, 'role' | 'index' | 'bus' | 'framework'> = {
+      library,
+      httpShare: options.httpShare,
+      writePaths: options.writePaths,
+      serviceUrl: undefined,
       redisUrl: topology.cacheUrl,
       dbRedisUrl: options.redisUrl,
       prefix: runId,
@@ -78,15 +82,34 @@ export async function runChecker(
       for (const w of workers)
         if (w.config.role === 'reader') w.send({ type: 'writes', writes, watermark })
     })
+    // The invalidation service first: the writers need its address.
+    if (options.writePaths.includes('service')) {
+      const service = new WorkerProcess(
+        { ...base, role: 'service', index: 0, bus: true, framework: 'fastify' },
+        () => {},
+      )
+      workers.push(service)
+      const { url } = await within(service.ready, STARTUP_MS, 'starting the service')
+      base.serviceUrl = url
+    }
+    // Apps rotate through the frameworks, so every adapter serves reads and writes.
+    let appCount = 0
+    const framework = () => FRAMEWORKS[appCount++ % FRAMEWORKS.length] as Framework
     for (let i = 0; i < options.readers; i++) {
       // The last `busless` readers have no bus.
       const bus = i < options.readers - options.busless
-      workers.push(new WorkerProcess({ ...base, role: 'reader', index: i, bus }, () => {}))
+      workers.push(
+        new WorkerProcess(
+          { ...base, role: 'reader', index: i, bus, framework: framework() },
+          () => {},
+        ),
+      )
     }
     for (let i = 0; i < options.writers; i++) {
       workers.push(
-        new WorkerProcess({ ...base, role: 'writer', index: i, bus: true }, (writes, mark) =>
-          relay.add(i, writes, mark),
+        new WorkerProcess(
+          { ...base, role: 'writer', index: i, bus: true, framework: framework() },
+          (writes, mark) => relay.add(i, writes, mark),
         ),
       )
     }
@@ -95,7 +118,9 @@ export async function runChecker(
         ? `, caches on a redis-server of the run's own (:${topology.own.server.port})`
         : ''
     progress(
-      `freshness: ${options.readers} reader(s) (${options.busless} without a bus) + ${options.writers} writer(s), ${kind} as the source ` +
+      `freshness: ${options.readers} reader(s) (${options.busless} without a bus, ` +
+        `${Math.round(options.httpShare * 100)} % of reads through their apps) + ` +
+        `${options.writers} writer(s) (invalidating by ${options.writePaths.join(', ')}), ${kind} as the source ` +
         `of truth, ${options.durationMs / 1000} s${options.break ? `, break: ${options.break}` : ''}` +
         (options.faults.length > 0
           ? `, faults every ~${options.faultEveryMs} ms: ${options.faults.join(', ')}`
@@ -124,13 +149,19 @@ export async function runChecker(
     )
     // Ends the fault in progress (resume, SIGCONT, loaders back) before the workers stop.
     await faults?.stop()
-    workers.forEach((w) => w.send({ type: 'stop' }))
+    // The service stops last: a writer's last invalidation may still be on its way to it.
+    const [others, services] = [
+      workers.filter((w) => w.config.role !== 'service'),
+      workers.filter((w) => w.config.role === 'service'),
+    ]
+    others.forEach((w) => w.send({ type: 'stop' }))
     const elapsedMs = Date.now() - started
-    const results = await within(
-      Promise.all(workers.map((w) => w.result)),
-      SHUTDOWN_MS,
-      'collecting the results',
-    )
+    const collect = async () => {
+      const results = await Promise.all(others.map((w) => w.result))
+      services.forEach((w) => w.send({ type: 'stop' }))
+      return [...results, ...(await Promise.all(services.map((w) => w.result)))]
+    }
+    const results = await within(collect(), SHUTDOWN_MS, 'collecting the results')
     return {
       runId,
       db: kind,

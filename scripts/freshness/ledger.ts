@@ -29,10 +29,11 @@ import {
   MAX_EXAMPLES,
   type Observation,
   type Outcome,
+  type ReadPath,
   type Source,
   type StaleKind,
 } from './outcome.js'
-import type { WriteRecord } from './protocol.js'
+import type { WritePath, WriteRecord } from './protocol.js'
 import { Samples } from './samples.js'
 
 /** The writes of one row, ordered by the time their invalidation resolved. */
@@ -41,6 +42,7 @@ interface RowLog {
   versions: number[]
   seqs: number[]
   replayed: boolean[]
+  via: WritePath[]
   /** `prefixMax[i]`: the highest version among the first i + 1 writes. */
   prefixMax: number[]
 }
@@ -93,7 +95,7 @@ export class Ledger {
   add(write: WriteRecord): void {
     let log = this.#rows.get(write.row)
     if (log === undefined) {
-      log = { times: [], versions: [], seqs: [], replayed: [], prefixMax: [] }
+      log = { times: [], versions: [], seqs: [], replayed: [], via: [], prefixMax: [] }
       this.#rows.set(write.row, log)
     }
     // Batches arrive nearly in time order: the insertion point is almost always the end.
@@ -103,6 +105,7 @@ export class Ledger {
     log.versions.splice(i, 0, write.version)
     log.seqs.splice(i, 0, write.seq)
     log.replayed.splice(i, 0, write.replayed === true)
+    log.via.splice(i, 0, write.via)
     log.prefixMax.length = i
     for (let k = i; k < log.times.length; k++) {
       const before = k === 0 ? -Infinity : (log.prefixMax[k - 1] as number)
@@ -115,6 +118,8 @@ export class Ledger {
     const outcome = this.#outcome
     outcome.checked++
     outcome.sources[o.source]++
+    const path = outcome.via[o.via]
+    path.checked++
     const log = this.#rows.get(o.row)
     if (log === undefined) return
     const known = countBefore(log.times, o.startedAt)
@@ -130,6 +135,8 @@ export class Ledger {
     const afterBusMs = heardAt === Infinity ? undefined : o.startedAt - heardAt
     const kind = this.#classify(o.source, lagMs, afterBusMs)
     outcome.stale[kind]++
+    if (isForbidden(kind)) path.forbidden++
+    else path.allowed++
     if (kind === 'allowed-no-bus') return
     if (!isForbidden(kind)) {
       this.#window.add(lagMs)
@@ -143,6 +150,7 @@ export class Ledger {
         expected: log.prefixMax[known - 1] as number,
         source: o.source,
         pair: o.pair,
+        via: o.via,
         lagMs,
         afterBusMs,
         startedAt: o.startedAt,
@@ -156,8 +164,10 @@ export class Ledger {
   }
 
   /** Records a stale read the caller judged itself (a writer reading its own write). */
-  ownStale(example: Omit<Example, 'kind' | 'pid'>): void {
+  ownStale(example: Omit<Example, 'kind' | 'pid'> & { via: ReadPath }): void {
     this.#outcome.checked++
+    this.#outcome.via[example.via].checked++
+    this.#outcome.via[example.via].forbidden++
     this.#outcome.stale['forbidden-own']++
     if (this.#outcome.examples.length < MAX_EXAMPLES) {
       const kept: Example = { ...example, kind: 'forbidden-own', pid: this.#pid }
@@ -167,8 +177,9 @@ export class Ledger {
   }
 
   /** A writer's read of its own write that was fresh (not counted by source). */
-  ownFresh(): void {
+  ownFresh(via: ReadPath): void {
     this.#outcome.checked++
+    this.#outcome.via[via].checked++
   }
 
   result(): Outcome {
@@ -211,6 +222,7 @@ export class Ledger {
           seq: log.seqs[k] as number,
           resolvedAt: log.times[k] as number,
           replayed: log.replayed[k],
+          via: log.via[k] as WritePath,
         }
       }
     }

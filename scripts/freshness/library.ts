@@ -11,10 +11,18 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 import { applyPatch, BREAKS } from './breaks.js'
+import type { AdapterModules } from './rows-app.js'
 
-export interface Library {
+/** Module specifiers of every entry point the workers use. */
+export interface LibraryModules {
   core: string
   redis: string
+  client: string
+  service: string
+  adapters: AdapterModules
+}
+
+export interface Library extends LibraryModules {
   /** Removes the patched copy, if any. */
   dispose(): Promise<void>
 }
@@ -27,7 +35,7 @@ export async function prepareLibrary(breakName: string | undefined): Promise<Lib
     throw new Error('freshness: dist/ is missing: run `npm run build` first')
   }
   if (breakName === undefined) {
-    return { core: 'cachegraph', redis: 'cachegraph/redis', dispose: async () => {} }
+    return { ...modulesUnder((entry) => `cachegraph${entry}`), dispose: async () => {} }
   }
   const chosen = BREAKS.find((b) => b.name === breakName)
   if (chosen === undefined) throw new Error(`freshness: no break named '${breakName}'`)
@@ -44,9 +52,33 @@ export async function prepareLibrary(breakName: string | undefined): Promise<Lib
     await rm(root, { recursive: true, force: true })
     throw error
   }
+  const copy = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as PackageJson
   return {
-    core: pathToFileURL(join(root, 'dist/index.js')).href,
-    redis: pathToFileURL(join(root, 'dist/stores/redis-entry.js')).href,
+    // The copy's files, by the package's own `exports` map (`cachegraph/redis` → its file).
+    ...modulesUnder((entry) => {
+      const file = copy.exports[`.${entry}`]?.default
+      if (file === undefined) throw new Error(`freshness: package.json exports no '.${entry}'`)
+      return pathToFileURL(join(root, file)).href
+    }),
     dispose: () => rm(root, { recursive: true, force: true }),
+  }
+}
+
+interface PackageJson {
+  exports: Record<string, { default?: string } | undefined>
+}
+
+/** Every entry point, by `specifierOf('/redis')` (`''` for the package's main entry). */
+function modulesUnder(specifierOf: (entry: string) => string): LibraryModules {
+  return {
+    core: specifierOf(''),
+    redis: specifierOf('/redis'),
+    client: specifierOf('/client'),
+    service: specifierOf('/service'),
+    adapters: {
+      fastify: specifierOf('/fastify'),
+      express: specifierOf('/express'),
+      hono: specifierOf('/hono'),
+    },
   }
 }

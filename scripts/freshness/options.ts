@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 
 import { BREAK_NAMES, BREAKS } from './breaks.js'
 import { FAULT_KINDS, FAULTS, type FaultKind } from './faults.js'
-import type { DbKind } from './protocol.js'
+import { type DbKind, WRITE_PATHS, type WritePath } from './protocol.js'
 
 export interface RunOptions {
   durationMs: number
@@ -17,6 +17,10 @@ export interface RunOptions {
   break: string | undefined
   concurrency: number
   writeRate: number
+  /** Share of readers' reads through their app's cached route. */
+  httpShare: number
+  /** How writers' invalidations go out (one picked at random per write). */
+  writePaths: WritePath[]
   /** Loops of background reads per writer (not judged). */
   writerReads: number
   loaderDelayMs: number
@@ -32,7 +36,8 @@ export interface RunOptions {
 export const HELP = `Usage: npm run check:freshness -- [options]
        node --import tsx scripts/freshness/main.ts [options]
 
-Runs reader and writer processes on one Redis (REDIS_URL, default redis://127.0.0.1:6379) and a
+Runs reader and writer processes (each with an app server on its cache) and an invalidation
+service process on one Redis (REDIS_URL, default redis://127.0.0.1:6379) and a
 source of truth (PostgreSQL on 127.0.0.1:5432, database test, user postgres — or Redis keys),
 and checks every value a reader got against the writes whose invalidate() had resolved before the
 read began. Tests the built library: run \`npm run build\` first.
@@ -48,6 +53,11 @@ Options (durations take ms, s or m; a bare number is milliseconds):
   --db <kind>          auto | postgres | redis                           (default auto)
   --concurrency <n>    reads in flight per reader                        (default 4)
   --write-rate <n>     writes per second per writer                      (default 50)
+  --http-share <x>     share of reads through the reader's app (Fastify, Express or Hono,
+                       by reader) rather than the cached functions     (default 0.3)
+  --write-paths <list> how writes invalidate, one picked per write: api (cache.invalidate),
+                       http (PATCH to the writer's app), service (the client, through the
+                       invalidation service of the run)                  (default api,http,service)
   --writer-reads <n>   loops of background reads per writer, not judged: with them a writer's
                        circuit opens in an outage and its invalidate() rejects (then replays)
                                                                          (default 2)
@@ -89,6 +99,8 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       concurrency: { type: 'string', default: '4' },
       'write-rate': { type: 'string', default: '50' },
       'writer-reads': { type: 'string', default: '2' },
+      'http-share': { type: 'string', default: '0.3' },
+      'write-paths': { type: 'string', default: WRITE_PATHS.join(',') },
       'loader-delay': { type: 'string', default: '5ms' },
       faults: { type: 'string' },
       'fault-every': { type: 'string', default: '1s' },
@@ -134,6 +146,8 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     concurrency: count('concurrency', values.concurrency, 1),
     writeRate: count('write-rate', values['write-rate'], 1),
     writerReads: count('writer-reads', values['writer-reads'], 0),
+    httpShare: share('http-share', values['http-share']),
+    writePaths: parseWritePaths(values['write-paths']),
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
     faults,
     faultEveryMs,
@@ -158,6 +172,20 @@ function parseFaults(text: string): FaultKind[] {
     }
   }
   return [...new Set(names)] as FaultKind[]
+}
+
+function parseWritePaths(text: string): WritePath[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()))].filter((s) => s !== '')
+  if (names.length === 0 || names.some((n) => !(WRITE_PATHS as readonly string[]).includes(n))) {
+    throw new UsageError(`--write-paths takes some of ${WRITE_PATHS.join(', ')}; not '${text}'`)
+  }
+  return names as WritePath[]
+}
+
+function share(name: string, text: string): number {
+  const x = Number(text)
+  if (!(x >= 0 && x <= 1)) throw new UsageError(`--${name} must be a number from 0 to 1`)
+  return x
 }
 
 function count(name: string, text: string, min: number): number {

@@ -8,6 +8,17 @@ import type { TimelineEvent } from './timeline.js'
  */
 export type Source = 'l1' | 'l1-distrusted' | 'flight' | 'l2' | 'loader'
 
+/** How a read reached the cache: a cached function called directly, or a cached HTTP route. */
+export const READ_PATHS = ['function', 'http'] as const
+export type ReadPath = (typeof READ_PATHS)[number]
+
+/** Per read path: row values judged, and how many were stale (allowed or not). */
+export interface PathTally {
+  checked: number
+  allowed: number
+  forbidden: number
+}
+
 export const STALE_KINDS = [
   'allowed-l1',
   'allowed-flight',
@@ -31,6 +42,7 @@ export interface Observation {
   startedAt: number
   /** The value came inside a nested (pair) value. */
   pair: boolean
+  via: ReadPath
 }
 
 export interface Example {
@@ -42,6 +54,7 @@ export interface Example {
   expected: number
   source: Source
   pair: boolean
+  via?: ReadPath
   /** How long after the first newer invalidation resolved the read began, in ms. */
   lagMs: number
   /** How long after the bus had delivered a newer invalidation the read began, in ms. */
@@ -62,6 +75,7 @@ export interface Outcome {
   /** Row values judged (a pair counts two). */
   checked: number
   sources: Record<Source, number>
+  via: Record<ReadPath, PathTally>
   stale: Record<StaleKind, number>
   examples: Example[]
   /** Allowed stale reads of processes with a bus: ms after the invalidation resolved. */
@@ -80,6 +94,10 @@ export function emptyOutcome(): Outcome {
   return {
     checked: 0,
     sources: { l1: 0, 'l1-distrusted': 0, flight: 0, l2: 0, loader: 0 },
+    via: {
+      function: { checked: 0, allowed: 0, forbidden: 0 },
+      http: { checked: 0, allowed: 0, forbidden: 0 },
+    },
     stale: Object.fromEntries(STALE_KINDS.map((k) => [k, 0])) as Record<StaleKind, number>,
     examples: [],
     allowedWindow: new Samples().toJSON(),
@@ -94,6 +112,11 @@ export function mergeOutcomes(outcomes: readonly Outcome[]): Outcome {
     total.checked += o.checked
     for (const s of Object.keys(o.sources) as Source[]) total.sources[s] += o.sources[s]
     for (const k of STALE_KINDS) total.stale[k] += o.stale[k]
+    for (const path of READ_PATHS) {
+      total.via[path].checked += o.via[path].checked
+      total.via[path].allowed += o.via[path].allowed
+      total.via[path].forbidden += o.via[path].forbidden
+    }
   }
   total.examples = varied(outcomes.flatMap((o) => o.examples))
   return total

@@ -3,14 +3,25 @@
  * `child_process.fork`. Reads stay in the reader that made them (there are far too many to
  * ship); what travels is the small log of committed writes and, at the end, each process's tally.
  */
+import type { LibraryModules } from './library.js'
 import type { Outcome } from './outcome.js'
+import type { Framework } from './rows-app.js'
 import type { SampleSet } from './samples.js'
 
 export type DbKind = 'postgres' | 'redis'
 
+/**
+ * How a write's invalidation went out: `cache.invalidate()` in the writer (`api`), a `PATCH` to
+ * the writer's own app whose adapter invalidates (`http`), or the invalidation service, told by
+ * the fire-and-forget client (`service`).
+ */
+export const WRITE_PATHS = ['api', 'http', 'service'] as const
+export type WritePath = (typeof WRITE_PATHS)[number]
+
 /** Everything a worker needs, passed as its first argument (JSON). */
 export interface WorkerConfig {
-  role: 'reader' | 'writer'
+  /** `service`: the invalidation service of the fleet (writers reach it with the client). */
+  role: 'reader' | 'writer' | 'service'
   index: number
   /**
    * Whether the cache has a bus. A reader without one stands for a process that shares the store
@@ -19,7 +30,15 @@ export interface WorkerConfig {
    */
   bus: boolean
   /** `cachegraph` module specifiers: the package itself, or a patched copy (`--break`). */
-  library: { core: string; redis: string }
+  library: LibraryModules
+  /** The framework of the process's app server (rows-app.ts). */
+  framework: Framework
+  /** Share of a reader's reads that go through its app's cached route rather than the function. */
+  httpShare: number
+  /** The paths a writer's invalidations take, chosen at random per write. */
+  writePaths: WritePath[]
+  /** The invalidation service's URL (`service` among the write paths), else `undefined`. */
+  serviceUrl: string | undefined
   /** The caches' Redis (store and bus); through the run's proxy when there are Redis faults. */
   redisUrl: string
   /** The database's Redis with `db.kind === 'redis'`: never through the proxy, never restarted. */
@@ -58,10 +77,11 @@ export interface WriteRecord {
   seq: number
   resolvedAt: number
   replayed?: boolean
+  via: WritePath
 }
 
 /** What a caller was doing when it saw an error. */
-export type CallerOp = 'read' | 'own-read' | 'db-write' | 'invalidate'
+export type CallerOp = 'read' | 'own-read' | 'db-write' | 'http-write' | 'invalidate' | 'service'
 
 /** Caller-visible failures: a read or a write that rejected. */
 export interface CallerError {
@@ -81,6 +101,8 @@ export interface NotRecorded {
   replayed: number
   /** ... and never resolved before the writer stopped (its replay queue never drained). */
   unresolved: number
+  /** Requests of the writer's client to the service that failed and were retried (e.g. a 503). */
+  serviceRetries: number
   /** From rejection to the drained replay queue, ms. */
   replayDelay: SampleSet
 }
@@ -107,6 +129,10 @@ export interface WorkerResult {
   pid: number
   /** Top-level calls (a row, or a pair of rows). */
   reads: number
+  /** ... of which through the app's cached route. */
+  httpReads: number
+  /** A writer's writes by the path their invalidation took. */
+  writesVia: Record<WritePath, number>
   outcome: Outcome
   /** Propagation: writer's resolve time to this process's receipt on the bus tap, in ms. */
   propagation: SampleSet
@@ -135,7 +161,8 @@ export type ToWorker =
   | { type: 'writes'; writes: WriteRecord[]; watermark: number }
 
 export type FromWorker =
-  | { type: 'ready'; pid: number }
+  /** `url`: the service's, from the `service` role. */
+  | { type: 'ready'; pid: number; url?: string }
   /** A writer's new writes; none it makes later resolves before `mark`. `done`: its last batch. */
   | { type: 'writes'; writes: WriteRecord[]; mark: number; done: boolean }
   | { type: 'result'; result: WorkerResult }

@@ -1,59 +1,47 @@
 /**
- * A reader process's work: `concurrency` loops of reads (a row, or a pair of rows), each noting
- * when it began and where every row value came from, kept until the write log is complete up to
- * that moment (the coordinator's watermark) and then judged by the ledger.
- *
- * Where a value came from is read off the cache's own events: an L1 hit emits `hit` (tier 'l1')
- * synchronously inside the call, a shared-tier hit emits `hit` (tier 'l2') and a load emits
- * `miss` inside the flight the call started. An AsyncLocalStorage of our own ties each event to
- * the read it happened in (the events run in the caller's async context). A call that saw no
- * event for its key joined a load another read of this process had started (`flight`).
+ * A reader process's work: `concurrency` loops of reads — a row or a pair of rows through the
+ * cached functions, or a row through the process's app (`GET /rows/:id`, a cached route) — each
+ * noting when it began and where every row value came from (trace.ts), kept until the write log
+ * is complete up to that moment (the coordinator's watermark) and then judged by the ledger.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
-import type { Cache } from '../../src/index.js'
-import type { BusWatch } from './bus-watch.js'
 import type { SharedClock } from './clock.js'
 import type { Ledger } from './ledger.js'
-import type { Observation, Source } from './outcome.js'
+import type { Observation, ReadPath, Source } from './outcome.js'
 import { type Model, pickRow, type Row } from './model.js'
 import type { WriteRecord } from './protocol.js'
+import type { RowsApp } from './rows-app.js'
+import type { Trace, Tracer } from './trace.js'
 
 export interface ReaderContext {
-  cache: Cache
   model: Model
   ledger: Ledger
   clock: SharedClock
-  bus: BusWatch
+  tracer: Tracer
+  /** The process's app server. */
+  app: RowsApp
   rows: number
   concurrency: number
-  /** Share of reads that ask for a pair rather than a row. */
+  /** Share of reads that ask for a pair rather than a row (of those not through the app). */
   pairShare: number
+  /** Share of reads that go through the app's cached route. */
+  httpShare: number
   onError(error: unknown): void
 }
 
-/** Sources of the keys touched by one read. */
-type Trace = Map<string, Source>
-
 export class Reader {
   readonly #ctx: ReaderContext
-  readonly #traces = new AsyncLocalStorage<Trace>()
   readonly #loops: Promise<void>[] = []
   #pending: Observation[] = []
   #watermark = -Infinity
   #stopped = false
   reads = 0
+  httpReads = 0
 
   constructor(ctx: ReaderContext) {
     this.#ctx = ctx
-    ctx.cache.on('hit', ({ key, tier }) => {
-      const source: Source = tier === 'l2' ? 'l2' : ctx.bus.trusted ? 'l1' : 'l1-distrusted'
-      this.#traces.getStore()?.set(key, source)
-    })
-    ctx.cache.on('miss', ({ key }) => this.#traces.getStore()?.set(key, 'loader'))
   }
-
   start(): void {
     for (let i = 0; i < this.#ctx.concurrency; i++) this.#loops.push(this.#loop())
   }
@@ -94,32 +82,65 @@ export class Reader {
   }
 
   async #readOnce(): Promise<void> {
-    const { model, clock, rows } = this.#ctx
-    const trace: Trace = new Map()
+    const { model, clock, rows, tracer } = this.#ctx
     const a = pickRow(rows)
     this.reads++
+    if (Math.random() < this.#ctx.httpShare) {
+      this.httpReads++
+      const startedAt = clock.now()
+      const { value: row, trace } = await tracer.request((headers) => this.#fetchRow(a, headers))
+      this.#observe(a, row, httpSource(trace, model.rowKey(a)), startedAt, false, 'http')
+      return
+    }
     if (Math.random() >= this.#ctx.pairShare || rows < 2) {
       const startedAt = clock.now()
-      const row = await this.#traces.run(trace, () => model.getRow(a))
-      this.#observe(a, row, trace.get(model.rowKey(a)) ?? 'flight', startedAt, false)
+      const { value: row, trace } = await tracer.run(() => model.getRow(a))
+      this.#observe(a, row, trace.sources.get(model.rowKey(a)) ?? 'flight', startedAt, false)
       return
     }
     let b = pickRow(rows)
     while (b === a) b = pickRow(rows)
     const startedAt = clock.now()
-    const pair = await this.#traces.run(trace, () => model.getPair(a, b))
-    const outer = trace.get(model.pairKey(a, b)) ?? 'flight'
+    const { value: pair, trace } = await tracer.run(() => model.getPair(a, b))
+    const outer = trace.sources.get(model.pairKey(a, b)) ?? 'flight'
     // A pair that was loaded here is as fresh as the rows it was built from, wherever they came from.
     const inner = (id: number) =>
-      outer === 'loader' ? (trace.get(model.rowKey(id)) ?? 'flight') : outer
+      outer === 'loader' ? (trace.sources.get(model.rowKey(id)) ?? 'flight') : outer
     this.#observe(a, pair.a, inner(a), startedAt, true)
     this.#observe(b, pair.b, inner(b), startedAt, true)
   }
 
-  #observe(id: number, row: Row, source: Source, startedAt: number, pair: boolean): void {
+  async #fetchRow(id: number, headers: Record<string, string>): Promise<Row> {
+    const response = await fetch(`${this.#ctx.app.url}/rows/${id}`, { headers })
+    if (response.status !== 200) {
+      throw new Error(
+        `freshness: GET /rows/${id} (${this.#ctx.app.framework}) answered ${response.status}: ` +
+          (await response.text()).slice(0, 200),
+      )
+    }
+    return (await response.json()) as Row
+  }
+
+  #observe(
+    id: number,
+    row: Row,
+    source: Source,
+    startedAt: number,
+    pair: boolean,
+    via: ReadPath = 'function',
+  ): void {
     if (row.id !== id) throw new Error(`freshness: asked for row ${id}, got row ${row.id}`)
-    const o: Observation = { row: id, version: row.version, source, startedAt, pair }
+    const o: Observation = { row: id, version: row.version, source, startedAt, pair, via }
     if (startedAt <= this.#watermark) this.#ctx.ledger.judge(o)
     else this.#pending.push(o)
   }
+}
+
+/**
+ * Where a response of `GET /rows/:id` came from: its own entry's source (the one key of the trace
+ * that is not the row's), or — when its handler ran — that of the row it read.
+ */
+export function httpSource(trace: Trace, rowKey: string): Source {
+  const response = [...trace.sources].find(([key]) => key !== rowKey)?.[1] ?? 'flight'
+  return response === 'loader' ? (trace.sources.get(rowKey) ?? 'flight') : response
 }

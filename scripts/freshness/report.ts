@@ -9,7 +9,9 @@ import {
 } from './outcome.js'
 import { type FaultRecord, tallyFaults } from './faults.js'
 import type { RunOptions } from './options.js'
-import type { CallerError } from './protocol.js'
+import type { PathTally, ReadPath } from './outcome.js'
+import type { CallerError, WritePath } from './protocol.js'
+import { FRAMEWORKS } from './rows-app.js'
 import { type Summary, summarize } from './samples.js'
 
 export interface Report {
@@ -23,10 +25,18 @@ export interface Report {
   /** Top-level reader calls (a row or a pair). */
   reads: number
   readsPerSecond: number
+  /** ... of which through the readers' apps (cached HTTP routes). */
+  httpReads: number
   /** Row values judged (a pair is two; writers' reads of their own writes included). */
   checked: number
   sources: Record<Source, number>
+  /** Judged values and stale ones, by how the read reached the cache. */
+  readPaths: Record<ReadPath, PathTally>
+  /** Frameworks of the apps (readers and writers in turn). */
+  frameworks: readonly string[]
   writes: number
+  /** Writes by how their invalidation went out. */
+  writesVia: Record<WritePath, number>
   writesPerSecond: number
   /** Writers' background reads (not judged; they make writers' circuits open in outages). */
   writerReads: number
@@ -74,6 +84,8 @@ export interface Report {
     unresolved: number
     /** Rejection to drained replay queue, ms. */
     replayDelayMs: Summary | null
+    /** Writers' requests to the invalidation service that failed and were retried. */
+    serviceRetries: number
   }
   /** `error` events of the caches (seen by no caller; cut bus connections cause some). */
   cacheErrors: number
@@ -123,9 +135,17 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
     writers: options.writers,
     reads,
     readsPerSecond: Math.round(reads / seconds),
+    httpReads: sum((r) => r.httpReads),
     checked: outcome.checked,
     sources: outcome.sources,
+    readPaths: outcome.via,
+    frameworks: FRAMEWORKS,
     writes,
+    writesVia: {
+      api: sum((r) => r.writesVia.api),
+      http: sum((r) => r.writesVia.http),
+      service: sum((r) => r.writesVia.service),
+    },
     writesPerSecond: Math.round(writes / seconds),
     writerReads: sum((r) => r.backgroundReads),
     stale: outcome.stale,
@@ -168,6 +188,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
       replayed: sum((r) => r.notRecorded.replayed),
       unresolved,
       replayDelayMs: summarize(results.map((r) => r.notRecorded.replayDelay)) ?? null,
+      serviceRetries: sum((r) => r.notRecorded.serviceRetries),
     },
     cacheErrors: sum((r) => r.bus.cacheErrors),
     firstCacheError: results.find((r) => r.bus.firstCacheError)?.bus.firstCacheError ?? null,
@@ -252,8 +273,16 @@ export function formatReport(r: Report): string {
       `${plural(r.writers, 'writer')} on ${r.db}, ` +
       `${r.seconds.toFixed(1)} s; worst event-loop delay p99 ${r.loopDelayMs.p99.toFixed(1)} / ` +
       `max ${r.loopDelayMs.max.toFixed(1)} ms`,
-    `  reads ${r.reads} (${r.readsPerSecond}/s), row values checked ${r.checked}: ${sources}`,
-    `  writes ${r.writes} (${r.writesPerSecond}/s); writers' background reads (not judged) ${r.writerReads}`,
+    `  reads ${r.reads} (${r.readsPerSecond}/s; ${r.httpReads} through cached routes of ` +
+      `${r.frameworks.join(', ')}), row values checked ${r.checked}: ${sources}`,
+    `  by path: ${Object.entries(r.readPaths)
+      .map(
+        ([path, t]) =>
+          `${path} ${t.checked} checked, ${t.allowed} allowed stale, ${t.forbidden} forbidden`,
+      )
+      .join('; ')}`,
+    `  writes ${r.writes} (${r.writesPerSecond}/s; invalidated by ${counts(r.writesVia)}); ` +
+      `writers' background reads (not judged) ${r.writerReads}`,
     `  stale reads by kind:`,
     kinds,
     ...(examples.length > 0 ? ['  forbidden examples:', ...examples] : []),
@@ -267,7 +296,7 @@ export function formatReport(r: Report): string {
       `${r.bus.storeResets} store resets, circuit opened ${r.bus.circuitOpens} times`,
     `  invalidations not recorded (expected under faults): ${nr.rejected} rejected with ` +
       `E_INVALIDATION_NOT_RECORDED, ${nr.replayed} replayed (${ms(nr.replayDelayMs)}), ` +
-      `${nr.unresolved} never replayed`,
+      `${nr.unresolved} never replayed; ${nr.serviceRetries} requests to the service retried`,
     `  cache error events (no caller saw them): ${r.cacheErrors}` +
       (r.firstCacheError === null ? '' : ` — first: ${r.firstCacheError}`),
     `  caller errors: ${errorKinds || 'none'}`,

@@ -1,11 +1,14 @@
 /**
  * Entry of a worker process (forked by the coordinator; its config is the first argument). One
  * cache per process, as an application would have: the shared Redis store, the Redis bus, its
- * own L1. Readers read, writers write; at the end each sends its tally back and exits.
+ * own L1, and an app server on it (rows-app.ts). Readers read, writers write, the service
+ * process serves the invalidation service; at the end each sends its tally back and exits.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 
+import type * as ClientEntry from '../../src/client/index.js'
 import type * as Core from '../../src/index.js'
+import type * as ServiceEntry from '../../src/service/index.js'
 import type * as RedisEntry from '../../src/stores/redis-entry.js'
 import { type BusTap, tapBus } from './bus-tap.js'
 import { watchBus } from './bus-watch.js'
@@ -22,11 +25,15 @@ import type {
   WorkerResult,
 } from './protocol.js'
 import { Reader } from './reader.js'
+import { type RowsApp, startRowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
 import { Timeline } from './timeline.js'
+import { Tracer } from './trace.js'
 import { Writer } from './writer.js'
 
 const NAMESPACE = 'cgfresh'
+/** The invalidation service's API key (the service runs on 127.0.0.1 for the run only). */
+const SERVICE_KEY = 'freshness-check'
 const PAIR_SHARE = 0.4
 const MAX_ERRORS_KEPT = 5
 const EVIDENCE_BEFORE_MS = 1_500
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
     ...(config.bus ? { bus: redis.redisBus({ maxSilence: config.maxSilenceMs }) } : {}),
   })
   const bus = watchBus(cache, config.bus)
+  const tracer = new Tracer(cache, bus)
   const timeline = new Timeline(clock)
   timeline.follow(cache)
   process.on('SIGCONT', () => timeline.add('SIGCONT handled (the process was stopped)'))
@@ -81,6 +89,32 @@ async function main(): Promise<void> {
     if (message.type === 'slow') slow.extraMs = message.extraMs
   })
   const model = defineModel(cache, NAMESPACE, db, config.loaderDelayMs, slow)
+  let app: RowsApp | undefined
+  let service: ServiceEntry.ListeningServer | undefined
+  if (config.role === 'service') {
+    const { createInvalidationService, listen } = (await import(
+      config.library.service
+    )) as typeof ServiceEntry
+    const handler = createInvalidationService({ cache, apiKeys: [SERVICE_KEY] })
+    service = await listen({ handler, port: 0 })
+  } else {
+    app = await startRowsApp(
+      config.framework,
+      config.library.adapters,
+      { cache, model, db },
+      tracer,
+    )
+  }
+  let client: ClientEntry.InvalidationClient | undefined
+  if (config.role === 'writer' && config.serviceUrl !== undefined) {
+    const { createInvalidationClient } = (await import(config.library.client)) as typeof ClientEntry
+    // Retries for longer than any fault lasts: a 503 (store out) is retried until it is recorded.
+    client = createInvalidationClient({
+      apiUrl: config.serviceUrl,
+      apiKey: SERVICE_KEY,
+      retry: { retries: 20, minDelay: 20, maxDelay: 500 },
+    })
+  }
   const ledger = new Ledger({
     pid: process.pid,
     maxSilenceMs: config.maxSilenceMs,
@@ -117,14 +151,15 @@ async function main(): Promise<void> {
   const reader =
     config.role === 'reader'
       ? new Reader({
-          cache,
           model,
           ledger,
           clock,
-          bus,
+          tracer,
+          app: app!,
           rows: config.rows,
           concurrency: config.concurrency,
           pairShare: PAIR_SHARE,
+          httpShare: config.httpShare,
           onError: (error) => onError(error, 'read'),
         })
       : undefined
@@ -136,6 +171,10 @@ async function main(): Promise<void> {
           db,
           ledger,
           clock,
+          tracer,
+          app: app!,
+          client,
+          writePaths: config.writePaths,
           rows: config.rows,
           writeRate: config.writeRate,
           backgroundReads: config.writerReads,
@@ -153,7 +192,7 @@ async function main(): Promise<void> {
     })
   })
   const go = next('go')
-  await send({ type: 'ready', pid: process.pid })
+  await send({ type: 'ready', pid: process.pid, url: service?.url })
   await go
   loop.enable()
   reader?.start()
@@ -165,7 +204,8 @@ async function main(): Promise<void> {
   if (reader !== undefined) await complete
   const propagation = new Samples()
   let unheard = 0
-  if (reader !== undefined) {
+  // Only a process with a bus has a tap to hear them.
+  if (tap !== undefined) {
     for (const write of ledger.writes()) {
       if (write.seq < 0) continue // a replayed invalidation: its sequence is not known
       const receivedAt = ledger.receivedAt(write.seq)
@@ -178,6 +218,8 @@ async function main(): Promise<void> {
     index: config.index,
     pid: process.pid,
     reads: reader?.reads ?? 0,
+    httpReads: reader?.httpReads ?? 0,
+    writesVia: writer?.writesVia ?? { api: 0, http: 0, service: 0 },
     outcome: ledger.result(),
     propagation: propagation.toJSON(),
     unheard,
@@ -190,6 +232,7 @@ async function main(): Promise<void> {
       rejected: 0,
       replayed: 0,
       unresolved: 0,
+      serviceRetries: 0,
       replayDelay: new Samples().toJSON(),
     },
     bus: { ...bus.tally, replayedSteps: cache.stats().bus?.replayed ?? 0 },
@@ -198,6 +241,9 @@ async function main(): Promise<void> {
   await send({ type: 'result', result })
   tap?.close()
   timeline.close()
+  await client?.close()
+  await app?.close()
+  await service?.close()
   await cache.close()
   await db.close()
 }

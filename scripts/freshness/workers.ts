@@ -12,7 +12,8 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
 
 export class WorkerProcess {
   readonly config: WorkerConfig
-  readonly ready: Promise<number>
+  /** Resolves once the worker is ready: its pid, and the service's URL (the `service` role). */
+  readonly ready: Promise<{ pid: number; url?: string }>
   readonly result: Promise<WorkerResult>
   readonly #child: ChildProcess
 
@@ -45,7 +46,7 @@ export class WorkerProcess {
         failed(new Error(`freshness: ${name} failed: ${message.message}`))
       if (message.type === 'writes') onWrites(message.writes, message.mark)
     })
-    this.ready = awaited((m) => (m.type === 'ready' ? m.pid : undefined))
+    this.ready = awaited((m) => (m.type === 'ready' ? { pid: m.pid, url: m.url } : undefined))
     this.result = awaited((m) => (m.type === 'result' ? m.result : undefined))
   }
 

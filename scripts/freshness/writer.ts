@@ -1,6 +1,8 @@
 /**
- * A writer process's work: commit `version + 1` of a random row, `await cache.invalidate()`, and
- * note the moment it resolved. From that moment on, no read anywhere may return an older version
+ * A writer process's work: commit `version + 1` of a random row and invalidate it — by
+ * `await cache.invalidate()`, by a `PATCH` to the process's own app (whose adapter commits and
+ * invalidates before it answers), or through the invalidation service with the client (`await
+ * client.flush()`: the service answered) — and note the moment that resolved. From that moment on, no read anywhere may return an older version
  * (except the L1 allowance, see ledger.ts) — and this process's own next read of the row not
  * even that: the invalidating process gets no allowance at all.
  *
@@ -14,18 +16,23 @@
  * judged against it); it enters the log, as resolved, when the cache's replay queue drained.
  * The writer's own read right after is judged all the same: a rejected invalidation has been
  * applied in this process before the rejection (docs/faults.md), so it must not see the old row.
+ * A write through the service is not: the service's process invalidated, and this process's L1
+ * hears of it over the bus like any other (the readers judge that).
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+import type { InvalidationClient } from '../../src/client/index.js'
 import type { Cache } from '../../src/index.js'
 import type { SharedClock } from './clock.js'
 import type { Database } from './database.js'
 import type { Ledger } from './ledger.js'
-import type { Source } from './outcome.js'
-import { type Model, pickRow } from './model.js'
-import type { CallerOp, FromWorker, NotRecorded, WriteRecord } from './protocol.js'
+import type { ReadPath, Source } from './outcome.js'
+import { type Model, pickRow, type Row } from './model.js'
+import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from './protocol.js'
+import { httpSource } from './reader.js'
+import type { RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
+import type { Tracer } from './trace.js'
 
 export interface WriterContext {
   cache: Cache
@@ -33,6 +40,13 @@ export interface WriterContext {
   db: Database
   ledger: Ledger
   clock: SharedClock
+  tracer: Tracer
+  /** The process's app server (the `http` write path). */
+  app: RowsApp
+  /** The client of the invalidation service (the `service` write path). */
+  client: InvalidationClient | undefined
+  /** The paths writes take, one chosen at random per write. */
+  writePaths: readonly WritePath[]
   rows: number
   writeRate: number
   /** Loops of background reads (not judged): a writer process serves traffic too. */
@@ -56,7 +70,11 @@ interface Rejected {
   row: number
   version: number
   rejectedAt: number
+  via: WritePath
 }
+
+/** How a write's invalidation ended: resolved (with its step, -1 if unknown), or not recorded. */
+type Invalidated = { seq: number } | { notRecorded: string } | undefined
 
 export const isNotRecorded = (error: unknown): boolean =>
   typeof error === 'object' &&
@@ -76,25 +94,31 @@ export class Writer {
   readonly #replayDelay = new Samples()
   readonly #notRecorded = { rejected: 0, replayed: 0, unresolved: 0 }
   writes = 0
-
-  /** Where the writer's read of its own write got its row (from the cache's events). */
-  readonly #trace = new AsyncLocalStorage<{ source: Source }>()
+  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0 }
+  /** The client's answer to the request in flight (writes are one at a time). */
+  #serviceAnswer: { seq: number } | { dropped: Error } | undefined
+  /** Requests to the service that failed and were retried (503 while its store was out, ...). */
+  serviceRetries = 0
   backgroundReadCount = 0
 
   constructor(ctx: WriterContext) {
     this.#ctx = ctx
-    ctx.cache.on('hit', ({ tier }) => {
-      const trace = this.#trace.getStore()
-      if (trace !== undefined) trace.source = tier
+    ctx.client?.on('sent', ({ body }) => {
+      const seq = (body as { seq?: unknown } | null)?.seq
+      this.#serviceAnswer = { seq: typeof seq === 'number' ? seq : -1 }
     })
-    ctx.cache.on('miss', () => {
-      const trace = this.#trace.getStore()
-      if (trace !== undefined) trace.source = 'loader'
+    ctx.client?.on('dropped', ({ error, reason }) => {
+      this.#serviceAnswer = { dropped: error ?? new Error(`dropped: ${reason}`) }
     })
+    ctx.client?.on('retry', () => void this.serviceRetries++)
   }
 
   get notRecorded(): NotRecorded {
-    return { ...this.#notRecorded, replayDelay: this.#replayDelay.toJSON() }
+    return {
+      ...this.#notRecorded,
+      serviceRetries: this.serviceRetries,
+      replayDelay: this.#replayDelay.toJSON(),
+    }
   }
 
   start(): void {
@@ -142,7 +166,14 @@ export class Writer {
       `replay queue drained: ${this.#rejected.map((r) => `row:${r.row} v${r.version}`).join(', ')} resolved`,
     )
     for (const r of this.#rejected) {
-      this.#batch.push({ row: r.row, version: r.version, seq: -1, resolvedAt, replayed: true })
+      this.#batch.push({
+        row: r.row,
+        version: r.version,
+        seq: -1,
+        resolvedAt,
+        replayed: true,
+        via: r.via,
+      })
       this.#replayDelay.add(resolvedAt - r.rejectedAt)
       this.#notRecorded.replayed++
     }
@@ -179,49 +210,120 @@ export class Writer {
   }
 
   async #writeOnce(): Promise<void> {
-    const { cache, db, model, clock, ledger, onError, note } = this.#ctx
+    const { writePaths, clock, note } = this.#ctx
     const id = pickRow(this.#ctx.rows)
-    let version: number
+    const via = writePaths[Math.floor(Math.random() * writePaths.length)] as WritePath
+    let write
     try {
-      version = await db.bump(id)
+      write = await this.#write(id, via)
     } catch (error) {
-      return onError(error, 'db-write')
+      return this.#ctx.onError(error, via === 'http' ? 'http-write' : 'db-write')
     }
-    note(`write row:${id} v${version} committed`)
-    let resolvedAt: number
-    try {
-      const { seq } = await cache.invalidate(`row:${id}`)
-      resolvedAt = clock.now()
-      note(`invalidate row:${id} resolved: seq ${seq}`)
-      this.#batch.push({ row: id, version, seq, resolvedAt })
-    } catch (error) {
+    if (write === undefined) return
+    const { version, invalidated } = write
+    note(`write row:${id} v${version} committed (${via})`)
+    const resolvedAt = clock.now()
+    if (invalidated === undefined) return // reported already (the client dropped it)
+    if ('seq' in invalidated) {
+      note(`invalidate row:${id} resolved (${via}): seq ${invalidated.seq}`)
+      this.#batch.push({ row: id, version, seq: invalidated.seq, resolvedAt, via })
+    } else {
       // Not a caller error: the writer was told. The library queued it for replay (and applied
       // it in this process already: the read below must be fresh all the same).
-      if (!isNotRecorded(error)) return onError(error, 'invalidate')
-      resolvedAt = clock.now()
-      note(`invalidate row:${id} rejected: ${(error as Error).message}`)
+      note(`invalidate row:${id} rejected (${via}): ${invalidated.notRecorded}`)
       this.#notRecorded.rejected++
-      this.#rejected.push({ row: id, version, rejectedAt: resolvedAt })
+      this.#rejected.push({ row: id, version, rejectedAt: resolvedAt, via })
     }
     this.writes++
+    this.writesVia[via]++
+    if (via !== 'service') await this.#readOwnWrite(id, version, resolvedAt, via)
+  }
+
+  /** Commits the row's next version and invalidates it by `via`; `undefined`: it failed (reported). */
+  async #write(
+    id: number,
+    via: WritePath,
+  ): Promise<{ version: number; invalidated: Invalidated } | undefined> {
+    const { cache, db, tracer, app, client, onError } = this.#ctx
+    switch (via) {
+      case 'api': {
+        const version = await db.bump(id)
+        try {
+          const { seq } = await cache.invalidate(`row:${id}`)
+          return { version, invalidated: { seq } }
+        } catch (error) {
+          if (!isNotRecorded(error)) return void onError(error, 'invalidate')
+          return { version, invalidated: { notRecorded: (error as Error).message } }
+        }
+      }
+      case 'http': {
+        // The adapter answers 200 also when the store did not record the invalidation: it
+        // reports that to `onError`, which marks the trace (rows-app.ts).
+        const { value, trace } = await tracer.request(async (headers) => {
+          const response = await fetch(`${app.url}/rows/${id}`, { method: 'PATCH', headers })
+          if (response.status !== 200) {
+            throw new Error(`PATCH /rows/${id} (${app.framework}) answered ${response.status}`)
+          }
+          return (await response.json()) as Row
+        })
+        if (trace.failed !== undefined) {
+          const message =
+            trace.failed instanceof Error ? trace.failed.message : 'the store did not record it'
+          return { version: value.version, invalidated: { notRecorded: message } }
+        }
+        return { version: value.version, invalidated: { seq: trace.seq ?? -1 } }
+      }
+      case 'service': {
+        const version = await db.bump(id)
+        this.#serviceAnswer = undefined
+        client!.invalidate(`row:${id}`)
+        await client!.flush()
+        const answer = this.#serviceAnswer as { seq: number } | { dropped: Error } | undefined
+        if (answer === undefined || 'dropped' in answer) {
+          onError(answer?.dropped ?? new Error('the client reported nothing'), 'service')
+          return { version, invalidated: undefined }
+        }
+        return { version, invalidated: answer }
+      }
+    }
+  }
+
+  /** The writer reads its own write, where it wrote it (function or route): it must be fresh. */
+  async #readOwnWrite(id: number, version: number, resolvedAt: number, via: WritePath) {
+    const { model, tracer, app, clock, ledger, onError, note } = this.#ctx
+    const path: ReadPath = via === 'http' ? 'http' : 'function'
     const startedAt = clock.now()
-    const trace: { source: Source } = { source: 'flight' }
-    let row
+    let row: Row
+    let source: Source
     try {
-      row = await this.#trace.run(trace, () => model.getRow(id))
+      if (path === 'http') {
+        const { value, trace } = await tracer.request(async (headers) => {
+          const response = await fetch(`${app.url}/rows/${id}`, { headers })
+          if (response.status !== 200)
+            throw new Error(`GET /rows/${id} answered ${response.status}`)
+          return (await response.json()) as Row
+        })
+        row = value
+        source = httpSource(trace, model.rowKey(id))
+      } else {
+        const { value, trace } = await tracer.run(() => model.getRow(id))
+        row = value
+        source = trace.sources.get(model.rowKey(id)) ?? 'flight'
+      }
     } catch (error) {
       return onError(error, 'own-read')
     }
-    if (row.version >= version) return ledger.ownFresh()
+    if (row.version >= version) return ledger.ownFresh(path)
     note(
-      `own read of row:${id} (began ${startedAt.toFixed(1)}) got v${row.version} from ${trace.source}`,
+      `own read of row:${id} (began ${startedAt.toFixed(1)}) got v${row.version} from ${source} (${path})`,
     )
     ledger.ownStale({
       row: id,
       got: row.version,
       expected: version,
-      source: trace.source,
+      source,
       pair: false,
+      via: path,
       lagMs: startedAt - resolvedAt,
       afterBusMs: undefined,
       startedAt,

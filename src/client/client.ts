@@ -178,7 +178,8 @@ class Client implements InvalidationClient {
         })
         const text = await response.text().catch(() => '')
         if (response.ok) {
-          this.#events.emit('sent', { items, status: response.status, attempts: attempt })
+          const answer = { items, status: response.status, attempts: attempt, body: parsed(text) }
+          this.#events.emit('sent', answer)
           return
         }
         error = new Error(
@@ -250,4 +251,13 @@ function describe(error: unknown): string {
   if (typeof cause?.code === 'string') return cause.code
   if (typeof cause?.message === 'string') return cause.message
   return error instanceof Error ? error.message : String(error)
+}
+
+/** A service's answer as JSON when it is, else its text (servers other than cachegraph's). */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
 }

@@ -3,8 +3,12 @@ export type Invalidation = { entityType: string; entityId: string | number } | {
 
 /** Events of an {@link InvalidationClient}. */
 export interface ClientEvents {
-  /** The service accepted a request. */
-  sent: { items: readonly Invalidation[]; status: number; attempts: number }
+  /**
+   * The service accepted a request. `body` is its answer, parsed when it is JSON (the cachegraph
+   * service's `{ status, seq, tags, keys }`: `seq` is the step the invalidation took, which every
+   * process's cache has applied once its `stats().bus.seq` reaches it), else the raw text.
+   */
+  sent: { items: readonly Invalidation[]; status: number; attempts: number; body: unknown }
   /** A request failed with a network error, a timeout or a 5xx, and will be tried again. */
   retry: { items: readonly Invalidation[]; attempt: number; delayMs: number; error: Error }
   /**

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { createInvalidationClient, type InvalidationClient } from '../../src/client/index.js'
+import { createCache } from '../../src/index.js'
+import { createInvalidationService, listen } from '../../src/service/index.js'
 import type { ClientEventName, ClientEvents } from '../../src/client/events.js'
 import { closedPort } from '../cli/spawn.js'
 import { deferred } from '../helpers/deferred.js'
@@ -71,6 +73,32 @@ describe('invalidation client', () => {
         { tags: ['a', 'b'] },
       ],
     ])
+  })
+
+  it("reports the service's answer with `sent`: the real service's step, parsed", async () => {
+    const cache = createCache()
+    const service = await listen({
+      handler: createInvalidationService({ cache, apiKeys: ['k'] }),
+      port: 0,
+      onClose: () => cache.close(),
+    })
+    cleanup.push(() => service.close())
+    const c = client({ apiUrl: service.url, apiKey: 'k' })
+    const events = record(c)
+    const before = (await cache.invalidate('warm-up')).seq
+    c.invalidate('t')
+    await c.flush()
+    expect(events.sent).toHaveLength(1)
+    const body = events.sent[0]?.body as { status: string; seq: number; tags: string[] }
+    expect(body).toMatchObject({ status: 'invalidated', tags: ['t'] })
+    expect(body.seq).toBeGreaterThan(before)
+    // A server that answers something else: its text, as it came.
+    const other = await server()
+    const plain = client({ apiUrl: other.url })
+    const plainEvents = record(plain)
+    plain.invalidate('t')
+    await plain.flush()
+    expect(plainEvents.sent[0]?.body).toEqual({ status: 'invalidated' })
   })
 
   it('splits batches at batch.maxSize', async () => {

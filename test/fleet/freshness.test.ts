@@ -60,6 +60,13 @@ describe('freshness checker (scripts/freshness)', () => {
     expect(report.writes).toBeGreaterThan(20)
     // The judge is not blind: the reader without a bus does serve stale values (allowed).
     expect(report.stale['allowed-no-bus']).toBeGreaterThan(0)
+    // Every path is exercised: reads through cached routes of each framework's app as well as
+    // the functions, writes invalidating by the API, a PATCH to an app, and the service.
+    expect(report.readPaths.http.checked).toBeGreaterThan(100)
+    expect(report.readPaths.function.checked).toBeGreaterThan(100)
+    expect(report.writesVia.api).toBeGreaterThan(0)
+    expect(report.writesVia.http).toBeGreaterThan(0)
+    expect(report.writesVia.service).toBeGreaterThan(0)
   })
 
   // Every fault once in ~9 s (bus-kill, redis-stall, redis-cut, redis-restart and flushdb of a
@@ -78,6 +85,8 @@ describe('freshness checker (scripts/freshness)', () => {
       expect(report.faults.injected[kind], `${kind} injected`).toBeGreaterThanOrEqual(1)
     }
     expect(report.faults.cacheRedis).toBe('own') // never the shared Redis for restarts
+    expect(report.readPaths.http.checked).toBeGreaterThan(0)
+    expect(report.writesVia.service).toBeGreaterThan(0)
     expect(code).toBe(0)
   })
 
