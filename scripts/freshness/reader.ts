@@ -11,7 +11,7 @@ import type { Ledger } from './ledger.js'
 import type { Observation, ReadPath, Source } from './outcome.js'
 import { type Model, pickRow, type Row } from './model.js'
 import type { WriteRecord } from './protocol.js'
-import type { RowsApp } from './rows-app.js'
+import { callRow, type RowsApp } from './rows-app.js'
 import type { Trace, Tracer } from './trace.js'
 
 export interface ReaderContext {
@@ -88,7 +88,9 @@ export class Reader {
     if (Math.random() < this.#ctx.httpShare) {
       this.httpReads++
       const startedAt = clock.now()
-      const { value: row, trace } = await tracer.request((headers) => this.#fetchRow(a, headers))
+      const { value: row, trace } = await tracer.request((headers) =>
+        callRow(this.#ctx.app, 'GET', a, headers),
+      )
       this.#observe(a, row, httpSource(trace, model.rowKey(a)), startedAt, false, 'http')
       return
     }
@@ -108,17 +110,6 @@ export class Reader {
       outer === 'loader' ? (trace.sources.get(model.rowKey(id)) ?? 'flight') : outer
     this.#observe(a, pair.a, inner(a), startedAt, true)
     this.#observe(b, pair.b, inner(b), startedAt, true)
-  }
-
-  async #fetchRow(id: number, headers: Record<string, string>): Promise<Row> {
-    const response = await fetch(`${this.#ctx.app.url}/rows/${id}`, { headers })
-    if (response.status !== 200) {
-      throw new Error(
-        `freshness: GET /rows/${id} (${this.#ctx.app.framework}) answered ${response.status}: ` +
-          (await response.text()).slice(0, 200),
-      )
-    }
-    return (await response.json()) as Row
   }
 
   #observe(

@@ -19,7 +19,7 @@ import type * as FastifyAdapter from '../../src/adapters/fastify.js'
 import type * as HonoAdapter from '../../src/adapters/hono.js'
 import type { Cache } from '../../src/index.js'
 import type { Database } from './database.js'
-import { type Model, ROW_TTL_MS } from './model.js'
+import { type Model, ROW_TTL_MS, type Row } from './model.js'
 import { TRACE_HEADER, type Tracer } from './trace.js'
 
 export const FRAMEWORKS = ['fastify', 'express', 'hono'] as const
@@ -94,6 +94,26 @@ export async function startRowsApp(
       await new Promise((resolve) => server.close(resolve))
     },
   }
+}
+
+/**
+ * `GET` (read) or `PATCH` (commit the next version) of `/rows/:id` on `app`, with `headers`;
+ * anything but a 200 throws.
+ */
+export async function callRow(
+  app: RowsApp,
+  method: 'GET' | 'PATCH',
+  id: number,
+  headers: Record<string, string>,
+): Promise<Row> {
+  const response = await fetch(`${app.url}/rows/${id}`, { method, headers })
+  if (response.status !== 200) {
+    throw new Error(
+      `freshness: ${method} /rows/${id} (${app.framework}) answered ${response.status}: ` +
+        (await response.text()).slice(0, 200),
+    )
+  }
+  return (await response.json()) as Row
 }
 
 const listen = (server: Server) =>

@@ -30,7 +30,7 @@ import type { ReadPath, Source } from './outcome.js'
 import { type Model, pickRow, type Row } from './model.js'
 import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from './protocol.js'
 import { httpSource } from './reader.js'
-import type { RowsApp } from './rows-app.js'
+import { callRow, type RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
 import type { Tracer } from './trace.js'
 
@@ -259,13 +259,9 @@ export class Writer {
       case 'http': {
         // The adapter answers 200 also when the store did not record the invalidation: it
         // reports that to `onError`, which marks the trace (rows-app.ts).
-        const { value, trace } = await tracer.request(async (headers) => {
-          const response = await fetch(`${app.url}/rows/${id}`, { method: 'PATCH', headers })
-          if (response.status !== 200) {
-            throw new Error(`PATCH /rows/${id} (${app.framework}) answered ${response.status}`)
-          }
-          return (await response.json()) as Row
-        })
+        const { value, trace } = await tracer.request((headers) =>
+          callRow(app, 'PATCH', id, headers),
+        )
         if (trace.failed !== undefined) {
           const message =
             trace.failed instanceof Error ? trace.failed.message : 'the store did not record it'
@@ -297,12 +293,7 @@ export class Writer {
     let source: Source
     try {
       if (path === 'http') {
-        const { value, trace } = await tracer.request(async (headers) => {
-          const response = await fetch(`${app.url}/rows/${id}`, { headers })
-          if (response.status !== 200)
-            throw new Error(`GET /rows/${id} answered ${response.status}`)
-          return (await response.json()) as Row
-        })
+        const { value, trace } = await tracer.request((headers) => callRow(app, 'GET', id, headers))
         row = value
         source = httpSource(trace, model.rowKey(id))
       } else {
