@@ -123,3 +123,14 @@ export async function deleteKeysContaining(redis, marker) {
   } while (cursor !== '0')
   return deleted
 }
+
+/** ioredis options for a redis:// URL, for libraries that open their own connections from them. */
+export function ioredisOptions(redisUrl) {
+  const url = new URL(redisUrl)
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+  }
+}
