@@ -54,10 +54,22 @@ export function storedForm(
     kind: 'response',
     status: captured.status,
     headers: storableHeaders(headers, o.dropHeaders),
-    body,
+    body: ownBytes(body),
     etag: headerText(headers['etag']) ?? strongEtag(body),
     storedAt: o.clock.now(),
   }
+}
+
+/**
+ * The body as it may be kept: a byte view into a larger buffer (Node's 8 KB allocation pool, which
+ * is where frameworks' `Buffer.from(text)` of a small body lands) is copied to bytes of its own,
+ * or every cached response would keep a whole pool chunk alive — 3 to 8 times its size.
+ */
+function ownBytes(body: string | Uint8Array): string | Uint8Array {
+  if (typeof body === 'string' || body.byteLength === body.buffer.byteLength) return body
+  const copy = Buffer.allocUnsafeSlow(body.byteLength)
+  copy.set(body)
+  return copy
 }
 
 /** What a hit sends: the stored response with `Age`, or a 304 when `If-None-Match` matches. */

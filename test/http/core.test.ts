@@ -111,6 +111,19 @@ describe('HttpCache.serve', () => {
     expect(second.outcome).toMatchObject({ action: 'replay', response: { body: '{"id":1}' } })
   })
 
+  it("keeps a body's bytes, not the pool chunk a small Buffer is a view of", async () => {
+    const { http } = core()
+    const route = http.route({})
+    const text = JSON.stringify({ id: 1, pad: 'x'.repeat(1000) })
+    const pooled = Buffer.from(text) // under 4 KB: a slice of Node's shared 8 KB pool
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength)
+    await serve(http, route, '/x', ok(pooled as unknown as string))
+    const hit = await serve(http, route, '/x', ok())
+    const body = (hit.outcome as { response: { body: Uint8Array } }).response.body
+    expect(Buffer.from(body).toString()).toBe(text)
+    expect(body.buffer.byteLength).toBe(body.byteLength)
+  })
+
   it('a response whose tags cannot be computed is still released, and reported', async () => {
     const { http, errors } = core()
     const route = http.route({ tags: () => ['@reserved'] })
