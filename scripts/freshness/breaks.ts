@@ -60,6 +60,20 @@ export const BREAKS: readonly Break[] = [
       { file: 'memo/context.js', find: /if \(start < frame\.start\)/, replace: 'if (false)' },
     ],
   },
+  {
+    // FleetSync#acknowledged waits for every member's answer (or maxSilence); broken, an
+    // acknowledged invalidation resolves once requested, as if everyone had answered.
+    name: 'ack-wait',
+    what: '{ ack: true } resolves without waiting for the members (run with --ack)',
+    patches: [
+      { file: 'cache/fleet-sync.js', find: /await wait\.settled\(/, replace: 'void wait.settled(' },
+      {
+        file: 'cache/fleet-sync.js',
+        find: /const late = asked\.filter\(/,
+        replace: 'const late = [].filter(',
+      },
+    ],
+  },
 ]
 
 export const BREAK_NAMES = BREAKS.map((b) => b.name)

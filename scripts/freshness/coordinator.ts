@@ -64,6 +64,7 @@ export async function runChecker(
       library,
       httpShare: options.httpShare,
       writePaths: options.writePaths,
+      ack: options.ack,
       serviceUrl: undefined,
       redisUrl: topology.cacheUrl,
       dbRedisUrl: options.redisUrl,
@@ -120,7 +121,8 @@ export async function runChecker(
     progress(
       `freshness: ${options.readers} reader(s) (${options.busless} without a bus, ` +
         `${Math.round(options.httpShare * 100)} % of reads through their apps) + ` +
-        `${options.writers} writer(s) (invalidating by ${options.writePaths.join(', ')}), ${kind} as the source ` +
+        `${options.writers} writer(s) (invalidating by ${options.writePaths.join(', ')}` +
+        `${options.ack ? ', the API with { ack: true }' : ''}), ${kind} as the source ` +
         `of truth, ${options.durationMs / 1000} s${options.break ? `, break: ${options.break}` : ''}` +
         (options.faults.length > 0
           ? `, faults every ~${options.faultEveryMs} ms: ${options.faults.join(', ')}`

@@ -43,6 +43,7 @@ interface RowLog {
   seqs: number[]
   replayed: boolean[]
   via: WritePath[]
+  acked: boolean[]
   /** `prefixMax[i]`: the highest version among the first i + 1 writes. */
   prefixMax: number[]
 }
@@ -95,7 +96,7 @@ export class Ledger {
   add(write: WriteRecord): void {
     let log = this.#rows.get(write.row)
     if (log === undefined) {
-      log = { times: [], versions: [], seqs: [], replayed: [], via: [], prefixMax: [] }
+      log = { times: [], versions: [], seqs: [], replayed: [], via: [], acked: [], prefixMax: [] }
       this.#rows.set(write.row, log)
     }
     // Batches arrive nearly in time order: the insertion point is almost always the end.
@@ -106,6 +107,7 @@ export class Ledger {
     log.seqs.splice(i, 0, write.seq)
     log.replayed.splice(i, 0, write.replayed === true)
     log.via.splice(i, 0, write.via)
+    log.acked.splice(i, 0, write.acked === true)
     log.prefixMax.length = i
     for (let k = i; k < log.times.length; k++) {
       const before = k === 0 ? -Infinity : (log.prefixMax[k - 1] as number)
@@ -133,7 +135,11 @@ export class Ledger {
       if (at !== undefined && at < heardAt) heardAt = at
     })
     const afterBusMs = heardAt === Infinity ? undefined : o.startedAt - heardAt
-    const kind = this.#classify(o.source, lagMs, afterBusMs)
+    let kind = this.#classify(o.source, lagMs, afterBusMs)
+    // A newer write the whole fleet acknowledged before the read began: no L1 may lag behind it.
+    if ((kind === 'allowed-l1' || kind === 'allowed-flight') && ackedNewer(log, known, o.version)) {
+      kind = 'forbidden-after-ack'
+    }
     outcome.stale[kind]++
     if (isForbidden(kind)) path.forbidden++
     else path.allowed++
@@ -223,10 +229,19 @@ export class Ledger {
           resolvedAt: log.times[k] as number,
           replayed: log.replayed[k],
           via: log.via[k] as WritePath,
+          acked: log.acked[k],
         }
       }
     }
   }
+}
+
+/** Whether one of the first `known` writes of `log` is newer than `version` and was acknowledged. */
+function ackedNewer(log: RowLog, known: number, version: number): boolean {
+  for (let k = 0; k < known; k++) {
+    if (log.acked[k] === true && (log.versions[k] as number) > version) return true
+  }
+  return false
 }
 
 /** How many of the ascending `values` are below `limit`. */

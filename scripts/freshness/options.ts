@@ -21,6 +21,8 @@ export interface RunOptions {
   httpShare: number
   /** How writers' invalidations go out (one picked at random per write). */
   writePaths: WritePath[]
+  /** API writes invalidate with `{ ack: true }`. */
+  ack: boolean
   /** Loops of background reads per writer (not judged). */
   writerReads: number
   loaderDelayMs: number
@@ -58,6 +60,8 @@ Options (durations take ms, s or m; a bare number is milliseconds):
   --write-paths <list> how writes invalidate, one picked per write: api (cache.invalidate),
                        http (PATCH to the writer's app), service (the client, through the
                        invalidation service of the run)                  (default api,http,service)
+  --ack                API writes invalidate with { ack: true }: a stale read of any kind (but
+                       from a process without a bus) after such a write resolved is forbidden
   --writer-reads <n>   loops of background reads per writer, not judged: with them a writer's
                        circuit opens in an outage and its invalidate() rejects (then replays)
                                                                          (default 2)
@@ -109,6 +113,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       'bus-slack': { type: 'string', default: '2ms' },
       break: { type: 'string' },
       json: { type: 'boolean', default: false },
+      ack: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -148,6 +153,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     writerReads: count('writer-reads', values['writer-reads'], 0),
     httpShare: share('http-share', values['http-share']),
     writePaths: parseWritePaths(values['write-paths']),
+    ack: values.ack,
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
     faults,
     faultEveryMs,

@@ -30,6 +30,7 @@ export const STALE_KINDS = [
   'forbidden-l2',
   'forbidden-loader',
   'forbidden-own',
+  'forbidden-after-ack',
 ] as const
 export type StaleKind = (typeof STALE_KINDS)[number]
 

@@ -37,6 +37,8 @@ export interface WorkerConfig {
   httpShare: number
   /** The paths a writer's invalidations take, chosen at random per write. */
   writePaths: WritePath[]
+  /** Writers invalidate through the API with `{ ack: true }` (acknowledged by the fleet). */
+  ack: boolean
   /** The invalidation service's URL (`service` among the write paths), else `undefined`. */
   serviceUrl: string | undefined
   /** The caches' Redis (store and bus); through the run's proxy when there are Redis faults. */
@@ -78,6 +80,11 @@ export interface WriteRecord {
   resolvedAt: number
   replayed?: boolean
   via: WritePath
+  /**
+   * Invalidated with `{ ack: true }` and every other process with a bus acknowledged it: from
+   * `resolvedAt` on, no process with a bus may serve an older version, not even from its L1.
+   */
+  acked?: boolean
 }
 
 /** What a caller was doing when it saw an error. */
@@ -131,6 +138,8 @@ export interface WorkerResult {
   reads: number
   /** ... of which through the app's cached route. */
   httpReads: number
+  /** A writer's writes whose invalidation every other process acknowledged (`--ack`). */
+  ackedWrites: number
   /** A writer's writes by the path their invalidation took. */
   writesVia: Record<WritePath, number>
   outcome: Outcome

@@ -18,6 +18,8 @@ export interface Report {
   ok: boolean
   db: RunResult['db']
   break: string | null
+  /** API writes invalidated with `{ ack: true }`. */
+  ack: boolean
   seconds: number
   readers: number
   busless: number
@@ -35,6 +37,8 @@ export interface Report {
   /** Frameworks of the apps (readers and writers in turn). */
   frameworks: readonly string[]
   writes: number
+  /** Writes whose invalidation the whole fleet acknowledged (`--ack`). */
+  ackedWrites: number
   /** Writes by how their invalidation went out. */
   writesVia: Record<WritePath, number>
   writesPerSecond: number
@@ -129,6 +133,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
     ok: forbidden === 0 && callerErrors === 0 && unresolved === 0,
     db: run.db,
     break: options.break ?? null,
+    ack: options.ack,
     seconds,
     readers: options.readers,
     busless: options.busless,
@@ -141,6 +146,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
     readPaths: outcome.via,
     frameworks: FRAMEWORKS,
     writes,
+    ackedWrites: sum((r) => r.ackedWrites),
     writesVia: {
       api: sum((r) => r.writesVia.api),
       http: sum((r) => r.writesVia.http),
@@ -281,7 +287,8 @@ export function formatReport(r: Report): string {
           `${path} ${t.checked} checked, ${t.allowed} allowed stale, ${t.forbidden} forbidden`,
       )
       .join('; ')}`,
-    `  writes ${r.writes} (${r.writesPerSecond}/s; invalidated by ${counts(r.writesVia)}); ` +
+    `  writes ${r.writes} (${r.writesPerSecond}/s; invalidated by ${counts(r.writesVia)}` +
+      `${r.ack ? `; ${r.ackedWrites} acknowledged by every process` : ''}); ` +
       `writers' background reads (not judged) ${r.writerReads}`,
     `  stale reads by kind:`,
     kinds,

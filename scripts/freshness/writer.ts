@@ -47,6 +47,8 @@ export interface WriterContext {
   client: InvalidationClient | undefined
   /** The paths writes take, one chosen at random per write. */
   writePaths: readonly WritePath[]
+  /** API writes invalidate with `{ ack: true }`. */
+  ack: boolean
   rows: number
   writeRate: number
   /** Loops of background reads (not judged): a writer process serves traffic too. */
@@ -73,8 +75,11 @@ interface Rejected {
   via: WritePath
 }
 
-/** How a write's invalidation ended: resolved (with its step, -1 if unknown), or not recorded. */
-type Invalidated = { seq: number } | { notRecorded: string } | undefined
+/**
+ * How a write's invalidation ended: resolved (with its step, -1 if unknown; `acked` when the
+ * whole fleet acknowledged it), or not recorded.
+ */
+type Invalidated = { seq: number; acked?: boolean } | { notRecorded: string } | undefined
 
 export const isNotRecorded = (error: unknown): boolean =>
   typeof error === 'object' &&
@@ -94,6 +99,8 @@ export class Writer {
   readonly #replayDelay = new Samples()
   readonly #notRecorded = { rejected: 0, replayed: 0, unresolved: 0 }
   writes = 0
+  /** Writes the whole fleet acknowledged (with `ack`). */
+  ackedWrites = 0
   readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0 }
   /** The client's answer to the request in flight (writes are one at a time). */
   #serviceAnswer: { seq: number } | { dropped: Error } | undefined
@@ -226,7 +233,9 @@ export class Writer {
     if (invalidated === undefined) return // reported already (the client dropped it)
     if ('seq' in invalidated) {
       note(`invalidate row:${id} resolved (${via}): seq ${invalidated.seq}`)
-      this.#batch.push({ row: id, version, seq: invalidated.seq, resolvedAt, via })
+      const acked = invalidated.acked === true
+      if (acked) this.ackedWrites++
+      this.#batch.push({ row: id, version, seq: invalidated.seq, resolvedAt, via, acked })
     } else {
       // Not a caller error: the writer was told. The library queued it for replay (and applied
       // it in this process already: the read below must be fresh all the same).
@@ -249,8 +258,11 @@ export class Writer {
       case 'api': {
         const version = await db.bump(id)
         try {
-          const { seq } = await cache.invalidate(`row:${id}`)
-          return { version, invalidated: { seq } }
+          const { seq, fleet } = await cache.invalidate(`row:${id}`, { ack: this.#ctx.ack })
+          return {
+            version,
+            invalidated: { seq, acked: fleet !== undefined && fleet.late.length === 0 },
+          }
         } catch (error) {
           if (!isNotRecorded(error)) return void onError(error, 'invalidate')
           return { version, invalidated: { notRecorded: (error as Error).message } }

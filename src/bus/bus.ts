@@ -24,10 +24,32 @@ export interface BusHandlers {
   lost(reason: string): void
   /** A failure worth reporting (the transport keeps trying). */
   error(error: unknown): void
+  /**
+   * Another process (`requester`) waits until every member has applied step `seq` of `epoch`:
+   * call {@link BusConnection.ack} once this process has. Arrives after the step itself (the
+   * request is published once the step is recorded, on the same subscription).
+   */
+  ackRequested(requester: string, seq: number, epoch: string): void
+  /** `member` has applied step `seq` (an answer to this process's own request). */
+  acked(member: string, seq: number): void
 }
 
 /** A transport bound to one cache. */
 export interface BusConnection {
+  /** This process's name among the members of the fleet. */
+  readonly memberId: string
+  /**
+   * Says this process is alive and answers acknowledgement requests (refreshed about four times
+   * per `maxSilence`; a member not heard from for `maxSilence` is no longer waited for).
+   */
+  join(): Promise<void>
+  /**
+   * Asks every live member to acknowledge step `seq` of `epoch`; resolves with the members asked
+   * (this process left out), read at the moment the request went out.
+   */
+  requestAcks(seq: number, epoch: string): Promise<string[]>
+  /** Tells `requester` that this process has applied step `seq`. */
+  ack(requester: string, seq: number): Promise<void>
   /** Asks the store to publish its current `{ seq, epoch }` on the bus (a heartbeat). */
   heartbeat(): Promise<void>
   /**

@@ -7,7 +7,7 @@ import type { Duration } from '../cache/duration.js'
 import { invalidOption } from '../errors.js'
 import { RedisClusterStore } from '../stores/redis-cluster.js'
 import { runScript, script } from '../stores/redis-runner.js'
-import { HEARTBEAT } from '../stores/redis-scripts.js'
+import { ACK_REQUEST, HEARTBEAT, JOIN } from '../stores/redis-scripts.js'
 import { RedisStore } from '../stores/redis.js'
 import type { Store } from '../stores/store.js'
 import {
@@ -36,6 +36,8 @@ export interface RedisBusOptions {
 }
 
 const HEARTBEAT_SCRIPT = script(HEARTBEAT)
+const JOIN_SCRIPT = script(JOIN)
+const ACK_REQUEST_SCRIPT = script(ACK_REQUEST)
 /** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
 const REPLAY_PAGE = 500
 const MAX_REPLAY = 20_000
@@ -90,30 +92,43 @@ export class RedisBus implements Bus {
     if (this.#connection !== undefined) {
       throw invalidOption('bus', 'this redisBus() is already used by another cache: make one each')
     }
-    this.#connection = new RedisBusConnection(store, handlers, this.#options)
+    this.#connection = new RedisBusConnection(store, handlers, this.#options, this.maxSilenceMs)
     return this.#connection
   }
 }
 
 class RedisBusConnection implements BusConnection {
   readonly clientName: string
+  readonly memberId: string
   readonly #store: RedisStore | RedisClusterStore
   readonly #handlers: BusHandlers
   readonly #subscriber: Redis | Cluster
   readonly #channel: string
   readonly #log: string
+  /** Acknowledgement requests of every member, and the answers to this one's. */
+  readonly #ackRequests: string
+  readonly #acks: string
+  readonly #members: string
+  readonly #maxSilenceMs: number
   #closed = false
 
   constructor(
     store: RedisStore | RedisClusterStore,
     handlers: BusHandlers,
     options: RedisBusOptions,
+    maxSilenceMs: number,
   ) {
     this.#store = store
     this.#handlers = handlers
-    this.#channel = `{${store.prefix}}:bus`
-    this.#log = `{${store.prefix}}:log`
+    this.#maxSilenceMs = maxSilenceMs
+    const slot = `{${store.prefix}}`
+    this.#channel = `${slot}:bus`
+    this.#log = `${slot}:log`
+    this.#members = `${slot}:members`
+    this.#ackRequests = `${slot}:ackreq`
     this.clientName = `cachegraph-bus-${process.pid}-${randomBytes(4).toString('hex')}`
+    this.memberId = this.clientName
+    this.#acks = `${slot}:ack:${this.memberId}`
     const own: RedisOptions = {
       connectionName: this.clientName,
       // Subscribing again is this connection's job: it reports the moment it is live again.
@@ -134,6 +149,8 @@ class RedisBusConnection implements BusConnection {
     })
     subscriber.on('ready', () => void this.#subscribe())
     subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.#ackRequests) return this.#onAckRequest(text)
+      if (channel === this.#acks) return this.#onAck(text)
       if (channel !== this.#channel) return
       const message = parseBusMessage(text)
       if (message === undefined) {
@@ -144,9 +161,28 @@ class RedisBusConnection implements BusConnection {
     })
   }
 
+  /** `requester seq epoch` */
+  #onAckRequest(text: string): void {
+    const [requester, seqText, epoch] = text.split(' ')
+    const seq = Number(seqText)
+    if (requester === undefined || epoch === undefined || !Number.isSafeInteger(seq)) {
+      return this.#handlers.error(new Error('cachegraph: malformed acknowledgement request'))
+    }
+    if (requester !== this.memberId) this.#handlers.ackRequested(requester, seq, epoch)
+  }
+
+  /** `member seq` */
+  #onAck(text: string): void {
+    const [member, seqText] = text.split(' ')
+    const seq = Number(seqText)
+    if (member !== undefined && Number.isSafeInteger(seq)) this.#handlers.acked(member, seq)
+  }
+
   async #subscribe(): Promise<void> {
     try {
-      await this.#subscriber.subscribe(this.#channel)
+      // One subscription, one order: a step's message reaches every member before any request
+      // to acknowledge it (the request is published after the step was recorded).
+      await this.#subscriber.subscribe(this.#channel, this.#ackRequests, this.#acks)
       if (!this.#closed) this.#handlers.subscribed()
     } catch (error) {
       // The connection dropped again meanwhile; its next 'ready' subscribes again.
@@ -160,6 +196,33 @@ class RedisBusConnection implements BusConnection {
       HEARTBEAT_SCRIPT,
       [`{${this.#store.prefix}}:seq`],
       [this.#store.prefix],
+    )
+  }
+
+  async join(): Promise<void> {
+    // Forgotten after a while longer than requesters wait for: records of dead members go.
+    await runScript(
+      this.#store.client,
+      JOIN_SCRIPT,
+      [this.#members],
+      [this.memberId, String(this.#maxSilenceMs * 10)],
+    )
+  }
+
+  async requestAcks(seq: number, epoch: string): Promise<string[]> {
+    const members = (await runScript(
+      this.#store.client,
+      ACK_REQUEST_SCRIPT,
+      [this.#members],
+      [this.#ackRequests, this.memberId, String(seq), epoch, String(this.#maxSilenceMs * 2)],
+    )) as string[]
+    return members.filter((member) => member !== this.memberId)
+  }
+
+  async ack(requester: string, seq: number): Promise<void> {
+    await this.#store.client.publish(
+      `{${this.#store.prefix}}:ack:${requester}`,
+      `${this.memberId} ${seq}`,
     )
   }
 

@@ -304,13 +304,15 @@ export class Cache {
   /**
    * Invalidates every entry that depends on any of `tags`, in every tier (and, with a bus, every
    * process). Cost does not depend on the number of dependents. With `{ stale: true }` entries may
-   * still be served within their grace period while they refresh.
+   * still be served within their grace period while they refresh. With `{ ack: true }` (and a
+   * bus) it resolves only once every other process has applied it or stopped trusting its L1
+   * (at most `maxSilence` later): no process serves the old value after that (docs/fleet.md).
    */
   async invalidate(
     tags: string | readonly string[],
-    options: { stale?: boolean } = {},
+    options: { stale?: boolean; ack?: boolean } = {},
   ): Promise<InvalidationResult> {
-    return this.#engine.invalidate(checkTags(tags), options.stale === true)
+    return this.#engine.invalidate(checkTags(tags), options.stale === true, options.ack === true)
   }
 
   /** Same as `invalidate(entityTag(type, id))`. */

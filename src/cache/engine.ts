@@ -198,13 +198,18 @@ export class Engine {
    * Records an invalidation in the store (one call, whatever the number of dependents), then in
    * this process. A store failure still applies it here and rejects: it is never silent.
    */
-  invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
-    return traced(channels.invalidate, { tags }, () => this.#invalidate(tags, stale))
+  invalidate(tags: readonly string[], stale: boolean, ack = false): Promise<InvalidationResult> {
+    return traced(channels.invalidate, { tags }, () => this.#invalidate(tags, stale, ack))
   }
 
-  async #invalidate(tags: readonly string[], stale: boolean): Promise<InvalidationResult> {
+  async #invalidate(
+    tags: readonly string[],
+    stale: boolean,
+    ack: boolean,
+  ): Promise<InvalidationResult> {
     this.#assertOpen()
     let seq: number
+    let epoch: string | undefined
     if (this.store === undefined) {
       seq = ++this.#localSeq
     } else {
@@ -213,6 +218,7 @@ export class Engine {
         const result = await this.callStore('invalidate', () => store.invalidate(tags, { stale }))
         this.observe(result.seq, result.epoch)
         seq = result.seq
+        epoch = result.epoch
       } catch (error) {
         this.registry.apply(tags, this.#highestSeq + 1, stale)
         // A repeated failure applies the same guessed sequence: nothing may look unchanged to the
@@ -238,7 +244,8 @@ export class Engine {
     this.applyOwn(tags, seq, stale)
     this.counters.invalidations++
     if (this.events.has('invalidate')) this.events.emit('invalidate', { tags, seq, stale })
-    return { tags, seq }
+    if (!ack || this.sync === undefined || epoch === undefined) return { tags, seq }
+    return { tags, seq, fleet: await this.sync.acknowledged(seq, epoch) }
   }
 
   /**

@@ -6,6 +6,30 @@ import type { BusStats } from './stats.js'
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
 
+/** How the fleet acknowledged one invalidation (`invalidate(tags, { ack: true })`). */
+export interface FleetAck {
+  /** Other members alive when the request went out (processes with a bus on the same store). */
+  members: number
+  /** Those that answered: they had applied the invalidation. */
+  acked: number
+  /**
+   * Those that did not answer within `maxSilence`. Each one has stopped trusting its L1 by then
+   * (it could not hear the bus, or was paused, or is gone), so none serves the old value either.
+   */
+  late: readonly string[]
+  /** How long the wait took, in ms. */
+  waitedMs: number
+}
+
+interface OwedAck {
+  requester: string
+  seq: number
+  epoch: string
+}
+
+/** Acknowledgement requests of other members waiting for this process to reach their step. */
+const MAX_PENDING_ACKS = 1_000
+
 /**
  * Keeps one process's view of the fleet's invalidations complete, or knows that it is not.
  *
@@ -48,6 +72,14 @@ export class FleetSync {
   #buffered: BusMessage[] | undefined
   #closed = false
   readonly #counts = { messages: 0, gaps: 0, replayed: 0, startOvers: 0, distrusts: 0 }
+  /** When the last successful `join` was sent: a member that cannot say it is alive distrusts. */
+  #joinedAt = -Infinity
+  #joinPending = false
+  #joinFailing = false
+  /** Requests of other members for steps this process has not applied yet, by step. */
+  #owedAcks: OwedAck[] = []
+  /** This process's own requests, by step. */
+  readonly #waits = new Map<number, AckWait>()
 
   constructor(engine: Engine, bus: Bus, store: Store) {
     this.#engine = engine
@@ -60,9 +92,12 @@ export class FleetSync {
       subscribed: () => this.#onSubscribed(),
       lost: () => this.#distrust('lost', false),
       error: (error) => engine.reportError(error, 'bus'),
+      ackRequested: (requester, seq, epoch) => this.#onAckRequest(requester, seq, epoch),
+      acked: (member, seq) => this.#waits.get(seq)?.answer(member),
     })
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
     this.#timer.unref()
+    this.#join()
   }
 
   /**
@@ -72,11 +107,39 @@ export class FleetSync {
    * serve from its L1 meanwhile.
    */
   get trusted(): boolean {
-    if (this.#trusted && Date.now() - this.#lastHeard >= this.#maxSilenceMs) {
-      this.#distrust('silence', this.#subscribed)
-      this.#sendHeartbeat()
+    if (this.#trusted) {
+      const now = Date.now()
+      if (
+        now - this.#lastHeard >= this.#maxSilenceMs ||
+        now - this.#joinedAt >= this.#maxSilenceMs
+      ) {
+        this.#distrust('silence', this.#subscribed)
+        this.#sendHeartbeat()
+      }
     }
     return this.#trusted
+  }
+
+  /**
+   * Waits until every other member of the fleet has applied step `seq` of `epoch` (this process
+   * applied it already), or `maxSilence` has passed — by then a member that did not answer has
+   * stopped trusting its L1. Never rejects: a request that cannot go out waits the full time.
+   */
+  async acknowledged(seq: number, epoch: string): Promise<FleetAck> {
+    const started = Date.now()
+    const wait = new AckWait()
+    this.#waits.set(seq, wait)
+    try {
+      try {
+        wait.expect(await this.#connection.requestAcks(seq, epoch))
+      } catch (error) {
+        this.#engine.reportError(error, 'bus:ack')
+      }
+      await wait.settled(Math.max(0, started + this.#maxSilenceMs - Date.now()))
+    } finally {
+      this.#waits.delete(seq)
+    }
+    return { ...wait.result(), waitedMs: Date.now() - started }
   }
 
   /** For `stats().bus`. */
@@ -161,6 +224,31 @@ export class FleetSync {
 
   #advance(): void {
     while (this.#ahead.delete(this.#through + 1)) this.#through++
+    if (this.#owedAcks.length > 0) this.#payAcks()
+  }
+
+  #onAckRequest(requester: string, seq: number, epoch: string): void {
+    if (this.#owedAcks.length >= MAX_PENDING_ACKS) this.#owedAcks.shift() // it stopped waiting
+    this.#owedAcks.push({ requester, seq, epoch })
+    this.#payAcks()
+  }
+
+  /**
+   * Answers the requests for steps applied here. A request of another epoch is answered once this
+   * process has moved to that epoch (its L1 was dropped on the way) and reached the step.
+   */
+  #payAcks(): void {
+    const still: OwedAck[] = []
+    for (const owed of this.#owedAcks) {
+      if (owed.epoch !== this.#epoch || owed.seq > this.#through) {
+        still.push(owed)
+        continue
+      }
+      this.#connection
+        .ack(owed.requester, owed.seq)
+        .catch((error: unknown) => this.#engine.reportError(error, 'bus:ack'))
+    }
+    this.#owedAcks = still
   }
 
   /**
@@ -181,6 +269,7 @@ export class FleetSync {
     if (message.kind !== 'heartbeat') {
       this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
     }
+    this.#payAcks()
     this.#trust()
   }
 
@@ -233,6 +322,7 @@ export class FleetSync {
 
   #trust(): void {
     if (this.#trusted || !this.#subscribed || this.#closed) return
+    if (Date.now() - this.#joinedAt >= this.#maxSilenceMs) return // #join() trusts once it went through
     this.#trusted = true
     this.#engine.trustChanged()
     this.#engine.busEvent('bus:trusted', { seq: this.#through })
@@ -248,6 +338,7 @@ export class FleetSync {
   }
 
   #tick(): void {
+    this.#join()
     const quiet = Date.now() - this.#lastHeard
     if (quiet >= this.#maxSilenceMs) this.#distrust('silence', this.#subscribed)
     // Distrusted while messages flow: only a heartbeat through the subscription can show that
@@ -278,8 +369,76 @@ export class FleetSync {
     )
   }
 
+  /** Says this process is alive (every tick); a first success, or one after failures, may trust. */
+  #join(): void {
+    if (this.#joinPending || this.#closed) return
+    this.#joinPending = true
+    const sentAt = Date.now()
+    const giveUp = setTimeout(() => (this.#joinPending = false), this.#maxSilenceMs)
+    giveUp.unref()
+    this.#connection.join().then(
+      () => {
+        clearTimeout(giveUp)
+        this.#joinPending = false
+        this.#joinFailing = false
+        const wasStale = sentAt - this.#joinedAt >= this.#maxSilenceMs
+        this.#joinedAt = Math.max(this.#joinedAt, sentAt)
+        // Trust waits for a heartbeat through the subscription, as after any distrust.
+        if (wasStale && !this.#trusted) this.#sendHeartbeat()
+      },
+      (error: unknown) => {
+        clearTimeout(giveUp)
+        this.#joinPending = false
+        if (!this.#joinFailing) this.#engine.reportError(error, 'bus:join')
+        this.#joinFailing = true
+      },
+    )
+  }
+
   /** A quarter of maxSilence, plus up to as much again so a fleet does not beat in unison. */
   #jitteredHeartbeat(): number {
     return this.#heartbeatMs * (1 + Math.random())
+  }
+}
+
+/** One process's wait for the acknowledgements of its step. */
+class AckWait {
+  /** Members asked; undefined until the request went out. */
+  #asked: readonly string[] | undefined
+  /** Answers, also those that came before the list of members did. */
+  readonly #answered = new Set<string>()
+  #wake: (() => void) | undefined
+
+  expect(members: readonly string[]): void {
+    this.#asked = members
+    this.#check()
+  }
+
+  answer(member: string): void {
+    this.#answered.add(member)
+    this.#check()
+  }
+
+  /** Resolves once every member asked has answered, or after `ms`. */
+  settled(ms: number): Promise<void> {
+    if (this.#done()) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#wake = () => (clearTimeout(timer), resolve())
+    })
+  }
+
+  result(): Omit<FleetAck, 'waitedMs'> {
+    const asked = this.#asked ?? []
+    const late = asked.filter((member) => !this.#answered.has(member))
+    return { members: asked.length, acked: asked.length - late.length, late }
+  }
+
+  #done(): boolean {
+    return this.#asked !== undefined && this.#asked.every((m) => this.#answered.has(m))
+  }
+
+  #check(): void {
+    if (this.#wake !== undefined && this.#done()) this.#wake()
   }
 }

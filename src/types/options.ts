@@ -1,3 +1,4 @@
+import type { FleetAck } from '../cache/fleet-sync.js'
 import type { Duration } from '../cache/duration.js'
 import type { Serializer } from '../cache/serializer.js'
 import type { Clock } from '../clock.js'
@@ -203,4 +204,10 @@ export interface InvalidationResult {
   tags: readonly string[]
   /** The sequence number the invalidation was recorded at. */
   seq: number
+  /**
+   * With `{ ack: true }` and a bus: how the other processes acknowledged it. Once `invalidate()`
+   * resolved, every process with a bus on the store either acknowledged (it applied the
+   * invalidation) or is in `late` — and has stopped serving from its L1 (docs/fleet.md).
+   */
+  fleet?: FleetAck
 }

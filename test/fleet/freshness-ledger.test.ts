@@ -56,6 +56,19 @@ describe('freshness ledger', () => {
     expect(verdict(distrusted, read(0, 'l1-distrusted', 11))).toEqual(['forbidden-l1-distrusted'])
   })
 
+  it('after an acknowledged invalidation, even the L1 lag is forbidden', () => {
+    const acked = ledger()
+    acked.add({ row: 7, version: 1, seq: 11, resolvedAt: 10, via: 'api', acked: true })
+    expect(verdict(acked, read(0, 'l1', 10.5))).toEqual(['forbidden-after-ack'])
+    const plain = ledger()
+    plain.add({ row: 7, version: 1, seq: 11, resolvedAt: 10, via: 'api', acked: false })
+    expect(verdict(plain, read(0, 'l1', 10.5))).toEqual(['allowed-l1'])
+    // A process without a bus is no member: its lag stays allowed (until the ttl).
+    const busless = ledger(5_000)
+    busless.add({ row: 7, version: 1, seq: 11, resolvedAt: 10, via: 'api', acked: true })
+    expect(verdict(busless, read(0, 'l1', 10.5))).toEqual(['allowed-no-bus'])
+  })
+
   it('any newer invalidation delivered counts, even one that resolved after the read began', () => {
     const l = ledger()
     l.add({ row: 7, version: 1, seq: 11, resolvedAt: 10, via: 'api' })

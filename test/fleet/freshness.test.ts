@@ -90,6 +90,35 @@ describe('freshness checker (scripts/freshness)', () => {
     expect(code).toBe(0)
   })
 
+  // Every write acknowledged by the fleet (`invalidate(tag, { ack: true })`): no stale read of any
+  // kind, not even the brief L1 lag the model otherwise allows. A write some member did not
+  // acknowledge in time (it would be reported late) keeps the ordinary rules for its reads.
+  it('with acknowledged invalidations, no read is stale at all', { timeout: 60_000 }, async () => {
+    const { code, report, stderr } = await check([
+      ...['--ack', '--write-paths', 'api', '--busless', '0', '--faults', 'none'],
+    ])
+    expect(report.examples, stderr).toEqual([])
+    expect(report.forbidden).toBe(0)
+    expect(report.ackedWrites).toBeGreaterThan(20)
+    if (report.ackedWrites === report.writes) {
+      expect(report.stale['allowed-l1'] + report.stale['allowed-flight']).toBe(0)
+    }
+    expect(code).toBe(0)
+  })
+
+  it(
+    'finds the reads an acknowledgement that does not wait lets through',
+    { timeout: 60_000 },
+    async () => {
+      const { code, report } = await check([
+        ...['--ack', '--write-paths', 'api', '--busless', '0', '--faults', 'none'],
+        ...['--break', 'ack-wait'],
+      ])
+      expect(report.stale['forbidden-after-ack']).toBeGreaterThan(0)
+      expect(code).toBe(1)
+    },
+  )
+
   it(
     'reports forbidden stale reads when a protection is removed',
     { timeout: 60_000 },

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, inject, it } from 'vitest'
+
+import { redisBus } from '../../src/bus/redis-bus.js'
+import type { Cache } from '../../src/cache/cache.js'
+import { createCache } from '../../src/index.js'
+import { redisStore } from '../../src/stores/redis.js'
+import { gatedBus } from '../helpers/gated-bus.js'
+import { uniquePrefix } from '../helpers/tiers.js'
+
+/**
+ * `invalidate(tags, { ack: true })`: it resolves once every other process with a bus has applied
+ * the invalidation, or has stopped trusting its L1 — so no process serves the old value after.
+ * Each check reads right after the resolve, with no wait for the bus: without `ack` these reads
+ * could be served by the other process's L1.
+ */
+const open: Cache[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((cache) => cache.close()))
+})
+
+const MAX_SILENCE_MS = 400
+
+async function member(prefix: string) {
+  const bus = gatedBus(redisBus({ maxSilence: MAX_SILENCE_MS }))
+  const cache = createCache({ store: redisStore({ url: inject('redisUrl'), prefix }), bus })
+  open.push(cache)
+  await new Promise<void>((resolve) => {
+    const trusted = () => (cache.off('bus:trusted', trusted), resolve())
+    cache.on('bus:trusted', trusted)
+  })
+  return { cache, gate: bus.gate }
+}
+
+/** A cached value with tag `t` in `cache`'s L1; the loader counts its runs. */
+async function warm(cache: Cache) {
+  let loads = 0
+  const read = () => cache.getOrSet('k', () => ++loads, { tags: ['t'] })
+  expect(await read()).toBe(1)
+  expect(await read()).toBe(1) // an L1 hit
+  return read
+}
+
+describe('acknowledged invalidation', () => {
+  it('resolves once every other process applied it: none serves the old value', async () => {
+    const prefix = uniquePrefix()
+    const [a, b, c] = [await member(prefix), await member(prefix), await member(prefix)]
+    const [readB, readC] = [await warm(b.cache), await warm(c.cache)]
+    const result = await a.cache.invalidate('t', { ack: true })
+    expect(result.fleet).toMatchObject({ members: 2, acked: 2, late: [] })
+    expect(result.fleet!.waitedMs).toBeLessThan(MAX_SILENCE_MS)
+    expect(await readB()).toBe(2)
+    expect(await readC()).toBe(2)
+  })
+
+  it('a process that cannot hear the bus is waited for until maxSilence, then reported late', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const readB = await warm(b.cache)
+    b.gate.hold() // b hears nothing: the step and the request stay held
+    const result = await a.cache.invalidate('t', { ack: true })
+    expect(result.fleet?.members).toBe(1)
+    expect(result.fleet?.late).toHaveLength(1)
+    expect(result.fleet!.waitedMs).toBeGreaterThanOrEqual(MAX_SILENCE_MS - 5)
+    // b has been silent for maxSilence by now: it distrusts its L1 and asks the store.
+    expect(await readB()).toBe(2)
+    b.gate.release()
+  })
+
+  it('a process that missed the step acknowledges once it made it up from the log', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const readB = await warm(b.cache)
+    b.gate.dropNextSteps(1) // the step is lost on its way to b; the request is not
+    const result = await a.cache.invalidate('t', { ack: true })
+    expect(result.fleet).toMatchObject({ members: 1, acked: 1, late: [] })
+    expect(b.cache.stats().bus?.replayed).toBeGreaterThanOrEqual(1)
+    expect(await readB()).toBe(2)
+  })
+
+  it('without a bus there is no one to ask: it resolves as a plain invalidate', async () => {
+    const cache = createCache({
+      store: redisStore({ url: inject('redisUrl'), prefix: uniquePrefix() }),
+    })
+    open.push(cache)
+    const result = await cache.invalidate('t', { ack: true })
+    expect(result.fleet).toBeUndefined()
+    expect(result.seq).toBeGreaterThan(0)
+  })
+
+  it('a member gone without leaving is waited for at most maxSilence', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    await b.cache.close() // its membership record stays a while
+    open.splice(open.indexOf(b.cache), 1)
+    const started = Date.now()
+    const result = await a.cache.invalidate('t', { ack: true })
+    expect(result.fleet?.late).toHaveLength(1)
+    expect(Date.now() - started).toBeLessThan(MAX_SILENCE_MS * 2)
+  })
+})
