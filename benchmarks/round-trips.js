@@ -11,7 +11,7 @@
 // connections are counted by name (its `round trips`: every command a client sends is one, also
 // when pipelined, and EVALSHA is one however much its script does); the `lua` lines that follow one
 // of its scripts are counted apart (`inside scripts`). cachegraph's bus heartbeats (the HEARTBEAT
-// script, EVALSHA of `{P}:seq`) are background traffic, not the operation's: they are counted apart
+// script, EVALSHA of `{P}:seq`) and membership refreshes (EVALSHA of `{P}:members`) are background traffic, not the operation's: they are counted apart
 // per window, and over an idle window of 5 s for their rate. Any command that names this script's
 // key prefix from a connection that is not one of the named ones fails the run: the counts would
 // not be complete.
@@ -296,7 +296,7 @@ async function main() {
   printTable(operations)
   console.log()
   console.log(
-    `cachegraph bus heartbeats while idle: ${background.heartbeatsPerSecond.toFixed(1)}/s ` +
+    `cachegraph bus heartbeats and membership refreshes while idle: ${background.heartbeatsPerSecond.toFixed(1)}/s ` +
       `(${heartbeats} in ${IDLE_MS} ms; ${formatCounts(idle.background)}; inside: ` +
       `${formatCounts(idle.backgroundScripts)}); other commands meanwhile: ` +
       `${formatCounts(idle.commands) || 'none'}`,
@@ -407,9 +407,16 @@ function commandCounter(monitor) {
   }
 }
 
-/** cachegraph's heartbeat: the HEARTBEAT script, whose one key is `{P}:seq` (the others have none). */
+/**
+ * cachegraph's bus background: the HEARTBEAT script, whose one key is `{P}:seq`, and the
+ * membership refresh (JOIN), whose one key is `{P}:members` (the other scripts have neither).
+ */
 function isHeartbeat(name, args) {
-  return (name === 'EVALSHA' || name === 'EVAL') && args[2] === '1' && /^\{.+\}:seq$/.test(args[3])
+  return (
+    (name === 'EVALSHA' || name === 'EVAL') &&
+    args[2] === '1' &&
+    /^\{.+\}:(seq|members)$/.test(args[3])
+  )
 }
 
 function bump(counts, name) {
