@@ -43,6 +43,7 @@ import {
   deleteKeysContaining,
   describe,
   environment,
+  ioredisOptions,
   median,
   percentile,
   positiveInt,
@@ -177,7 +178,9 @@ async function main() {
     default: 'redis',
     prefix: `${PREFIX}-bento`,
     ttl: '10m',
-    stores: { redis: bentostore().useL2Layer(redisDriver({ connection: redisOptions() })) },
+    stores: {
+      redis: bentostore().useL2Layer(redisDriver({ connection: ioredisOptions(REDIS_URL) })),
+    },
   })
   closers.push(() => bento.disconnectAll())
 
@@ -569,17 +572,6 @@ function latency(ns) {
 
 function range(from, to) {
   return Array.from({ length: to - from }, (_, n) => from + n)
-}
-
-/** ioredis options of REDIS_URL, for bentocache (which opens its own connection from them). */
-function redisOptions() {
-  const url = new URL(REDIS_URL)
-  return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
-  }
 }
 
 function redisVersion(info) {

@@ -38,7 +38,14 @@ import { createCache } from 'cachegraph'
 import { redisBus, redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 
-import { deleteKeysContaining, describe, environment, positiveInt, writeResult } from './lib.js'
+import {
+  deleteKeysContaining,
+  describe,
+  environment,
+  ioredisOptions,
+  positiveInt,
+  writeResult,
+} from './lib.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const OPS = positiveInt(process.env.BENCH_OPS, 200)
@@ -135,7 +142,9 @@ async function main() {
     ttl: '10m',
     stores: {
       redis: bentostore().useL2Layer(
-        redisDriver({ connection: { ...redisOptions(), connectionName: named('bento') } }),
+        redisDriver({
+          connection: { ...ioredisOptions(REDIS_URL), connectionName: named('bento') },
+        }),
       ),
     },
   })
@@ -705,17 +714,6 @@ function printTable(operations) {
       `${contestant.padEnd(20)} ${o.operation.padEnd(30)} ${formatCount(o.roundTrips).padStart(11)}  ` +
         `${(formatCounts(o.commands) || '-').padEnd(22)} ${formatCounts(o.scriptCalls ?? {})}${background}`,
     )
-  }
-}
-
-/** ioredis options of REDIS_URL, for bentocache (which opens its own connection from them). */
-function redisOptions() {
-  const url = new URL(REDIS_URL)
-  return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Bus, BusConnection, BusMessage } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { Engine } from './engine.js'
+import { SingleRequest } from './single-request.js'
 import type { BusStats } from './stats.js'
 
 /** Why a process stopped trusting what it holds. */
@@ -66,16 +67,14 @@ export class FleetSync {
   readonly #ahead = new Set<number>()
   #lastHeard: number
   #nextHeartbeatAfter: number
-  #heartbeatPending = false
-  #heartbeatFailing = false
+  readonly #heartbeat: SingleRequest
   /** Messages that arrived while a gap is being replayed, in order. */
   #buffered: BusMessage[] | undefined
   #closed = false
   readonly #counts = { messages: 0, gaps: 0, replayed: 0, startOvers: 0, distrusts: 0 }
   /** When the last successful `join` was sent: a member that cannot say it is alive distrusts. */
   #joinedAt = -Infinity
-  #joinPending = false
-  #joinFailing = false
+  readonly #joining: SingleRequest
   /** Requests of other members for steps this process has not applied yet, by step. */
   #owedAcks: OwedAck[] = []
   /** This process's own requests, by step. */
@@ -87,6 +86,18 @@ export class FleetSync {
     this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
     this.#lastHeard = Date.now()
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
+    // Before connecting: the subscription may ask for a heartbeat as soon as it is live.
+    const report = (operation: string) => (error: unknown) => engine.reportError(error, operation)
+    this.#heartbeat = new SingleRequest(
+      () => this.#connection.heartbeat(),
+      this.#maxSilenceMs,
+      report('bus:heartbeat'),
+    )
+    this.#joining = new SingleRequest(
+      () => this.#connection.join(),
+      this.#maxSilenceMs,
+      report('bus:join'),
+    )
     this.#connection = bus.connect(store, {
       message: (message) => this.#onMessage(message),
       subscribed: () => this.#onSubscribed(),
@@ -347,52 +358,21 @@ export class FleetSync {
   }
 
   #sendHeartbeat(): void {
-    if (this.#heartbeatPending || !this.#subscribed || this.#closed) return
-    this.#heartbeatPending = true
+    if (this.#heartbeat.pending || !this.#subscribed || this.#closed) return
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
-    // A store that never answers must not stop the heartbeats for good.
-    const giveUp = setTimeout(() => (this.#heartbeatPending = false), this.#maxSilenceMs)
-    giveUp.unref()
-    this.#connection.heartbeat().then(
-      () => {
-        clearTimeout(giveUp)
-        this.#heartbeatPending = false
-        this.#heartbeatFailing = false
-      },
-      (error: unknown) => {
-        clearTimeout(giveUp)
-        this.#heartbeatPending = false
-        // Reported once per outage, not once per interval.
-        if (!this.#heartbeatFailing) this.#engine.reportError(error, 'bus:heartbeat')
-        this.#heartbeatFailing = true
-      },
-    )
+    this.#heartbeat.send()
   }
 
   /** Says this process is alive (every tick); a first success, or one after failures, may trust. */
   #join(): void {
-    if (this.#joinPending || this.#closed) return
-    this.#joinPending = true
+    if (this.#joining.pending || this.#closed) return
     const sentAt = Date.now()
-    const giveUp = setTimeout(() => (this.#joinPending = false), this.#maxSilenceMs)
-    giveUp.unref()
-    this.#connection.join().then(
-      () => {
-        clearTimeout(giveUp)
-        this.#joinPending = false
-        this.#joinFailing = false
-        const wasStale = sentAt - this.#joinedAt >= this.#maxSilenceMs
-        this.#joinedAt = Math.max(this.#joinedAt, sentAt)
-        // Trust waits for a heartbeat through the subscription, as after any distrust.
-        if (wasStale && !this.#trusted) this.#sendHeartbeat()
-      },
-      (error: unknown) => {
-        clearTimeout(giveUp)
-        this.#joinPending = false
-        if (!this.#joinFailing) this.#engine.reportError(error, 'bus:join')
-        this.#joinFailing = true
-      },
-    )
+    this.#joining.send(() => {
+      const wasStale = sentAt - this.#joinedAt >= this.#maxSilenceMs
+      this.#joinedAt = Math.max(this.#joinedAt, sentAt)
+      // Trust waits for a heartbeat through the subscription, as after any distrust.
+      if (wasStale && !this.#trusted) this.#sendHeartbeat()
+    })
   }
 
   /** A quarter of maxSilence, plus up to as much again so a fleet does not beat in unison. */
