@@ -40,6 +40,7 @@ import { Redis } from 'ioredis'
 import { do_not_optimize } from 'mitata'
 
 import {
+  connectOrExit,
   deleteKeysContaining,
   describe,
   environment,
@@ -116,15 +117,7 @@ for (let i = order.length - 1; i > 0; i--) {
 
 /** The connection that checks and cleans up (never timed). Fails fast without a Redis. */
 const admin = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null })
-let connectError
-admin.on('error', (error) => (connectError ??= error))
-try {
-  await admin.connect()
-} catch (error) {
-  const reason = (connectError ?? error).message
-  console.error(`l2-hit.js needs a Redis server at ${REDIS_URL} (set REDIS_URL): ${reason}`)
-  process.exit(1)
-}
+await connectOrExit(admin, 'l2-hit.js', REDIS_URL)
 
 /** Deletes every key containing PREFIX (SCAN + UNLINK); returns how many. */
 const cleanUp = () => deleteKeysContaining(admin, PREFIX)

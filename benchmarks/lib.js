@@ -134,3 +134,19 @@ export function ioredisOptions(redisUrl) {
     ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
   }
 }
+
+/**
+ * Connects `redis` (made with `lazyConnect: true` and no retries), or exits with 1 saying which
+ * server `script` needs: benchmarks fail fast, and clearly, without a Redis.
+ */
+export async function connectOrExit(redis, script, redisUrl) {
+  let connectError
+  redis.on('error', (error) => (connectError ??= error))
+  try {
+    await redis.connect()
+  } catch (error) {
+    const reason = (connectError ?? error).message
+    console.error(`${script} needs a Redis server at ${redisUrl} (set REDIS_URL): ${reason}`)
+    process.exit(1)
+  }
+}

@@ -39,6 +39,7 @@ import { redisBus, redisStore } from 'cachegraph/redis'
 import { Redis } from 'ioredis'
 
 import {
+  connectOrExit,
   deleteKeysContaining,
   describe,
   environment,
@@ -75,15 +76,7 @@ const admin = new Redis(REDIS_URL, {
   retryStrategy: () => null,
   connectionName: `${PREFIX}:admin`,
 })
-let connectError
-admin.on('error', (error) => (connectError ??= error))
-try {
-  await admin.connect()
-} catch (error) {
-  const reason = (connectError ?? error).message
-  console.error(`round-trips.js needs a Redis server at ${REDIS_URL} (set REDIS_URL): ${reason}`)
-  process.exit(1)
-}
+await connectOrExit(admin, 'round-trips.js', REDIS_URL)
 
 /** Every client opened here, closed at the end. */
 const closers = []
