@@ -21,7 +21,7 @@ export interface RunOptions {
   httpShare: number
   /** How writers' invalidations go out (one picked at random per write). */
   writePaths: WritePath[]
-  /** API writes invalidate with `{ ack: true }`. */
+  /** API writes invalidate with `{ ack: true }`; the service is asked for `?ack=1`. */
   ack: boolean
   /** Loops of background reads per writer (not judged). */
   writerReads: number
@@ -60,8 +60,9 @@ Options (durations take ms, s or m; a bare number is milliseconds):
   --write-paths <list> how writes invalidate, one picked per write: api (cache.invalidate),
                        http (PATCH to the writer's app), service (the client, through the
                        invalidation service of the run)                  (default api,http,service)
-  --ack                API writes invalidate with { ack: true }: a stale read of any kind (but
-                       from a process without a bus) after such a write resolved is forbidden
+  --ack                API writes invalidate with { ack: true }, writes through the service ask
+                       it for ?ack=1: a stale read of any kind (but from a process without a
+                       bus) after such a write the whole fleet acknowledged is forbidden
   --writer-reads <n>   loops of background reads per writer, not judged: with them a writer's
                        circuit opens in an outage and its invalidate() rejects (then replays)
                                                                          (default 2)

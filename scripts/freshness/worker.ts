@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     client = createInvalidationClient({
       apiUrl: config.serviceUrl,
       apiKey: SERVICE_KEY,
+      ack: config.ack,
       retry: { retries: 20, minDelay: 20, maxDelay: 500 },
     })
   }

@@ -103,7 +103,7 @@ export class Writer {
   ackedWrites = 0
   readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0 }
   /** The client's answer to the request in flight (writes are one at a time). */
-  #serviceAnswer: { seq: number } | { dropped: Error } | undefined
+  #serviceAnswer: { seq: number; acked: boolean } | { dropped: Error } | undefined
   /** Requests to the service that failed and were retried (503 while its store was out, ...). */
   serviceRetries = 0
   backgroundReadCount = 0
@@ -111,8 +111,9 @@ export class Writer {
   constructor(ctx: WriterContext) {
     this.#ctx = ctx
     ctx.client?.on('sent', ({ body }) => {
-      const seq = (body as { seq?: unknown } | null)?.seq
-      this.#serviceAnswer = { seq: typeof seq === 'number' ? seq : -1 }
+      const answer = body as { seq?: unknown; fleet?: { late?: unknown[] } } | null
+      const seq = typeof answer?.seq === 'number' ? answer.seq : -1
+      this.#serviceAnswer = { seq, acked: answer?.fleet?.late?.length === 0 }
     })
     ctx.client?.on('dropped', ({ error, reason }) => {
       this.#serviceAnswer = { dropped: error ?? new Error(`dropped: ${reason}`) }
@@ -286,7 +287,8 @@ export class Writer {
         this.#serviceAnswer = undefined
         client!.invalidate(`row:${id}`)
         await client!.flush()
-        const answer = this.#serviceAnswer as { seq: number } | { dropped: Error } | undefined
+        const answer = this.#serviceAnswer as
+          { seq: number; acked: boolean } | { dropped: Error } | undefined
         if (answer === undefined || 'dropped' in answer) {
           onError(answer?.dropped ?? new Error('the client reported nothing'), 'service')
           return { version, invalidated: undefined }

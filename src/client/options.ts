@@ -8,6 +8,12 @@ export interface InvalidationClientOptions {
   apiUrl?: string
   /** Sent as `x-api-key`. @default process.env.CACHE_API_KEY */
   apiKey?: string
+  /**
+   * Ask the cachegraph service to answer only once every app process has applied each
+   * invalidation (`?ack=1`; the `sent` event's body then carries `fleet`). Tags and entities only.
+   * @default false
+   */
+  ack?: boolean
   /** Time limit of each request, in ms. @default 2000 */
   timeout?: number
   /** Most invalidations waiting; past it new ones are dropped and reported (`dropped`). @default 10000 */
@@ -65,6 +71,10 @@ export function resolveClientOptions(
     throw new TypeError(`cachegraph/client: \`apiUrl\` must be http(s), got ${url.protocol}`)
   }
   if (url.pathname === '/') url.pathname = '/cache/invalidate'
+  if (options.ack !== undefined && typeof options.ack !== 'boolean') {
+    throw new TypeError('cachegraph/client: `ack` must be true or false')
+  }
+  if (options.ack === true) url.searchParams.set('ack', '1')
   const number = (value: number | undefined, name: string, fallback: number, min: number) => {
     const resolved = value ?? fallback
     if (typeof resolved !== 'number' || !Number.isFinite(resolved) || resolved < min) {

@@ -107,16 +107,22 @@ export function createInvalidationService(
     if (request.method !== 'POST') return notAllowed(request, 'POST')
     if (!authorized(request)) return unauthorized()
     try {
+      const ack = ackOf(request)
       const { tags, keys } = parseInvalidation(await readJson(request, maxBodyBytes))
       if (tags.length === 0 && keys.length === 0) {
         throw new HttpError(400, 'cachegraph: nothing to invalidate (empty `tags` and `keys`)')
       }
+      if (ack && keys.length > 0) {
+        throw new HttpError(400, 'cachegraph: `ack` covers tags and entities, not `keys`')
+      }
       if (keys.length > 0) await cache.deleteMany(keys)
       // A keys-only request has no result of its own: the current step covers its deletion.
-      const seq = tags.length > 0 ? (await cache.invalidate(tags)).seq : await cache.begin()
+      const result = tags.length > 0 ? await cache.invalidate(tags, { ack }) : undefined
+      const seq = result?.seq ?? (await cache.begin())
       // Resolves at once unless a CDN option says `awaitPurge`; never rejects.
       await Promise.all(cdns.map((cdn) => cdn.purge(tags, (error) => report(error, request))))
-      return json(200, { status: 'invalidated', seq, tags, keys })
+      const fleet = result?.fleet === undefined ? {} : { fleet: result.fleet }
+      return json(200, { status: 'invalidated', seq, tags, keys, ...fleet })
     } catch (error) {
       if (isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) {
         report(error, request)
@@ -180,4 +186,15 @@ export function createInvalidationService(
     if (request.method !== 'HEAD') return response
     return new Response(null, { status: response.status, headers: response.headers })
   }
+}
+
+/**
+ * `?ack=1`: answer once every process with a bus has applied the invalidation (or stopped
+ * trusting its L1), as `invalidate(tags, { ack: true })` does.
+ */
+function ackOf(request: Request): boolean {
+  const value = new URL(request.url).searchParams.get('ack')
+  if (value === null || value === '0' || value === 'false') return false
+  if (value === '1' || value === 'true') return true
+  throw new HttpError(400, 'cachegraph: `ack` must be 1, true, 0 or false')
 }

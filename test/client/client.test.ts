@@ -92,6 +92,15 @@ describe('invalidation client', () => {
     const body = events.sent[0]?.body as { status: string; seq: number; tags: string[] }
     expect(body).toMatchObject({ status: 'invalidated', tags: ['t'] })
     expect(body.seq).toBeGreaterThan(before)
+    // `ack: true` asks the service to answer once the fleet applied it (`?ack=1`).
+    const acking = client({ apiUrl: service.url, apiKey: 'k', ack: true })
+    const ackEvents = record(acking)
+    acking.invalidate('t')
+    await acking.flush()
+    expect(ackEvents.sent[0]?.body).toMatchObject({ status: 'invalidated', tags: ['t'] })
+    expect(() => createInvalidationClient({ apiUrl: service.url, ack: 'yes' as never })).toThrow(
+      /`ack`/,
+    )
     // A server that answers something else: its text, as it came.
     const other = await server()
     const plain = client({ apiUrl: other.url })

@@ -95,7 +95,7 @@ describe('freshness checker (scripts/freshness)', () => {
   // acknowledge in time (it would be reported late) keeps the ordinary rules for its reads.
   it('with acknowledged invalidations, no read is stale at all', { timeout: 60_000 }, async () => {
     const { code, report, stderr } = await check([
-      ...['--ack', '--write-paths', 'api', '--busless', '0', '--faults', 'none'],
+      ...['--ack', '--write-paths', 'api,service', '--busless', '0', '--faults', 'none'],
     ])
     expect(report.examples, stderr).toEqual([])
     expect(report.forbidden).toBe(0)

@@ -219,4 +219,44 @@ describe('invalidation service (Redis + bus)', () => {
     const health = await fetch(`${server.url}/health`)
     expect(await health.json()).toMatchObject({ store: 'redis', namespace: 'cg' })
   })
+
+  it('with ?ack=1 answers once the other processes applied it (and says so)', async () => {
+    const prefix = uniquePrefix()
+    const url = inject('redisUrl')
+    const app = createCache({ store: redisStore({ url, prefix }), bus: redisBus() })
+    const central = createCache({ store: redisStore({ url, prefix }), bus: redisBus() })
+    open.push(app)
+    await Promise.all(
+      [app, central].map((c) => new Promise((resolve) => c.on('bus:trusted', resolve))),
+    )
+    const server = await serve(central)
+    let loads = 0
+    const load = () => ++loads
+    expect(await app.getOrSet('p', load, { tags: ['product:9'] })).toBe(1)
+    expect(await app.getOrSet('p', load, { tags: ['product:9'] })).toBe(1)
+    const response = await fetch(`${server.url}/cache/invalidate?ack=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ entity_id: 9, entity_type: 'product' }),
+    })
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { fleet: { members: number; late: string[] } }
+    expect(body.fleet).toMatchObject({ members: 1, acked: 1, late: [] })
+    // No wait for the bus: the answer came after the app applied it.
+    expect(await app.getOrSet('p', load, { tags: ['product:9'] })).toBe(2)
+    for (const bad of ['?ack=maybe']) {
+      const refused = await fetch(`${server.url}/cache/invalidate${bad}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body: JSON.stringify({ tags: ['t'] }),
+      })
+      expect(refused.status).toBe(400)
+    }
+    const keysWithAck = await fetch(`${server.url}/cache/invalidate?ack=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ keys: ['p'] }),
+    })
+    expect(keysWithAck.status).toBe(400)
+  })
 })
