@@ -253,8 +253,12 @@ class RedisBusConnection implements BusConnection {
 
   async close(): Promise<void> {
     this.#closed = true
+    // Leaving the fleet: acknowledgement requests stop waiting for this process at once (one
+    // that exits without close() is waited for until maxSilence, and listed for 2 × maxSilence).
+    // Bounded: a store that does not answer must not hold up the close.
+    const leave = this.#store.client.zrem(this.#members, this.memberId).catch(() => 0)
+    await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 100).unref())])
     this.#subscriber.disconnect()
-    return Promise.resolve()
   }
 }
 
