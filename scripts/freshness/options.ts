@@ -62,7 +62,9 @@ Options (durations take ms, s or m; a bare number is milliseconds):
                        invalidation service of the run)                  (default api,http,service)
   --ack                API writes invalidate with { ack: true }, writes through the service ask
                        it for ?ack=1: a stale read of any kind (but from a process without a
-                       bus) after such a write the whole fleet acknowledged is forbidden
+                       bus) after such a write the whole fleet acknowledged is forbidden. The
+                       apps answer writes with ack too, but do not say whether every process
+                       answered: their writes are judged by the ordinary rules
   --writer-reads <n>   loops of background reads per writer, not judged: with them a writer's
                        circuit opens in an outage and its invalidate() rejects (then replays)
                                                                          (default 2)

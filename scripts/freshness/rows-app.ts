@@ -39,6 +39,8 @@ interface AppContext {
   cache: Cache
   model: Model
   db: Database
+  /** Writes answer once the fleet applied their invalidation (the adapters' `ack`). */
+  ack: boolean
   /** The adapters' `onError`: failures that do not fail the request. */
   onError: (error: unknown, context: { operation: string }) => void
 }
@@ -123,13 +125,13 @@ const rowId = (text: unknown) => Number(text)
 
 async function fastifyApp(
   specifier: string,
-  { cache, model, db, onError }: AppContext,
+  { cache, model, db, ack, onError }: AppContext,
   serverFactory: (listener: Listener) => Server,
 ) {
   const { default: Fastify } = await import('fastify')
   const { cachegraph } = (await import(specifier)) as typeof FastifyAdapter
   const app = Fastify({ serverFactory })
-  await app.register(cachegraph, { cache, onError })
+  await app.register(cachegraph, { cache, ack, onError })
   app.get<{ Params: { id: string } }>(
     '/rows/:id',
     { config: { cache: { ttl: ROW_TTL_MS } } },
@@ -144,12 +146,12 @@ async function fastifyApp(
 
 async function expressApp(
   specifier: string,
-  { cache, model, db, onError }: AppContext,
+  { cache, model, db, ack, onError }: AppContext,
 ): Promise<Listener> {
   const { default: express } = await import('express')
   const { cachegraph } = (await import(specifier)) as typeof ExpressAdapter
   const app = express()
-  app.use(cachegraph({ cache, onError }))
+  app.use(cachegraph({ cache, ack, onError }))
   app.get('/rows/:id', cachegraph.route({ ttl: ROW_TTL_MS }), (req, res, next) => {
     model.getRow(rowId(req.params.id)).then((row) => res.json(row), next)
   })
@@ -162,13 +164,13 @@ async function expressApp(
 
 async function honoApp(
   specifier: string,
-  { cache, model, db, onError }: AppContext,
+  { cache, model, db, ack, onError }: AppContext,
 ): Promise<Listener> {
   const { Hono } = await import('hono')
   const { getRequestListener } = await import('@hono/node-server')
   const { cachegraph } = (await import(specifier)) as typeof HonoAdapter
   const app = new Hono()
-  app.use(cachegraph({ cache, onError }))
+  app.use(cachegraph({ cache, ack, onError }))
   app.get('/rows/:id', cachegraph.route({ ttl: ROW_TTL_MS }), async (c) =>
     c.json(await model.getRow(rowId(c.req.param('id')))),
   )

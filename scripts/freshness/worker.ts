@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     app = await startRowsApp(
       config.framework,
       config.library.adapters,
-      { cache, model, db },
+      { cache, model, db, ack: config.ack },
       tracer,
     )
   }

@@ -193,7 +193,7 @@ export class HttpCache<R = unknown> {
     if (tags.length === 0) return
     const unique = [...new Set(tags)]
     try {
-      await this.#o.cache.invalidate(unique)
+      await this.#o.cache.invalidate(unique, { ack: this.#o.ack })
     } catch (error) {
       // Not recorded in the shared store, yet applied here: the edge is purged all the same.
       this.#report(error, 'http:invalidate', exchange)

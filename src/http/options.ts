@@ -106,6 +106,13 @@ export interface HttpCacheOptions {
    * @default true
    */
   honorNoCache?: boolean
+  /**
+   * A write's response is sent only once every process with a bus on the cache's store has
+   * applied its invalidation (`invalidate(tags, { ack: true })`, docs/fleet.md): the next request
+   * anywhere in the fleet sees the write, even one served from another process's memory.
+   * @default false
+   */
+  ack?: boolean
   /** More response headers never stored nor replayed (per-request ids, say). */
   dropHeaders?: readonly string[]
   /** Time source of `Age`. @default the wall clock */
@@ -138,6 +145,7 @@ export interface ResolvedHttpOptions {
   invalidation: InvalidationMode
   entityTypes: EntityTypes
   honorNoCache: boolean
+  ack: boolean
   dropHeaders: ReadonlySet<string>
   clock: Clock
   onError: ((error: unknown, context: HttpErrorContext) => void) | undefined
@@ -184,6 +192,7 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
   if (options.ttl !== undefined) toMs(options.ttl, 'ttl')
   checkBoolean(options.cacheAll, 'cacheAll')
   checkBoolean(options.honorNoCache, 'honorNoCache')
+  checkBoolean(options.ack, 'ack')
   const invalidation = checkMode(options.invalidation ?? 'precise', 'invalidation')
   const entityTypes = options.entityTypes ?? {}
   if (typeof entityTypes !== 'object' || entityTypes === null) {
@@ -219,6 +228,7 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
     invalidation,
     entityTypes,
     honorNoCache: options.honorNoCache ?? true,
+    ack: options.ack ?? false,
     dropHeaders: new Set(dropHeaders.map((h) => h.toLowerCase())),
     clock,
     onError: options.onError,
