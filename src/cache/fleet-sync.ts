@@ -1,35 +1,12 @@
 import type { Bus, BusConnection, BusMessage } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { Engine } from './engine.js'
+import { type FleetAck, FleetAcks } from './fleet-acks.js'
 import { SingleRequest } from './single-request.js'
 import type { BusStats } from './stats.js'
 
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
-
-/** How the fleet acknowledged one invalidation (`invalidate(tags, { ack: true })`). */
-export interface FleetAck {
-  /** Other members alive when the request went out (processes with a bus on the same store). */
-  members: number
-  /** Those that answered: they had applied the invalidation. */
-  acked: number
-  /**
-   * Those that did not answer within `maxSilence`. Each one has stopped trusting its L1 by then
-   * (it could not hear the bus, or was paused, or is gone), so none serves the old value either.
-   */
-  late: readonly string[]
-  /** How long the wait took, in ms. */
-  waitedMs: number
-}
-
-interface OwedAck {
-  requester: string
-  seq: number
-  epoch: string
-}
-
-/** Acknowledgement requests of other members waiting for this process to reach their step. */
-const MAX_PENDING_ACKS = 1_000
 
 /**
  * Keeps one process's view of the fleet's invalidations complete, or knows that it is not.
@@ -75,10 +52,8 @@ export class FleetSync {
   /** When the last successful `join` was sent: a member that cannot say it is alive distrusts. */
   #joinedAt = -Infinity
   readonly #joining: SingleRequest
-  /** Requests of other members for steps this process has not applied yet, by step. */
-  #owedAcks: OwedAck[] = []
-  /** This process's own requests, by step. */
-  readonly #waits = new Map<number, AckWait>()
+  /** Acknowledged invalidations: this process's requests and the answers it owes. */
+  readonly #acks: FleetAcks
 
   constructor(engine: Engine, bus: Bus, store: Store) {
     this.#engine = engine
@@ -86,7 +61,7 @@ export class FleetSync {
     this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
     this.#lastHeard = Date.now()
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
-    // Before connecting: the subscription may ask for a heartbeat as soon as it is live.
+    // Before connecting: the subscription may ask for a heartbeat (or an ack) as soon as it is live.
     const report = (operation: string) => (error: unknown) => engine.reportError(error, operation)
     this.#heartbeat = new SingleRequest(
       () => this.#connection.heartbeat(),
@@ -98,13 +73,19 @@ export class FleetSync {
       this.#maxSilenceMs,
       report('bus:join'),
     )
+    this.#acks = new FleetAcks({
+      connection: () => this.#connection,
+      position: () => ({ epoch: this.#epoch, through: this.#through }),
+      maxSilenceMs: this.#maxSilenceMs,
+      report: report('bus:ack'),
+    })
     this.#connection = bus.connect(store, {
       message: (message) => this.#onMessage(message),
       subscribed: () => this.#onSubscribed(),
       lost: () => this.#distrust('lost', false),
       error: (error) => engine.reportError(error, 'bus'),
-      ackRequested: (requester, seq, epoch) => this.#onAckRequest(requester, seq, epoch),
-      acked: (member, seq) => this.#waits.get(seq)?.answer(member),
+      ackRequested: (requester, seq, epoch) => this.#acks.requested(requester, seq, epoch),
+      acked: (member, seq) => this.#acks.answered(member, seq),
     })
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
     this.#timer.unref()
@@ -132,25 +113,11 @@ export class FleetSync {
   }
 
   /**
-   * Waits until every other member of the fleet has applied step `seq` of `epoch` (this process
-   * applied it already), or `maxSilence` has passed — by then a member that did not answer has
-   * stopped trusting its L1. Never rejects: a request that cannot go out waits the full time.
+   * Waits until every other member has applied step `seq` of `epoch`, or stopped trusting its L1
+   * (at most `maxSilence`); see fleet-acks.ts.
    */
-  async acknowledged(seq: number, epoch: string): Promise<FleetAck> {
-    const started = Date.now()
-    const wait = new AckWait()
-    this.#waits.set(seq, wait)
-    try {
-      try {
-        wait.expect(await this.#connection.requestAcks(seq, epoch))
-      } catch (error) {
-        this.#engine.reportError(error, 'bus:ack')
-      }
-      await wait.settled(Math.max(0, started + this.#maxSilenceMs - Date.now()))
-    } finally {
-      this.#waits.delete(seq)
-    }
-    return { ...wait.result(), waitedMs: Date.now() - started }
+  acknowledged(seq: number, epoch: string): Promise<FleetAck> {
+    return this.#acks.wait(seq, epoch)
   }
 
   /** For `stats().bus`. */
@@ -235,31 +202,7 @@ export class FleetSync {
 
   #advance(): void {
     while (this.#ahead.delete(this.#through + 1)) this.#through++
-    if (this.#owedAcks.length > 0) this.#payAcks()
-  }
-
-  #onAckRequest(requester: string, seq: number, epoch: string): void {
-    if (this.#owedAcks.length >= MAX_PENDING_ACKS) this.#owedAcks.shift() // it stopped waiting
-    this.#owedAcks.push({ requester, seq, epoch })
-    this.#payAcks()
-  }
-
-  /**
-   * Answers the requests for steps applied here. A request of another epoch is answered once this
-   * process has moved to that epoch (its L1 was dropped on the way) and reached the step.
-   */
-  #payAcks(): void {
-    const still: OwedAck[] = []
-    for (const owed of this.#owedAcks) {
-      if (owed.epoch !== this.#epoch || owed.seq > this.#through) {
-        still.push(owed)
-        continue
-      }
-      this.#connection
-        .ack(owed.requester, owed.seq)
-        .catch((error: unknown) => this.#engine.reportError(error, 'bus:ack'))
-    }
-    this.#owedAcks = still
+    this.#acks.progressed()
   }
 
   /**
@@ -280,7 +223,7 @@ export class FleetSync {
     if (message.kind !== 'heartbeat') {
       this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
     }
-    this.#payAcks()
+    this.#acks.progressed()
     this.#trust()
   }
 
@@ -378,47 +321,5 @@ export class FleetSync {
   /** A quarter of maxSilence, plus up to as much again so a fleet does not beat in unison. */
   #jitteredHeartbeat(): number {
     return this.#heartbeatMs * (1 + Math.random())
-  }
-}
-
-/** One process's wait for the acknowledgements of its step. */
-class AckWait {
-  /** Members asked; undefined until the request went out. */
-  #asked: readonly string[] | undefined
-  /** Answers, also those that came before the list of members did. */
-  readonly #answered = new Set<string>()
-  #wake: (() => void) | undefined
-
-  expect(members: readonly string[]): void {
-    this.#asked = members
-    this.#check()
-  }
-
-  answer(member: string): void {
-    this.#answered.add(member)
-    this.#check()
-  }
-
-  /** Resolves once every member asked has answered, or after `ms`. */
-  settled(ms: number): Promise<void> {
-    if (this.#done()) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      this.#wake = () => (clearTimeout(timer), resolve())
-    })
-  }
-
-  result(): Omit<FleetAck, 'waitedMs'> {
-    const asked = this.#asked ?? []
-    const late = asked.filter((member) => !this.#answered.has(member))
-    return { members: asked.length, acked: asked.length - late.length, late }
-  }
-
-  #done(): boolean {
-    return this.#asked !== undefined && this.#asked.every((m) => this.#answered.has(m))
-  }
-
-  #check(): void {
-    if (this.#wake !== undefined && this.#done()) this.#wake()
   }
 }
