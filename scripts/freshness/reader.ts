@@ -84,20 +84,16 @@ export class Reader {
   async #readOnce(): Promise<void> {
     const { model, clock, rows, tracer } = this.#ctx
     const a = pickRow(rows)
+    // A row through the app's route, a row through the function, or a pair of rows.
     this.reads++
-    if (Math.random() < this.#ctx.httpShare) {
-      this.httpReads++
+    const single = Math.random() >= this.#ctx.pairShare || rows < 2
+    const via: ReadPath | undefined =
+      Math.random() < this.#ctx.httpShare ? 'http' : single ? 'function' : undefined
+    if (via !== undefined) {
+      if (via === 'http') this.httpReads++
       const startedAt = clock.now()
-      const { value: row, trace } = await tracer.request((headers) =>
-        callRow(this.#ctx.app, 'GET', a, headers),
-      )
-      this.#observe(a, row, httpSource(trace, model.rowKey(a)), startedAt, false, 'http')
-      return
-    }
-    if (Math.random() >= this.#ctx.pairShare || rows < 2) {
-      const startedAt = clock.now()
-      const { value: row, trace } = await tracer.run(() => model.getRow(a))
-      this.#observe(a, row, trace.sources.get(model.rowKey(a)) ?? 'flight', startedAt, false)
+      const { row, source } = await readRow(a, via, this.#ctx)
+      this.#observe(a, row, source, startedAt, false, via)
       return
     }
     let b = pickRow(rows)
@@ -134,4 +130,18 @@ export class Reader {
 export function httpSource(trace: Trace, rowKey: string): Source {
   const response = [...trace.sources].find(([key]) => key !== rowKey)?.[1] ?? 'flight'
   return response === 'loader' ? (trace.sources.get(rowKey) ?? 'flight') : response
+}
+
+/** Row `id` read through the cached function or the app's route, and where its value came from. */
+export async function readRow(
+  id: number,
+  via: ReadPath,
+  { tracer, app, model }: { tracer: Tracer; app: RowsApp; model: Model },
+): Promise<{ row: Row; source: Source }> {
+  if (via === 'http') {
+    const { value, trace } = await tracer.request((headers) => callRow(app, 'GET', id, headers))
+    return { row: value, source: httpSource(trace, model.rowKey(id)) }
+  }
+  const { value, trace } = await tracer.run(() => model.getRow(id))
+  return { row: value, source: trace.sources.get(model.rowKey(id)) ?? 'flight' }
 }

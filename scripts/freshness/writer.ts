@@ -2,7 +2,8 @@
  * A writer process's work: commit `version + 1` of a random row and invalidate it — by
  * `await cache.invalidate()`, by a `PATCH` to the process's own app (whose adapter commits and
  * invalidates before it answers), or through the invalidation service with the client (`await
- * client.flush()`: the service answered) — and note the moment that resolved. From that moment on, no read anywhere may return an older version
+ * client.flush()`: the service answered) — and note the moment that resolved. From that moment
+ * on, no read anywhere may return an older version
  * (except the L1 allowance, see ledger.ts) — and this process's own next read of the row not
  * even that: the invalidating process gets no allowance at all.
  *
@@ -26,10 +27,10 @@ import type { Cache } from '../../src/index.js'
 import type { SharedClock } from './clock.js'
 import type { Database } from './database.js'
 import type { Ledger } from './ledger.js'
-import type { ReadPath, Source } from './outcome.js'
-import { type Model, pickRow, type Row } from './model.js'
+import type { ReadPath } from './outcome.js'
+import { type Model, pickRow } from './model.js'
 import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from './protocol.js'
-import { httpSource } from './reader.js'
+import { readRow } from './reader.js'
 import { callRow, type RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
 import type { Tracer } from './trace.js'
@@ -300,24 +301,16 @@ export class Writer {
 
   /** The writer reads its own write, where it wrote it (function or route): it must be fresh. */
   async #readOwnWrite(id: number, version: number, resolvedAt: number, via: WritePath) {
-    const { model, tracer, app, clock, ledger, onError, note } = this.#ctx
+    const { clock, ledger, onError, note } = this.#ctx
     const path: ReadPath = via === 'http' ? 'http' : 'function'
     const startedAt = clock.now()
-    let row: Row
-    let source: Source
+    let read
     try {
-      if (path === 'http') {
-        const { value, trace } = await tracer.request((headers) => callRow(app, 'GET', id, headers))
-        row = value
-        source = httpSource(trace, model.rowKey(id))
-      } else {
-        const { value, trace } = await tracer.run(() => model.getRow(id))
-        row = value
-        source = trace.sources.get(model.rowKey(id)) ?? 'flight'
-      }
+      read = await readRow(id, path, this.#ctx)
     } catch (error) {
       return onError(error, 'own-read')
     }
+    const { row, source } = read
     if (row.version >= version) return ledger.ownFresh(path)
     note(
       `own read of row:${id} (began ${startedAt.toFixed(1)}) got v${row.version} from ${source} (${path})`,
