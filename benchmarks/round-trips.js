@@ -47,6 +47,7 @@ import {
   positiveInt,
   writeResult,
 } from './lib.js'
+import { commandCounter, sum } from './command-counter.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const OPS = positiveInt(process.env.BENCH_OPS, 200)
@@ -67,6 +68,11 @@ function makeValue(i) {
 const tagsOf = (i) => [`item:${i}`, `group:${i % 100}`, 'all']
 
 const sameValue = (a, b) => JSON.stringify(a) === JSON.stringify(b)
+
+/** Every hit is checked: it must return the value written for entry `i`. */
+function expectHit(value, i) {
+  if (!sameValue(value, makeValue(i))) throw new Error(`not a hit: entry ${i}`)
+}
 
 // --- connections ------------------------------------------------------------------------------
 
@@ -93,7 +99,7 @@ try {
 async function main() {
   const monitor = await admin.monitor()
   closers.push(() => monitor.disconnect())
-  const counter = commandCounter(monitor)
+  const counter = commandCounter(monitor, admin, PREFIX)
 
   // --- contestants --------------------------------------------------------------------------
 
@@ -178,8 +184,7 @@ async function main() {
       names: [named('raw')],
       operations: [
         op('get hit', async (i) => {
-          const text = await raw.get(`${PREFIX}:raw:hit:${i}`)
-          if (!sameValue(JSON.parse(text), makeValue(i))) throw new Error('not a hit')
+          expectHit(JSON.parse(await raw.get(`${PREFIX}:raw:hit:${i}`)), i)
         }),
         op('set', (i) =>
           raw.set(`${PREFIX}:raw:set:${i}`, JSON.stringify(makeValue(i)), 'EX', 600),
@@ -203,7 +208,7 @@ async function main() {
         op(
           'get hit',
           async (i) => {
-            if (!sameValue(await cgL1.get(`hit:${i}`), makeValue(i))) throw new Error('not a hit')
+            expectHit(await cgL1.get(`hit:${i}`), i)
           },
           'L1 and bus (the defaults), entries with 3 tags read once before (warm)',
         ),
@@ -219,8 +224,7 @@ async function main() {
       names: [named('cacheable')],
       operations: [
         op('get hit', async (i) => {
-          if (!sameValue(await cacheable.get(`hit:${i}`), makeValue(i)))
-            throw new Error('not a hit')
+          expectHit(await cacheable.get(`hit:${i}`), i)
         }),
         op('set', async (i) => {
           if (!(await cacheable.set(`set:${i}`, makeValue(i)))) throw new Error('not stored')
@@ -326,109 +330,6 @@ async function main() {
 
 // --- counting ---------------------------------------------------------------------------------
 
-/**
- * Counts what MONITOR reports. `measure(addresses, fn)` runs `fn` between two fences and returns
- * the commands the connections at `addresses` sent meanwhile, by name, with the calls their
- * scripts made and their bus heartbeats apart.
- */
-function commandCounter(monitor) {
-  /** Addresses of the named connections; undefined until they are all open and listed. */
-  let known
-  let window
-  /** Where the `lua` lines of the script just reported go (undefined: not a measured script). */
-  let scriptCalls
-  const fences = new Map()
-  const strays = []
-  let fenceCount = 0
-
-  monitor.on('monitor', (_time, args, source) => {
-    const name = String(args[0] ?? '').toUpperCase()
-    if (source === 'lua') {
-      if (scriptCalls !== undefined) bump(scriptCalls, name)
-      return
-    }
-    scriptCalls = undefined
-    if (name === 'ECHO' && fences.has(args[1])) {
-      fences.get(args[1])()
-      fences.delete(args[1])
-      return
-    }
-    if (window !== undefined && window.addresses.has(source)) {
-      const heartbeat = isHeartbeat(name, args)
-      bump(heartbeat ? window.background : window.commands, name)
-      if (name.startsWith('EVAL') || name.startsWith('FCALL')) {
-        scriptCalls = heartbeat ? window.backgroundScripts : window.scriptCalls
-      }
-      return
-    }
-    // A command on our keys from a connection we did not name: something would go uncounted.
-    if (
-      known !== undefined &&
-      !known.has(source) &&
-      args.some((arg) => String(arg).includes(PREFIX))
-    ) {
-      strays.push(`${source} ${name}`)
-    }
-  })
-
-  /** Resolves once MONITOR has reported an ECHO sent after every command before it. */
-  function fence(onSeen) {
-    const text = `${PREFIX}:fence:${++fenceCount}`
-    return new Promise((resolve, reject) => {
-      // MONITOR reports every command: a fence not seen within 10 s means the monitor is gone.
-      const timer = setTimeout(() => reject(new Error('MONITOR did not report a fence')), 10_000)
-      fences.set(text, () => {
-        clearTimeout(timer)
-        onSeen()
-        resolve()
-      })
-      admin.echo(text).catch(reject)
-    })
-  }
-
-  async function measure(addresses, fn) {
-    const open = {
-      addresses,
-      commands: {},
-      scriptCalls: {},
-      background: {},
-      backgroundScripts: {},
-    }
-    await fence(() => (window = open))
-    const t0 = Date.now()
-    await fn()
-    const ms = Date.now() - t0
-    await fence(() => (window = undefined))
-    return { ...open, ms }
-  }
-
-  return {
-    measure,
-    strays,
-    know: (addresses) => (known = addresses),
-  }
-}
-
-/**
- * cachegraph's bus background: the HEARTBEAT script, whose one key is `{P}:seq`, and the
- * membership refresh (JOIN), whose one key is `{P}:members` (the other scripts have neither).
- */
-function isHeartbeat(name, args) {
-  return (
-    (name === 'EVALSHA' || name === 'EVAL') &&
-    args[2] === '1' &&
-    /^\{.+\}:(seq|members)$/.test(args[3])
-  )
-}
-
-function bump(counts, name) {
-  counts[name] = (counts[name] ?? 0) + 1
-}
-
-function sum(counts) {
-  return Object.values(counts).reduce((a, b) => a + b, 0)
-}
-
 /** Counts per operation, rounded to 2 decimals (they should be whole numbers). */
 function perOperation(counts) {
   return Object.fromEntries(
@@ -532,7 +433,7 @@ function cachegraphOperations(cache, loader, loads) {
     op(
       'get hit',
       async (i) => {
-        if (!sameValue(await cache.get(`hit:${i}`), makeValue(i))) throw new Error('not a hit')
+        expectHit(await cache.get(`hit:${i}`), i)
       },
       'entries with 3 tags',
     ),
@@ -600,18 +501,14 @@ function bentoOperations(bento, loader, loads) {
     op(
       'get hit',
       async (i) => {
-        if (!sameValue(await bento.get({ key: `hit:${i}` }), makeValue(i))) {
-          throw new Error('not a hit')
-        }
+        expectHit(await bento.get({ key: `hit:${i}` }), i)
       },
       'entries with 3 tags (each read checks every tag)',
     ),
     op(
       'get hit (no tags)',
       async (i) => {
-        if (!sameValue(await bento.get({ key: `plain:${i}` }), makeValue(i))) {
-          throw new Error('not a hit')
-        }
+        expectHit(await bento.get({ key: `plain:${i}` }), i)
       },
       'entries set without tags',
     ),
@@ -670,7 +567,7 @@ async function warmUp({ raw, cg, cgPlain, cgL1, bento, cacheable }) {
     await cache.invalidate('warm')
   }
   for (let i = 0; i < OPS; i++) {
-    if (!sameValue(await cgL1.get(`hit:${i}`), makeValue(i))) throw new Error('L1: not a hit')
+    expectHit(await cgL1.get(`hit:${i}`), i)
   }
   await bento.set({ key: 'warm', value, tags: ['warm'] })
   await bento.get({ key: 'warm' })
