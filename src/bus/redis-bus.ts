@@ -109,6 +109,8 @@ class RedisBusConnection implements BusConnection {
   readonly #ackRequests: string
   readonly #acks: string
   readonly #members: string
+  /** `{prefix}`: the hash-tagged part of every key and channel of this bus. */
+  readonly #slot: string
   readonly #maxSilenceMs: number
   #closed = false
 
@@ -122,13 +124,14 @@ class RedisBusConnection implements BusConnection {
     this.#handlers = handlers
     this.#maxSilenceMs = maxSilenceMs
     const slot = `{${store.prefix}}`
+    this.#slot = slot
     this.#channel = `${slot}:bus`
     this.#log = `${slot}:log`
     this.#members = `${slot}:members`
     this.#ackRequests = `${slot}:ackreq`
     this.clientName = `cachegraph-bus-${process.pid}-${randomBytes(4).toString('hex')}`
     this.memberId = this.clientName
-    this.#acks = `${slot}:ack:${this.memberId}`
+    this.#acks = this.#ackChannel(this.memberId)
     const own: RedisOptions = {
       connectionName: this.clientName,
       // Subscribing again is this connection's job: it reports the moment it is live again.
@@ -220,10 +223,12 @@ class RedisBusConnection implements BusConnection {
   }
 
   async ack(requester: string, seq: number): Promise<void> {
-    await this.#store.client.publish(
-      `{${this.#store.prefix}}:ack:${requester}`,
-      `${this.memberId} ${seq}`,
-    )
+    await this.#store.client.publish(this.#ackChannel(requester), `${this.memberId} ${seq}`)
+  }
+
+  /** Where `member` hears the answers to its acknowledgement requests. */
+  #ackChannel(member: string): string {
+    return `${this.#slot}:ack:${member}`
   }
 
   /** Reads the log newest first until it reaches `after`; checks the steps are contiguous. */
