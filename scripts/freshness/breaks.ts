@@ -61,14 +61,14 @@ export const BREAKS: readonly Break[] = [
     ],
   },
   {
-    // FleetSync#acknowledged waits for every member's answer (or maxSilence); broken, an
+    // FleetAcks#wait waits for every member's answer (or maxSilence); broken, an
     // acknowledged invalidation resolves once requested, as if everyone had answered.
     name: 'ack-wait',
     what: '{ ack: true } resolves without waiting for the members (run with --ack)',
     patches: [
-      { file: 'cache/fleet-sync.js', find: /await wait\.settled\(/, replace: 'void wait.settled(' },
+      { file: 'cache/fleet-acks.js', find: /await wait\.settled\(/, replace: 'void wait.settled(' },
       {
-        file: 'cache/fleet-sync.js',
+        file: 'cache/fleet-acks.js',
         find: /const late = asked\.filter\(/,
         replace: 'const late = [].filter(',
       },
