@@ -7,7 +7,9 @@
  *   seeded from `TIME` in microseconds, so a Redis that lost its state starts above every
  *   sequence it handed out before, with a new epoch.
  * - `{P}:h`, `{P}:s` — hashes `tag → sequence` of the last hard / soft invalidation of each tag;
- *   a read fetches the records of all its tags with one `HMGET` each.
+ *   a read fetches the records of all its tags with one `HMGET` each. Each also holds a marker
+ *   (the field `''`) equal to `{P}:seq`: every script checks both markers, so records that were
+ *   evicted, deleted or restored from an older copy are lost state, never a tag without a record.
  * - `{P}:bus` — the channel every sequence step is published on (see `redis-bus.ts`), and
  *   `{P}:log` — a stream of the same messages for the last {@link LOG_WINDOW_MS} ms, from which a
  *   process that missed messages replays them.
@@ -27,15 +29,34 @@ export const PRELUDE = `
 local P = ARGV[1]
 local S = '{' .. P .. '}:'
 local function fmt(n) return string.format('%.0f', n) end
-local function state()
-  local st = redis.call('MGET', S .. 'seq', S .. 'epoch', S .. 'floor')
-  if st[1] and st[2] and st[3] then return st[1], st[2], st[3] end
+-- The records' own marker: a field no tag can be ('' is never a tag) holding the sequence the
+-- records are complete up to. Every step moves it in both hashes, so a records key that was
+-- evicted or deleted (no marker) or put back from an older copy (a lower marker) no longer
+-- matches the sequence, and is caught by state() like a lost sequence.
+local M = ''
+-- Starts the state over: a new epoch, a sequence above every one handed out before (seeded from
+-- TIME in microseconds), the floor there, and empty records that vouch for nothing older.
+local function restart(lastSeq)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local seq = fmt(math.max(now, tonumber(st[1] or '0') + 1))
+  local seq = fmt(math.max(now, tonumber(lastSeq or '0') + 1))
   local epoch = t[1] .. '.' .. t[2]
+  redis.call('DEL', S .. 'h', S .. 's')
   redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq)
+  redis.call('HSET', S .. 'h', M, seq)
+  redis.call('HSET', S .. 's', M, seq)
   return seq, epoch, seq
+end
+-- The current seq, epoch and floor, after checking that none of the state, records included, was
+-- lost; a loss starts it over.
+local function state()
+  local st = redis.call('MGET', S .. 'seq', S .. 'epoch', S .. 'floor')
+  if st[1] and st[2] and st[3]
+    and redis.call('HGET', S .. 'h', M) == st[1]
+    and redis.call('HGET', S .. 's', M) == st[1] then
+    return st[1], st[2], st[3]
+  end
+  return restart(st[1])
 end
 -- Every step of the sequence is announced, so subscribers see contiguous sequences and notice a
 -- gap. kind: 'h' hard, 's' soft (stale), 'b' heartbeat (no step, no tags).
@@ -70,6 +91,8 @@ end
 local function step(epoch, tags, stale)
   local s = fmt(redis.call('INCR', S .. 'seq'))
   hsetall(S .. (stale and 's' or 'h'), tags, s)
+  redis.call('HSET', S .. 'h', M, s)
+  redis.call('HSET', S .. 's', M, s)
   announce(s, epoch, stale and 's' or 'h', #tags > 0 and cjson.encode(tags) or '[]')
   return s
 end

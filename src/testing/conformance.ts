@@ -1,4 +1,4 @@
-import type { Store } from '../stores/store.js'
+import type { Store, StoreReadResult } from '../stores/store.js'
 
 /** The subset of a test runner the suite needs (Vitest, Jest, node:test + an expect library). */
 export interface ConformanceRunner {
@@ -23,6 +23,18 @@ export interface ConformanceTarget {
    * when it is given.
    */
   loseState?: (store: Store) => Promise<void> | void
+  /**
+   * Makes the store lose its tag records alone, while its sequence and epoch survive (an
+   * eviction or a `DEL` of the records' key). Optional: the lost-records tests run only when it
+   * is given.
+   */
+  loseRecords?: (store: Store) => Promise<void> | void
+  /**
+   * Takes a copy of the tag records as they are now; the returned function puts that older
+   * copy back while the sequence stays where it is then (a partial restore from a backup).
+   * Optional, like {@link ConformanceTarget.loseRecords}.
+   */
+  copyRecords?: (store: Store) => Promise<() => Promise<void>>
   /** Waits real or fake time, for ttl tests. @default a real timer */
   sleep?: (ms: number) => Promise<void>
 }
@@ -36,6 +48,16 @@ const entry = (k: string, tags: string[], start?: number, ttlMs = 60_000) => ({
   ...(start === undefined ? {} : { start }),
   ttlMs,
 })
+
+/** Whether entry `i` of a read is absent or invalidated by the records the read reported. */
+function invalidIn(read: StoreReadResult, i: number): boolean {
+  const found = read.entries[i]
+  if (found === undefined) return true
+  return found.tags.some((tag, j) => {
+    const hard = read.tagSeqs[tag]?.hard ?? Infinity
+    return hard > (found.tagStarts?.[j] ?? found.start)
+  })
+}
 
 /**
  * The contract every cachegraph store must meet. Runner agnostic: pass your runner's
@@ -257,6 +279,47 @@ export function storeConformance(
         expect(await store.acquireLease(k, 'c', 60_000)).toBe(true)
       }),
     )
+
+    if (target.loseRecords !== undefined) {
+      const loseRecords = target.loseRecords
+      it(
+        'an invalidated entry stays invalid when the tag records vanish, and the epoch changes',
+        withStore(async (store) => {
+          const tag = key('evicted')
+          const k = key('evicted-entry')
+          const { seq } = await store.read([])
+          expect((await store.write([entry(k, [tag, 'other'], seq)])).written).toEqual([true])
+          const before = await store.invalidate([tag])
+          await loseRecords(store)
+          const after = await store.read([k])
+          expect(invalidIn(after, 0)).toBe(true)
+          expect(after.epoch).not.toBe(before.epoch)
+          expect(after.seq).toBeGreaterThan(before.seq)
+          // A load that started before the loss must not store what the lost record guarded.
+          expect((await store.write([entry(k, [tag], seq)])).written).toEqual([false])
+        }),
+      )
+    }
+
+    if (target.copyRecords !== undefined) {
+      const copyRecords = target.copyRecords
+      it(
+        'an older copy of the tag records put back is detected, not trusted',
+        withStore(async (store) => {
+          const tag = key('restored')
+          const k = key('restored-entry')
+          const { seq } = await store.read([])
+          await store.write([entry(k, [tag], seq)])
+          const restore = await copyRecords(store)
+          const invalidated = await store.invalidate([tag])
+          await store.invalidate([key('later')], { stale: true })
+          await restore()
+          const after = await store.read([k])
+          expect(invalidIn(after, 0)).toBe(true)
+          expect(after.epoch).not.toBe(invalidated.epoch)
+        }),
+      )
+    }
 
     if (target.loseState !== undefined) {
       const loseState = target.loseState

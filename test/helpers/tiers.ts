@@ -109,3 +109,32 @@ export async function losePrefix(store: Store): Promise<void> {
     } while (cursor !== '0')
   }
 }
+
+/** The Redis store under any wrappers (`faultyStore` exposes `inner`). */
+function innermost(store: Store): RedisStore {
+  let redis = store as Store & { inner?: Store }
+  while (redis.inner !== undefined) redis = redis.inner
+  return redis as unknown as RedisStore
+}
+
+/** The keys of a Redis store's tag records (hard and soft); see redis-scripts.ts. */
+export const recordKeys = (prefix: string): string[] => [`{${prefix}}:h`, `{${prefix}}:s`]
+
+/** Deletes a Redis store's tag records alone, as an eviction of them would. */
+export async function loseRecords(store: Store): Promise<void> {
+  const { client, prefix } = innermost(store)
+  await client.del(...recordKeys(prefix))
+}
+
+/** Copies a Redis store's tag records; the function returned puts the copy back. */
+export async function copyRecords(store: Store): Promise<() => Promise<void>> {
+  const { client, prefix } = innermost(store)
+  const copies = await Promise.all(recordKeys(prefix).map((name) => client.dumpBuffer(name)))
+  return async () => {
+    for (const [i, name] of recordKeys(prefix).entries()) {
+      const copy = copies[i]
+      if (copy === null || copy === undefined) await client.del(name)
+      else await client.restore(name, 0, copy, 'REPLACE')
+    }
+  }
+}

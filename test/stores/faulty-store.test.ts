@@ -11,14 +11,20 @@ import {
   storeConformance,
 } from '../../src/testing/index.js'
 import { settle, until } from '../helpers/deferred.js'
-import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
+import {
+  copyRecords,
+  losePrefix,
+  loseRecords,
+  redisClient,
+  uniquePrefix,
+} from '../helpers/tiers.js'
 
 const redis = () => redisStore({ client: redisClient(), prefix: uniquePrefix() }) as RedisStore
 
 storeConformance(
   'faulty(redis) without faults',
   { describe, it, expect },
-  { create: () => faultyStore(redis()), loseState: losePrefix },
+  { create: () => faultyStore(redis()), loseState: losePrefix, loseRecords, copyRecords },
 )
 
 const entry = (key: string, tags: string[], start?: number) => ({

@@ -36,12 +36,34 @@ async function losePrefix(store: Store): Promise<void> {
   }
 }
 
+/** Deletes the cluster store's tag records alone (they share the `{P}` slot). */
+async function loseClusterRecords(store: Store): Promise<void> {
+  const { prefix } = store as RedisClusterStore
+  await client.del(`{${prefix}}:h`, `{${prefix}}:s`)
+}
+
+/** Copies the cluster store's tag records; the function returned puts the copy back. */
+async function copyClusterRecords(store: Store): Promise<() => Promise<void>> {
+  const { prefix } = store as RedisClusterStore
+  const names = [`{${prefix}}:h`, `{${prefix}}:s`]
+  const copies = await Promise.all(names.map((name) => client.dumpBuffer(name)))
+  return async () => {
+    for (const [i, name] of names.entries()) {
+      const copy = copies[i]
+      if (copy === null || copy === undefined) await client.del(name)
+      else await client.restore(name, 0, copy, 'REPLACE')
+    }
+  }
+}
+
 storeConformance(
   'redis cluster',
   { describe, it, expect },
   {
     create: () => redisStore({ client, prefix: uniquePrefix() }),
     loseState: losePrefix,
+    loseRecords: loseClusterRecords,
+    copyRecords: copyClusterRecords,
   },
 )
 

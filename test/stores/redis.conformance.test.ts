@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest'
 import { createCache } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { storeConformance } from '../../src/testing/index.js'
-import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
+import {
+  copyRecords,
+  losePrefix,
+  loseRecords,
+  redisClient,
+  uniquePrefix,
+} from '../helpers/tiers.js'
 
 storeConformance(
   'redis',
@@ -11,6 +17,8 @@ storeConformance(
   {
     create: () => redisStore({ client: redisClient(), prefix: uniquePrefix() }),
     loseState: losePrefix,
+    loseRecords,
+    copyRecords,
   },
 )
 

@@ -59,7 +59,15 @@ describe('a sequence lower than one seen before', () => {
     cache.on('store:reset', (event) => resets.push(event))
     await cache.set('k', 'v', { tags: ['t'] })
     const { seq } = await cache.invalidate('x')
-    await redisClient().set(`{${prefix}}:seq`, String(seq - 100))
+    // A consistent older snapshot (a replica that lagged): the sequence and the records' markers
+    // (see redis-scripts.ts) are all as of an earlier step.
+    const older = String(seq - 100)
+    await redisClient()
+      .multi()
+      .set(`{${prefix}}:seq`, older)
+      .hset(`{${prefix}}:h`, '', older)
+      .hset(`{${prefix}}:s`, '', older)
+      .exec()
     await cache.get('other')
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(resets.map((r) => r.seq)).toEqual([seq - 100])
