@@ -1,5 +1,9 @@
 import { type ClientEventName, type ClientEvents, Emitter, type Invalidation } from './events.js'
+import { nextDelay } from './backoff.js'
+import { ExitHooks, warnNow } from './exit-hooks.js'
 import { type InvalidationClientOptions, resolveClientOptions } from './options.js'
+import { post } from './request.js'
+import { systemTiming, type Timing } from './timing.js'
 
 /** A fire-and-forget invalidation client. No method throws; only `flush()`/`close()` return promises, which never reject. */
 export interface InvalidationClient {
@@ -20,9 +24,11 @@ export interface InvalidationClient {
 /**
  * Creates a client that sends invalidations to the cachegraph service (or any server written for
  * cache-central-flush) in the background: duplicates coalesced, batched, retried with
- * exponential backoff and jitter on network errors, timeouts and 5xx (never on 4xx), each
- * request with a timeout, the queue bounded. Pending work is sent when the event loop empties
- * (`beforeExit`); no signal handlers are installed: call `await client.close()` on shutdown.
+ * exponential backoff and full jitter on network errors, timeouts and 5xx (never on 4xx) for up
+ * to `retry.maxTime` (a minute: longer than a service takes to restart), each request with a
+ * timeout, the queue bounded. Pending work is sent when the event loop empties (`beforeExit`);
+ * an exit with work pending (`process.exit()`) reports what it lost, synchronously. No signal
+ * handlers are installed: call `await client.close()` on shutdown.
  * Throws a TypeError for invalid options (a missing or malformed `apiUrl`).
  *
  * @example
@@ -36,20 +42,37 @@ export function createInvalidationClient(
   return new Client(options)
 }
 
+/**
+ * The client with its timing injected (tests run a long outage on a faster clock); not part of
+ * the public entry point.
+ */
+export function createClientWithTiming(
+  options: InvalidationClientOptions,
+  timing: Timing,
+): InvalidationClient {
+  return new Client(options, timing)
+}
+
 class Client implements InvalidationClient {
   readonly #o: ReturnType<typeof resolveClientOptions>
+  readonly #timing: Timing
   readonly #events = new Emitter()
   readonly #queue = new Map<string, Invalidation>()
+  /** The batch being sent or waiting to be retried: not in the queue, not confirmed either. */
+  #inFlight: readonly Invalidation[] = []
   #running = false
   #closed = false
-  #timer: NodeJS.Timeout | undefined
+  #timer: { ref(): unknown; unref(): unknown } | undefined
   #waiters: (() => void)[] = []
-  #hooked = false
   readonly #warned = new Set<string>()
-  readonly #onBeforeExit = () => void this.flush()
+  readonly #hooks = new ExitHooks(
+    () => void this.flush(),
+    () => this.#exiting(),
+  )
 
-  constructor(options: InvalidationClientOptions) {
+  constructor(options: InvalidationClientOptions, timing: Timing = systemTiming) {
     this.#o = resolveClientOptions(options, process.env)
+    this.#timing = timing
   }
 
   get pending(): number {
@@ -116,7 +139,7 @@ class Client implements InvalidationClient {
   async close(): Promise<void> {
     this.#closed = true
     await this.flush()
-    this.#unhook()
+    this.#unhookWhenIdle()
   }
 
   #add(key: string, item: Invalidation): void {
@@ -130,10 +153,7 @@ class Client implements InvalidationClient {
       )
     }
     this.#queue.set(key, item)
-    if (!this.#hooked) {
-      this.#hooked = true
-      process.on('beforeExit', this.#onBeforeExit)
-    }
+    this.#hooks.hook()
     if (!this.#running) {
       this.#running = true
       void this.#run()
@@ -151,55 +171,49 @@ class Client implements InvalidationClient {
           batch.push(item)
           this.#queue.delete(key)
         }
+        this.#inFlight = batch
         await this.#send(batch)
+        this.#inFlight = []
       }
     } catch {
       // #send reports its own failures; nothing else here can fail.
     } finally {
+      this.#inFlight = []
       this.#running = false
-      this.#unhook()
+      this.#unhookWhenIdle()
       for (const resolve of this.#waiters.splice(0)) resolve()
     }
   }
 
+  /**
+   * Sends one batch until the service takes it, retrying by time: a restart of the service
+   * takes seconds, so a count of retries would be spent long before it is back. Only a 4xx, or
+   * `retry.maxTime` (or `retry.retries`) spent, gives a batch up; the queue bounds what waits
+   * behind it.
+   */
   async #send(items: Invalidation[]): Promise<void> {
     const body = JSON.stringify(encode(items))
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.#o.apiKey !== undefined) headers['x-api-key'] = this.#o.apiKey
+    let firstFailure: number | undefined
     for (let attempt = 1; ; attempt++) {
-      let error: Error
-      let retryable: boolean
-      try {
-        const response = await fetch(this.#o.url, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.#o.timeout),
-        })
-        const text = await response.text().catch(() => '')
-        if (response.ok) {
-          const answer = { items, status: response.status, attempts: attempt, body: parsed(text) }
-          this.#events.emit('sent', answer)
-          return
-        }
-        error = new Error(
-          `cachegraph/client: the service answered ${response.status}: ${text.slice(0, 200)}`,
-        )
-        retryable = response.status >= 500
-      } catch (cause) {
-        const reason =
-          cause instanceof Error && cause.name === 'TimeoutError'
-            ? `no answer within ${this.#o.timeout} ms`
-            : describe(cause)
-        error = new Error(`cachegraph/client: cannot reach ${this.#o.url}: ${reason}`, { cause })
-        retryable = true
+      const result = await post(this.#o.url, headers, body, this.#o.timeout)
+      if (result.ok) {
+        const { status, body: answer } = result
+        this.#events.emit('sent', { items, status, attempts: attempt, body: answer })
+        return
       }
+      const { error, retryable } = result
       this.#events.emit('error', { error, items })
       if (!retryable) return this.#drop(items, 'rejected', error)
-      if (attempt > this.#o.retries) return this.#drop(items, 'failed', error)
-      const ceiling = Math.min(this.#o.maxDelay, this.#o.minDelay * 2 ** (attempt - 1))
-      // Half fixed, half random: spread out, yet never hammering a restarting service.
-      const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+      firstFailure ??= this.#timing.now()
+      const delayMs = nextDelay(
+        this.#o.backoff,
+        attempt,
+        this.#timing.now() - firstFailure,
+        this.#timing.random(),
+      )
+      if (delayMs === undefined) return this.#drop(items, 'failed', error)
       this.#events.emit('retry', { items, attempt, delayMs, error })
       await this.#wait(delayMs)
     }
@@ -208,12 +222,31 @@ class Client implements InvalidationClient {
   /** A timer that keeps the process alive only while someone awaits `flush()`. */
   #wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined
+      const timer = this.#timing.setTimeout(() => {
+        if (this.#timer === timer) this.#timer = undefined
         resolve()
       }, ms)
-      if (this.#waiters.length === 0) this.#timer.unref()
+      this.#timer = timer
+      if (this.#waiters.length === 0) timer.unref()
     })
+  }
+
+  /**
+   * The process is exiting with work pending (`process.exit()` before `flush()`): it can no
+   * longer be sent. Reported now, synchronously — there is no later.
+   */
+  #exiting(): void {
+    const queued = [...this.#queue.values()]
+    const items = [...this.#inFlight, ...queued]
+    if (items.length === 0) return
+    const message =
+      `cachegraph/client: the process exited with ${items.length} invalidation(s) not sent ` +
+      `(${queued.length} queued, ${this.#inFlight.length} in flight and unconfirmed): they are ` +
+      'lost — an exit handler cannot send them; await client.flush() or client.close() before ' +
+      'process.exit()'
+    const error = new Error(message)
+    this.#events.emit('dropped', { items, reason: 'exit', error })
+    if (!this.#events.has('dropped')) warnNow(`${message} (exit; listen to 'dropped' to handle it)`)
   }
 
   #drop(items: Invalidation[], reason: ClientEvents['dropped']['reason'], error: Error): void {
@@ -227,10 +260,8 @@ class Client implements InvalidationClient {
     )
   }
 
-  #unhook(): void {
-    if (!this.#hooked || this.#running || this.#queue.size > 0) return
-    this.#hooked = false
-    process.off('beforeExit', this.#onBeforeExit)
+  #unhookWhenIdle(): void {
+    if (!this.#running && this.#queue.size === 0) this.#hooks.unhook()
   }
 }
 
@@ -244,20 +275,4 @@ function encode(items: readonly Invalidation[]): unknown {
   }
   const list = tags.length > 0 ? [...entities, { tags }] : entities
   return list.length === 1 ? list[0] : list
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause
-  if (typeof cause?.code === 'string') return cause.code
-  if (typeof cause?.message === 'string') return cause.message
-  return error instanceof Error ? error.message : String(error)
-}
-
-/** A service's answer as JSON when it is, else its text (servers other than cachegraph's). */
-function parsed(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
 }

@@ -13,11 +13,14 @@ export interface ClientEvents {
   retry: { items: readonly Invalidation[]; attempt: number; delayMs: number; error: Error }
   /**
    * Invalidations given up on: `overflow` (the queue was full), `rejected` (a 4xx answer: retrying
-   * cannot help), `failed` (every retry failed) or `closed` (added after `close()`).
+   * cannot help), `failed` (still failing `retry.maxTime` after the first failure, or
+   * `retry.retries` spent), `closed` (added after `close()`) or `exit` (the process exited with
+   * them queued or in flight, e.g. `process.exit()` without `await client.flush()` first: emitted
+   * from the process's `exit` event, so a listener can only act synchronously — log, not send).
    */
   dropped: {
     items: readonly Invalidation[]
-    reason: 'overflow' | 'rejected' | 'failed' | 'closed'
+    reason: 'overflow' | 'rejected' | 'failed' | 'closed' | 'exit'
     error?: Error
   }
   /** Every failure, retried or not, as an Error with a message saying what happened. */

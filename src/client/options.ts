@@ -1,3 +1,5 @@
+import type { Backoff } from './backoff.js'
+
 /** Options of {@link createInvalidationClient}. */
 export interface InvalidationClientOptions {
   /**
@@ -18,13 +20,32 @@ export interface InvalidationClientOptions {
   timeout?: number
   /** Most invalidations waiting; past it new ones are dropped and reported (`dropped`). @default 10000 */
   maxQueue?: number
-  /** Retries of a request that failed with a network error, a timeout or a 5xx (never a 4xx). */
+  /**
+   * Retries of a request that failed with a network error, a timeout or a 5xx (never a 4xx).
+   * Retried by time rather than by count: a service restart takes seconds, and a request is
+   * tried again until `maxTime` after its first failure. Invalidation is idempotent, so a request
+   * whose answer was lost (the service applied it, then went away) is safely sent again.
+   */
   retry?: {
-    /** @default 3 (at least 3 is recommended: a restarting service needs a moment) */
+    /**
+     * How long a request is retried after its first failure, in ms; then its invalidations are
+     * dropped (`failed`). While it is retried the rest waits in the queue (`maxQueue`).
+     * @default 60000 (a restart of up to 30 s loses nothing, with room to spare)
+     */
+    maxTime?: number
+    /**
+     * Most retries of one request, on top of `maxTime`.
+     * @default Infinity (bounded by `maxTime` only)
+     */
     retries?: number
-    /** First delay, in ms; doubled each time, with full jitter. @default 100 */
+    /**
+     * First delay's ceiling, in ms; the ceiling doubles with each retry up to `maxDelay`, and each
+     * delay is drawn uniformly between 0 and it (full jitter: clients failing together, as in a
+     * restart, spread out the most).
+     * @default 100
+     */
     minDelay?: number
-    /** Largest delay, in ms. @default 5000 */
+    /** Largest ceiling of a delay, in ms. @default 5000 */
     maxDelay?: number
   }
   /** How invalidations are grouped into requests. */
@@ -45,9 +66,7 @@ export interface ResolvedClientOptions {
   apiKey: string | undefined
   timeout: number
   maxQueue: number
-  retries: number
-  minDelay: number
-  maxDelay: number
+  backoff: Backoff
   maxBatch: number
   batchDelay: number
 }
@@ -75,10 +94,21 @@ export function resolveClientOptions(
     throw new TypeError('cachegraph/client: `ack` must be true or false')
   }
   if (options.ack === true) url.searchParams.set('ack', '1')
-  const number = (value: number | undefined, name: string, fallback: number, min: number) => {
+  const number = (
+    value: number | undefined,
+    name: string,
+    fallback: number,
+    min: number,
+    infinite = false,
+  ) => {
     const resolved = value ?? fallback
-    if (typeof resolved !== 'number' || !Number.isFinite(resolved) || resolved < min) {
-      throw new TypeError(`cachegraph/client: \`${name}\` must be a number >= ${min}`)
+    const finite = infinite
+      ? resolved === Infinity || Number.isFinite(resolved)
+      : Number.isFinite(resolved)
+    if (typeof resolved !== 'number' || !finite || resolved < min) {
+      throw new TypeError(
+        `cachegraph/client: \`${name}\` must be a number >= ${min}${infinite ? ' (or Infinity)' : ''}`,
+      )
     }
     return resolved
   }
@@ -88,14 +118,17 @@ export function resolveClientOptions(
     apiKey: options.apiKey ?? env.CACHE_API_KEY,
     timeout: number(options.timeout, 'timeout', 2_000, 1),
     maxQueue: Math.floor(number(options.maxQueue, 'maxQueue', 10_000, 1)),
-    retries: Math.floor(number(options.retry?.retries, 'retry.retries', 3, 0)),
-    minDelay,
-    maxDelay: number(
-      options.retry?.maxDelay,
-      'retry.maxDelay',
-      Math.max(5_000, minDelay),
+    backoff: {
+      maxTime: number(options.retry?.maxTime, 'retry.maxTime', 60_000, 0, true),
+      retries: Math.floor(number(options.retry?.retries, 'retry.retries', Infinity, 0, true)),
       minDelay,
-    ),
+      maxDelay: number(
+        options.retry?.maxDelay,
+        'retry.maxDelay',
+        Math.max(5_000, minDelay),
+        minDelay,
+      ),
+    },
     maxBatch: Math.floor(number(options.batch?.maxSize, 'batch.maxSize', 100, 1)),
     batchDelay: number(options.batch?.delay, 'batch.delay', 0, 0),
   }
