@@ -1,4 +1,5 @@
 import { currentFrame, mergeInto } from '../memo/context.js'
+import { CachedFailure } from './entry-codec.js'
 import { type Engine, l1KeyOf, type Namespace } from './engine.js'
 import type { L1Entry } from './l1.js'
 import { Validity } from './tag-registry.js'
@@ -14,12 +15,16 @@ export function recordHit(engine: Engine, ns: Namespace, key: string, entry: L1E
     mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
 }
 
-/** A live, fresh L1 entry of `key`, if any. */
+/**
+ * A live, fresh L1 entry of `key` holding a value, if any. A cached failure (`cacheErrors`) is
+ * for `getOrSet` to rethrow; to `get`, `getMany` and `has` the key has no value.
+ */
 function freshL1(engine: Engine, ns: Namespace, key: string): L1Entry | undefined {
   const entry = engine.lookupL1(l1KeyOf(ns, key))
   return entry !== undefined &&
     entry.validity === Validity.Valid &&
-    engine.clock.now() < entry.expiresAt
+    engine.clock.now() < entry.expiresAt &&
+    !entry.failure
     ? entry
     : undefined
 }
@@ -71,6 +76,7 @@ async function readShared(
     const live =
       entry !== undefined &&
       now < entry.expiresAt &&
+      !(entry.value instanceof CachedFailure) &&
       engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid
     if (!record) return live ? entry.value : undefined
     if (!live) {
