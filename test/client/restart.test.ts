@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { createInvalidationClient, type InvalidationClient } from '../../src/client/index.js'
+import { createClientWithTiming } from '../../src/client/client.js'
 import type { ClientEvents } from '../../src/client/events.js'
+import { createInvalidationClient, type InvalidationClient } from '../../src/client/index.js'
+import { fastTiming } from './fast-timing.js'
 import { restartableService } from './restartable-service.js'
 
 /**
@@ -31,8 +33,11 @@ function outcome(client: InvalidationClient) {
   return { sent, dropped, firstSent }
 }
 
-const tags = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => `restart:${from + i}`)
+const tags = (from: number, to: number, name = 'restart') =>
+  Array.from({ length: to - from }, (_, i) => `${name}:${from + i}`)
+
+const droppedCount = (dropped: readonly ClientEvents['dropped'][]) =>
+  dropped.reduce((n, d) => n + d.items.length, 0)
 
 describe('the client across a restart of cachegraph serve (default options)', () => {
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
@@ -58,11 +63,70 @@ describe('the client across a restart of cachegraph serve (default options)', ()
         client.invalidate(tags(4_000, TOTAL))
         await client.flush()
         const lost = TOTAL - sent.size
-        expect({ lost, dropped: dropped.reduce((n, d) => n + d.items.length, 0) }).toEqual({
-          lost: 0,
-          dropped: 0,
-        })
+        expect({ lost, dropped: droppedCount(dropped) }).toEqual({ lost: 0, dropped: 0 })
       },
     )
   }
+
+  it(
+    'three clients, two restarts (SIGKILL, then SIGTERM): nothing lost',
+    { timeout: 90_000 },
+    async () => {
+      const service = await restartableService()
+      cleanup.push(service.close)
+      const clients = ['a', 'b', 'c'].map((name) => {
+        const client = createInvalidationClient({ apiUrl: service.url })
+        cleanup.push(() => client.close())
+        return { name, client, ...outcome(client) }
+      })
+      const send = (from: number, to: number) =>
+        clients.forEach(({ name, client }) => client.invalidate(tags(from, to, name)))
+      send(0, 1_000)
+      await Promise.all(clients.map((c) => c.firstSent))
+      let next = 1_000
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        await service.stop(signal)
+        for (let i = 0; i < 3; i++, next += 500) {
+          send(next, next + 500)
+          await sleep(DOWN_MS / 3)
+        }
+        await service.start()
+        send(next, next + 500)
+        next += 500
+      }
+      await Promise.all(clients.map(({ client }) => client.flush()))
+      expect(next).toBe(TOTAL)
+      const lost = clients.reduce((n, c) => n + TOTAL - c.sent.size, 0)
+      const dropped = clients.reduce((n, c) => n + droppedCount(c.dropped), 0)
+      expect({ lost, dropped }).toEqual({ lost: 0, dropped: 0 })
+    },
+  )
+
+  // A 30 s outage as the client sees it, on a clock 5 times faster than the wall clock (its
+  // timers and its deadline alike): 6 s of waiting, plus the restart.
+  it('a 30 s outage loses nothing either', { timeout: 60_000 }, async () => {
+    const service = await restartableService()
+    cleanup.push(service.close)
+    const timing = fastTiming(5)
+    const client = createClientWithTiming({ apiUrl: service.url }, timing)
+    cleanup.push(() => client.close())
+    const { sent, dropped, firstSent } = outcome(client)
+    client.invalidate(tags(0, 1_000))
+    await firstSent
+    await service.stop('SIGKILL')
+    const down = timing.now()
+    for (let i = 1_000; i < 4_000; i += 500) {
+      client.invalidate(tags(i, i + 500))
+      await sleep(30_000 / 5 / 6)
+    }
+    await service.start()
+    const outage = timing.now() - down
+    client.invalidate(tags(4_000, TOTAL))
+    await client.flush()
+    expect(outage).toBeGreaterThanOrEqual(30_000)
+    expect({ lost: TOTAL - sent.size, dropped: droppedCount(dropped) }).toEqual({
+      lost: 0,
+      dropped: 0,
+    })
+  })
 })

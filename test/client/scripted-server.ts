@@ -8,10 +8,11 @@ export interface Received {
 
 /**
  * A real server on 127.0.0.1 whose answers the test scripts: `answer` gets each request (in
- * order) and returns a status, or a promise of one to hold the answer back.
+ * order) and returns a status, or a promise of one to hold the answer back, or `'hang-up'` to
+ * close the connection without an answer (a service that applied the request, then died).
  */
 export async function scriptedServer(
-  answer: (n: number, received: Received) => number | Promise<number> = () => 200,
+  answer: (n: number, received: Received) => number | 'hang-up' | Promise<number> = () => 200,
   port = 0,
 ) {
   const received: Received[] = []
@@ -23,6 +24,7 @@ export async function scriptedServer(
     received.push(one)
     for (const [count, resolve] of waiters) if (received.length >= count) resolve()
     const status = await answer(received.length, one)
+    if (status === 'hang-up') return void req.socket.destroy()
     res.writeHead(status, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ status: status < 300 ? 'invalidated' : 'no' }))
   }
