@@ -17,6 +17,7 @@ import { prepareLibrary } from './library.js'
 import type { RunOptions } from './options.js'
 import type { DbKind, WorkerConfig, WorkerResult, WriteRecord } from './protocol.js'
 import { type Framework, FRAMEWORKS } from './rows-app.js'
+import { ServiceProcess } from './service-process.js'
 import { setUpTopology, type Topology } from './topology.js'
 import { within, WorkerProcess } from './workers.js'
 
@@ -48,7 +49,9 @@ export async function runChecker(
   const library = await prepareLibrary(options.break)
   const admin = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 })
   admin.on('error', () => {}) // commands fail with the error; the event is noise
+  /** Readers and writers (the service, restarted by a fault, is apart). */
   const workers: WorkerProcess[] = []
+  let service: ServiceProcess | undefined
   let place: DbPlace | undefined
   let topology: Topology | undefined
   let faults: FaultSchedule | undefined
@@ -85,13 +88,11 @@ export async function runChecker(
     })
     // The invalidation service first: the writers need its address.
     if (options.writePaths.includes('service')) {
-      const service = new WorkerProcess(
+      service = await ServiceProcess.start(
         { ...base, role: 'service', index: 0, bus: true, framework: 'fastify' },
-        () => {},
+        STARTUP_MS,
       )
-      workers.push(service)
-      const { url } = await within(service.ready, STARTUP_MS, 'starting the service')
-      base.serviceUrl = url
+      base.serviceUrl = service.url
     }
     // Apps rotate through the frameworks, so every adapter serves reads and writes.
     let appCount = 0
@@ -132,6 +133,7 @@ export async function runChecker(
     )
     await within(Promise.all(workers.map((w) => w.ready)), STARTUP_MS, 'starting the workers')
     workers.forEach((w) => w.send({ type: 'go' }))
+    service?.current.send({ type: 'go' })
     const goMs = clock.now()
     const started = Date.now()
     if (options.faults.length > 0) {
@@ -141,7 +143,9 @@ export async function runChecker(
         cacheAdmin: topology.cacheAdmin,
         proxy: topology.proxy,
         own: topology.own,
-        busWorkers: workers.filter((w) => w.config.bus),
+        service,
+        recordsKeys: [`{${runId}}:h`, `{${runId}}:s`],
+        busWorkers: [...workers.filter((w) => w.config.bus), ...(service ? [service] : [])],
         pausable: workers.filter((w) => w.config.bus && w.config.role === 'reader'),
         slowLoaders: (extraMs) => workers.forEach((w) => w.send({ type: 'slow', extraMs })),
       })
@@ -152,10 +156,7 @@ export async function runChecker(
     // Ends the fault in progress (resume, SIGCONT, loaders back) before the workers stop.
     await faults?.stop()
     // The service stops last: a writer's last invalidation may still be on its way to it.
-    const [others, services] = [
-      workers.filter((w) => w.config.role !== 'service'),
-      workers.filter((w) => w.config.role === 'service'),
-    ]
+    const [others, services] = [workers, service ? [service.current] : []]
     others.forEach((w) => w.send({ type: 'stop' }))
     const elapsedMs = Date.now() - started
     const collect = async () => {
@@ -177,6 +178,7 @@ export async function runChecker(
   } finally {
     await faults?.stop()
     workers.forEach((w) => w.kill())
+    service?.kill()
     // The rows (`--db redis`) are on REDIS_URL; so are the caches' keys unless the run had its
     // own server (which goes with topology.close()).
     await deleteRunKeys(admin, runId).catch((error: unknown) =>

@@ -5,9 +5,10 @@
  *
  * Only this run's own things are ever touched: its workers' bus connections (found by the client
  * name their caches give them, `cachegraph-bus-<pid>-...`), its workers' processes, the TCP proxy
- * it put in front of Redis, and the `redis-server` it started itself — the machine's Redis is
- * never restarted nor flushed (topology.ts decides what exists; FLUSHDB and restarts need the
- * run's own server and refuse to run without it).
+ * it put in front of Redis, the `redis-server` it started itself, and its invalidation service
+ * process — the machine's Redis is never restarted, flushed nor squeezed (topology.ts decides
+ * what exists; FLUSHDB, restarts and evictions need the run's own server and refuse to run
+ * without it).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -16,6 +17,7 @@ import type { Redis } from 'ioredis'
 import type { OwnRedis } from '../../test/helpers/redis-server.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 import type { SharedClock } from './clock.js'
+import { evictRecords } from './fault-records.js'
 
 export const FAULTS = [
   { kind: 'bus-kill', what: "CLIENT KILL ID of a worker's bus subscriber" },
@@ -25,6 +27,14 @@ export const FAULTS = [
   { kind: 'flushdb', what: "FLUSHDB on the run's own redis-server" },
   { kind: 'pause', what: 'SIGSTOP a reader for 1.5 x maxSilence, then SIGCONT' },
   { kind: 'slow-loaders', what: 'every loader takes 50 ms longer, for 1 s' },
+  {
+    kind: 'service-restart',
+    what: 'invalidation service SIGKILLed / SIGTERMed (alternately), back 1 s later',
+  },
+  {
+    kind: 'evict-records',
+    what: 'tag records lost: DEL of {P}:h {P}:s / a maxmemory squeeze (allkeys-lru)',
+  },
 ] as const
 
 export type FaultKind = (typeof FAULTS)[number]['kind']
@@ -33,7 +43,9 @@ export const FAULT_KINDS: readonly FaultKind[] = FAULTS.map((f) => f.kind)
 /** Faults that need the workers to reach Redis through the run's TCP proxy. */
 export const PROXY_FAULTS: readonly FaultKind[] = ['redis-stall', 'redis-cut', 'redis-restart']
 /** Faults that need a `redis-server` of the run's own (never the machine's Redis). */
-export const OWN_REDIS_FAULTS: readonly FaultKind[] = ['redis-restart', 'flushdb']
+export const OWN_REDIS_FAULTS: readonly FaultKind[] = ['redis-restart', 'flushdb', 'evict-records']
+/** Faults that need writes through the invalidation service (`--write-paths` with `service`). */
+export const SERVICE_FAULTS: readonly FaultKind[] = ['service-restart']
 
 export const STALL_MS = 300
 /** How long the caches' Redis is down in a restart (a real one takes a while). */
@@ -42,6 +54,8 @@ export const SLOW_LOADER_EXTRA_MS = 50
 export const SLOW_LOADERS_MS = 1_000
 /** A paused reader stays stopped this many times `maxSilence`. */
 export const PAUSE_FACTOR = 1.5
+/** How long the invalidation service is gone in a restart, before its new process starts. */
+export const SERVICE_DOWN_MS = 1_000
 
 /** One fault as it happened; times in ms on the run's shared clock (see clock.ts). */
 export interface FaultRecord {
@@ -64,6 +78,10 @@ export interface FaultTargets {
   proxy: TcpProxy | undefined
   /** The run's own redis-server and a direct connection to it; absent: no FLUSHDB, no restart. */
   own: { server: OwnRedis; admin: Redis } | undefined
+  /** The run's invalidation service process (absent without the `service` write path). */
+  service: RestartableService | undefined
+  /** The store's tag-records hashes (`{P}:h`, `{P}:s`). */
+  recordsKeys: readonly string[]
   /** Workers with a bus, whose subscriber a bus-kill may cut. */
   busWorkers: readonly Worker[]
   /** Readers a pause may stop (those with a bus: a busless reader has no silence to notice). */
@@ -76,6 +94,13 @@ export interface Worker {
   readonly name: string
   readonly pid: number
   signal(signal: NodeJS.Signals): void
+}
+
+export interface RestartableService {
+  /** Stops the serving process with `signal`, once it is gone; its pid. */
+  stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<number>
+  /** Starts a new one on the same address; its pid once it serves. */
+  restart(): Promise<number>
 }
 
 export interface FaultSchedule {
@@ -110,9 +135,11 @@ export function scheduleFaults(
         endMs: NaN,
         target: 'redis',
       }
+      // Faults with variants alternate them by how often the kind came before.
+      const seen = records.filter((r) => r.kind === kind).length
       records.push(record)
       try {
-        record.target = await inject(kind, targets, signal, next)
+        record.target = await inject(kind, targets, signal, next, seen)
       } catch (error) {
         record.failed = error instanceof Error ? error.message : String(error)
       }
@@ -133,12 +160,16 @@ export function scheduleFaults(
 /** Sleeps `ms`, cut short by `signal` (the fault then ends early, as it must). */
 const hold = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => {})
 
-/** Injects one fault and waits for its end; returns its target. `n` picks among workers. */
+/**
+ * Injects one fault and waits for its end; returns its target. `n` picks among workers, `seen`
+ * (earlier faults of the kind) among variants.
+ */
 async function inject(
   kind: FaultKind,
   t: FaultTargets,
   signal: AbortSignal,
   n: number,
+  seen: number,
 ): Promise<string> {
   const pick = (list: readonly Worker[]) => {
     if (list.length === 0) throw new Error(`no worker to ${kind}`)
@@ -195,6 +226,30 @@ async function inject(
         t.slowLoaders(0)
       }
       return 'every worker'
+    case 'service-restart': {
+      // Writes through the service keep going: its clients must get every one through.
+      const service = need(t.service, kind)
+      const how = seen % 2 === 0 ? 'SIGKILL' : 'SIGTERM'
+      const old = await service.stop(how)
+      let fresh: number
+      try {
+        await hold(SERVICE_DOWN_MS, signal)
+      } finally {
+        // Also when the run ends meanwhile: the writers' last invalidations need it.
+        fresh = await service.restart()
+      }
+      return `service pid ${old} (${how}) -> pid ${fresh}`
+    }
+    case 'evict-records': {
+      const { admin, server } = need(t.own, kind)
+      const what = await evictRecords(
+        admin,
+        t.recordsKeys,
+        seen % 2 === 0 ? 'del' : 'squeeze',
+        signal,
+      )
+      return `own redis-server :${server.port}: ${what}`
+    }
   }
 }
 

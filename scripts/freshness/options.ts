@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 
 import { BREAK_NAMES, BREAKS } from './breaks.js'
-import { FAULT_KINDS, FAULTS, type FaultKind } from './faults.js'
+import { FAULT_KINDS, FAULTS, type FaultKind, SERVICE_FAULTS } from './faults.js'
 import { type DbKind, WRITE_PATHS, type WritePath } from './protocol.js'
 
 export interface RunOptions {
@@ -73,8 +73,10 @@ Options (durations take ms, s or m; a bare number is milliseconds):
                        all or none                                       (default bus-kill)
 ${FAULTS.map((f) => `                         ${f.kind.padEnd(14)} ${f.what}`).join('\n')}
                        stall, cut and restart put a TCP proxy of the run between the caches
-                       and Redis; restart and flushdb start a redis-server of the run's own
-                       (from PATH): REDIS_URL itself is never restarted nor flushed
+                       and Redis; restart, flushdb and evict-records start a redis-server of
+                       the run's own (from PATH): REDIS_URL itself is never restarted, flushed
+                       nor squeezed. service-restart needs the service write path (all
+                       leaves it out without it)
   --fault-every <d>    start a fault about this often                    (default 1s)
   --kill-every <d>     the same as --faults bus-kill --fault-every <d> (0: --faults none)
   --max-silence <d>    the bus's maxSilence: the bound on a stale L1 read (default 1s)
@@ -136,6 +138,13 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     faults = every > 0 ? ['bus-kill'] : []
     if (every > 0) faultEveryMs = every
   }
+  const writePaths = parseWritePaths(values['write-paths'])
+  if (!writePaths.includes('service') && faults.some((f) => SERVICE_FAULTS.includes(f))) {
+    if (values.faults?.trim() !== 'all') {
+      throw new UsageError('--faults service-restart needs service among --write-paths')
+    }
+    faults = faults.filter((f) => !SERVICE_FAULTS.includes(f))
+  }
   const readers = count('readers', values.readers, 1)
   const busless = count('busless', values.busless, 0)
   if (busless > readers) throw new UsageError('--busless cannot exceed --readers')
@@ -155,7 +164,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     writeRate: count('write-rate', values['write-rate'], 1),
     writerReads: count('writer-reads', values['writer-reads'], 0),
     httpShare: share('http-share', values['http-share']),
-    writePaths: parseWritePaths(values['write-paths']),
+    writePaths,
     ack: values.ack,
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
     faults,

@@ -41,6 +41,8 @@ export interface WorkerConfig {
   ack: boolean
   /** The invalidation service's URL (`service` among the write paths), else `undefined`. */
   serviceUrl: string | undefined
+  /** The `service` role's port: 0 at first, then the same one when the service is restarted. */
+  servicePort?: number
   /** The caches' Redis (store and bus); through the run's proxy when there are Redis faults. */
   redisUrl: string
   /** The database's Redis with `db.kind === 'redis'`: never through the proxy, never restarted. */

@@ -3,8 +3,9 @@
  *
  * - no Redis fault: the machine's Redis (`REDIS_URL`), directly, as before;
  * - `redis-stall` / `redis-cut`: through a TCP proxy of the run in front of it;
- * - `redis-restart` / `flushdb`: a `redis-server` of the run's own (from PATH, on a free port,
- *   no persistence), through the proxy. The machine's Redis is never restarted nor flushed.
+ * - `redis-restart` / `flushdb` / `evict-records`: a `redis-server` of the run's own (from PATH,
+ *   on a free port, no persistence), through the proxy. The machine's Redis is never restarted,
+ *   flushed nor squeezed.
  *
  * The database (`--db redis`) always stays on the machine's Redis, on connections that bypass
  * the proxy: a restart of the caches' Redis must not lose the source of truth.

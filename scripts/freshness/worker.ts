@@ -96,7 +96,16 @@ async function main(): Promise<void> {
       config.library.service
     )) as typeof ServiceEntry
     const handler = createInvalidationService({ cache, apiKeys: [SERVICE_KEY] })
-    service = await listen({ handler, port: 0 })
+    const listening = await listen({ handler, port: config.servicePort ?? 0 })
+    service = listening
+    // The service-restart fault's SIGTERM: as `cachegraph serve` does, finish the requests in
+    // flight, then stop (a SIGKILL gives it no such chance).
+    process.once('SIGTERM', () => {
+      void listening
+        .close()
+        .then(() => cache.close())
+        .finally(() => process.exit(0))
+    })
   } else {
     app = await startRowsApp(
       config.framework,
@@ -108,12 +117,12 @@ async function main(): Promise<void> {
   let client: ClientEntry.InvalidationClient | undefined
   if (config.role === 'writer' && config.serviceUrl !== undefined) {
     const { createInvalidationClient } = (await import(config.library.client)) as typeof ClientEntry
-    // Retries for longer than any fault lasts: a 503 (store out) is retried until it is recorded.
+    // The client's defaults, as an application would have them: they retry for a minute, longer
+    // than any fault lasts (a 503 while the store is out, the service restarting).
     client = createInvalidationClient({
       apiUrl: config.serviceUrl,
       apiKey: SERVICE_KEY,
       ack: config.ack,
-      retry: { retries: 20, minDelay: 20, maxDelay: 500 },
     })
   }
   const ledger = new Ledger({

@@ -15,6 +15,8 @@ export class WorkerProcess {
   /** Resolves once the worker is ready: its pid, and the service's URL (the `service` role). */
   readonly ready: Promise<{ pid: number; url?: string }>
   readonly result: Promise<WorkerResult>
+  /** Resolves once the process has exited, however. */
+  readonly exited: Promise<void>
   readonly #child: ChildProcess
 
   constructor(config: WorkerConfig, onWrites: (writes: WriteRecord[], mark: number) => void) {
@@ -24,6 +26,7 @@ export class WorkerProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const name = `${config.role} ${config.index}`
+    this.exited = new Promise((resolve) => this.#child.once('exit', () => resolve()))
     let failed: (error: Error) => void = () => {}
     const failure = new Promise<never>((_, reject) => (failed = reject))
     failure.catch(() => {}) // surfaces through `ready` / `result`
