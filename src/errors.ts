@@ -12,6 +12,7 @@ export type CacheErrorCode =
   | 'E_CLOSED'
   | 'E_TIMEOUT'
   | 'E_ENTRY_TOO_LARGE'
+  | 'E_TOO_LARGE'
   | 'E_INVALIDATION_NOT_RECORDED'
   | 'E_NO_SESSION'
   | 'E_NO_DEPENDENCY_CONTEXT'

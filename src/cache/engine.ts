@@ -1,4 +1,6 @@
 import { CacheError } from '../errors.js'
+import { checkName, inTurn, parts } from '../stores/batch-limits.js'
+import { mergeReads } from '../stores/redis-reply.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
 import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
@@ -160,10 +162,25 @@ export class Engine {
 
   /**
    * Reads from the shared tier; undefined (reported, not thrown) when it is unreachable. See
-   * `shared-read.ts` for when entries are judged here and when by the store.
+   * `shared-read.ts` for when entries are judged here and when by the store. A big read goes out
+   * in parts (`batch-limits.ts`), one after the other, each within the read time limit; should a
+   * part fail, the keys from there on are misses (their loaders answer).
    */
-  readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    return readShared(this, keys)
+  async readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const split = parts(keys, (key) => key.length)
+    if (split.length === 1) return readShared(this, keys)
+    const results: StoreReadResult[] = []
+    let read = 0
+    for (const part of split) {
+      const result = await readShared(this, part)
+      if (result === undefined) break
+      results.push(result)
+      read += part.length
+    }
+    if (results.length === 0) return undefined
+    const merged = mergeReads(results)
+    for (let i = read; i < keys.length; i++) merged.entries.push(undefined)
+    return merged
   }
 
   /** Decodes a shared-tier record, reporting (not throwing) one that cannot be read back. */
@@ -208,44 +225,65 @@ export class Engine {
     ack: boolean,
   ): Promise<InvalidationResult> {
     this.#assertOpen()
+    // Refused up front, before anything is applied anywhere.
+    for (const tag of tags) checkName(tag, 'tag')
     let seq: number
     let epoch: string | undefined
+    let applied = false
     if (this.store === undefined) {
       seq = ++this.#localSeq
     } else {
+      // In parts, one after the other: each part is one step of the sequence, applied here as
+      // soon as it is recorded; the invalidation resolves once every part is (docs/invalidation.md).
       const store = this.store
+      const split = parts(tags, (tag) => tag.length)
+      seq = this.#highestSeq
+      let done = 0
       try {
-        const result = await this.callStore('invalidate', () => store.invalidate(tags, { stale }))
-        this.observe(result.seq, result.epoch)
-        seq = result.seq
-        epoch = result.epoch
+        await inTurn(split, async (part) => {
+          const result = await this.callStore('invalidate', () => store.invalidate(part, { stale }))
+          this.observe(result.seq, result.epoch)
+          if (split.length > 1) this.applyOwn(part, result.seq, stale)
+          seq = result.seq
+          epoch = result.epoch
+          done++
+        })
       } catch (error) {
-        this.registry.apply(tags, this.#highestSeq + 1, stale)
-        // A repeated failure applies the same guessed sequence: nothing may look unchanged to the
-        // loads already running (callers must not join one that read the data before this).
-        this.registry.touch()
-        this.storeFailed(error, 'invalidate')
-        if (this.#access?.queue(tags, stale) === true) {
-          this.reportError(
-            new CacheError(
-              'E_INVALIDATION_NOT_RECORDED',
-              'cachegraph: the replay queue overflowed; it will invalidate the whole cache once the store is back',
-            ),
-            'invalidate',
-          )
-        }
-        throw new CacheError(
-          'E_INVALIDATION_NOT_RECORDED',
-          `cachegraph: invalidation of ${tags.join(', ')} applied in this process only; the shared store did not record it (queued for replay)`,
-          { cause: error },
-        )
+        this.#notRecorded(split.slice(done).flat(), stale, error)
       }
+      applied = split.length > 1
     }
-    this.applyOwn(tags, seq, stale)
+    if (!applied) this.applyOwn(tags, seq, stale)
     this.counters.invalidations++
     if (this.events.has('invalidate')) this.events.emit('invalidate', { tags, seq, stale })
     if (!ack || this.sync === undefined || epoch === undefined) return { tags, seq }
     return { tags, seq, fleet: await this.sync.acknowledged(seq, epoch) }
+  }
+
+  /**
+   * The store did not record `tags` (the parts of an invalidation from the first that failed):
+   * they are applied here, queued for replay, and the caller is told.
+   */
+  #notRecorded(tags: readonly string[], stale: boolean, error: unknown): never {
+    this.registry.apply(tags, this.#highestSeq + 1, stale)
+    // A repeated failure applies the same guessed sequence: nothing may look unchanged to the
+    // loads already running (callers must not join one that read the data before this).
+    this.registry.touch()
+    this.storeFailed(error, 'invalidate')
+    if (this.#access?.queue(tags, stale) === true) {
+      this.reportError(
+        new CacheError(
+          'E_INVALIDATION_NOT_RECORDED',
+          'cachegraph: the replay queue overflowed; it will invalidate the whole cache once the store is back',
+        ),
+        'invalidate',
+      )
+    }
+    throw new CacheError(
+      'E_INVALIDATION_NOT_RECORDED',
+      `cachegraph: invalidation of ${describeTags(tags)} applied in this process only; the shared store did not record it (queued for replay)`,
+      { cause: error },
+    )
   }
 
   /**
@@ -384,4 +422,10 @@ export class Engine {
   #assertOpen(): void {
     if (this.#closed) throw new CacheError('E_CLOSED', 'cachegraph: the cache is closed')
   }
+}
+
+/** The first few tags and how many there are: messages stay short whatever the batch. */
+function describeTags(tags: readonly string[]): string {
+  const shown = tags.slice(0, 5).map((tag) => (tag.length > 100 ? `${tag.slice(0, 100)}...` : tag))
+  return tags.length <= 5 ? shown.join(', ') : `${tags.length} tags (${shown.join(', ')}, ...)`
 }

@@ -1,3 +1,5 @@
+import { parts } from '../stores/batch-limits.js'
+
 /**
  * Invalidations the shared store did not record (it was unreachable), waiting to be sent again.
  * They were applied in this process already and the caller was told (`E_INVALIDATION_NOT_RECORDED`);
@@ -39,8 +41,9 @@ export class ReplayQueue {
   }
 
   /**
-   * Sends everything queued with `invalidate` (hard tags, then soft ones); one drain at a time.
-   * Tags stay queued until the store took them; a failure leaves them for the next drain.
+   * Sends everything queued with `invalidate` (hard tags, then soft ones), in parts of at most
+   * `batch-limits.ts` tags; one drain at a time. Tags stay queued until the store took their
+   * part; a failure stops the drain and leaves the rest for the next one.
    */
   drain(invalidate: (tags: readonly string[], stale: boolean) => Promise<unknown>): Promise<void> {
     this.#draining ??= this.#send(invalidate).finally(() => (this.#draining = undefined))
@@ -58,9 +61,10 @@ export class ReplayQueue {
       [this.#soft, true],
     ] as const) {
       if (set.size === 0) continue
-      const tags = [...set]
-      await invalidate(tags, stale)
-      for (const tag of tags) set.delete(tag)
+      for (const part of parts([...set], (tag) => tag.length)) {
+        await invalidate(part, stale)
+        for (const tag of part) set.delete(tag)
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { CacheError } from '../errors.js'
 import type { Store } from '../stores/store.js'
 import type { CircuitState, GuardOptions, StoreOperation } from './store-guard.js'
 import { StoreGuard } from './store-guard.js'
@@ -44,10 +45,23 @@ export class StoreAccess {
     return this.#replay.size
   }
 
-  /** A guarded call; failures are thrown. */
+  /**
+   * A guarded call; failures are thrown. Queued invalidations are replayed first: nothing is read
+   * from (or written to) a store that has not heard of them. A read waits for that replay only
+   * within its own time limit, which then covers the replay and the read together; when the
+   * replay takes longer, the read fails at once (`E_TIMEOUT`, not a store failure: the replay's
+   * own call counts) and its caller falls back to its loader while the replay goes on.
+   */
   async call<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
-    if (this.#replay.size > 0) await this.#sendQueued()
-    return this.#guard.run(operation, call)
+    if (this.#replay.size === 0) return this.#guard.run(operation, call)
+    if (operation !== 'read') {
+      await this.#sendQueued()
+      return this.#guard.run(operation, call)
+    }
+    const limit = this.#guard.timeout('read')
+    const started = Date.now()
+    await within(this.#sendQueued(), limit)
+    return this.#guard.run(operation, call, Math.max(1, limit - (Date.now() - started)))
   }
 
   /** A guarded call that skips the replay queue (checking the store's own state). */
@@ -60,11 +74,44 @@ export class StoreAccess {
     return this.#replay.add(tags, stale)
   }
 
+  /** Replays the queue (one drain at a time); its failure is the drain's, reported to callers. */
   #sendQueued(): Promise<void> {
     const store = this.#store
-    return this.#replay.drain(async (tags, stale) => {
+    const drain = this.#replay.drain(async (tags, stale) => {
       const result = await this.#guard.run('invalidate', () => store.invalidate(tags, { stale }))
       this.#hooks.replayed(tags, result.seq, result.epoch, stale)
     })
+    // A read that stops waiting leaves the drain running: its failure must not go unhandled.
+    drain.catch(() => {})
+    return drain
   }
+}
+
+/**
+ * `promise`, or an `E_TIMEOUT` rejection once `ms` passed (the timer is cleared either way). Only
+ * reads during a replay get here, so one timer each is fine.
+ */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms === Infinity) return promise
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new CacheError(
+            'E_TIMEOUT',
+            `cachegraph: shared store read skipped: queued invalidations are still being replayed (${ms} ms)`,
+          ),
+        ),
+      ms,
+    )
+    timer.unref()
+    promise.then(
+      () => (clearTimeout(timer), resolve()),
+      (error: unknown) => {
+        clearTimeout(timer)
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the replay's own error, passed on as is
+        reject(error)
+      },
+    )
+  })
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import { CacheError } from '../errors.js'
+import { CacheError, isCacheError } from '../errors.js'
 
 /** What the engine calls the shared tier for. */
 export type StoreOperation = 'read' | 'write' | 'invalidate' | 'scan'
@@ -46,15 +46,28 @@ export class StoreGuard {
     return this.#state
   }
 
-  /** Runs `call` within the operation's time limit, unless the circuit refuses it. */
-  async run<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+  /** The time limit of one call of `operation`, ms. */
+  timeout(operation: StoreOperation): number {
+    return this.#options.timeouts[operation]
+  }
+
+  /**
+   * Runs `call` within the operation's time limit (or `timeoutMs`, when the caller already spent
+   * part of it), unless the circuit refuses it.
+   */
+  async run<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    timeoutMs = this.#options.timeouts[operation],
+  ): Promise<T> {
     const probe = this.#admit(operation)
     try {
-      const result = await withTimeout(call(), this.#options.timeouts[operation], operation)
+      const result = await withTimeout(call(), timeoutMs, operation)
       this.#succeeded()
       return result
     } catch (error) {
-      this.#failed(error)
+      // The caller's own input is the caller's error, not the store's: it never opens the circuit.
+      if (!isCallerError(error)) this.#failed(error)
       throw error
     } finally {
       if (probe) this.#probing = false
@@ -96,6 +109,15 @@ export class StoreGuard {
     this.#state = state
     this.#onState(state, cause)
   }
+}
+
+/**
+ * Errors caused by what a caller asked for, not by the store: input refused as too large, and a
+ * JavaScript engine limit (`RangeError`: a stack or string length overflow) reached building the
+ * call. A healthy store stays trusted after them.
+ */
+function isCallerError(error: unknown): boolean {
+  return isCacheError(error, 'E_TOO_LARGE') || error instanceof RangeError
 }
 
 /** A call waiting for its answer, and what to do when its time is up. */

@@ -1,4 +1,5 @@
-import type { StoreEntry } from '../stores/store.js'
+import { checkName, checkPayload, entrySize, parts } from '../stores/batch-limits.js'
+import type { StoreEntry, StoreWriteResult } from '../stores/store.js'
 import { CacheError } from '../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from './entry-codec.js'
 import { type Engine, keyTag, type PendingWrite } from './engine.js'
@@ -14,12 +15,20 @@ import { Validity } from './tag-registry.js'
  * - Writes without a start supersede: they take a fresh sequence and record their key tag at it,
  *   so a load of the same key that started earlier can never overwrite them.
  * - Entries over `maxEntryBytes` are not stored (reported once per key).
+ * - A key, tag or value over the hard limits of `batch-limits.ts` refuses the whole call up
+ *   front (`E_TOO_LARGE`), before anything is stored anywhere.
+ * - Big batches go to the store in parts, one after the other, each within the write time limit;
+ *   should a part fail, the entries from there on are not stored.
  */
 export async function commit(
   engine: Engine,
   writes: readonly PendingWrite[],
   now: number,
 ): Promise<boolean[]> {
+  for (const w of writes) {
+    checkName(keyTag(w.fullKey), 'key')
+    for (const tag of w.tags) checkName(tag, 'tag')
+  }
   const valid = (w: PendingWrite, start: number) =>
     engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
   // Sized once: the byte limits and the L1 entry use the same figure (0 when nothing needs it).
@@ -32,9 +41,8 @@ export async function commit(
   )
   const starts = writes.map((w) => w.start)
   const metas = writes.map((w) => engine.meta(w, now))
-  const superseding = writes.flatMap((w, i) =>
-    w.start === undefined && stored[i] ? [keyTag(w.fullKey)] : [],
-  )
+  const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
+  const superseding = writes.flatMap((w, i) => (supersedes[i] ? [keyTag(w.fullKey)] : []))
   if (engine.store === undefined) {
     if (superseding.length > 0) {
       const seq = engine.nextLocalSeq()
@@ -57,6 +65,7 @@ export async function commit(
         ttlMs: Math.max(1, Math.ceil(meta.staleUntil - now)),
       }
     })
+    entries.forEach((entry) => checkPayload(entry.key, entry.payload))
     indexes.forEach((i, n) => {
       if (
         !fitsBytes(engine, writes[i] as PendingWrite, (entries[n] as StoreEntry).payload.length)
@@ -66,18 +75,28 @@ export async function commit(
     })
     const sending = entries.filter((_, n) => stored[indexes[n] as number])
     const sentIndexes = indexes.filter((i) => stored[i])
-    if (sending.length > 0) {
+    let sent = 0
+    let firstStart: number | undefined
+    for (const part of sending.length === 0 ? [] : parts(sending, entrySize)) {
       const store = engine.store
-      const result = await engine.guardStore('write', () => store.write(sending))
-      if (result !== undefined) engine.observe(result.seq, result.epoch)
-      sentIndexes.forEach((i, n) => {
-        stored[i] = result?.written[n] === true
-        starts[i] = result?.starts[n]
-      })
-      const supersededAt = sentIndexes.find((i) => writes[i]?.start === undefined)
-      if (result !== undefined && supersededAt !== undefined) {
-        engine.applyOwn(superseding, starts[supersededAt] as number, false)
-      }
+      const result = await engine.guardStore('write', () => store.write(part))
+      if (result === undefined) break
+      engine.observe(result.seq, result.epoch)
+      const at = sentIndexes.slice(sent, sent + part.length)
+      const fresh = applyResult(engine, writes, at, result, stored, starts)
+      firstStart ??= fresh
+      sent += part.length
+    }
+    // What a failed part left unsent is not stored.
+    for (const i of sentIndexes.slice(sent)) stored[i] = false
+    // Superseding writes kept from the store (local only, too large) still void older loads
+    // here, as of the sequence the first part took.
+    if (firstStart !== undefined) {
+      const sentSet = new Set(sentIndexes)
+      const rest = writes.flatMap((w, i) =>
+        supersedes[i] && !sentSet.has(i) ? [keyTag(w.fullKey)] : [],
+      )
+      if (rest.length > 0) engine.applyOwn(rest, firstStart, false)
     }
   }
   writes.forEach((w, i) => {
@@ -88,6 +107,34 @@ export async function commit(
     putL1(engine, w, start, metas[i] as EntryMeta, sizes[i] as number, now)
   })
   return stored
+}
+
+/**
+ * Takes one part's answer: per entry whether it was stored and as of which start; the key tags of
+ * its superseding entries are recorded here at the sequence the part took for them. Returns that
+ * sequence (undefined when the part had no superseding entry).
+ */
+function applyResult(
+  engine: Engine,
+  writes: readonly PendingWrite[],
+  at: readonly number[],
+  result: StoreWriteResult,
+  stored: boolean[],
+  starts: (number | undefined)[],
+): number | undefined {
+  const superseding: string[] = []
+  let fresh: number | undefined
+  at.forEach((i, n) => {
+    stored[i] = result.written[n] === true
+    starts[i] = result.starts[n]
+    const w = writes[i] as PendingWrite
+    if (w.start === undefined) {
+      superseding.push(keyTag(w.fullKey))
+      fresh ??= result.starts[n]
+    }
+  })
+  if (fresh !== undefined) engine.applyOwn(superseding, fresh, false)
+  return fresh
 }
 
 function putL1(

@@ -9,7 +9,16 @@ import {
   scanNode,
   script,
 } from './redis-runner.js'
-import { parseEntry, parseSnapshot, type ReadReply, tagRecords } from './redis-reply.js'
+import {
+  mergeReads,
+  mergeSnapshots,
+  mergeWrites,
+  parseEntry,
+  parseSnapshot,
+  type ReadReply,
+  tagRecords,
+} from './redis-reply.js'
+import { entrySize, inTurn, parts } from './batch-limits.js'
 import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
@@ -59,20 +68,49 @@ export class RedisClusterStore implements Store {
     this.#ownsClient = ownsClient
   }
 
+  /** Big reads are split into parts (`batch-limits.ts`) read in turn, each as described above. */
   async read(keys: readonly string[]): Promise<StoreReadResult> {
+    const split = parts(keys, keyLength)
+    if (split.length === 1) return this.#read(keys)
+    return mergeReads(await inTurn(split, (part) => this.#read(part)))
+  }
+
+  async #read(keys: readonly string[]): Promise<StoreReadResult> {
     const [state, rows] = await Promise.all([
       this.#state([]),
       Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
     ])
     const entries = rows.map((row) => (row === null ? undefined : parseEntry(row)))
     const tags = [...new Set(entries.flatMap((entry) => entry?.tags ?? []))]
-    const [seq, epoch, floor, , list, hard, soft] =
-      tags.length === 0 ? state : await this.#state(tags)
-    return { entries, tagSeqs: tagRecords(floor, list, hard, soft), seq: Number(seq), epoch }
+    if (tags.length === 0) {
+      const [seq, epoch, floor, , list, hard, soft] = state
+      return { entries, tagSeqs: tagRecords(floor, list, hard, soft), seq: Number(seq), epoch }
+    }
+    // The records of many tags are read in parts too; each part answers with the state it saw.
+    const records = await inTurn(parts(tags, keyLength), (part) => this.#state(part))
+    const last = records[records.length - 1] as ReadReply
+    const tagSeqs = {}
+    for (const [, , floor, , list, hard, soft] of records) {
+      Object.assign(tagSeqs, tagRecords(floor, list, hard, soft))
+    }
+    // Records from before a loss of state cannot vouch for anything: treat it as the read's own.
+    const lost = records.some((reply) => reply[1] !== last[1]) || state[1] !== last[1]
+    return {
+      entries: lost ? entries.map(() => undefined) : entries,
+      tagSeqs: lost ? {} : tagSeqs,
+      seq: Number(records[0]?.[0] ?? last[0]),
+      epoch: last[1],
+    }
   }
 
   /** The entries' `GET`s and the sequence and epoch (one `MGET` in the `{P}` slot), in parallel. */
   async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const split = parts(keys, keyLength)
+    if (split.length === 1) return this.#readUnchecked(keys)
+    return mergeSnapshots(await inTurn(split, (part) => this.#readUnchecked(part)))
+  }
+
+  async #readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
     const [rows, state] = await Promise.all([
       Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
       this.client.mget(this.#slotKey, `{${this.prefix}}:epoch`),
@@ -80,11 +118,17 @@ export class RedisClusterStore implements Store {
     return parseSnapshot([...rows, ...state], keys.length)
   }
 
+  /** Big writes are split into parts (`batch-limits.ts`) written in turn, each as above. */
   async write(
     entries: readonly StoreEntry[],
     options: StoreWriteOptions = {},
   ): Promise<StoreWriteResult> {
-    const args: string[] = [this.prefix, options.asOf === undefined ? '' : String(options.asOf)]
+    const asOf = options.asOf === undefined ? '' : String(options.asOf)
+    return mergeWrites(await inTurn(parts(entries, entrySize), (part) => this.#write(part, asOf)))
+  }
+
+  async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
+    const args: string[] = [this.prefix, asOf]
     for (const entry of entries) {
       args.push(
         JSON.stringify(entry.tags),
@@ -121,17 +165,22 @@ export class RedisClusterStore implements Store {
     return { seq: Number(reply[0]), epoch: String(reply[1]), written, starts: starts.map(Number) }
   }
 
+  /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */
   async invalidate(
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    const [seq, epoch] = (await runScript(
-      this.client,
-      SCRIPTS.invalidate,
-      [this.#slotKey],
-      [this.prefix, options.stale ? '1' : '0', ...tags],
-    )) as [string, string]
-    return { seq: Number(seq), epoch }
+    const stale = options.stale ? '1' : '0'
+    const results = await inTurn(parts(tags, keyLength), async (part) => {
+      const [seq, epoch] = (await runScript(
+        this.client,
+        SCRIPTS.invalidate,
+        [this.#slotKey],
+        [this.prefix, stale, ...part],
+      )) as [string, string]
+      return { seq: Number(seq), epoch }
+    })
+    return results[results.length - 1] as StoreInvalidateResult
   }
 
   /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */
@@ -179,6 +228,8 @@ export class RedisClusterStore implements Store {
     )
   }
 }
+
+const keyLength = (key: string): number => key.length
 
 function parseCursor(cursor: string): [number, string] {
   const [index, node] = cursor.split(':')

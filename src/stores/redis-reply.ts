@@ -1,4 +1,4 @@
-import type { StoreReadResult, StoredRecord, TagSeq } from './store.js'
+import type { StoreReadResult, StoredRecord, StoreWriteResult, TagSeq } from './store.js'
 
 /** Reply of the read script (and of the cluster store's assembled read). */
 export type ReadReply = [
@@ -87,4 +87,63 @@ export function parseSnapshot(
 /** The part of a merged read that answers `count` keys from `from` (records and state shared). */
 export function sliceRead(result: StoreReadResult, from: number, count: number): StoreReadResult {
   return { ...result, entries: result.entries.slice(from, from + count) }
+}
+
+/**
+ * One answer from the answers of the parts of a split read, in order. Parts are separate atomic
+ * reads: should the store have lost its state between them (a new epoch), the entries of parts
+ * from an older epoch are dropped (misses), with their records. The sequence is the earliest of
+ * the last epoch's parts: a load that starts after the whole read is safely "as of" it.
+ */
+export function mergeReads(parts: readonly StoreReadResult[]): StoreReadResult {
+  const last = parts[parts.length - 1] as StoreReadResult
+  if (parts.length === 1) return last
+  const entries: (StoredRecord | undefined)[] = []
+  const tagSeqs: Record<string, TagSeq> = {}
+  let seq = last.seq
+  for (const part of parts) {
+    if (part.epoch !== last.epoch) {
+      for (let i = 0; i < part.entries.length; i++) entries.push(undefined)
+      continue
+    }
+    seq = Math.min(seq, part.seq)
+    for (const entry of part.entries) entries.push(entry)
+    for (const [tag, record] of Object.entries(part.tagSeqs)) {
+      const known = tagSeqs[tag]
+      tagSeqs[tag] =
+        known === undefined
+          ? record
+          : { hard: Math.max(known.hard, record.hard), soft: Math.max(known.soft, record.soft) }
+    }
+  }
+  return { entries, tagSeqs, seq, epoch: last.epoch }
+}
+
+/** Unchecked reads merged as {@link mergeReads}; undefined when a part found no state. */
+export function mergeSnapshots(
+  parts: readonly (StoreReadResult | undefined)[],
+): StoreReadResult | undefined {
+  if (parts.some((part) => part === undefined)) return undefined
+  const all = parts as StoreReadResult[]
+  // Entries judged by the process itself must all come from one epoch.
+  if (all.some((part) => part.epoch !== all[0]?.epoch)) return undefined
+  return mergeReads(all)
+}
+
+/**
+ * One answer from the answers of the parts of a split write (each part one atomic check-and-set).
+ * Entries of parts written in an older epoch than the last are reported not written: the store
+ * lost them with its state.
+ */
+export function mergeWrites(parts: readonly StoreWriteResult[]): StoreWriteResult {
+  const last = parts[parts.length - 1] as StoreWriteResult
+  if (parts.length === 1) return last
+  const written: boolean[] = []
+  const starts: number[] = []
+  for (const part of parts) {
+    const current = part.epoch === last.epoch
+    for (const ok of part.written) written.push(current && ok)
+    for (const start of part.starts) starts.push(start)
+  }
+  return { written, starts, seq: last.seq, epoch: last.epoch }
 }

@@ -17,7 +17,9 @@ export const script = (source: string): Script => ({
 
 /**
  * Runs `script` in one round trip: EVALSHA, and EVAL once when the server does not know the
- * script yet (a new or restarted server). `keys` route the call on a cluster.
+ * script yet (a new or restarted server). `keys` route the call on a cluster. The arguments go
+ * to the client as one array, never spread into a call (a spread of ~120,000 arguments overflows
+ * the stack); callers keep each call within `batch-limits.ts`.
  */
 export async function runScript(
   client: Redis | Cluster,
@@ -25,11 +27,12 @@ export async function runScript(
   keys: readonly string[],
   args: readonly string[],
 ): Promise<unknown> {
+  const rest = [String(keys.length), ...keys].concat(args)
   try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+    return await client.call('evalsha', [script.sha, ...rest])
   } catch (error) {
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-    return client.eval(script.source, keys.length, ...keys, ...args)
+    return client.call('eval', [script.source, ...rest])
   }
 }
 

@@ -11,7 +11,16 @@ import {
   scanNode,
   script,
 } from './redis-runner.js'
-import { parseRead, parseSnapshot, type ReadReply, sliceRead } from './redis-reply.js'
+import {
+  mergeReads,
+  mergeSnapshots,
+  mergeWrites,
+  parseRead,
+  parseSnapshot,
+  type ReadReply,
+  sliceRead,
+} from './redis-reply.js'
+import { entrySize, inTurn, MAX_PART_ITEMS, parts } from './batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
@@ -76,23 +85,34 @@ export class RedisStore implements Store {
     return `${this.prefix}:e:${key}`
   }
 
-  /** Reads made in the same tick share one script call. */
+  /**
+   * Reads made in the same tick share one script call. A read of more keys than one script takes
+   * (`batch-limits.ts`) is split into parts read in turn, each checked atomically.
+   */
   read(keys: readonly string[]): Promise<StoreReadResult> {
-    return this.#reads.load(keys)
+    const split = parts(keys, keyLength)
+    if (split.length === 1) return this.#reads.load(keys)
+    return inTurn(split, (part) => this.#reads.load(part)).then(mergeReads)
   }
 
   /**
    * One `MGET` of the entry strings, the sequence and the epoch: no script, no tag records.
-   * Unchecked reads made in the same tick share one `MGET`.
+   * Unchecked reads made in the same tick share one `MGET`; big ones are split as `read` is.
    */
   readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    return this.#uncheckedReads.load(keys)
+    const split = parts(keys, keyLength)
+    if (split.length === 1) return this.#uncheckedReads.load(keys)
+    return inTurn(split, (part) => this.#uncheckedReads.load(part)).then(mergeSnapshots)
   }
 
-  readonly #reads = new TickBatch<StoreReadResult>(async (keys) => {
-    const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
-    return parseRead(reply, keys.length)
-  }, sliceRead)
+  readonly #reads = new TickBatch<StoreReadResult>(
+    async (keys) => {
+      const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
+      return parseRead(reply, keys.length)
+    },
+    sliceRead,
+    MAX_PART_ITEMS,
+  )
 
   readonly #uncheckedReads = new TickBatch<StoreReadResult | undefined>(
     async (keys) => {
@@ -101,13 +121,24 @@ export class RedisStore implements Store {
       return parseSnapshot(await this.client.mget(names), keys.length)
     },
     (result, from, count) => result && sliceRead(result, from, count),
+    MAX_PART_ITEMS,
   )
 
+  /**
+   * One script per part of at most `batch-limits.ts` entries and bytes, in turn: each part is an
+   * atomic check-and-set (superseding entries of each part share that part's fresh sequence).
+   */
   async write(
     entries: readonly StoreEntry[],
     options: StoreWriteOptions = {},
   ): Promise<StoreWriteResult> {
-    const args: string[] = [options.asOf === undefined ? '' : String(options.asOf)]
+    const asOf = options.asOf === undefined ? '' : String(options.asOf)
+    const results = await inTurn(parts(entries, entrySize), (part) => this.#write(part, asOf))
+    return mergeWrites(results)
+  }
+
+  async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
+    const args: string[] = [asOf]
     for (const entry of entries) {
       args.push(
         entry.key,
@@ -129,15 +160,23 @@ export class RedisStore implements Store {
     }
   }
 
+  /**
+   * One step of the sequence per part of at most `batch-limits.ts` tags, in turn; resolves with
+   * the last once every part is recorded (docs/invalidation.md, "Big invalidations").
+   */
   async invalidate(
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    const [seq, epoch] = (await this.#run(SCRIPTS.invalidate, [
-      options.stale ? '1' : '0',
-      ...tags,
-    ])) as [string, string]
-    return { seq: Number(seq), epoch }
+    const stale = options.stale ? '1' : '0'
+    const results = await inTurn(parts(tags, keyLength), async (part) => {
+      const [seq, epoch] = (await this.#run(SCRIPTS.invalidate, [stale, ...part])) as [
+        string,
+        string,
+      ]
+      return { seq: Number(seq), epoch }
+    })
+    return results[results.length - 1] as StoreInvalidateResult
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -171,6 +210,8 @@ export class RedisStore implements Store {
     return runScript(this.client, source, [], [this.prefix, ...args])
   }
 }
+
+const keyLength = (key: string): number => key.length
 
 /**
  * Creates the Redis shared tier. ioredis is an optional peer dependency: install it.
