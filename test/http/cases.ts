@@ -3,6 +3,7 @@ import { expect } from 'vitest'
 import { dependsOn, entityTag } from '../../src/index.js'
 import { deferred, until } from '../helpers/deferred.js'
 import { type Case, get, type TableRoute, USER } from './harness.js'
+import { sharingCases } from './sharing-cases.js'
 
 /**
  * The behaviour every HTTP adapter must show, as a table. Each case declares routes, options and
@@ -372,9 +373,12 @@ export const cases: Case[] = [
   },
   {
     name: 'Cache-Control: no-cache BYPASSes and refreshes the entry; Pragma too; no-store stays away',
+    clock: true,
     routes: () => [{ method: 'GET', path: '/n', cache: {}, handle: () => json({ v: fresh() }) }],
     steps: [
       { req: '/n', cache: 'MISS' },
+      // A key is refreshed at most once per `minRefresh` (1 s): see sharing-cases.ts.
+      { act: ({ clock }) => clock?.advance(1_000) },
       { req: get('/n', { 'cache-control': 'no-cache' }), cache: 'BYPASS', headers: { etag: /^"/ } },
       { req: '/n', cache: 'HIT' },
       {
@@ -383,6 +387,7 @@ export const cases: Case[] = [
           expect(c?.body).toBe(b?.body)
         },
       },
+      { act: ({ clock }) => clock?.advance(1_000) },
       { req: get('/n', { pragma: 'no-cache' }), cache: 'BYPASS', calls: { 'GET /n': 3 } },
       { req: get('/n', { 'cache-control': 'no-store' }), cache: 'SKIP', calls: { 'GET /n': 4 } },
       { req: '/n', cache: 'HIT', calls: { 'GET /n': 4 } },
@@ -843,6 +848,9 @@ export const cases: Case[] = [
       { act: ({ cache }) => expect(cache.stats()).toMatchObject({ hits: 2, misses: 1 }) },
     ],
   },
+
+  // ---- What is never shared, and what a client cannot force ------------------------------
+  ...sharingCases,
 ]
 
 let gate = deferred<number>()

@@ -50,6 +50,7 @@ export const expressListening: Driver = {
   name: 'express on 127.0.0.1',
   async start(setup): Promise<Harness> {
     const app = express()
+    if (setup.trustProxy === true) app.set('trust proxy', true)
     app.use(cachegraph({ cache: setup.cache, ...setup.options }))
     app.use((req, _res, next) => {
       const match = /^Bearer (\w+)$/.exec(req.headers.authorization ?? '')

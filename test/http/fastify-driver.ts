@@ -58,7 +58,7 @@ export function declare(app: FastifyInstance, route: TableRoute): void {
 }
 
 async function build(setup: Parameters<Driver['start']>[0]): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify({ trustProxy: setup.trustProxy === true })
   await app.register(cachegraph, { cache: setup.cache, ...setup.options })
   for (const route of setup.routes) declare(app, route)
   return app

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 
 import { type Cache, createCache } from '../../src/index.js'
+import { type FakeClock, fakeClock } from '../../src/testing/index.js'
 import type {
   CacheStatus,
   HttpCacheOptions,
@@ -82,6 +83,11 @@ export interface Driver {
     cache: Cache
     options: Omit<HttpCacheOptions, 'cache'>
     routes: readonly TableRoute[]
+    /**
+     * The app trusts the proxy in front of it, the framework's way (Fastify `trustProxy`,
+     * Express `trust proxy`, the Hono middleware's `trustProxy` option).
+     */
+    trustProxy?: boolean
   }): Promise<Harness>
 }
 
@@ -100,6 +106,8 @@ export interface Expectation {
 export interface CaseContext {
   cache: Cache
   harness: Harness
+  /** The case's clock when it asked for one (`clock: true`), else the wall clock. */
+  clock: FakeClock | undefined
   /** Every response so far, in order. */
   responses: Res[]
   calls(route: string): number
@@ -112,17 +120,22 @@ export type Step =
 export interface Case {
   name: string
   options?: Omit<HttpCacheOptions, 'cache'>
-  /** Routes; built per run with that run's cache (for memoized functions). */
-  routes: (cache: Cache) => TableRoute[]
+  /** A fake clock, fresh for each run, drives both the cache and the HTTP options. */
+  clock?: boolean
+  /** The app trusts its proxy (see {@link Driver}). */
+  trustProxy?: boolean
+  /** Routes; built per run with that run's cache (for memoized functions) and clock. */
+  routes: (cache: Cache, clock: FakeClock | undefined) => TableRoute[]
   steps: Step[]
 }
 
 export function runCases(driver: Driver, cases: readonly Case[]): void {
   for (const c of cases) {
     it(c.name, async () => {
-      const cache = createCache()
+      const clock = c.clock === true ? fakeClock() : undefined
+      const cache = createCache(clock === undefined ? {} : { clock })
       const counts = new Map<string, number>()
-      const routes = c.routes(cache).map((route) => {
+      const routes = c.routes(cache, clock).map((route) => {
         const id = `${route.method} ${route.path}`
         return {
           ...route,
@@ -132,10 +145,13 @@ export function runCases(driver: Driver, cases: readonly Case[]): void {
           },
         }
       })
-      const harness = await driver.start({ cache, options: c.options ?? {}, routes })
+      const options = { ...c.options, ...(clock === undefined ? {} : { clock }) }
+      const trustProxy = c.trustProxy === true
+      const harness = await driver.start({ cache, options, routes, trustProxy })
       const ctx: CaseContext = {
         cache,
         harness,
+        clock,
         responses: [],
         calls: (route) => counts.get(route) ?? 0,
       }

@@ -67,7 +67,8 @@ export const honoRequest: Driver = {
   name: 'hono app.request()',
   async start(setup): Promise<Harness> {
     const app = new Hono()
-    app.use(cachegraph({ cache: setup.cache, ...setup.options }))
+    const trustProxy = setup.trustProxy === true
+    app.use(cachegraph({ cache: setup.cache, ...setup.options, trustProxy }))
     app.use(async (c, next) => {
       const match = /^Bearer (\w+)$/.exec(c.req.header('authorization') ?? '')
       if (match !== null) users.set(c, match[1] as string)
