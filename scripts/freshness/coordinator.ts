@@ -150,8 +150,19 @@ export async function runChecker(
         slowLoaders: (extraMs) => workers.forEach((w) => w.send({ type: 'slow', extraMs })),
       })
     }
-    await sleep(options.durationMs, undefined, { signal: interrupt }).catch(() =>
-      progress('freshness: interrupted, stopping early'),
+    // `--until forbidden`: the run ends at the first forbidden stale read (the duration is then
+    // only a cap), so a run that looks for one does not depend on how busy the machine is.
+    const found = new AbortController()
+    if (options.until === 'forbidden') {
+      void Promise.race(workers.map((w) => w.forbidden)).then(() => found.abort())
+    }
+    const signals = interrupt === undefined ? [found.signal] : [interrupt, found.signal]
+    await sleep(options.durationMs, undefined, { signal: AbortSignal.any(signals) }).catch(() =>
+      progress(
+        found.signal.aborted
+          ? 'freshness: a forbidden stale read was found, stopping (--until forbidden)'
+          : 'freshness: interrupted, stopping early',
+      ),
     )
     // Ends the fault in progress (resume, SIGCONT, loaders back) before the workers stop.
     await faults?.stop()

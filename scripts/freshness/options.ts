@@ -30,6 +30,8 @@ export interface RunOptions {
   faults: FaultKind[]
   /** About how often a fault starts, ms. */
   faultEveryMs: number
+  /** `forbidden`: end at the first forbidden stale read; `durationMs` is then the cap. */
+  until: 'forbidden' | undefined
   maxSilenceMs: number
   busSlackMs: number
   redisUrl: string
@@ -46,6 +48,9 @@ read began. Tests the built library: run \`npm run build\` first.
 
 Options (durations take ms, s or m; a bare number is milliseconds):
   --duration <d>       how long to read and write                        (default 30s)
+  --until forbidden    end the run as soon as a forbidden stale read is found; --duration is
+                       then a cap (a check that a --break is noticed need not guess how long
+                       a busy machine takes to hit the race)
   --readers <n>        reader processes                                  (default 4)
   --busless <n>        how many of them share the store but not the bus (their own L1 is
                        stale until ttl; what they store must never be)   (default 1)
@@ -117,6 +122,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       'max-silence': { type: 'string', default: '1s' },
       'bus-slack': { type: 'string', default: '2ms' },
       break: { type: 'string' },
+      until: { type: 'string' },
       json: { type: 'boolean', default: false },
       ack: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -128,6 +134,9 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   }
   if (values.break !== undefined && !BREAK_NAMES.includes(values.break)) {
     throw new UsageError(`--break must be one of ${BREAK_NAMES.join(', ')}`)
+  }
+  if (values.until !== undefined && values.until !== 'forbidden') {
+    throw new UsageError(`--until takes forbidden, not '${values.until}'`)
   }
   let faults = parseFaults(values.faults ?? 'bus-kill')
   let faultEveryMs = duration('fault-every', values['fault-every'], 10)
@@ -169,6 +178,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
     faults,
     faultEveryMs,
+    until: values.until,
     maxSilenceMs: duration('max-silence', values['max-silence'], 20),
     busSlackMs: duration('bus-slack', values['bus-slack'], 0),
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -177,4 +177,6 @@ export type FromWorker =
   /** A writer's new writes; none it makes later resolves before `mark`. `done`: its last batch. */
   | { type: 'writes'; writes: WriteRecord[]; mark: number; done: boolean }
   | { type: 'result'; result: WorkerResult }
+  /** A reader or writer judged its first forbidden stale read (for `--until forbidden`). */
+  | { type: 'forbidden' }
   | { type: 'fatal'; message: string }

@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       ack: config.ack,
     })
   }
+  let toldForbidden = false
   const ledger = new Ledger({
     pid: process.pid,
     maxSilenceMs: config.maxSilenceMs,
@@ -132,6 +133,10 @@ async function main(): Promise<void> {
     ...(config.bus ? {} : { noBusBoundMs: ROW_TTL_MS }),
     // Evidence: what the process went through from a little before the write to after the read.
     onExample: (example) => {
+      if (!toldForbidden) {
+        toldForbidden = true
+        void send({ type: 'forbidden' })
+      }
       const from = (example.resolvedAt ?? example.startedAt ?? 0) - EVIDENCE_BEFORE_MS
       const fill = () =>
         (example.events = timeline.between(from, (example.startedAt ?? 0) + EVIDENCE_AFTER_MS))

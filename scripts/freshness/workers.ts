@@ -17,6 +17,8 @@ export class WorkerProcess {
   readonly result: Promise<WorkerResult>
   /** Resolves once the process has exited, however. */
   readonly exited: Promise<void>
+  /** Resolves when the worker judged its first forbidden stale read (never, if it does not). */
+  readonly forbidden: Promise<void>
   readonly #child: ChildProcess
 
   constructor(config: WorkerConfig, onWrites: (writes: WriteRecord[], mark: number) => void) {
@@ -44,7 +46,10 @@ export class WorkerProcess {
           })
         }),
       ])
+    let forbidden = () => {}
+    this.forbidden = new Promise((resolve) => (forbidden = resolve))
     this.#child.on('message', (message: FromWorker) => {
+      if (message.type === 'forbidden') forbidden()
       if (message.type === 'fatal')
         failed(new Error(`freshness: ${name} failed: ${message.message}`))
       if (message.type === 'writes') onWrites(message.writes, message.mark)
