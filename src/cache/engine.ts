@@ -1,5 +1,5 @@
 import { CacheError } from '../errors.js'
-import { checkName, inTurn, parts } from '../stores/batch-limits.js'
+import { checkName, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { mergeReads } from '../stores/redis-reply.js'
 import type { Store, StoreReadResult } from '../stores/store.js'
 import type { InvalidationResult } from '../types/options.js'
@@ -167,7 +167,7 @@ export class Engine {
    * part fail, the keys from there on are misses (their loaders answer).
    */
   async readStore(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const split = parts(keys, (key) => key.length)
+    const split = parts(keys, (key) => key.length, MAX_READ_ITEMS)
     if (split.length === 1) return readShared(this, keys)
     const results: StoreReadResult[] = []
     let read = 0

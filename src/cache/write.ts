@@ -40,6 +40,8 @@ export async function commit(
       fits(engine, w, sizes[i] as number),
   )
   const starts = writes.map((w) => w.start)
+  /** Entries the store took (their answer came from its atomic check). */
+  const fromStore: boolean[] = []
   const metas = writes.map((w) => engine.meta(w, now))
   const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
   const superseding = writes.flatMap((w, i) => (supersedes[i] ? [keyTag(w.fullKey)] : []))
@@ -84,6 +86,7 @@ export async function commit(
       engine.observe(result.seq, result.epoch)
       const at = sentIndexes.slice(sent, sent + part.length)
       const fresh = applyResult(engine, writes, at, result, stored, starts)
+      for (const i of at) fromStore[i] = true
       firstStart ??= fresh
       sent += part.length
     }
@@ -101,10 +104,19 @@ export async function commit(
   }
   writes.forEach((w, i) => {
     const start = starts[i]
-    if (!stored[i] || start === undefined || !valid(w, start)) return void (stored[i] = false)
+    if (!stored[i] || start === undefined) return void (stored[i] = false)
+    // Checked here again: an invalidation may have landed since the store wrote it.
+    const checked = valid(w, start)
+    // A batch past `maxTags` makes this process forget records (its floor rises above the
+    // first parts' starts): it can no longer judge such an entry, but the store did, atomically.
+    // Stored, then — only not kept in L1.
+    const vouched =
+      checked ||
+      (fromStore[i] === true && !engine.registry.decides(w.tags, start, w.tagStarts ?? undefined))
+    if (!vouched) return void (stored[i] = false)
     engine.counters.sets++
     if (engine.events.has('set')) engine.events.emit('set', { key: w.fullKey, tags: w.tags })
-    putL1(engine, w, start, metas[i] as EntryMeta, sizes[i] as number, now)
+    if (checked) putL1(engine, w, start, metas[i] as EntryMeta, sizes[i] as number, now)
   })
   return stored
 }

@@ -18,7 +18,7 @@ import {
   type ReadReply,
   tagRecords,
 } from './redis-reply.js'
-import { entrySize, inTurn, parts } from './batch-limits.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from './batch-limits.js'
 import { INVALIDATE } from './redis-scripts.js'
 import type {
   Store,
@@ -70,7 +70,7 @@ export class RedisClusterStore implements Store {
 
   /** Big reads are split into parts (`batch-limits.ts`) read in turn, each as described above. */
   async read(keys: readonly string[]): Promise<StoreReadResult> {
-    const split = parts(keys, keyLength)
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#read(keys)
     return mergeReads(await inTurn(split, (part) => this.#read(part)))
   }
@@ -105,7 +105,7 @@ export class RedisClusterStore implements Store {
 
   /** The entries' `GET`s and the sequence and epoch (one `MGET` in the `{P}` slot), in parallel. */
   async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const split = parts(keys, keyLength)
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#readUnchecked(keys)
     return mergeSnapshots(await inTurn(split, (part) => this.#readUnchecked(part)))
   }

@@ -20,7 +20,7 @@ import {
   type ReadReply,
   sliceRead,
 } from './redis-reply.js'
-import { entrySize, inTurn, MAX_PART_ITEMS, parts } from './batch-limits.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from './batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
 import { INVALIDATE, READ, WRITE } from './redis-scripts.js'
 import type {
@@ -90,7 +90,7 @@ export class RedisStore implements Store {
    * (`batch-limits.ts`) is split into parts read in turn, each checked atomically.
    */
   read(keys: readonly string[]): Promise<StoreReadResult> {
-    const split = parts(keys, keyLength)
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#reads.load(keys)
     return inTurn(split, (part) => this.#reads.load(part)).then(mergeReads)
   }
@@ -100,7 +100,7 @@ export class RedisStore implements Store {
    * Unchecked reads made in the same tick share one `MGET`; big ones are split as `read` is.
    */
   readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
-    const split = parts(keys, keyLength)
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#uncheckedReads.load(keys)
     return inTurn(split, (part) => this.#uncheckedReads.load(part)).then(mergeSnapshots)
   }
@@ -111,7 +111,7 @@ export class RedisStore implements Store {
       return parseRead(reply, keys.length)
     },
     sliceRead,
-    MAX_PART_ITEMS,
+    MAX_READ_ITEMS,
   )
 
   readonly #uncheckedReads = new TickBatch<StoreReadResult | undefined>(
@@ -121,7 +121,7 @@ export class RedisStore implements Store {
       return parseSnapshot(await this.client.mget(names), keys.length)
     },
     (result, from, count) => result && sliceRead(result, from, count),
-    MAX_PART_ITEMS,
+    MAX_READ_ITEMS,
   )
 
   /**

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, memoryStore, type Store } from '../../src/index.js'
+import { faultyStore } from '../../src/testing/index.js'
 import { ALL_TIERS, trusted } from '../helpers/tiers.js'
 
 const caches: Cache[] = []
@@ -58,4 +59,24 @@ describe('the read deadline of a batch', () => {
     expect(values.filter((v) => v !== undefined)).toHaveLength(10_000)
     expect(errors).toEqual([])
   }, 30_000)
+})
+
+describe("a caller's own error", () => {
+  it('is not a store failure: a RangeError building a call never opens the circuit', async () => {
+    const store = faultyStore(memoryStore())
+    const cache = createCache({ namespace: 'own', store })
+    caches.push(cache)
+    const circuit: string[] = []
+    cache.on('store:circuit', ({ state }) => circuit.push(state))
+    cache.on('error', () => {})
+    store.faults.set({
+      operations: ['write'],
+      error: new RangeError('Maximum call stack size exceeded'),
+      times: 6,
+    })
+    for (let i = 0; i < 6; i++) expect(await cache.set(`k${i}`, i)).toBe(false)
+    expect(circuit).toEqual([])
+    expect(await cache.set('after', 1)).toBe(true)
+    await cache.invalidate('t')
+  })
 })
