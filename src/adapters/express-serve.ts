@@ -82,4 +82,6 @@ function replay(res: Response, response: ReplayResponse): void {
   res.end(response.body)
 }
 
-export const exchange = (req: Request) => exchangeOf(req, req.method, req.originalUrl, req.headers)
+/** `req.host` is the forwarded host only under Express's `trust proxy`. */
+export const exchange = (req: Request) =>
+  exchangeOf(req, req.method, req.originalUrl, req.headers, req.host)

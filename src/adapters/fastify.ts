@@ -185,8 +185,9 @@ function replay(reply: FastifyReply, response: ReplayResponse): FastifyReply {
   return empty && !reply.hasHeader('content-type') ? reply.send() : reply.send(body)
 }
 
+/** `request.host` is the forwarded host only under Fastify's `trustProxy`. */
 const exchange = (request: FastifyRequest) =>
-  exchangeOf(request, request.method, request.url, request.headers)
+  exchangeOf(request, request.method, request.url, request.headers, request.host)
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'

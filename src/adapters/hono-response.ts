@@ -6,16 +6,24 @@ import type { CapturedResponse, HttpExchange } from '../http/index.js'
 /** Bodies made by `c.text()`, `c.json()`, `c.html()`, `c.body()` from text or bytes. */
 export type Bodies = WeakMap<ReadableStream, 'text' | 'bytes'>
 
-/** The request as the core sees it: the raw target, not Hono's parsed one. */
-export function exchange(c: Context): HttpExchange<Context> {
+/**
+ * The request as the core sees it: the raw target, not Hono's parsed one. Its host is `Host`
+ * (else the URL's), or with `trustProxy` the last `X-Forwarded-Host` entry — the one the
+ * nearest proxy wrote, as Fastify takes it.
+ */
+export function exchange(c: Context, trustProxy: boolean): HttpExchange<Context> {
   const url = c.req.url
-  const { path, query } = splitUrl(url.slice(url.indexOf('/', url.indexOf('://') + 3)))
+  const start = url.indexOf('/', url.indexOf('://') + 3)
+  const { path, query } = splitUrl(url.slice(start))
   const headers = c.req.raw.headers
+  const forwarded = trustProxy ? headers.get('x-forwarded-host')?.split(',').pop()?.trim() : ''
+  const host = forwarded || headers.get('host') || url.slice(url.indexOf('://') + 3, start)
   return {
     request: c,
     method: c.req.method,
     path,
     query,
+    host,
     header: (n) => headers.get(n) ?? undefined,
   }
 }

@@ -21,10 +21,19 @@ export type CachegraphHonoOptions = HttpCacheOptions & {
    * without `authorize(c)` (it gets the Hono context) unless `insecure: true`.
    */
   admin?: Omit<AdminOptions<Context>, 'cache'>
+  /**
+   * The app runs behind a proxy it trusts to set `X-Forwarded-Host`: the host of each key is
+   * that header's last entry instead of `Host`. Hono has no setting of its own for this (Fastify
+   * has `trustProxy`, Express `trust proxy`). Without it, a request whose `X-Forwarded-Host`
+   * names another host is never cached (docs/http.md).
+   * @default false
+   */
+  trustProxy?: boolean
 }
 
 interface State {
   http: HttpCache<Context>
+  trustProxy: boolean
   /** Routes by pattern for requests without route options: ids come from the pattern. */
   defaults: Map<string, HttpRoute<Context>>
   /** The options of `cachegraph.route()`, once it ran. */
@@ -45,7 +54,10 @@ const ROUTE = Symbol('cachegraph.route')
  * app.get('/users/:id', cachegraph.route({ ttl: '1m' }), (c) => c.json(user))
  */
 function middleware(options: CachegraphHonoOptions): MiddlewareHandler {
-  const { admin: adminOptions, ...httpOptions } = options
+  const { admin: adminOptions, trustProxy = false, ...httpOptions } = options
+  if (typeof trustProxy !== 'boolean') {
+    throw new CacheError('E_INVALID_OPTION', 'cachegraph: option `trustProxy` must be a boolean')
+  }
   const http = createHttpCache<Context>({
     onError: (error, context) => console.error('cachegraph: request failed', context, error),
     ...httpOptions,
@@ -62,7 +74,7 @@ function middleware(options: CachegraphHonoOptions): MiddlewareHandler {
     c.set('cache', cache)
     const answer = admin === undefined ? undefined : await admin(c.req.raw, c)
     if (answer !== undefined) return answer
-    const state: State = { http, defaults, bodies: recordBodies(c) }
+    const state: State = { http, trustProxy, defaults, bodies: recordBodies(c) }
     states.set(c, state)
     const routes = matchedRoutes(c)
     const method = c.req.method
@@ -74,7 +86,7 @@ function middleware(options: CachegraphHonoOptions): MiddlewareHandler {
     await next()
     if (isWrite(method)) {
       const route = state.route ?? routeOf(state, undefined, patternOf(c))
-      await http.afterWrite(route, exchange(c), await captured(c, state.bodies))
+      await http.afterWrite(route, exchange(c, trustProxy), await captured(c, state.bodies))
     }
   }
 }
@@ -149,7 +161,7 @@ async function serve(
     },
     release: addHeaders,
   }
-  const outcome = await state.http.serve(route, exchange(c), port)
+  const outcome = await state.http.serve(route, exchange(c, state.trustProxy), port)
   if (outcome.action === 'pass') {
     await next()
     addHeaders(outcome.headers)

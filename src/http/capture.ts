@@ -80,16 +80,19 @@ export const isRead = (method: string): boolean => method === 'GET' || method ==
 
 /**
  * The exchange of a request known by its method, raw request target (`/a?b=1`) and Node-style
- * headers (lower-case names, lists for repeated fields): what Node frameworks hand out.
+ * headers (lower-case names, lists for repeated fields): what Node frameworks hand out. `host`
+ * is the host the framework resolved (its proxy trust applied); omitted: the `Host` header.
  */
 export function exchangeOf<R>(
   request: R,
   method: string,
   url: string,
   headers: Readonly<Record<string, HeaderValue>>,
+  host?: string,
 ): HttpExchange<R> {
   const { path, query } = splitUrl(url)
-  return { request, method, path, query, header: (name) => headerText(headers[name]) }
+  const header = (name: string) => headerText(headers[name])
+  return { request, method, path, query, host: host || header('host'), header }
 }
 
 /**

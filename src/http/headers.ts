@@ -72,17 +72,6 @@ export function directives(value: string | undefined): Set<string> {
   return names
 }
 
-/**
- * Why a response's own `Cache-Control` forbids storing it in a shared cache, if it does:
- * `private` and `no-store` (RFC 9111 §5.2.2.5, §5.2.2.7), and `no-cache` (§5.2.2.4: it may not
- * be reused without revalidation, which this cache does not do).
- */
-export function refusedByResponse(cacheControl: string | undefined): boolean {
-  if (cacheControl === undefined) return false
-  const names = directives(cacheControl)
-  return names.has('private') || names.has('no-store') || names.has('no-cache')
-}
-
 /** The field names a `Vary` header lists, lower-cased, sorted, deduplicated (`*` kept). */
 export function varyNames(value: string | undefined): string[] {
   if (value === undefined) return []

@@ -3,8 +3,10 @@ import { CacheError, type Cache, type LoaderContext } from '../index.js'
 import { currentFrame } from '../memo/context.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
+import { personalCookies } from './cookies.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
-import { buildKey, functionPart, headerPart, varyPart } from './key.js'
+import { canonicalHost, forwardedHosts } from './hosts.js'
+import { buildKey, functionPart, headerPart, hostPart, varyPart } from './key.js'
 import {
   compileRoute,
   isUserTag,
@@ -16,6 +18,7 @@ import {
   type RouteCacheOptions,
 } from './options.js'
 import { bodyEntityTags, jsonBody, replayOf, type SkipReason, storedForm } from './response.js'
+import { RefreshLimiter } from './refresh.js'
 import { responseTags, shapeOf, writeTags } from './tags.js'
 import type {
   CacheStatus,
@@ -59,9 +62,12 @@ export class HttpCache<R = unknown> {
   /** What a request that is not stored is answered with (`SKIP`, and no edge caching with a CDN). */
   readonly #skip: Readonly<Record<string, string>>
   readonly #passSkip: ServeOutcome
+  readonly #refreshes: RefreshLimiter | undefined
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveHttpOptions(options)
+    const { minRefreshMs } = this.#o
+    this.#refreshes = minRefreshMs > 0 ? new RefreshLimiter(minRefreshMs) : undefined
     const { cdn } = this.#o
     this.#cdn =
       cdn === undefined ? undefined : new Cdn(cdn, (error) => this.#purgeFailed(error, undefined))
@@ -104,7 +110,7 @@ export class HttpCache<R = unknown> {
     if (typeof plan === 'string') return this.#passSkip
     const asked = this.#o.honorNoCache ? requestDirectives(exchange) : undefined
     if (asked?.has('no-store') === true) return this.#passSkip
-    const bypass = asked?.has('no-cache') === true
+    const bypass = asked?.has('no-cache') === true && (await this.#mayRefresh(plan.key, exchange))
     if (bypass) {
       // Dropping the entry first makes the load below run and store the fresh response.
       try {
@@ -158,6 +164,30 @@ export class HttpCache<R = unknown> {
       response.headers = { ...response.headers, ...edge }
     }
     return { action: 'replay', response }
+  }
+
+  /**
+   * Whether a client's `no-cache` may refresh `key` now: not when this process refreshed it less
+   * than `minRefresh` ago, nor when its entry is younger than that — whichever process stored it
+   * (RFC 9111 §5.2.1.4 lets a cache reuse a response for a `no-cache` request once validated;
+   * an entry stored within `minRefresh` stands in for that validation).
+   */
+  async #mayRefresh(key: string, exchange: HttpExchange<R>): Promise<boolean> {
+    const limiter = this.#refreshes
+    if (limiter === undefined) return true
+    // By the cache's clock, which also dates its entries.
+    if (!limiter.claim(key, this.#o.cacheNow())) return false
+    try {
+      const entry = await this.#o.cache.inspect(key)
+      if (entry?.status !== 'valid') return true
+      if (this.#o.cacheNow() - entry.createdAt >= this.#o.minRefreshMs) return true
+      limiter.settle(key, entry.createdAt)
+      return false
+    } catch (error) {
+      // Unknown age: this process's limit still holds.
+      this.#report(error, 'http:bypass', exchange)
+      return true
+    }
   }
 
   /**
@@ -232,18 +262,19 @@ export class HttpCache<R = unknown> {
   /** The key and variant of a request, or why it is not cacheable. */
   #plan(route: HttpRoute<R>, exchange: HttpExchange<R>): Plan | SkipReason {
     // RFC 9111 §3.5: a shared cache must not reuse responses to authenticated requests unless
-    // the route says they are public, or names what they vary by.
-    if (
-      !route.public &&
-      route.varyBy.length === 0 &&
-      exchange.header('authorization') !== undefined
-    ) {
-      return 'authorization'
+    // the route says they are public, or names what they vary by. A session cookie
+    // authenticates as much as `Authorization` does (RFC 6265 §8.6: cookies are ambient
+    // credentials), so it counts too — unless `ignoredCookies` names it.
+    if (!route.public && route.varyBy.length === 0) {
+      if (exchange.header('authorization') !== undefined) return 'authorization'
+      if (personalCookies(exchange.header('cookie'), this.#o.ignoredCookie)) return 'request-cookie'
     }
+    const host = this.#hostOf(exchange)
+    if (host === null) return 'host'
     const path = canonicalPath(exchange.path)
     const query = canonicalQuery(exchange.query)
     if (path === undefined || query === undefined || path.length > MAX_PATH_LENGTH) return 'url'
-    const parts: string[] = []
+    const parts: string[] = host === undefined ? [] : [hostPart(host)]
     const { varyBy, learnedVary } = route
     for (let i = 0; i < varyBy.length; i++) {
       const entry = varyBy[i] as (typeof varyBy)[number]
@@ -262,6 +293,23 @@ export class HttpCache<R = unknown> {
     return { key, path, vary: learnedVary }
   }
 
+  /**
+   * The canonical host of the key (`undefined`: the request has none), or `null` when it may not
+   * be cached: malformed, outside `hosts`, or a forwarding header naming another host. Such a
+   * header reached a framework that did not trust it (or it would be the host), and the handler
+   * may still build links from it: storing that response would poison the entry for everyone.
+   */
+  #hostOf(exchange: HttpExchange<R>): string | undefined | null {
+    const given = exchange.host || exchange.header('host') || undefined
+    const host = given === undefined ? undefined : canonicalHost(given)
+    if (given !== undefined && host === undefined) return null
+    if (!this.#o.hostAllowed(host)) return null
+    for (const named of forwardedHosts((name) => exchange.header(name))) {
+      if (canonicalHost(named) !== host) return null
+    }
+    return host
+  }
+
   /** Inside the read-through: decides whether the captured response is stored, and its tags. */
   #admit(
     route: HttpRoute<R>,
@@ -276,6 +324,8 @@ export class HttpCache<R = unknown> {
       ctx.skip()
       return { kind: 'unshareable', reason: verdict.skip }
     }
+    // The shorter of the route's ttl and the response's own lifetime (freshness.ts).
+    if (verdict.ttlMs !== undefined && verdict.ttlMs < this.#ttlMs(route)) ctx.setTtl(verdict.ttlMs)
     const segments = segmentsOf(plan.path)
     if (segments.length > MAX_DEPTH) {
       ctx.skip()
@@ -283,26 +333,31 @@ export class HttpCache<R = unknown> {
     }
     const shape = shapeOf(segments, route.pattern)
     const tags = responseTags(shape, this.#o.entityTypes)
-    const body = jsonBody(this.#o, captured.headers, verdict.body)
+    const body = jsonBody(this.#o, captured.headers, verdict.response.body)
     if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
     const own = route.tags
     if (typeof own === 'function') tags.push(...checked(own(exchange.request), 'cache.tags'))
     else if (own !== undefined) tags.push(...own)
     ctx.setTags(...tags)
-    if (this.#cdn === undefined) return verdict
-    return { ...verdict, edge: this.#edgeOf(route, captured) }
+    if (this.#cdn === undefined) return verdict.response
+    return { ...verdict.response, edge: this.#edgeOf(route, captured) }
+  }
+
+  /** The route's ttl in ms: its own, else the plugin's, else the cache's. */
+  #ttlMs(route: HttpRoute<R>): number {
+    return route.ttl === undefined ? this.#o.defaultTtlMs : toMs(route.ttl, 'cache.ttl')
   }
 
   /**
    * The edge side of a response being stored: every tag of its entry (what the handler recorded
-   * included) and its lifetime — the route's ttl, shortened by its shortest-lived input.
+   * included) and its lifetime — the route's ttl, shortened by the response's own lifetime and
+   * by its shortest-lived input.
    */
   #edgeOf(route: HttpRoute<R>, captured: CapturedResponse) {
     const cdn = this.#cdn as Cdn
     const frame = currentFrame()
     const now = this.#o.clock.now()
-    const ttl = route.ttl === undefined ? this.#o.defaultTtlMs : toMs(route.ttl, 'cache.ttl')
-    let lifetime = frame?.ttlMs ?? ttl
+    let lifetime = frame?.ttlMs ?? this.#ttlMs(route)
     if (frame !== undefined) lifetime = Math.min(lifetime, frame.expiresAt - this.#o.cacheNow())
     const own = headerText(normalizeHeaders(captured.headers)['cache-control']) !== undefined
     return cdn.edgeInfo(frame?.tags.keys() ?? [], lifetime, own, now)

@@ -4,6 +4,9 @@ import { toMs } from '../cache/duration.js'
 import { entityTags } from '../memo/entities.js'
 import { INTERNAL } from '../cache/internal.js'
 import { type CdnOption, resolveCdn, type ResolvedCdn } from './cdn/options.js'
+import { type CookieFilter, cookieFilter } from './cookies.js'
+import { type Freshness, freshnessJudge } from './freshness.js'
+import { type HostFilter, hostFilter } from './hosts.js'
 import type { EntityTypes, InvalidationMode } from './tags.js'
 
 /**
@@ -30,17 +33,22 @@ export interface RouteCacheOptions<R = unknown> {
    * @default true
    */
   enabled?: boolean
-  /** Time to live of this route's responses. @default the plugin's `ttl`, else the cache's */
+  /**
+   * Time to live of this route's responses. A response that states a shorter lifetime of its
+   * own (`s-maxage`, `max-age`, `Expires`) lives that long instead: the shorter wins.
+   * @default the plugin's `ttl`, else the cache's
+   */
   ttl?: Duration
   /**
    * Request values that select a variant: header names or functions of the request, read after
-   * authentication. Declaring any lets requests with `Authorization` be cached (per variant).
+   * authentication. Declaring any lets requests with `Authorization` or `Cookie` be cached (per
+   * variant): on a route whose responses depend on the caller, name the caller.
    * @example varyBy: ['accept-language', (req) => req.user?.id]
    */
   varyBy?: readonly VaryBy<R>[]
   /**
    * The response is the same for every caller, credentials or not: requests with
-   * `Authorization` may be served from and stored in the cache (RFC 9111 §3.5).
+   * `Authorization` or `Cookie` may be served from and stored in the cache (RFC 9111 §3.5).
    * @default false
    */
   public?: boolean
@@ -78,14 +86,22 @@ export interface HttpCacheOptions {
   cache: Cache
   /** Cache every GET/HEAD route that does not opt out, not only those that opt in. @default false */
   cacheAll?: boolean
-  /** Default time to live of responses. @default the cache's `ttl` */
+  /**
+   * Default time to live of responses; one that states a shorter lifetime of its own
+   * (`s-maxage`, `max-age`, `Expires`; RFC 9111 §4.2.1) lives that long instead.
+   * @default the cache's `ttl`
+   */
   ttl?: Duration
   /**
    * Responses with a larger body are not stored (`X-Cache: SKIP`) and pass through untouched.
    * @default 10_485_760 (10 MB)
    */
   maxResponseBytes?: number
-  /** Status codes that may be stored. @default [200, 203, 204, 300, 301, 404, 410] */
+  /**
+   * Status codes that may be stored — within those RFC 9111 lets a shared cache store (a status
+   * the HTTP policy does not understand, such as 500 or 206, is never stored).
+   * @default [200, 203, 204, 300, 301, 404, 410]
+   */
   statuses?: readonly number[]
   /**
    * What a 2xx response to POST/PUT/PATCH/DELETE invalidates: `'precise'` (the resource, its
@@ -101,11 +117,39 @@ export interface HttpCacheOptions {
   entityTypes?: EntityTypes
   /**
    * A request's `Cache-Control: no-cache` (or `Pragma: no-cache`) runs the handler and refreshes
-   * the entry (`X-Cache: BYPASS`); `no-store` keeps the request away from the cache. Anyone can
-   * send these: turn it off where clients must not be able to force recomputations.
+   * the entry (`X-Cache: BYPASS`) — at most once per key per `minRefresh`; `no-store` keeps the
+   * request away from the cache. Anyone can send these: turn it off where clients must not be
+   * able to force recomputations at all.
    * @default true
    */
   honorNoCache?: boolean
+  /**
+   * A client's `no-cache` refreshes a key at most once per this long: not when this process
+   * refreshed it less than `minRefresh` ago, nor when its entry is younger than that (stored by
+   * any process). More often it is served like any request (`HIT`), so a client cannot turn
+   * each request into a handler run, a store write and a fleet-wide bus message. `0`: every
+   * `no-cache` refreshes.
+   * @default '1s'
+   */
+  minRefresh?: Duration
+  /**
+   * Request cookies that never personalise a response (analytics, consent): exact names, or
+   * prefixes written `'_ga_*'`. A request with any other cookie is not served from nor stored in
+   * the cache (`X-Cache: SKIP`) unless the route is `public` or declares `varyBy`.
+   * `ANALYTICS_COOKIES` lists the common ones; check that no handler reads those you list.
+   * @default [] (every cookie counts)
+   * @example ignoredCookies: ANALYTICS_COOKIES
+   * @example ignoredCookies: ['_ga', '_ga_*', '_gid', '_fbp', 'OptanonConsent']
+   */
+  ignoredCookies?: readonly string[]
+  /**
+   * The only hosts whose responses are cached: `'shop.example'` (any port),
+   * `'shop.example:8443'` (that port), `'*.tenants.example'` (its subdomains). Any other host —
+   * and a request without one — is `SKIP`. The host is the request's `Host`, or the forwarded
+   * host where the framework trusts the proxy (see docs/http.md).
+   * @default every host, each under keys of its own
+   */
+  hosts?: readonly string[]
   /**
    * A write's response is sent only once every process with a bus on the cache's store has
    * applied its invalidation (`invalidate(tags, { ack: true })`, docs/fleet.md): the next request
@@ -134,6 +178,7 @@ export interface HttpCacheOptions {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 export const DEFAULT_STATUSES: readonly number[] = [200, 203, 204, 300, 301, 404, 410]
+export const DEFAULT_MIN_REFRESH_MS = 1_000
 
 /** Options checked and filled in, once. */
 export interface ResolvedHttpOptions {
@@ -145,6 +190,17 @@ export interface ResolvedHttpOptions {
   invalidation: InvalidationMode
   entityTypes: EntityTypes
   honorNoCache: boolean
+  /** `minRefresh` in ms. */
+  minRefreshMs: number
+  /** Whether a request cookie is one `ignoredCookies` names. */
+  ignoredCookie: CookieFilter
+  /** Whether a host may be cached (`hosts`). */
+  hostAllowed: HostFilter
+  /** What a response's own headers allow (RFC 9111), by `clock`. */
+  freshness: (
+    status: number,
+    headers: Readonly<Record<string, string | readonly string[]>>,
+  ) => Freshness
   ack: boolean
   dropHeaders: ReadonlySet<string>
   clock: Clock
@@ -192,6 +248,10 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
   if (options.ttl !== undefined) toMs(options.ttl, 'ttl')
   checkBoolean(options.cacheAll, 'cacheAll')
   checkBoolean(options.honorNoCache, 'honorNoCache')
+  const minRefreshMs =
+    options.minRefresh === undefined
+      ? DEFAULT_MIN_REFRESH_MS
+      : toMs(options.minRefresh, 'minRefresh')
   checkBoolean(options.ack, 'ack')
   const invalidation = checkMode(options.invalidation ?? 'precise', 'invalidation')
   const entityTypes = options.entityTypes ?? {}
@@ -228,6 +288,10 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
     invalidation,
     entityTypes,
     honorNoCache: options.honorNoCache ?? true,
+    minRefreshMs,
+    ignoredCookie: cookieFilter(options.ignoredCookies),
+    hostAllowed: hostFilter(options.hosts),
+    freshness: freshnessJudge(clock),
     ack: options.ack ?? false,
     dropHeaders: new Set(dropHeaders.map((h) => h.toLowerCase())),
     clock,

@@ -7,7 +7,6 @@ import {
   noneMatch,
   normalizeHeaders,
   notModifiedHeaders,
-  refusedByResponse,
   storableHeaders,
   strongEtag,
   varyNames,
@@ -19,15 +18,25 @@ import type { CapturedResponse, HttpExchange, ReplayResponse, StoredResponse } f
 /** Why a response was not stored (`X-Cache: SKIP`; see `docs/http.md`). */
 export type SkipReason =
   | 'authorization'
+  | 'request-cookie'
+  | 'host'
   | 'url'
   | 'vary-value'
   | 'error'
   | 'status'
   | 'cookie'
   | 'cache-control'
+  | 'expired'
   | 'stream'
   | 'size'
   | 'vary'
+
+/** A response that may be stored, and how long it stays fresh by its own headers. */
+export interface Storable {
+  response: StoredResponse
+  /** Its own remaining lifetime (`undefined`: it states none; the route's `ttl` applies). */
+  ttlMs: number | undefined
+}
 
 /**
  * The stored form of `captured`, or why it may not be stored. `keyVary` lists the request
@@ -38,19 +47,22 @@ export function storedForm(
   o: ResolvedHttpOptions,
   captured: CapturedResponse,
   keyVary: readonly string[],
-): StoredResponse | { skip: SkipReason; vary?: readonly string[] } {
+): Storable | { skip: SkipReason; vary?: readonly string[] } {
   if (captured.failed === true) return { skip: 'error' }
   if (!o.statuses.has(captured.status)) return { skip: 'status' }
   const headers = normalizeHeaders(captured.headers)
+  // RFC 9111 §3 would allow it with `public`, but its cookie is one caller's: never shared.
   if (headers['set-cookie'] !== undefined) return { skip: 'cookie' }
-  if (refusedByResponse(headerText(headers['cache-control']))) return { skip: 'cache-control' }
+  const freshness = o.freshness(captured.status, headers)
+  if (freshness === 'refused') return { skip: 'cache-control' }
+  if (freshness === 'expired') return { skip: 'expired' }
   const body = captured.body
   if (body === undefined) return { skip: 'stream' }
   if (byteLength(body) > o.maxResponseBytes) return { skip: 'size' }
   const vary = varyNames(headerText(headers['vary']))
   if (vary.includes('*')) return { skip: 'vary' }
   if (!vary.every((name) => keyVary.includes(name))) return { skip: 'vary', vary }
-  return {
+  const response: StoredResponse = {
     kind: 'response',
     status: captured.status,
     headers: storableHeaders(headers, o.dropHeaders),
@@ -58,6 +70,7 @@ export function storedForm(
     etag: headerText(headers['etag']) ?? strongEtag(body),
     storedAt: o.clock.now(),
   }
+  return { response, ttlMs: freshness.ttlMs }
 }
 
 /**

@@ -17,6 +17,12 @@ export interface HttpExchange<R = unknown> {
   readonly path: string
   /** The raw query string without `?` (`''` when none). */
   readonly query: string
+  /**
+   * The request's host as the framework determined it: its `Host`, or the host a proxy
+   * forwarded where the framework is told to trust that proxy (Fastify `trustProxy`, Express
+   * `trust proxy`). Part of the key. Omitted: the `Host` header.
+   */
+  readonly host?: string | undefined
   /** A request header by lower-case name; several values joined with `, `. */
   header(name: string): string | undefined
 }

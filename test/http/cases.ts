@@ -124,8 +124,11 @@ export const cases: Case[] = [
     name: 'the response is stored before it is sent: the entry exists when the MISS arrives',
     routes: () => [{ method: 'GET', path: '/now', cache: {}, handle: () => json({ v: 1 }) }],
     steps: [
-      { req: '/now', cache: 'MISS' },
-      { act: async ({ cache }) => expect((await cache.inspect('GET /now'))?.status).toBe('valid') },
+      { req: get('/now', { host: 'shop.example' }), cache: 'MISS' },
+      {
+        act: async ({ cache }) =>
+          expect((await cache.inspect('GET /now @shop.example'))?.status).toBe('valid'),
+      },
     ],
   },
 

@@ -149,7 +149,7 @@ describe('the Express middleware', () => {
   })
 
   it('uses the pattern of routes in mounted routers for tags', async () => {
-    const { request, cache } = await start((app) => {
+    const { request, cache, port } = await start((app) => {
       const api = express.Router()
       api.get('/users', cachegraph.route(), (_req, res) => void res.json([{ id: 1 }]))
       api.get('/users/:name', cachegraph.route({ keyPrefix: 'v2' }), (req, res) => {
@@ -160,7 +160,7 @@ describe('the Express middleware', () => {
     })
     expect(await xCache(request, '/api/users')).toBe('MISS')
     expect(await xCache(request, '/api/users/ann')).toBe('MISS')
-    expect((await cache.inspect('v2:GET /api/users/ann'))?.tags).toEqual(
+    expect((await cache.inspect(`v2:GET /api/users/ann @127.0.0.1:${port}`))?.tags).toEqual(
       expect.arrayContaining(['http:/api/users/ann', 'user:ann']),
     )
     // `ann` is no id by its look: only the route pattern says it is one.

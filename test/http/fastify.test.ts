@@ -238,7 +238,7 @@ describe('the Fastify plugin', () => {
     )
     expect(await xCache(app, '/api/users')).toBe('MISS')
     expect(await xCache(app, '/api/users/ann')).toBe('MISS')
-    expect((await cache.inspect('v2:GET /api/users/ann'))?.tags).toEqual(
+    expect((await cache.inspect('v2:GET /api/users/ann @localhost:80'))?.tags).toEqual(
       expect.arrayContaining(['http:/api/users/ann', 'http:/api/users/*', 'user:ann']),
     )
     // `ann` is no id by its look: only the route pattern says it is one.
@@ -295,7 +295,7 @@ describe('the Fastify plugin with a shared store', () => {
     app.patch('/items/:id', async () => ({ ok: true }))
     expect(await xCache(app, '/items/1')).toBe('MISS')
     // Read back from the store, not from this process's memory.
-    const entry = await store.read(['cg::GET /items/1'])
+    const entry = await store.read(['cg::GET /items/1 @localhost:80'])
     expect(entry.entries[0]).toBeDefined()
     expect(await xCache(app, '/items/1')).toBe('HIT')
     const patched = await app.inject({ method: 'PATCH', url: '/items/1' })

@@ -3,22 +3,12 @@ import { describe, expect, it } from 'vitest'
 import {
   isJson,
   noneMatch,
-  refusedByResponse,
   storableHeaders,
   strongEtag,
   varyNames,
 } from '../../src/http/headers.js'
 
 describe('response headers', () => {
-  it('a response refuses shared storage with private, no-store or no-cache (any case)', () => {
-    expect(refusedByResponse('max-age=60, Private')).toBe(true)
-    expect(refusedByResponse('no-store')).toBe(true)
-    expect(refusedByResponse('no-cache="set-cookie"')).toBe(true)
-    expect(refusedByResponse('public, max-age=60')).toBe(false)
-    expect(refusedByResponse('s-maxage=10, stale-while-revalidate=5')).toBe(false)
-    expect(refusedByResponse(undefined)).toBe(false)
-  })
-
   it('Vary names are lower-cased, sorted and deduplicated', () => {
     expect(varyNames('Accept-Encoding, accept ,ACCEPT')).toEqual(['accept', 'accept-encoding'])
     expect(varyNames('*')).toEqual(['*'])

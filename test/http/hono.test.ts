@@ -99,7 +99,7 @@ describe('the Hono middleware', () => {
     app.route('/api', api)
     expect(await xCache(app, '/api/users')).toBe('MISS')
     expect(await xCache(app, '/api/users/ann')).toBe('MISS')
-    expect((await cache.inspect('GET /api/users/ann'))?.tags).toEqual(
+    expect((await cache.inspect('GET /api/users/ann @localhost'))?.tags).toEqual(
       expect.arrayContaining(['http:/api/users/ann', 'user:ann']),
     )
     await app.request('/api/users/ann', { method: 'PATCH' })
