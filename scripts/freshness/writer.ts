@@ -1,8 +1,9 @@
 /**
  * A writer process's work: commit `version + 1` of a random row and invalidate it — by
  * `await cache.invalidate()`, by a `PATCH` to the process's own app (whose adapter commits and
- * invalidates before it answers), or through the invalidation service with the client (`await
- * client.flush()`: the service answered) — and note the moment that resolved. From that moment
+ * invalidates before it answers), or through the invalidation service with the client (queued,
+ * not awaited: resolved when the service answered for it, see service-writes.ts) — and note the
+ * moment that resolved. From that moment
  * on, no read anywhere may return an older version
  * (except the L1 allowance, see ledger.ts) — and this process's own next read of the row not
  * even that: the invalidating process gets no allowance at all.
@@ -33,6 +34,7 @@ import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from '
 import { readRow } from './reader.js'
 import { callRow, type RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
+import { ServiceWrites } from './service-writes.js'
 import type { Tracer } from './trace.js'
 
 export interface WriterContext {
@@ -80,7 +82,7 @@ interface Rejected {
  * How a write's invalidation ended: resolved (with its step, -1 if unknown; `acked` when the
  * whole fleet acknowledged it), or not recorded.
  */
-type Invalidated = { seq: number; acked?: boolean } | { notRecorded: string } | undefined
+type Invalidated = { seq: number; acked?: boolean } | { notRecorded: string } | 'queued' | undefined
 
 export const isNotRecorded = (error: unknown): boolean =>
   typeof error === 'object' &&
@@ -103,22 +105,32 @@ export class Writer {
   /** Writes the whole fleet acknowledged (with `ack`). */
   ackedWrites = 0
   readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0 }
-  /** The client's answer to the request in flight (writes are one at a time). */
-  #serviceAnswer: { seq: number; acked: boolean } | { dropped: Error } | undefined
+  /** Writes whose invalidation went to the service's client, until the service answers. */
+  readonly #serviceWrites: ServiceWrites | undefined
   /** Requests to the service that failed and were retried (503 while its store was out, ...). */
   serviceRetries = 0
   backgroundReadCount = 0
 
   constructor(ctx: WriterContext) {
     this.#ctx = ctx
-    ctx.client?.on('sent', ({ body }) => {
-      const answer = body as { seq?: unknown; fleet?: { late?: unknown[] } } | null
-      const seq = typeof answer?.seq === 'number' ? answer.seq : -1
-      this.#serviceAnswer = { seq, acked: answer?.fleet?.late?.length === 0 }
-    })
-    ctx.client?.on('dropped', ({ error, reason }) => {
-      this.#serviceAnswer = { dropped: error ?? new Error(`dropped: ${reason}`) }
-    })
+    if (ctx.client !== undefined) {
+      this.#serviceWrites = new ServiceWrites(ctx.client, {
+        resolved: (row, version, seq, acked) => {
+          ctx.note(`invalidate row:${row} v${version} answered by the service: seq ${seq}`)
+          if (acked) this.ackedWrites++
+          this.#batch.push({
+            row,
+            version,
+            seq,
+            resolvedAt: ctx.clock.now(),
+            via: 'service',
+            acked,
+          })
+        },
+        // A lost invalidation is an error the caller sees (the client reports it as dropped).
+        lost: (error) => ctx.onError(error, 'service'),
+      })
+    }
     ctx.client?.on('retry', () => void this.serviceRetries++)
   }
 
@@ -145,6 +157,10 @@ export class Writer {
     this.#stopped = true
     await this.#loop
     await Promise.all(this.#background)
+    const unanswered = (await this.#serviceWrites?.drain()) ?? 0
+    if (unanswered > 0) {
+      this.#ctx.onError(new Error(`${unanswered} writes never answered by the service`), 'service')
+    }
     const until = Date.now() + DRAIN_WAIT_MS
     while (this.#rejected.length > 0 && Date.now() < until) {
       await this.#ctx.cache.get(`drain-probe-${Math.random()}`).catch(() => {})
@@ -232,7 +248,13 @@ export class Writer {
     const { version, invalidated } = write
     note(`write row:${id} v${version} committed (${via})`)
     const resolvedAt = clock.now()
-    if (invalidated === undefined) return // reported already (the client dropped it)
+    if (invalidated === undefined) return // reported already
+    if (invalidated === 'queued') {
+      // Through the service: counted now, judged once the service answered for it.
+      this.writes++
+      this.writesVia[via]++
+      return
+    }
     if ('seq' in invalidated) {
       note(`invalidate row:${id} resolved (${via}): seq ${invalidated.seq}`)
       const acked = invalidated.acked === true
@@ -255,7 +277,7 @@ export class Writer {
     id: number,
     via: WritePath,
   ): Promise<{ version: number; invalidated: Invalidated } | undefined> {
-    const { cache, db, tracer, app, client, onError } = this.#ctx
+    const { cache, db, tracer, app, onError } = this.#ctx
     switch (via) {
       case 'api': {
         const version = await db.bump(id)
@@ -285,16 +307,8 @@ export class Writer {
       }
       case 'service': {
         const version = await db.bump(id)
-        this.#serviceAnswer = undefined
-        client!.invalidate(`row:${id}`)
-        await client!.flush()
-        const answer = this.#serviceAnswer as
-          { seq: number; acked: boolean } | { dropped: Error } | undefined
-        if (answer === undefined || 'dropped' in answer) {
-          onError(answer?.dropped ?? new Error('the client reported nothing'), 'service')
-          return { version, invalidated: undefined }
-        }
-        return { version, invalidated: answer }
+        this.#serviceWrites!.send(id, version)
+        return { version, invalidated: 'queued' }
       }
     }
   }
