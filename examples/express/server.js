@@ -2,13 +2,16 @@
 // Run: npm run build && node examples/express/server.js   (PORT=3000; --demo runs a walk and exits)
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/express'
+import { ANALYTICS_COOKIES } from 'cachegraph/http'
 import express from 'express'
 
 import { db, demo, demoMode, port } from '../http-demo.js'
 
 const cache = createCache({ ttl: '5m' })
 const app = express()
-app.use(cachegraph({ cache })) // before the routes it should see
+// Before the routes it should see. Analytics and consent cookies do not make a request personal;
+// any other cookie, or Authorization, does (not cached on routes without varyBy or public).
+app.use(cachegraph({ cache, ignoredCookies: ANALYTICS_COOKIES }))
 app.use(express.json())
 
 app.get('/products', cachegraph.route(), (_req, res) => {

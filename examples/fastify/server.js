@@ -2,13 +2,16 @@
 // Run: npm run build && node examples/fastify/server.js   (PORT=3000; --demo runs a walk and exits)
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/fastify'
+import { ANALYTICS_COOKIES } from 'cachegraph/http'
 import Fastify from 'fastify'
 
 import { db, demo, demoMode, port } from '../http-demo.js'
 
 const cache = createCache({ ttl: '5m' })
 const app = Fastify()
-await app.register(cachegraph, { cache }) // before the routes it should see
+// Before the routes it should see. Analytics and consent cookies do not make a request personal;
+// any other cookie, or Authorization, does (not cached on routes without varyBy or public).
+await app.register(cachegraph, { cache, ignoredCookies: ANALYTICS_COOKIES })
 
 app.get('/products', { config: { cache: {} } }, async () => db.list())
 app.get('/products/:id', { config: { cache: { ttl: '1m' } } }, async (request, reply) => {

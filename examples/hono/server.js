@@ -4,13 +4,17 @@
 import { serve } from '@hono/node-server'
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/hono'
+import { ANALYTICS_COOKIES } from 'cachegraph/http'
 import { Hono } from 'hono'
 
 import { db, demo, demoMode, port } from '../http-demo.js'
 
 const cache = createCache({ ttl: '5m' })
 const app = new Hono()
-app.use(cachegraph({ cache })) // before the routes it should see
+// Before the routes it should see. Analytics and consent cookies do not make a request personal;
+// any other cookie, or Authorization, does (not cached on routes without varyBy or public).
+// Behind a proxy that sets X-Forwarded-Host, add trustProxy: true.
+app.use(cachegraph({ cache, ignoredCookies: ANALYTICS_COOKIES }))
 
 app.get('/products', cachegraph.route(), (c) => c.json(db.list()))
 app.get('/products/:id', cachegraph.route({ ttl: '1m' }), (c) => {

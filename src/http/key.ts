@@ -10,12 +10,12 @@ import { strictEncode } from './url.js'
  * GET /spaces/1/items?page=2&tag=a&tag=b @shop.example #h:accept-language=en #f:0=42 ~accept-encoding=gzip
  * ```
  *
- * The path and query are canonical (see `url.ts`); `@` is the request's host (canonical, see
- * `hosts.ts`: no space in it; absent only for a request without one); `#h:` parts are `varyBy` headers, `#f:<i>`
- * parts the value of the `varyBy` function at index `i`, `~` parts the request headers the
- * route's responses `Vary` on (`~name` alone: the request did not send it). Every value is
- * strictly percent-encoded, so none holds a space, and the space only ever separates parts:
- * no request can make its key equal another's.
+ * The path and query are canonical (see `url.ts`); `@` is the request's host (absent only for a
+ * request without one); `#h:` parts are `varyBy` headers, `#f:<i>` parts the value of the
+ * `varyBy` function at index `i`, `~` parts the request headers the route's responses `Vary` on
+ * (`~name` alone: the request did not send it). Every value is strictly percent-encoded, and
+ * the host canonical (`hosts.ts`: letters, digits, `.-_:[]` only), so none holds a space, and
+ * the space only ever separates parts: no request can make its key equal another's.
  */
 export const MAX_KEY_LENGTH = 1024
 
