@@ -18,6 +18,8 @@ export type CacheErrorCode =
   | 'E_NO_DEPENDENCY_CONTEXT'
   | 'E_LOOP_DETECTED'
   | 'E_PURGE_FAILED'
+  /** A key pattern (`clear({ pattern })`, `keys({ pattern })`) that cannot be a Redis glob. */
+  | 'E_INVALID_PATTERN'
 
 const brand = Symbol.for('cachegraph.CacheError')
 
