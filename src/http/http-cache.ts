@@ -3,9 +3,7 @@ import { CacheError, type Cache, type LoaderContext } from '../index.js'
 import { currentFrame } from '../memo/context.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
-import { personalCookies } from './cookies.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
-import { canonicalHost, forwardedHosts } from './hosts.js'
 import { buildKey, functionPart, headerPart, hostPart, varyPart } from './key.js'
 import {
   compileRoute,
@@ -18,7 +16,8 @@ import {
   type RouteCacheOptions,
 } from './options.js'
 import { bodyEntityTags, jsonBody, replayOf, type SkipReason, storedForm } from './response.js'
-import { RefreshLimiter } from './refresh.js'
+import { RefreshGate } from './refresh.js'
+import { shareableHost } from './shareable.js'
 import { responseTags, shapeOf, writeTags } from './tags.js'
 import type {
   CacheStatus,
@@ -62,13 +61,12 @@ export class HttpCache<R = unknown> {
   /** What a request that is not stored is answered with (`SKIP`, and no edge caching with a CDN). */
   readonly #skip: Readonly<Record<string, string>>
   readonly #passSkip: ServeOutcome
-  readonly #refreshes: RefreshLimiter | undefined
+  readonly #refreshes: RefreshGate
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveHttpOptions(options)
-    const { minRefreshMs } = this.#o
-    this.#refreshes = minRefreshMs > 0 ? new RefreshLimiter(minRefreshMs) : undefined
-    const { cdn } = this.#o
+    const { cache, minRefreshMs, cacheNow, cdn } = this.#o
+    this.#refreshes = new RefreshGate(cache, minRefreshMs, cacheNow)
     this.#cdn =
       cdn === undefined ? undefined : new Cdn(cdn, (error) => this.#purgeFailed(error, undefined))
     this.#skip = { ...this.#cdn?.skipHeaders, ...status('SKIP') }
@@ -110,7 +108,11 @@ export class HttpCache<R = unknown> {
     if (typeof plan === 'string') return this.#passSkip
     const asked = this.#o.honorNoCache ? requestDirectives(exchange) : undefined
     if (asked?.has('no-store') === true) return this.#passSkip
-    const bypass = asked?.has('no-cache') === true && (await this.#mayRefresh(plan.key, exchange))
+    const bypass =
+      asked?.has('no-cache') === true &&
+      (await this.#refreshes.allows(plan.key, (error) =>
+        this.#report(error, 'http:bypass', exchange),
+      ))
     if (bypass) {
       // Dropping the entry first makes the load below run and store the fresh response.
       try {
@@ -164,30 +166,6 @@ export class HttpCache<R = unknown> {
       response.headers = { ...response.headers, ...edge }
     }
     return { action: 'replay', response }
-  }
-
-  /**
-   * Whether a client's `no-cache` may refresh `key` now: not when this process refreshed it less
-   * than `minRefresh` ago, nor when its entry is younger than that — whichever process stored it
-   * (RFC 9111 §5.2.1.4 lets a cache reuse a response for a `no-cache` request once validated;
-   * an entry stored within `minRefresh` stands in for that validation).
-   */
-  async #mayRefresh(key: string, exchange: HttpExchange<R>): Promise<boolean> {
-    const limiter = this.#refreshes
-    if (limiter === undefined) return true
-    // By the cache's clock, which also dates its entries.
-    if (!limiter.claim(key, this.#o.cacheNow())) return false
-    try {
-      const entry = await this.#o.cache.inspect(key)
-      if (entry?.status !== 'valid') return true
-      if (this.#o.cacheNow() - entry.createdAt >= this.#o.minRefreshMs) return true
-      limiter.settle(key, entry.createdAt)
-      return false
-    } catch (error) {
-      // Unknown age: this process's limit still holds.
-      this.#report(error, 'http:bypass', exchange)
-      return true
-    }
   }
 
   /**
@@ -261,16 +239,9 @@ export class HttpCache<R = unknown> {
 
   /** The key and variant of a request, or why it is not cacheable. */
   #plan(route: HttpRoute<R>, exchange: HttpExchange<R>): Plan | SkipReason {
-    // RFC 9111 §3.5: a shared cache must not reuse responses to authenticated requests unless
-    // the route says they are public, or names what they vary by. A session cookie
-    // authenticates as much as `Authorization` does (RFC 6265 §8.6: cookies are ambient
-    // credentials), so it counts too — unless `ignoredCookies` names it.
-    if (!route.public && route.varyBy.length === 0) {
-      if (exchange.header('authorization') !== undefined) return 'authorization'
-      if (personalCookies(exchange.header('cookie'), this.#o.ignoredCookie)) return 'request-cookie'
-    }
-    const host = this.#hostOf(exchange)
-    if (host === null) return 'host'
+    const shared = shareableHost(this.#o, route, exchange)
+    if (typeof shared === 'string') return shared
+    const { host } = shared
     const path = canonicalPath(exchange.path)
     const query = canonicalQuery(exchange.query)
     if (path === undefined || query === undefined || path.length > MAX_PATH_LENGTH) return 'url'
@@ -291,23 +262,6 @@ export class HttpCache<R = unknown> {
     for (const name of learnedVary) parts.push(varyPart(name, exchange.header(name)))
     const key = buildKey(route.keyPrefix, exchange.method, path, query, parts)
     return { key, path, vary: learnedVary }
-  }
-
-  /**
-   * The canonical host of the key (`undefined`: the request has none), or `null` when it may not
-   * be cached: malformed, outside `hosts`, or a forwarding header naming another host. Such a
-   * header reached a framework that did not trust it (or it would be the host), and the handler
-   * may still build links from it: storing that response would poison the entry for everyone.
-   */
-  #hostOf(exchange: HttpExchange<R>): string | undefined | null {
-    const given = exchange.host || exchange.header('host') || undefined
-    const host = given === undefined ? undefined : canonicalHost(given)
-    if (given !== undefined && host === undefined) return null
-    if (!this.#o.hostAllowed(host)) return null
-    for (const named of forwardedHosts((name) => exchange.header(name))) {
-      if (canonicalHost(named) !== host) return null
-    }
-    return host
   }
 
   /** Inside the read-through: decides whether the captured response is stored, and its tags. */

@@ -1,3 +1,5 @@
+import type { Cache } from '../index.js'
+
 /** Most keys whose last refresh one process remembers (about 1 MB with 100-byte keys). */
 const MAX_REMEMBERED = 10_000
 
@@ -40,5 +42,45 @@ export class RefreshLimiter {
   /** The key's last refresh was in fact at `at` (its entry was stored then): claimed no later. */
   settle(key: string, at: number): void {
     if (this.#claims.has(key)) this.#claims.set(key, at)
+  }
+}
+
+/**
+ * Whether a client's `no-cache` may refresh a key now (`minRefresh`): not when this process
+ * claimed a refresh of it less than `minRefresh` ago, nor when its entry is younger than that —
+ * whichever process stored it. RFC 9111 §5.2.1.4 lets a cache reuse a stored response for a
+ * `no-cache` request once it is validated; an entry stored within `minRefresh` stands in for
+ * that validation.
+ */
+export class RefreshGate {
+  readonly #cache: Cache
+  readonly #intervalMs: number
+  /** The cache's clock, which also dates its entries. */
+  readonly #now: () => number
+  readonly #limiter: RefreshLimiter | undefined
+
+  constructor(cache: Cache, intervalMs: number, now: () => number) {
+    this.#cache = cache
+    this.#intervalMs = intervalMs
+    this.#now = now
+    this.#limiter = intervalMs > 0 ? new RefreshLimiter(intervalMs) : undefined
+  }
+
+  /** Resolves `true` when `key` may be refreshed; never rejects (`onError` hears why). */
+  async allows(key: string, onError: (error: unknown) => void): Promise<boolean> {
+    const limiter = this.#limiter
+    if (limiter === undefined) return true
+    if (!limiter.claim(key, this.#now())) return false
+    try {
+      const entry = await this.#cache.inspect(key)
+      if (entry?.status !== 'valid') return true
+      if (this.#now() - entry.createdAt >= this.#intervalMs) return true
+      limiter.settle(key, entry.createdAt)
+      return false
+    } catch (error) {
+      // Unknown age: this process's limit still holds.
+      onError(error)
+      return true
+    }
   }
 }
