@@ -1,4 +1,5 @@
-import { globToRegExp } from '../util/glob.js'
+import { compileGlob } from '../util/glob.js'
+import type { StoredRecord, TagSeq } from '../stores/store.js'
 import { type Engine, keyTag, type Namespace } from './engine.js'
 import { Validity } from './tag-registry.js'
 
@@ -14,7 +15,11 @@ export interface ListedKey {
 
 /** Options of `cache.keys()` and `cache.clear({ pattern })`. */
 export interface ListKeysOptions {
-  /** Glob over keys, as Redis `MATCH`: `*`, `?`, `[abc]`. @default '*' */
+  /**
+   * Glob over keys, matched as Redis `MATCH` matches (`*`, `?`, `[abc]`, `[^a]`, `[a-z]`, `\\`
+   * escapes; see docs/admin-api.md). One that cannot be a pattern rejects with `CacheError`
+   * `E_INVALID_PATTERN`. @default '*'
+   */
   pattern?: string
   /** Where the previous page stopped; `'0'` or omitted starts. Opaque. */
   cursor?: string
@@ -31,7 +36,7 @@ export async function listKeys(
   ns: Namespace,
   options: ListKeysOptions = {},
 ): Promise<{ keys: ListedKey[]; cursor: string }> {
-  const pattern = globToRegExp(options.pattern ?? '*')
+  const pattern = compileGlob(options.pattern ?? '*')
   const count = options.count ?? 100
   const cursor = options.cursor ?? '0'
   const store = engine.store
@@ -65,8 +70,15 @@ export async function listKeys(
 
 /**
  * The listed keys whose entries are still valid. A scan sees keys, not tags: a deleted, cleared or
- * invalidated entry stays in the store until its ttl, so each page is read back and judged (one
- * store read per page; this is an admin path, not a hot one).
+ * invalidated entry stays in the store until its ttl, so each page is read back (one store read
+ * per page; this is an admin path, not a hot one, so it has the scan's time limit, not a read's).
+ *
+ * The records of that read decide — complete for the page's tags as of the read — not this
+ * process's tag registry: the registry is bounded (`maxTags`), and once it forgot records it
+ * distrusts every older entry. Right for serving from L1, wrong here: a clear past `maxTags` (its
+ * own invalidations push the registry past its bound) skipped live keys, which other processes
+ * went on reading, and `keys()` left them out. Nor are the records learned: a page of a thousand
+ * keys would evict the records this process serves with.
  */
 async function liveOnly(
   engine: Engine,
@@ -74,16 +86,23 @@ async function liveOnly(
 ): Promise<{ key: string; ttl: number }[]> {
   if (listed.length === 0) return listed
   const store = engine.store as NonNullable<Engine['store']>
-  const read = await engine.callStore('read', () => store.read(listed.map(({ key }) => key)))
-  engine.registry.learn(read.tagSeqs)
+  const read = await engine.callStore('scan', () => store.read(listed.map(({ key }) => key)))
   return listed.filter((_, i) => {
     const record = read.entries[i]
-    return (
-      record !== undefined &&
-      record.payload !== '' &&
-      engine.registry.check(record.tags, record.start, record.tagStarts) !== Validity.Invalid
-    )
+    return record !== undefined && validAsRead(record, read.tagSeqs)
   })
+}
+
+/** Whether no hard record of the read is above the start of one of the entry's tags. */
+function validAsRead(record: StoredRecord, tagSeqs: Record<string, TagSeq>): boolean {
+  // A store may judge entries itself: Redis's read script leaves only the header of an invalid one.
+  if (record.payload === '') return false
+  for (let i = 0; i < record.tags.length; i++) {
+    const start = record.tagStarts?.[i] ?? record.start
+    const seqs = tagSeqs[record.tags[i] as string]
+    if (seqs !== undefined && seqs.hard > start) return false
+  }
+  return true
 }
 
 /** `cache.clear({ pattern })`: deletes every matching key, page by page. Returns how many. */

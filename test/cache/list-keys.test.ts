@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest'
+
+import { type Cache, type CacheOptions, createCache } from '../../src/index.js'
+import { redisStore } from '../../src/stores/redis.js'
+import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+
+const open: Cache[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((cache) => cache.close()))
+})
+
+/** A cache on a real Redis under `prefix`: several of them are processes sharing the store. */
+function process(prefix: string, options: CacheOptions = {}): Cache {
+  const store = redisStore({ client: redisClient(), prefix })
+  const cache = createCache({ namespace: 'app', ttl: '1h', store, ...options })
+  open.push(cache)
+  return cache
+}
+
+/** Every key `cache.keys()` lists for `pattern`, page by page. */
+async function allKeys(cache: Cache, pattern: string): Promise<Set<string>> {
+  const found = new Set<string>()
+  let cursor = '0'
+  do {
+    const page = await cache.keys({ pattern, cursor, count: 1_000 })
+    for (const { key } of page.keys) found.add(key)
+    cursor = page.cursor
+  } while (cursor !== '0')
+  return found
+}
+
+/** The keys of `keys` another process still reads. */
+async function readable(cache: Cache, keys: readonly string[]): Promise<string[]> {
+  const left: string[] = []
+  for (let i = 0; i < keys.length; i += 200) {
+    const part = keys.slice(i, i + 200)
+    const values = await Promise.all(part.map((key) => cache.get(key)))
+    values.forEach((value, n) => value !== undefined && left.push(part[n] as string))
+  }
+  return left
+}
+
+const range = (n: number, name: string) => Array.from({ length: n }, (_, i) => `${name}:${i}`)
+
+describe('keys() and clear({ pattern }) past maxTags', () => {
+  it('clear({ pattern }) removes every matching key, however few tags the process remembers', async () => {
+    const prefix = uniquePrefix()
+    const admin = process(prefix, { maxTags: 500 })
+    const items = range(6_000, 'item')
+    const others = range(50, 'other')
+    await admin.setMany([...items, ...others].map((key) => ({ key, value: key })))
+
+    expect(await admin.clear({ pattern: 'item:*' })).toBe(items.length)
+
+    const other = process(prefix, { l1: false })
+    expect(await readable(other, items)).toEqual([])
+    expect(await readable(other, others)).toEqual(others)
+    expect(await readable(admin, items)).toEqual([])
+  })
+
+  it('keys() lists every live key after the registry forgot the records of their tags', async () => {
+    const prefix = uniquePrefix()
+    const cache = process(prefix, { maxTags: 500 })
+    const items = range(3_000, 'item')
+    await cache.setMany(items.map((key) => ({ key, value: key })))
+    // More tags than the registry holds: it forgets records and distrusts what is older.
+    await cache.invalidate(range(2_000, 'unrelated'))
+
+    expect((await allKeys(cache, 'item:*')).size).toBe(items.length)
+    // They are live: another process reads them all.
+    expect(await readable(process(prefix, { l1: false }), items)).toHaveLength(items.length)
+  })
+
+  it('keys() leaves out deleted and invalidated keys', async () => {
+    const prefix = uniquePrefix()
+    const cache = process(prefix, { maxTags: 500 })
+    await cache.setMany(range(20, 'k').map((key, i) => ({ key, value: i, tags: [`t${i % 2}`] })))
+    await cache.delete('k:0')
+    await cache.invalidate('t1')
+    const listed = await allKeys(cache, '*')
+    expect([...listed].sort()).toEqual(
+      range(20, 'k')
+        .filter((_, i) => i !== 0 && i % 2 === 0)
+        .sort(),
+    )
+  })
+})
