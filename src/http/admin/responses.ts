@@ -33,8 +33,13 @@ export class HttpError extends Error {
   }
 }
 
-/** Codes of the cache errors that blame the request (a bad key, tag or namespace). */
-const CLIENT_CODES = new Set(['E_INVALID_KEY', 'E_INVALID_TAG', 'E_INVALID_OPTION'])
+/** Codes of the cache errors that blame the request (a bad key, tag, pattern or namespace). */
+const CLIENT_CODES = new Set([
+  'E_INVALID_KEY',
+  'E_INVALID_TAG',
+  'E_INVALID_PATTERN',
+  'E_INVALID_OPTION',
+])
 
 /** Whether `error` is the client's fault and its message may be shown as is. */
 export const isClientError = (error: unknown): boolean =>
