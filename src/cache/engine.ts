@@ -6,6 +6,7 @@ import type { InvalidationResult } from '../types/options.js'
 import { CachedFailure, type DecodedEntry, decodeEntry, type EntryMeta } from './entry-codec.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { FleetSync } from './fleet-sync.js'
+import { PartBudget } from './part-budget.js'
 import { readShared } from './shared-read.js'
 import { StoreAccess } from './store-access.js'
 import type { CircuitState, StoreOperation } from './store-guard.js'
@@ -170,9 +171,10 @@ export class Engine {
     const split = parts(keys, (key) => key.length, MAX_READ_ITEMS)
     if (split.length === 1) return readShared(this, keys)
     const results: StoreReadResult[] = []
+    const budget = this.partBudget('read', split.length)
     let read = 0
     for (const part of split) {
-      const result = await readShared(this, part)
+      const result = await readShared(this, part, budget.next())
       if (result === undefined) break
       results.push(result)
       read += part.length
@@ -237,11 +239,16 @@ export class Engine {
       // soon as it is recorded; the invalidation resolves once every part is (docs/invalidation.md).
       const store = this.store
       const split = parts(tags, (tag) => tag.length)
+      const budget = split.length > 1 ? this.partBudget('invalidate', split.length) : undefined
       seq = this.#highestSeq
       let done = 0
       try {
         await inTurn(split, async (part) => {
-          const result = await this.callStore('invalidate', () => store.invalidate(part, { stale }))
+          const result = await this.callStore(
+            'invalidate',
+            () => store.invalidate(part, { stale }),
+            budget?.next(),
+          )
           this.observe(result.seq, result.epoch)
           if (split.length > 1) this.applyOwn(part, result.seq, stale)
           seq = result.seq
@@ -374,9 +381,13 @@ export class Engine {
   }
 
   /** Runs a store call; failures are counted, reported as `error` events and turned into undefined. */
-  async guardStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T | undefined> {
+  async guardStore<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    timeoutMs?: number,
+  ): Promise<T | undefined> {
     try {
-      return await this.callStore(operation, call)
+      return await this.callStore(operation, call, timeoutMs)
     } catch (error) {
       this.storeFailed(error, `store:${operation}`)
       return undefined
@@ -393,9 +404,17 @@ export class Engine {
     return this.#access?.pending ?? 0
   }
 
-  /** A store call through {@link StoreAccess}; failures are thrown. */
-  callStore<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
-    return (this.#access as StoreAccess).call(operation, call)
+  /**
+   * A store call through {@link StoreAccess}; failures are thrown. `timeoutMs`: its limit when not
+   * the operation's own (a part of a big batch, see {@link partBudget}).
+   */
+  callStore<T>(operation: StoreOperation, call: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return (this.#access as StoreAccess).call(operation, call, timeoutMs)
+  }
+
+  /** The time limits of the `parts` parts of a big batch of `operation` (`part-budget.ts`). */
+  partBudget(operation: StoreOperation, parts: number): PartBudget {
+    return new PartBudget(this.#access?.timeout(operation) ?? Infinity, parts)
   }
 
   /** Counts and reports a failed store call. */

@@ -51,17 +51,26 @@ export class StoreAccess {
    * within its own time limit, which then covers the replay and the read together; when the
    * replay takes longer, the read fails at once (`E_TIMEOUT`, not a store failure: the replay's
    * own call counts) and its caller falls back to its loader while the replay goes on.
+   * `timeoutMs`: the limit of this call when not the operation's own (a part of a big batch).
    */
-  async call<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
-    if (this.#replay.size === 0) return this.#guard.run(operation, call)
+  async call<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    timeoutMs = this.#guard.timeout(operation),
+  ): Promise<T> {
+    if (this.#replay.size === 0) return this.#guard.run(operation, call, timeoutMs)
     if (operation !== 'read') {
       await this.#sendQueued()
-      return this.#guard.run(operation, call)
+      return this.#guard.run(operation, call, timeoutMs)
     }
-    const limit = this.#guard.timeout('read')
     const started = Date.now()
-    await within(this.#sendQueued(), limit)
-    return this.#guard.run(operation, call, Math.max(1, limit - (Date.now() - started)))
+    await within(this.#sendQueued(), timeoutMs)
+    return this.#guard.run(operation, call, Math.max(1, timeoutMs - (Date.now() - started)))
+  }
+
+  /** The time limit of one call of `operation`, ms. */
+  timeout(operation: StoreOperation): number {
+    return this.#guard.timeout(operation)
   }
 
   /** A guarded call that skips the replay queue (checking the store's own state). */

@@ -79,9 +79,11 @@ export async function commit(
     const sentIndexes = indexes.filter((i) => stored[i])
     let sent = 0
     let firstStart: number | undefined
-    for (const part of sending.length === 0 ? [] : parts(sending, entrySize)) {
+    const split = sending.length === 0 ? [] : parts(sending, entrySize)
+    const budget = split.length > 1 ? engine.partBudget('write', split.length) : undefined
+    for (const part of split) {
       const store = engine.store
-      const result = await engine.guardStore('write', () => store.write(part))
+      const result = await engine.guardStore('write', () => store.write(part), budget?.next())
       if (result === undefined) break
       engine.observe(result.seq, result.epoch)
       const at = sentIndexes.slice(sent, sent + part.length)

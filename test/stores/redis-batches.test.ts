@@ -4,8 +4,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, isCacheError, type Store } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
-import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { type RedisStore, redisStore } from '../../src/stores/redis.js'
+import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { unlinkPrefix } from '../helpers/unlink-prefix.js'
 
 /**
  * Batches of any length on the Redis store (SPEC §5b): they are split so no single script
@@ -14,9 +15,9 @@ import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
 const caches: Cache[] = []
 const stores: Store[] = []
 afterAll(async () => {
-  for (const store of stores) await losePrefix(store)
   await Promise.allSettled(caches.map((cache) => cache.close()))
-})
+  for (const store of stores) await unlinkPrefix(redisClient(), (store as RedisStore).prefix)
+}, 120_000)
 
 function make(prefix: string, options: Parameters<typeof createCache>[0] = {}) {
   const store = redisStore({ client: redisClient(), prefix })
@@ -91,7 +92,6 @@ describe('batches larger than one script', () => {
       expect(stored.filter(Boolean)).toHaveLength(20_000)
       await cache.invalidate(range(125_000, (i) => `t${i}`))
     } finally {
-      await losePrefix(stores[stores.length - 1] as Store)
       client.disconnect()
     }
   }, 60_000)
