@@ -54,6 +54,14 @@ describe('cachegraph serve and a body at its size limit', () => {
         body: JSON.stringify({ tags: ['one-more'] }),
       })
       expect(again.status).toBe(200)
+      // A tag too large to record is refused up front: 413, nothing recorded.
+      const huge = await fetch(`${served.url}/cache/invalidate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tags: ['x'.repeat(70_000)] }),
+      })
+      expect(huge.status).toBe(413)
+      expect(await huge.json()).toMatchObject({ code: 'E_TOO_LARGE' })
       expect((await fetch(`${served.url}/health`)).status).toBe(200)
       expect(served.child.exitCode).toBeNull()
     } finally {

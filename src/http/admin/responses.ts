@@ -39,6 +39,7 @@ const CLIENT_CODES = new Set([
   'E_INVALID_TAG',
   'E_INVALID_PATTERN',
   'E_INVALID_OPTION',
+  'E_TOO_LARGE',
 ])
 
 /** Whether `error` is the client's fault and its message may be shown as is. */
@@ -55,7 +56,8 @@ export const isClientError = (error: unknown): boolean =>
 export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) return json(error.status, { error: error.message }, error.headers)
   if (isCacheError(error)) {
-    const status = CLIENT_CODES.has(error.code) ? 400 : 503
+    // Input past a documented limit (SPEC §5b) is 413, other client mistakes 400.
+    const status = error.code === 'E_TOO_LARGE' ? 413 : CLIENT_CODES.has(error.code) ? 400 : 503
     return json(status, { error: error.message, code: error.code })
   }
   return json(503, { error: 'cachegraph: the cache could not answer (store unavailable?)' })
