@@ -1,9 +1,13 @@
+import { JsonSyntaxError, parseExactJson } from './exact-json.js'
 import { HttpError } from './responses.js'
 
 /**
  * The JSON body of `request`: 415 unless its media type is JSON (`application/json` or
  * `+json`), 413 past `limit` bytes (checked on `content-length` first, then while reading, so a
  * lying or missing length cannot make it buffer more), 400 when it does not parse.
+ *
+ * Numbers are kept exactly (see `exact-json.ts`): an integer beyond 2^53 — a Snowflake-style id —
+ * is a `bigint` of its digits, and a number a float would round is refused with a 400.
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
   const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
@@ -16,10 +20,20 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   const declared = Number(request.headers.get('content-length') ?? NaN)
   if (declared > limit) throw tooLarge(limit)
   const bytes = await readAtMost(request, limit)
+  let text: string
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
-    throw new HttpError(400, 'cachegraph: the body is not valid JSON')
+    throw new HttpError(400, 'cachegraph: the body is not valid JSON (not UTF-8)')
+  }
+  try {
+    return parseExactJson(text)
+  } catch (error) {
+    if (error instanceof JsonSyntaxError && error.inexact) {
+      throw new HttpError(400, `cachegraph: ${error.message}`)
+    }
+    const problem = error instanceof JsonSyntaxError ? ` (${error.message})` : ''
+    throw new HttpError(400, `cachegraph: the body is not valid JSON${problem}`)
   }
 }
 
