@@ -22,6 +22,22 @@ export function entityTag(type: string, id: string | number | bigint): string {
   return `${type}:${String(id)}`
 }
 
+/**
+ * The tag of every list of one entity type: `collectionTag('product')` is `'product[]'`. A
+ * result that lists entities (`wrap` with `entity`, an HTTP body of ids) depends on it, so a
+ * new row — which has no entity tag any cached result could hold yet — reaches the lists it
+ * belongs in. The format has no `:`, so it never equals an `entityTag` of a type without one.
+ */
+export function collectionTag(type: string): string {
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new CacheError(
+      'E_INVALID_TAG',
+      `cachegraph: entity type must be a non-empty string, got ${JSON.stringify(type)}`,
+    )
+  }
+  return `${type}[]`
+}
+
 /** Normalizes `tags` (a tag or a list) and rejects what is not a user tag. */
 export function checkTags(tags: unknown, what = 'tags'): string[] {
   const list = typeof tags === 'string' ? [tags] : tags

@@ -1,5 +1,5 @@
 import type { EntitySpec } from '../index.js'
-import { entityTags } from '../memo/entities.js'
+import { resultEntityTags } from '../memo/entities.js'
 import {
   byteLength,
   headerText,
@@ -132,5 +132,5 @@ export function bodyEntityTags(
 ): string[] {
   if (entity === false) return []
   const spec = entity ?? bodyEntityType(shape, o.entityTypes)
-  return spec === undefined ? [] : entityTags(body, spec)
+  return spec === undefined ? [] : resultEntityTags(body, spec)
 }

@@ -1,4 +1,4 @@
-import { entityTag } from '../cache/tags.js'
+import { collectionTag, entityTag } from '../cache/tags.js'
 import { invalidOption } from '../errors.js'
 
 /** Which entities of a result to tag: `cache.wrap(fn, { entity: { type: 'user' } })`. */
@@ -39,8 +39,26 @@ export type EntitySpec = string | EntityOptions
  * `idField`, a bound that is not a non-negative integer).
  */
 export function entityTags(result: unknown, spec: EntitySpec): string[] {
+  return walk(result, spec).tags
+}
+
+/**
+ * {@link entityTags}, plus `collectionTag(type)` when the result lists entities: when the walk
+ * entered an array, Set or Map — even an empty one, since a list with no rows yet must still
+ * learn of the first insert. A single entity (or none) is no list: an insert cannot change it.
+ */
+export function resultEntityTags(result: unknown, spec: EntitySpec): string[] {
+  const { tags, listed, type } = walk(result, spec)
+  return listed ? [...tags, collectionTag(type)] : tags
+}
+
+function walk(
+  result: unknown,
+  spec: EntitySpec,
+): { tags: string[]; listed: boolean; type: string } {
   const { type, idField, maxDepth, maxEntities } = checkSpec(spec)
   const tags = new Set<string>()
+  let listed = false
   // Object → shallowest depth it was entered at: a container cut short by `maxDepth` is walked
   // again if it shows up higher in the result.
   const entered = new Map<object, number>()
@@ -57,6 +75,7 @@ export function entityTags(result: unknown, spec: EntitySpec): string[] {
       }
       if (!isPlainObject(value)) return
     }
+    if (isList) listed = true
     if (depth >= maxDepth) return
     const seenAt = entered.get(value)
     if (seenAt !== undefined && seenAt <= depth) return
@@ -74,7 +93,7 @@ export function entityTags(result: unknown, spec: EntitySpec): string[] {
   }
 
   visit(result, 0)
-  return [...tags]
+  return { tags: [...tags], listed, type }
 }
 
 function isId(id: unknown): id is string | number | bigint {

@@ -4,7 +4,7 @@ import { invalidOption } from '../errors.js'
 import type { Memoized, WrapOptions } from '../types/memo.js'
 import type { GetOrSetOptions } from '../types/options.js'
 import { argsKey } from './args-key.js'
-import { entityTags } from './entities.js'
+import { resultEntityTags } from './entities.js'
 import { invalidatesWith } from './invalidates.js'
 
 /**
@@ -30,7 +30,7 @@ export function memoize<A extends unknown[], R>(
       : `${name}:${customKey(...args)}`
   const tagsOf = (args: A, result: R): readonly string[] => [
     ...(typeof tags === 'function' ? tags(args, result) : (tags ?? [])),
-    ...(entity === undefined ? [] : entityTags(result, entity)),
+    ...(entity === undefined ? [] : resultEntityTags(result, entity)),
     ...(entities === undefined ? [] : entities(result)),
   ]
   const dynamicTags = typeof tags === 'function' || entity !== undefined || entities !== undefined
