@@ -41,3 +41,25 @@ export function apiKeys(flags: string[] | undefined, env: NodeJS.ProcessEnv): st
   ].map((key) => key.trim())
   return [...new Set(all.filter((key) => key !== ''))]
 }
+
+/**
+ * A Redis URL (`redis://` or `rediss://`), from `--redis` or `REDIS_URL` (`source` names which), or
+ * a usage error: a value ioredis would take as a host name or a path starts a service that is
+ * degraded forever instead of refusing to start.
+ */
+export function redisUrlFlag(value: string | undefined, source: string): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    const shown = url === undefined ? value.slice(0, 100) : `${url.protocol}//…`
+    throw new UsageError(
+      `${source} must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379), got ${JSON.stringify(shown)}`,
+    )
+  }
+  return value
+}

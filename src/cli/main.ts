@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { HELP } from './help.js'
 import { EXIT, UsageError } from './exit-codes.js'
+import { logLine } from './log-line.js'
 import { invalidate, stats } from './remote.js'
 import { serve } from './serve.js'
 
@@ -35,10 +36,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       error instanceof UsageError ||
       (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
     ) {
-      err(`cachegraph: ${(error as Error).message}\nRun 'cachegraph --help' for the flags.`)
+      err(`${logLine((error as Error).message)}\nRun 'cachegraph --help' for the flags.`)
       return EXIT.usage
     }
-    err(`cachegraph: ${error instanceof Error ? error.message : String(error)}`)
+    err(logLine(error instanceof Error ? error.message : String(error)))
     return EXIT.failed
   }
 }

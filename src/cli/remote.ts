@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 
 import { intFlag } from './args.js'
 import { EXIT, UsageError } from './exit-codes.js'
+import { logLine } from './log-line.js'
 
 const COMMON = {
   url: { type: 'string' },
@@ -79,11 +80,11 @@ async function call(
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause
     const why = cause?.code ?? cause?.message ?? (error as Error).message
-    io.err(`cachegraph: cannot reach ${url.origin}: ${why}`)
+    io.err(logLine(`cannot reach ${url.origin}: ${why}`))
     return EXIT.unreachable
   }
   if (!response.ok) {
-    io.err(`cachegraph: ${response.status} ${response.statusText}: ${text}`)
+    io.err(logLine(`${response.status} ${response.statusText}: ${text}`))
     return EXIT.failed
   }
   io.out(text)

@@ -5,8 +5,9 @@ import type { Cache } from '../index.js'
 import { memoryStore } from '../stores/memory.js'
 import { createInvalidationService } from '../service/service.js'
 import { listen } from '../service/server.js'
-import { apiKeys, intFlag, sizeFlag } from './args.js'
+import { apiKeys, intFlag, redisUrlFlag, sizeFlag } from './args.js'
 import { EXIT, UsageError } from './exit-codes.js'
+import { logLine } from './log-line.js'
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -29,6 +30,7 @@ export async function serve(
   log: (line: string) => void,
 ): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })
+  const say = (message: string) => log(logLine(message))
   const port = intFlag(values.port ?? env.PORT, '--port', 8080, 0, 65_535)
   const maxBodyBytes = sizeFlag(values['max-body'], '--max-body', 1_048_576)
   const keys = apiKeys(values['api-key'], env)
@@ -37,15 +39,17 @@ export async function serve(
       'no API key: pass --api-key KEY (or set CACHE_API_KEY / CACHE_API_KEYS), or --insecure to serve without one',
     )
   }
-  const redisUrl = values.redis ?? env.REDIS_URL
+  const redisUrl =
+    values.redis === undefined
+      ? redisUrlFlag(env.REDIS_URL, 'REDIS_URL')
+      : redisUrlFlag(values.redis, '--redis')
   const cache = await makeCache(values.namespace, redisUrl, values.prefix)
   const handler = createInvalidationService({
     cache,
     apiKeys: keys,
     insecure: keys.length === 0,
     maxBodyBytes,
-    onError: (error) =>
-      log(`cachegraph: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error) => say(error instanceof Error ? error.message : String(error)),
   })
   let server
   try {
@@ -58,24 +62,23 @@ export async function serve(
     })
   } catch (error) {
     await cache.close()
-    log(`cachegraph: cannot listen on ${values.host}:${port}: ${(error as Error).message}`)
+    say(`cannot listen on ${values.host}:${port}: ${(error as Error).message}`)
     return EXIT.failed
   }
   const where =
     redisUrl === undefined
       ? "store: embedded memory store (in this process only: app processes don't see it; pass --redis to share)"
       : `store: redis ${redact(redisUrl)} (prefix '${values.prefix}', with bus)`
-  log(`cachegraph: invalidation service on ${server.url} — namespace '${cache.name}', ${where}`)
-  if (keys.length === 0)
-    log('cachegraph: WARNING --insecure: anyone who reaches this port may invalidate')
+  say(`invalidation service on ${server.url} — namespace '${cache.name}', ${where}`)
+  if (keys.length === 0) say('WARNING --insecure: anyone who reaches this port may invalidate')
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)
   })
-  log(`cachegraph: ${signal}: finishing requests in flight, then stopping`)
+  say(`${signal}: finishing requests in flight, then stopping`)
   await server.close()
-  log('cachegraph: stopped')
+  say('stopped')
   return EXIT.ok
 }
 
