@@ -22,6 +22,8 @@ export interface L1Entry extends EntryMeta {
 /** Bookkeeping of the eviction policy, kept on the entry itself (no extra object per entry). */
 interface Node extends L1Entry {
   key: string
+  /** When its key came in (kept when the entry is replaced): map order, for listing cursors. */
+  order: number
   visited: boolean
   /** Towards the newest entry. */
   newer: Node | undefined
@@ -51,6 +53,7 @@ export class L1 {
   #oldest: Node | undefined
   #hand: Node | undefined
   #bytes = 0
+  #inserted = 0
 
   constructor(config: L1Config) {
     this.#maxEntries = config.maxEntries
@@ -86,6 +89,8 @@ export class L1 {
     }
     const node = entry as Node
     node.key = key
+    // A replaced entry keeps its map slot, so it keeps its order too.
+    node.order = current?.order ?? ++this.#inserted
     node.visited = false
     node.older = this.#newest
     node.newer = undefined
@@ -116,6 +121,14 @@ export class L1 {
   /** Every key and entry. */
   entries(): IterableIterator<[string, L1Entry]> {
     return this.#map.entries()
+  }
+
+  /**
+   * The entries whose key came in after `order` (one this returned; 0 for all), oldest first, with
+   * their order: a listing cursor that entries leaving meanwhile cannot shift (a position can).
+   */
+  *entriesAfter(order: number): Generator<[key: string, entry: L1Entry, order: number]> {
+    for (const [key, node] of this.#map) if (node.order > order) yield [key, node, node.order]
   }
 
   #evict(): void {

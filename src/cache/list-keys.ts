@@ -125,15 +125,19 @@ export async function clearMatching(
   return cleared
 }
 
-/** A page of live L1 entries under `ns` (its own keys, then children's), as full keys. */
-function scanL1(engine: Engine, ns: Namespace, from: number, count: number) {
+/**
+ * A page of live L1 entries under `ns` (its own keys, then children's), as full keys. The cursor
+ * is the L1 order of the last entry looked at, not a position: entries deleted or evicted
+ * between pages would shift positions and make the next page skip keys.
+ */
+function scanL1(engine: Engine, ns: Namespace, after: number, count: number) {
   const full: { key: string; ttl: number }[] = []
   const now = engine.clock.now()
-  let position = 0
   let looked = 0
-  for (const [l1Key, entry] of engine.l1?.entries() ?? []) {
-    if (position++ < from) continue
-    if (looked++ >= count) return { full, cursor: String(position - 1) }
+  let last = after
+  for (const [l1Key, entry, order] of engine.l1?.entriesAfter(after) ?? []) {
+    if (looked++ >= count) return { full, cursor: String(last) }
+    last = order
     if (
       entry.staleUntil <= now ||
       engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Invalid

@@ -84,4 +84,21 @@ describe('keys() and clear({ pattern }) past maxTags', () => {
         .sort(),
     )
   })
+
+  it('keys() on L1 alone skips no key when entries go away between pages', async () => {
+    const cache = createCache({ namespace: 'app', ttl: '1h', l1: { maxEntries: 2_000 } })
+    open.push(cache)
+    const items = range(1_000, 'item')
+    for (const key of items) await cache.set(key, key)
+    const found = new Set<string>()
+    let cursor = '0'
+    do {
+      const page = await cache.keys({ cursor, count: 100 })
+      for (const { key } of page.keys) found.add(key)
+      // Listed keys leave (deleted, evicted) while the listing goes on.
+      await cache.deleteMany(page.keys.map(({ key }) => key))
+      cursor = page.cursor
+    } while (cursor !== '0')
+    expect(found.size).toBe(items.length)
+  })
 })
