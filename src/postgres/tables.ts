@@ -60,16 +60,18 @@ export async function resolveTables(
         `cachegraph: option \`tables\` names '${table}', which is not a table of this database`,
       )
     }
-    let column = key
-    if (column === undefined) {
-      if (row.pk?.length !== 1) {
+    let column: string
+    if (key === undefined) {
+      const [only, ...more] = row.pk ?? []
+      if (only === undefined || more.length > 0) {
         throw new CacheError(
           'E_INVALID_OPTION',
           `cachegraph: option \`tables.${table}\` needs \`key\`: the table has ${row.pk === null ? 'no primary key' : 'a primary key of several columns'}`,
         )
       }
-      column = row.pk[0]
+      column = only
     } else {
+      column = key
       const { rowCount } = await client.query(
         'SELECT 1 FROM pg_attribute WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped',
         [row.oid, column],
