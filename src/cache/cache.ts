@@ -323,8 +323,10 @@ export class Cache {
   /**
    * Invalidates everything in this namespace (its children included, its parent untouched): one
    * invalidation, whatever the number of entries. With `pattern`, only the keys matching it (in
-   * this namespace and its children), found by scanning (cost grows with the keys scanned).
-   * Resolves to how many keys a pattern clear removed.
+   * this namespace and its children), found by scanning (cost grows with the keys scanned):
+   * every matching key is removed for every process, however many tags this one remembers
+   * (`maxTags`). The pattern is a Redis glob (docs/admin-api.md#patterns); one that cannot be
+   * rejects with `E_INVALID_PATTERN`. Resolves to how many keys a pattern clear removed.
    */
   async clear(options: { pattern?: string } = {}): Promise<number | undefined> {
     if (options.pattern !== undefined) return clearMatching(this.#engine, this.#ns, options.pattern)
