@@ -39,6 +39,11 @@ export async function listKeys(
   const pattern = compileGlob(options.pattern ?? '*')
   const count = options.count ?? 100
   const cursor = options.cursor ?? '0'
+  // Full keys are `<namespace>::<key>`; the pattern is matched against the key.
+  const matching = ({ key }: { key: string }) => {
+    const split = key.indexOf('::')
+    return split !== -1 && pattern.test(key.slice(split + 2))
+  }
   const store = engine.store
   let page: { full: { key: string; ttl: number }[]; cursor: string }
   if (store?.scan !== undefined) {
@@ -47,24 +52,17 @@ export async function listKeys(
     const scanned = await engine.callStore('scan', () =>
       scan({ match: `${ns.path}:*`, cursor, count }),
     )
-    page = {
-      full: await liveOnly(
-        engine,
-        scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })),
-      ),
-      cursor: scanned.cursor,
-    }
+    // Matched first: only the keys asked for are read back.
+    const listed = scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })).filter(matching)
+    page = { full: await liveOnly(engine, listed), cursor: scanned.cursor }
   } else {
     page = scanL1(engine, ns, Number(cursor) || 0, count)
+    page.full = page.full.filter(matching)
   }
-  const keys: ListedKey[] = []
-  for (const { key: fullKey, ttl } of page.full) {
+  const keys: ListedKey[] = page.full.map(({ key: fullKey, ttl }) => {
     const split = fullKey.indexOf('::')
-    if (split === -1) continue
-    const namespace = fullKey.slice(0, split)
-    const key = fullKey.slice(split + 2)
-    if (pattern.test(key)) keys.push({ key, namespace, ttl })
-  }
+    return { key: fullKey.slice(split + 2), namespace: fullKey.slice(0, split), ttl }
+  })
   return { keys, cursor: page.cursor }
 }
 
