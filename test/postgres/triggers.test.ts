@@ -1,154 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { collectionTag, entityTag, isCacheError } from '../../src/index.js'
-import { postgresInvalidation, type PostgresInvalidation } from '../../src/postgres/index.js'
+import { entityTag, isCacheError } from '../../src/index.js'
+import { postgresInvalidation } from '../../src/postgres/index.js'
+import { captureCases, type CaptureFixture } from './cases.js'
 import { connect, redisCache, Seen, SHARED_URL, uniqueName } from './helpers.js'
 
 const schema = uniqueName('cgpg')
 const outbox = `${schema}_cdc`
 const product = (id: number | string) => entityTag('product', id)
-const products = collectionTag('product')
+let fixture: CaptureFixture
 
-describe('postgresInvalidation, triggers mode', () => {
+beforeAll(async () => {
+  fixture = { url: SHARED_URL, schema, outbox, db: await connect(SHARED_URL) }
+})
+afterAll(async () => {
+  await fixture.db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  await fixture.db.query(`DROP SCHEMA IF EXISTS ${outbox} CASCADE`)
+})
+
+captureCases('triggers', () => fixture)
+
+describe('triggers mode: install and outbox', () => {
   const cache = redisCache()
-  let db: Awaited<ReturnType<typeof connect>>
-  let listener: PostgresInvalidation
-  let seen: Seen
-  const name = uniqueName('l')
-  const make = () =>
-    postgresInvalidation({
-      cache,
-      connectionString: SHARED_URL,
-      tables: {
-        [`${schema}.products`]: 'product',
-        [`${schema}.order_items`]: { entity: 'orderItem', key: 'sku' },
-      },
-      name,
-      schema: outbox,
-    })
-
-  beforeAll(async () => {
-    db = await connect(SHARED_URL)
-    await db.query(`CREATE SCHEMA ${schema}`)
-    await db.query(`CREATE TABLE ${schema}.products (id int PRIMARY KEY, name text)`)
-    await db.query(`CREATE TABLE ${schema}.order_items (n serial PRIMARY KEY, sku text)`)
-    await db.query(
-      `INSERT INTO ${schema}.products SELECT g, 'p' || g FROM generate_series(1, 20) g`,
-    )
-    listener = make()
-    seen = new Seen(listener)
-    await listener.start()
-  })
-  afterAll(async () => {
-    await listener.close()
-    await db.query(`DROP SCHEMA ${schema} CASCADE`)
-    await db.query(`DROP SCHEMA ${outbox} CASCADE`)
-  })
-
-  it('an UPDATE drops the cached entity and the lists of its type', async () => {
-    await cache.set('p1', 'old', { tags: [product(1)] })
-    await cache.set('list', ['old'], { tags: [products] })
-    await db.query(`UPDATE ${schema}.products SET name = 'new' WHERE id = 1`)
-    await seen.waitFor([product(1), products])
-    expect(await cache.get('p1')).toBeUndefined()
-    expect(await cache.get('list')).toBeUndefined()
-  })
-
-  it('an INSERT and a DELETE invalidate their keys and the collection', async () => {
-    await db.query(`INSERT INTO ${schema}.products VALUES (100, 'new')`)
-    await seen.waitFor([product(100)])
-    await db.query(`DELETE FROM ${schema}.products WHERE id = 3`)
-    await seen.waitFor([product(3)])
-  })
-
-  it('a key change invalidates the old and the new key; a mapped key column is used', async () => {
-    await db.query(`UPDATE ${schema}.products SET id = 200 WHERE id = 2`)
-    await seen.waitFor([product(2), product(200)])
-    await db.query(`INSERT INTO ${schema}.order_items (sku) VALUES ('a-1')`)
-    await db.query(`UPDATE ${schema}.order_items SET sku = 'a-2' WHERE sku = 'a-1'`)
-    await seen.waitFor([
-      entityTag('orderItem', 'a-1'),
-      entityTag('orderItem', 'a-2'),
-      collectionTag('orderItem'),
-    ])
-  })
-
-  it('a rolled-back transaction invalidates nothing', async () => {
-    await db.query('BEGIN')
-    await db.query(`UPDATE ${schema}.products SET name = 'x' WHERE id = 4`)
-    await db.query(`INSERT INTO ${schema}.products VALUES (300, 'x')`)
-    await db.query('ROLLBACK')
-    // Batches come in commit order: once a later change is seen, the rollback had its chance.
-    await db.query(`UPDATE ${schema}.products SET name = 'marker' WHERE id = 5`)
-    await seen.waitFor([product(5)])
-    expect(seen.tags.has(product(4))).toBe(false)
-    expect(seen.tags.has(product(300))).toBe(false)
-  })
-
-  it('a transaction that took an earlier outbox id but committed later is not skipped', async () => {
-    const early = await connect(SHARED_URL)
-    await early.query('BEGIN')
-    await early.query(`UPDATE ${schema}.products SET name = 'early' WHERE id = 6`) // outbox id n
-    await db.query(`UPDATE ${schema}.products SET name = 'late' WHERE id = 7`) // outbox id n+1, commits first
-    await seen.waitFor([product(7)])
-    expect(seen.tags.has(product(6))).toBe(false)
-    await early.query('COMMIT')
-    await seen.waitFor([product(6)])
-  })
-
-  it('... nor when the listener restarts in between', async () => {
-    const early = await connect(SHARED_URL)
-    await early.query('BEGIN')
-    await early.query(`UPDATE ${schema}.products SET name = 'early' WHERE id = 8`)
-    await db.query(`UPDATE ${schema}.products SET name = 'late' WHERE id = 9`)
-    await seen.waitFor([product(9)])
-    await listener.close()
-    await early.query('COMMIT')
-    await db.query(`UPDATE ${schema}.products SET name = 'while down' WHERE id = 10`)
-    listener = make()
-    seen.watch(listener)
-    await listener.start()
-    await seen.waitFor([product(8), product(10)])
-  })
-
-  it('the connection killed mid-stream: it reconnects and catches up, nothing lost', async () => {
-    const expected: string[] = []
-    for (let id = 1000; id < 1100; id++) {
-      expected.push(product(id))
-      await db.query(`INSERT INTO ${schema}.products VALUES ($1, 'k')`, [id])
-      if (id === 1030) {
-        await seen.waitFor([product(1000)])
-        const { rows } = await db.query<{ killed: boolean }>(
-          `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1`,
-          [`cachegraph:${name}`],
-        )
-        expect(rows.some((row) => row.killed)).toBe(true)
-      }
-    }
-    await seen.waitFor(expected)
-    expect(seen.disconnects).toBeGreaterThan(0)
-  })
-
-  it('an invalidation that cannot be recorded is tried again, never skipped', async () => {
-    let failures = 3
-    const flaky = postgresInvalidation({
-      cache: {
-        invalidate: (tags) =>
-          failures-- > 0 ? Promise.reject(new Error('store down')) : cache.invalidate(tags),
-      },
-      connectionString: SHARED_URL,
-      tables: { [`${schema}.products`]: 'product' },
-      name: uniqueName('flaky'),
-      schema: outbox,
-    })
-    const errors: string[] = []
-    flaky.on('error', ({ operation }) => errors.push(operation))
-    const flakySeen = new Seen(flaky)
-    await flaky.start()
-    await db.query(`UPDATE ${schema}.products SET name = 'f' WHERE id = 11`)
-    await flakySeen.waitFor([product(11)])
-    expect(errors).toEqual(['invalidate', 'invalidate', 'invalidate'])
-    await flaky.close()
+  let db: CaptureFixture['db']
+  beforeAll(() => {
+    db = fixture.db
   })
 
   it('installs idempotently: a second listener replaces no trigger', async () => {
