@@ -58,6 +58,9 @@ export async function runChecker(
   try {
     topology = await setUpTopology(options.faults, options.redisUrl)
     const kind = await chooseDb(options.db)
+    if (options.writePaths.includes('source') && kind !== 'postgres') {
+      throw new Error('freshness: --write-paths source needs PostgreSQL (--db postgres)')
+    }
     place = { kind, table: kind === 'postgres' ? runId.replaceAll('-', '_') : `${runId}-db:row` }
     // The rows stay on REDIS_URL (never the proxy, never the run's own server).
     await createRows(place, options.rows, options.redisUrl)

@@ -9,13 +9,15 @@ import pg from 'pg'
 import type { DbKind } from './protocol.js'
 
 /** Trust auth, database `test`, user `postgres` (the CI service); override for elsewhere. */
-const PG_URL = process.env.FRESHNESS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const PG_URL = process.env.FRESHNESS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 export interface Database {
   /** The committed version of a row. */
   read(id: number): Promise<number>
   /** Commits `version + 1` and returns it. */
   bump(id: number): Promise<number>
+  /** PostgreSQL only: `bump`, and the id of the transaction that committed it (source writes). */
+  bumpTx?(id: number): Promise<{ version: number; txid: bigint }>
   close(): Promise<void>
 }
 
@@ -72,6 +74,8 @@ export async function dropRows(place: DbPlace): Promise<void> {
   await client.connect()
   try {
     await client.query(`DROP TABLE IF EXISTS ${place.table}`)
+    // The outbox of source writes (source-writes.ts), if the run had any.
+    await client.query(`DROP SCHEMA IF EXISTS ${place.table}_cdc CASCADE`)
   } finally {
     await client.end()
   }
@@ -90,6 +94,15 @@ export function openDb(place: DbPlace, redisUrl: string, connections: number): D
       read: (id) => one(`SELECT version FROM ${place.table} WHERE id = $1`, id),
       bump: (id) =>
         one(`UPDATE ${place.table} SET version = version + 1 WHERE id = $1 RETURNING version`, id),
+      bumpTx: async (id) => {
+        const { rows } = await pool.query<{ version: number; txid: string }>(
+          `UPDATE ${place.table} SET version = version + 1 WHERE id = $1
+           RETURNING version, txid_current()::text AS txid`,
+          [id],
+        )
+        if (rows[0] === undefined) throw new Error(`freshness: row ${id} is missing`)
+        return { version: rows[0].version, txid: BigInt(rows[0].txid) }
+      },
       close: () => pool.end(),
     }
   }

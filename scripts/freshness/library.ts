@@ -19,6 +19,7 @@ export interface LibraryModules {
   redis: string
   client: string
   service: string
+  postgres: string
   adapters: AdapterModules
 }
 
@@ -75,6 +76,7 @@ function modulesUnder(specifierOf: (entry: string) => string): LibraryModules {
     redis: specifierOf('/redis'),
     client: specifierOf('/client'),
     service: specifierOf('/service'),
+    postgres: specifierOf('/postgres'),
     adapters: {
       fastify: specifierOf('/fastify'),
       express: specifierOf('/express'),

@@ -64,7 +64,9 @@ Options (durations take ms, s or m; a bare number is milliseconds):
                        by reader) rather than the cached functions     (default 0.3)
   --write-paths <list> how writes invalidate, one picked per write: api (cache.invalidate),
                        http (PATCH to the writer's app), service (the client, through the
-                       invalidation service of the run)                  (default api,http,service)
+                       invalidation service of the run), source (a commit to PostgreSQL
+                       alone: the writer's change capture, cachegraph/postgres, invalidates;
+                       needs --db postgres or auto finding it)           (default api,http,service)
   --ack                API writes invalidate with { ack: true }, writes through the service ask
                        it for ?ack=1: a stale read of any kind (but from a process without a
                        bus) after such a write the whole fleet acknowledged is forbidden. The
@@ -114,7 +116,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
       'write-rate': { type: 'string', default: '50' },
       'writer-reads': { type: 'string', default: '2' },
       'http-share': { type: 'string', default: '0.3' },
-      'write-paths': { type: 'string', default: WRITE_PATHS.join(',') },
+      'write-paths': { type: 'string', default: 'api,http,service' },
       'loader-delay': { type: 'string', default: '5ms' },
       faults: { type: 'string' },
       'fault-every': { type: 'string', default: '1s' },

@@ -15,7 +15,7 @@ export type DbKind = 'postgres' | 'redis'
  * the writer's own app whose adapter invalidates (`http`), or the invalidation service, told by
  * the fire-and-forget client (`service`).
  */
-export const WRITE_PATHS = ['api', 'http', 'service'] as const
+export const WRITE_PATHS = ['api', 'http', 'service', 'source'] as const
 export type WritePath = (typeof WRITE_PATHS)[number]
 
 /** Everything a worker needs, passed as its first argument (JSON). */
@@ -147,6 +147,8 @@ export interface WorkerResult {
   outcome: Outcome
   /** Propagation: writer's resolve time to this process's receipt on the bus tap, in ms. */
   propagation: SampleSet
+  /** A writer's source writes: commit to the capture's recorded invalidation, in ms. */
+  captureLag?: SampleSet
   /** Writes whose bus message the tap never saw (it was reconnecting, or the format changed). */
   unheard: number
   writes: number

@@ -53,6 +53,8 @@ export interface Report {
   allowedAfterBusMs: Summary | null
   /** Writer's resolve to each reader process's receipt on the bus, in ms (negative: before). */
   propagationMs: Summary | null
+  /** Source writes: commit to the change capture's recorded invalidation. */
+  captureLagMs: Summary | null
   /** Writes some reader's bus tap never heard (out of writes × readers). */
   unheard: number
   faults: {
@@ -151,6 +153,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
       api: sum((r) => r.writesVia.api),
       http: sum((r) => r.writesVia.http),
       service: sum((r) => r.writesVia.service),
+      source: sum((r) => r.writesVia.source),
     },
     writesPerSecond: Math.round(writes / seconds),
     writerReads: sum((r) => r.backgroundReads),
@@ -167,6 +170,8 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
     allowedWindowMs: summarize(results.map((r) => r.outcome.allowedWindow)) ?? null,
     allowedAfterBusMs: summarize(results.map((r) => r.outcome.allowedAfterBus)) ?? null,
     propagationMs: summarize(readers.map((r) => r.propagation)) ?? null,
+    captureLagMs:
+      summarize(results.flatMap((r) => (r.captureLag === undefined ? [] : [r.captureLag]))) ?? null,
     unheard: sum((r) => r.unheard),
     faults: {
       kinds: options.faults,
@@ -297,6 +302,9 @@ export function formatReport(r: Report): string {
     `  allowed stale reads after the bus had delivered:  ${ms(r.allowedAfterBusMs)}`,
     `  propagation (resolve -> each reader's bus receipt): ${ms(r.propagationMs)}` +
       (r.unheard > 0 ? `, ${r.unheard} not heard` : ''),
+    ...(r.captureLagMs === null
+      ? []
+      : [`  change capture (source writes: commit -> recorded): ${ms(r.captureLagMs)}`]),
     ...faultLines,
     `  bus: distrusted: ${distrusted || 'never'}; ${r.bus.syncs} syncs (${r.bus.startedOver} ` +
       `started over, ${r.bus.replayedSteps} steps replayed from the log), ` +

@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 import type * as ClientEntry from '../../src/client/index.js'
 import type * as Core from '../../src/index.js'
+import type * as PostgresEntry from '../../src/postgres/index.js'
 import type * as ServiceEntry from '../../src/service/index.js'
 import type * as RedisEntry from '../../src/stores/redis-entry.js'
 import { type BusTap, tapBus } from './bus-tap.js'
@@ -125,6 +126,11 @@ async function main(): Promise<void> {
       ack: config.ack,
     })
   }
+  // Source writes: this writer's own change capture of the rows table (source-writes.ts).
+  let postgres: typeof PostgresEntry | undefined
+  if (config.role === 'writer' && config.writePaths.includes('source')) {
+    postgres = (await import(config.library.postgres)) as typeof PostgresEntry
+  }
   let toldForbidden = false
   const ledger = new Ledger({
     pid: process.pid,
@@ -189,6 +195,8 @@ async function main(): Promise<void> {
           tracer,
           app: app!,
           client,
+          postgres,
+          table: config.db.table,
           writePaths: config.writePaths,
           ack: config.ack,
           rows: config.rows,
@@ -207,6 +215,7 @@ async function main(): Promise<void> {
       if (message.watermark === Infinity) resolve()
     })
   })
+  await writer?.prepare()
   const go = next('go')
   await send({ type: 'ready', pid: process.pid, url: service?.url })
   await go
@@ -236,7 +245,8 @@ async function main(): Promise<void> {
     reads: reader?.reads ?? 0,
     httpReads: reader?.httpReads ?? 0,
     ackedWrites: writer?.ackedWrites ?? 0,
-    writesVia: writer?.writesVia ?? { api: 0, http: 0, service: 0 },
+    writesVia: writer?.writesVia ?? { api: 0, http: 0, service: 0, source: 0 },
+    ...(writer?.captureLag === undefined ? {} : { captureLag: writer.captureLag }),
     outcome: ledger.result(),
     propagation: propagation.toJSON(),
     unheard,

@@ -25,8 +25,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 import type { InvalidationClient } from '../../src/client/index.js'
 import type { Cache } from '../../src/index.js'
+import type * as PostgresEntry from '../../src/postgres/index.js'
 import type { SharedClock } from './clock.js'
-import type { Database } from './database.js'
+import { type Database, PG_URL } from './database.js'
 import type { Ledger } from './ledger.js'
 import type { ReadPath } from './outcome.js'
 import { type Model, pickRow } from './model.js'
@@ -35,6 +36,7 @@ import { readRow } from './reader.js'
 import { callRow, type RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
 import { ServiceWrites } from './service-writes.js'
+import { SourceWrites } from './source-writes.js'
 import type { Tracer } from './trace.js'
 
 export interface WriterContext {
@@ -48,6 +50,10 @@ export interface WriterContext {
   app: RowsApp
   /** The client of the invalidation service (the `service` write path). */
   client: InvalidationClient | undefined
+  /** `cachegraph/postgres`, for the `source` write path (a capture of `table`). */
+  postgres: typeof PostgresEntry | undefined
+  /** The rows table (PostgreSQL). */
+  table: string
   /** The paths writes take, one chosen at random per write. */
   writePaths: readonly WritePath[]
   /** API writes invalidate with `{ ack: true }`. */
@@ -104,7 +110,9 @@ export class Writer {
   writes = 0
   /** Writes the whole fleet acknowledged (with `ack`). */
   ackedWrites = 0
-  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0 }
+  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0, source: 0 }
+  /** Writes committed to PostgreSQL alone, until the change capture recorded them. */
+  readonly #sourceWrites: SourceWrites | undefined
   /** Writes whose invalidation went to the service's client, until the service answers. */
   readonly #serviceWrites: ServiceWrites | undefined
   /** Requests to the service that failed and were retried (503 while its store was out, ...). */
@@ -132,6 +140,31 @@ export class Writer {
       })
     }
     ctx.client?.on('retry', () => void this.serviceRetries++)
+    if (ctx.postgres !== undefined) {
+      this.#sourceWrites = new SourceWrites(
+        ctx.postgres,
+        ctx.cache,
+        PG_URL,
+        ctx.table,
+        () => ctx.clock.now(),
+        {
+          resolved: (row, version, seq) => {
+            ctx.note(`change capture recorded row:${row} v${version}: seq ${seq}`)
+            this.#batch.push({ row, version, seq, resolvedAt: ctx.clock.now(), via: 'source' })
+          },
+        },
+      )
+    }
+  }
+
+  /** Starts the change capture of source writes: what commits from then on is captured. */
+  async prepare(): Promise<void> {
+    await this.#sourceWrites?.start()
+  }
+
+  /** Commit-to-recorded times of source writes. */
+  get captureLag() {
+    return this.#sourceWrites?.lag.toJSON()
   }
 
   get notRecorded(): NotRecorded {
@@ -160,6 +193,10 @@ export class Writer {
     const unanswered = (await this.#serviceWrites?.drain()) ?? 0
     if (unanswered > 0) {
       this.#ctx.onError(new Error(`${unanswered} writes never answered by the service`), 'service')
+    }
+    const uncaptured = (await this.#sourceWrites?.drain(DRAIN_WAIT_MS)) ?? 0
+    if (uncaptured > 0) {
+      this.#ctx.onError(new Error(`${uncaptured} writes never captured`), 'invalidate')
     }
     const until = Date.now() + DRAIN_WAIT_MS
     while (this.#rejected.length > 0 && Date.now() < until) {
@@ -308,6 +345,12 @@ export class Writer {
       case 'service': {
         const version = await db.bump(id)
         this.#serviceWrites!.send(id, version)
+        return { version, invalidated: 'queued' }
+      }
+      case 'source': {
+        // No invalidate(): the change capture does it (source-writes.ts).
+        const { version, txid } = await db.bumpTx!(id)
+        this.#sourceWrites!.committed(id, version, txid, this.#ctx.clock.now())
         return { version, invalidated: 'queued' }
       }
     }
