@@ -84,13 +84,16 @@ export async function installTriggers(
       name text PRIMARY KEY,
       snapshot txid_snapshot NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now())`)
-    const current = await client.query<{ src: string }>(
-      `SELECT prosrc AS src FROM pg_proc WHERE oid = to_regprocedure($1)`,
+    const current = await client.query<{ src: string; definer: boolean }>(
+      `SELECT prosrc AS src, prosecdef AS definer FROM pg_proc WHERE oid = to_regprocedure($1)`,
       [`${names.capture}()`],
     )
-    if (current.rows[0]?.src !== body) {
+    if (current.rows[0]?.src !== body || !current.rows[0].definer) {
+      // SECURITY DEFINER: roles that write the tables need no rights on the outbox; a fixed
+      // search_path so that no object of theirs can stand in for a built-in.
       await client.query(
-        `CREATE OR REPLACE FUNCTION ${names.capture}() RETURNS trigger LANGUAGE plpgsql AS ${literal(body)}`,
+        `CREATE OR REPLACE FUNCTION ${names.capture}() RETURNS trigger LANGUAGE plpgsql
+         SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${literal(body)}`,
       )
     }
     for (const table of tables) await installTableTriggers(client, schema, names, table)
