@@ -1,9 +1,13 @@
 /** Payloads of the events of a {@link PostgresInvalidation}. */
 export interface PostgresInvalidationEvents {
-  /** Listening: the outbox or slot is read from `position` on. */
+  /**
+   * Listening from `position` on: a transaction snapshot `xmin:xmax:xip,...` (triggers: every
+   * transaction it does not see is still to come) or the slot's confirmed LSN (replication).
+   */
   start: { mode: 'triggers' | 'replication'; position: string }
   /**
-   * One batch of committed changes was recorded in the cache and the position advanced past it.
+   * One batch of committed changes was recorded in the cache and the position advanced past it
+   * (to `position`, in the form of `start`'s).
    * `lagMs`: from the oldest change of the batch (its commit time with replication, the time its
    * trigger ran with triggers) to the invalidation being recorded, by the server's clock.
    */

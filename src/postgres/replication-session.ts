@@ -40,10 +40,16 @@ export async function openReplicationSession(context: SessionContext): Promise<S
   const admin = new pg.Client(clientConfig(options))
   admin.on('error', () => {}) // setup errors reach the query that fails
   await admin.connect()
+  let position: string
   try {
     const tables = await resolveTablesOnce(admin, context)
     checkReplicaIdentity(tables.values())
     await ensurePublicationAndSlot(admin, slot, [...tables.values()])
+    const { rows } = await admin.query<{ lsn: string | null }>(
+      'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
+      [slot],
+    )
+    position = rows[0]?.lsn ?? '0/0'
   } finally {
     await admin.end().catch(() => {})
   }
@@ -202,7 +208,7 @@ export async function openReplicationSession(context: SessionContext): Promise<S
     throw error
   }
   failed.catch(() => {})
-  events.emit('start', { mode: 'replication', position: slot })
+  events.emit('start', { mode: 'replication', position })
   const idle = setInterval(() => status(), options.idleMs)
   idle.unref()
 
