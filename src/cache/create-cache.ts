@@ -1,9 +1,9 @@
-import { enableStrictDependencies } from '../memo/context.js'
+import { enableStrictDependencies } from './model/frame.js'
 import type { CacheOptions } from '../types/options.js'
 import { Cache } from './cache.js'
 import { Engine, IMPLICIT } from './engine.js'
 import { resolveOptions } from './options.js'
-import { ReadThrough } from './read-through.js'
+import { ReadThrough } from './ops/read-through.js'
 
 /**
  * Creates a cache. Options are checked here: a bad one throws a `CacheError` (`E_INVALID_OPTION`)

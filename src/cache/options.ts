@@ -5,7 +5,7 @@ import type { Bus } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
 import type { CacheOptions } from '../types/options.js'
 import { type Duration, toMs } from './duration.js'
-import type { GuardOptions } from './store-guard.js'
+import type { GuardOptions } from './tiers/store-guard.js'
 import type { Serializer } from './serializer.js'
 import { richJson } from './serializer.js'
 

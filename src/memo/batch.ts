@@ -1,5 +1,5 @@
 import { CacheError } from '../errors.js'
-import { currentFrame, type LoadFrame, newFrame, runInFrame } from './context.js'
+import { currentFrame, type LoadFrame, newFrame, runInFrame } from '../cache/model/frame.js'
 
 /** What `loadMany` may return: a Map, a record by key, or a list aligned with the keys. */
 export type ManyResult<V> = ReadonlyMap<string, V> | Readonly<Record<string, V>> | readonly V[]

@@ -1,4 +1,4 @@
-import type { FleetAck } from '../cache/fleet-acks.js'
+import type { FleetAck } from '../cache/model/fleet-acks.js'
 import type { Duration } from '../cache/duration.js'
 import type { Serializer } from '../cache/serializer.js'
 import type { Clock } from '../clock.js'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { L1, type L1Entry } from '../../src/cache/l1.js'
-import { Validity } from '../../src/cache/tag-registry.js'
+import { L1, type L1Entry } from '../../src/cache/tiers/l1.js'
+import { Validity } from '../../src/cache/model/tag-registry.js'
 
 const entry = (value: unknown, start = 1, size = 0): L1Entry => ({
   value,

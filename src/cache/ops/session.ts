@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
-import { CacheError } from '../errors.js'
+import { CacheError } from '../../errors.js'
 
 /** `cache.session(id, fn, { loopDetection })`: guards agent tool loops within one session. */
 export interface LoopDetectionOptions {

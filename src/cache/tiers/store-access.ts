@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.js'
-import { CacheError } from '../errors.js'
-import type { Store } from '../stores/store.js'
+import type { Clock } from '../../clock.js'
+import { CacheError } from '../../errors.js'
+import type { Store } from '../../stores/store.js'
 import type { CircuitState, GuardOptions, StoreOperation } from './store-guard.js'
 import { StoreGuard } from './store-guard.js'
-import { ReplayQueue } from './replay-queue.js'
+import { ReplayQueue } from '../model/replay-queue.js'
 
 /** What {@link StoreAccess} tells the engine. */
 export interface StoreAccessHooks {

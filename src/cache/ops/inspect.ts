@@ -1,6 +1,6 @@
-import type { EntryInfo } from '../types/options.js'
-import type { Engine } from './engine.js'
-import { Validity } from './tag-registry.js'
+import type { EntryInfo } from '../../types/options.js'
+import type { Engine } from '../engine.js'
+import { Validity } from '../model/tag-registry.js'
 
 const STATUS = {
   [Validity.Valid]: 'valid',

@@ -1,10 +1,10 @@
-import { checkName, checkPayload, entrySize, parts } from '../stores/batch-limits.js'
-import type { StoreEntry, StoreWriteResult } from '../stores/store.js'
-import { CacheError } from '../errors.js'
-import { CachedFailure, encodeEntry, type EntryMeta } from './entry-codec.js'
-import { type Engine, keyTag, type PendingWrite } from './engine.js'
-import type { L1Entry } from './l1.js'
-import { Validity } from './tag-registry.js'
+import { checkName, checkPayload, entrySize, parts } from '../../stores/batch-limits.js'
+import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
+import { CacheError } from '../../errors.js'
+import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
+import { type Engine, keyTag, type PendingWrite } from '../engine.js'
+import type { L1Entry } from '../tiers/l1.js'
+import { Validity } from '../model/tag-registry.js'
 
 /**
  * Writes entries to every tier; resolves per entry whether it was stored.

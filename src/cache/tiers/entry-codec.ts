@@ -1,6 +1,6 @@
-import { CacheError } from '../errors.js'
-import type { StoredRecord } from '../stores/store.js'
-import type { Serializer } from './serializer.js'
+import { CacheError } from '../../errors.js'
+import type { StoredRecord } from '../../stores/store.js'
+import type { Serializer } from '../serializer.js'
 
 /** Engine metadata kept with a value in every tier. */
 export interface EntryMeta {

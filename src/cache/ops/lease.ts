@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 
-import { toMs } from './duration.js'
-import type { Engine } from './engine.js'
-import type { GetOrSetOptions } from '../types/options.js'
+import { toMs } from '../duration.js'
+import type { Engine } from '../engine.js'
+import type { GetOrSetOptions } from '../../types/options.js'
 
 /** `lock` of a read-through call, resolved. */
 export interface LockPlan {

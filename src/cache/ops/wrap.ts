@@ -1,10 +1,10 @@
-import type { Cache } from '../cache/cache.js'
-import { fnTag, INTERNAL, MISS } from '../cache/internal.js'
-import { invalidOption } from '../errors.js'
-import type { Memoized, WrapOptions } from '../types/memo.js'
-import type { GetOrSetOptions } from '../types/options.js'
-import { argsKey } from './args-key.js'
-import { resultEntityTags } from './entities.js'
+import type { Cache } from '../cache.js'
+import { fnTag, INTERNAL, MISS } from '../internal.js'
+import { invalidOption } from '../../errors.js'
+import type { Memoized, WrapOptions } from '../../types/memo.js'
+import type { GetOrSetOptions } from '../../types/options.js'
+import { argsKey } from '../../memo/args-key.js'
+import { resultEntityTags } from '../../memo/entities.js'
 import { invalidatesWith } from './invalidates.js'
 
 /**

@@ -1,4 +1,4 @@
-import { CacheError } from '../errors.js'
+import { CacheError } from '../../errors.js'
 
 /** How a bounded wait ended. */
 export type Outcome<T> =

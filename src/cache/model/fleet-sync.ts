@@ -1,9 +1,9 @@
-import type { Bus, BusConnection, BusMessage } from '../bus/bus.js'
-import type { Store } from '../stores/store.js'
-import type { Engine } from './engine.js'
+import type { Bus, BusConnection, BusMessage } from '../../bus/bus.js'
+import type { Store } from '../../stores/store.js'
+import type { Engine } from '../engine.js'
 import { type FleetAck, FleetAcks } from './fleet-acks.js'
 import { SingleRequest } from './single-request.js'
-import type { BusStats } from './stats.js'
+import type { BusStats } from '../stats.js'
 
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'

@@ -5,11 +5,11 @@ import {
   mergeInto,
   newFrame,
   runInFrame,
-} from '../memo/context.js'
-import type { GetOrSetOptions, Loader } from '../types/options.js'
-import { toMs } from './duration.js'
-import { CachedFailure } from './entry-codec.js'
-import { type Engine, keyTag, l1KeyOf, type Namespace } from './engine.js'
+} from '../model/frame.js'
+import type { GetOrSetOptions, Loader } from '../../types/options.js'
+import { toMs } from '../duration.js'
+import { CachedFailure } from '../tiers/entry-codec.js'
+import { type Engine, keyTag, l1KeyOf, type Namespace } from '../engine.js'
 import {
   type Flight,
   type LoadPlan,
@@ -19,10 +19,10 @@ import {
   startFlight,
 } from './flight.js'
 import { lockPlan } from './lease.js'
-import { Validity } from './tag-registry.js'
+import { Validity } from '../model/tag-registry.js'
 import { waitBounded, waitFor } from './wait.js'
-import { CacheError } from '../errors.js'
-import { currentSession, sessionsOpen, type SessionState } from '../memo/session.js'
+import { CacheError } from '../../errors.js'
+import { currentSession, sessionsOpen, type SessionState } from './session.js'
 
 const DEFAULT_ERROR_TTL_MS = 5_000
 

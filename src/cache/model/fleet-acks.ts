@@ -1,4 +1,4 @@
-import type { BusConnection } from '../bus/bus.js'
+import type { BusConnection } from '../../bus/bus.js'
 
 /** How the fleet acknowledged one invalidation (`invalidate(tags, { ack: true })`). */
 export interface FleetAck {

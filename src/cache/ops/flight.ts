@@ -5,15 +5,15 @@ import {
   type LoadFrame,
   newFrame,
   runInFrame,
-} from '../memo/context.js'
-import type { SessionState } from '../memo/session.js'
-import type { Loader, LoaderContext } from '../types/options.js'
-import { toMs } from './duration.js'
-import { CachedFailure, type DecodedEntry } from './entry-codec.js'
-import type { Engine } from './engine.js'
-import type { L1Entry } from './l1.js'
-import { Validity } from './tag-registry.js'
-import { channels, traced } from './tracing.js'
+} from '../model/frame.js'
+import type { SessionState } from './session.js'
+import type { Loader, LoaderContext } from '../../types/options.js'
+import { toMs } from '../duration.js'
+import { CachedFailure, type DecodedEntry } from '../tiers/entry-codec.js'
+import type { Engine } from '../engine.js'
+import type { L1Entry } from '../tiers/l1.js'
+import { Validity } from '../model/tag-registry.js'
+import { channels, traced } from '../tracing.js'
 import { type LockPlan, leaseOrWait, releaseLease } from './lease.js'
 import { commit } from './write.js'
 

@@ -1,6 +1,6 @@
-import { CacheError, isCacheError } from '../errors.js'
-import type { Store, StoreReadResult } from '../stores/store.js'
-import type { Engine } from './engine.js'
+import { CacheError, isCacheError } from '../../errors.js'
+import type { Store, StoreReadResult } from '../../stores/store.js'
+import type { Engine } from '../engine.js'
 
 /**
  * Reads `keys` from the shared tier; undefined (reported, not thrown — unless `strict`) when it is

@@ -1,4 +1,4 @@
-import { parts } from '../stores/batch-limits.js'
+import { parts } from '../../stores/batch-limits.js'
 
 /**
  * Invalidations the shared store did not record (it was unreachable), waiting to be sent again.

@@ -1,8 +1,8 @@
-import { currentFrame, mergeInto } from '../memo/context.js'
-import { CachedFailure } from './entry-codec.js'
-import { type Engine, l1KeyOf, type Namespace } from './engine.js'
-import type { L1Entry } from './l1.js'
-import { Validity } from './tag-registry.js'
+import { currentFrame, mergeInto } from '../model/frame.js'
+import { CachedFailure } from '../tiers/entry-codec.js'
+import { type Engine, l1KeyOf, type Namespace } from '../engine.js'
+import type { L1Entry } from '../tiers/l1.js'
+import { Validity } from '../model/tag-registry.js'
 
 /** Counts an L1 hit, reports it, and records its dependencies in the enclosing load. */
 export function recordHit(engine: Engine, ns: Namespace, key: string, entry: L1Entry): void {

@@ -1,7 +1,7 @@
-import type { Cache } from '../cache/cache.js'
-import { fnTag, INTERNAL } from '../cache/internal.js'
-import { checkTags } from '../cache/tags.js'
-import type { InvalidatesOptions, Memoized } from '../types/memo.js'
+import type { Cache } from '../cache.js'
+import { fnTag, INTERNAL } from '../internal.js'
+import { checkTags } from '../tags.js'
+import type { InvalidatesOptions, Memoized } from '../../types/memo.js'
 
 /**
  * `cache.invalidates(mutation, options)`: the named tags and memoized calls are invalidated

@@ -1,5 +1,5 @@
 import type { EntryMeta } from './entry-codec.js'
-import type { Validity } from './tag-registry.js'
+import type { Validity } from '../model/tag-registry.js'
 
 /** An entry of the in-process tier. Values are kept as they are (no serialization). */
 export interface L1Entry extends EntryMeta {

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js'
-import { CacheError, isCacheError } from '../errors.js'
+import type { Clock } from '../../clock.js'
+import { CacheError, isCacheError } from '../../errors.js'
 
 /** What the engine calls the shared tier for. */
 export type StoreOperation = 'read' | 'write' | 'invalidate' | 'scan'

@@ -1,7 +1,7 @@
-import { compileGlob } from '../util/glob.js'
-import type { StoredRecord, TagSeq } from '../stores/store.js'
-import { type Engine, keyTag, type Namespace } from './engine.js'
-import { Validity } from './tag-registry.js'
+import { compileGlob } from '../../util/glob.js'
+import type { StoredRecord, TagSeq } from '../../stores/store.js'
+import { type Engine, keyTag, type Namespace } from '../engine.js'
+import { Validity } from '../model/tag-registry.js'
 
 /** One key as `cache.keys()` lists it. */
 export interface ListedKey {

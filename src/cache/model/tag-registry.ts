@@ -1,5 +1,5 @@
-import type { TagSeq } from '../stores/store.js'
-import { SeqRecords } from '../util/seq-records.js'
+import type { TagSeq } from '../../stores/store.js'
+import { SeqRecords } from '../../util/seq-records.js'
 
 /** Outcome of checking an entry's tags against the invalidations this process knows. */
 export const enum Validity {

@@ -1,10 +1,10 @@
-import { currentFrame, frameTags, mergeInto, newFrame, runInFrame } from '../memo/context.js'
-import { type LoadMany, type ManyResult, pick } from '../memo/batch.js'
-import type { Duration } from './duration.js'
-import { toMs } from './duration.js'
-import type { Engine, Namespace, PendingWrite } from './engine.js'
-import { keyTag, l1KeyOf } from './engine.js'
-import { Validity } from './tag-registry.js'
+import { currentFrame, frameTags, mergeInto, newFrame, runInFrame } from '../model/frame.js'
+import { type LoadMany, type ManyResult, pick } from '../../memo/batch.js'
+import type { Duration } from '../duration.js'
+import { toMs } from '../duration.js'
+import type { Engine, Namespace, PendingWrite } from '../engine.js'
+import { keyTag, l1KeyOf } from '../engine.js'
+import { Validity } from '../model/tag-registry.js'
 import { commit } from './write.js'
 
 /** Options of `cache.getOrSetMany`. */
