@@ -5,6 +5,9 @@ import { clientConfig, type Session, type SessionContext } from './session.js'
 import { ident, resolveTablesOnce } from './tables.js'
 import { installTriggers, outboxNames } from './triggers-install.js'
 
+/** `xmin:xmax:xip,...`, as `txid_snapshot` prints. */
+const SNAPSHOT = /^\d+:\d+:[\d,]*$/
+
 /**
  * Triggers mode: reads the outbox in commit order from a stored position.
  *
@@ -55,31 +58,29 @@ export async function openTriggerSession(context: SessionContext): Promise<Sessi
   }
 
   const poll = async (): Promise<void> => {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    let snapshot: string
-    let rows: [string, string[], number][]
+    // One round trip: the transaction's first statement fixes its snapshot, so the rows read
+    // are exactly the ones that snapshot sees. The position is inlined (the simple protocol
+    // takes no parameters); it is a snapshot this listener read from the server, checked.
+    if (!SNAPSHOT.test(position)) throw new Error(`cachegraph: bad stored position ${position}`)
+    const from = `'${position}'::txid_snapshot`
+    let results: pg.QueryResult[]
     try {
-      // The first statement fixes the transaction's snapshot: the rows read are exactly the
-      // ones this snapshot sees.
-      const now = await client.query<{ s: string }>('SELECT txid_current_snapshot()::text AS s')
-      snapshot = (now.rows[0] as { s: string }).s
-      const result = await client.query<[string, string[], number]>({
-        text: `SELECT tbl, keys, (extract(epoch FROM at) * 1000)::float8 FROM ${names.outbox}
-                WHERE xid >= txid_snapshot_xmax($1::txid_snapshot)
-                   OR xid = ANY(ARRAY(SELECT txid_snapshot_xip($1::txid_snapshot)))`,
-        values: [position],
-        rowMode: 'array',
-      })
-      rows = result.rows
-      await client.query('COMMIT')
+      results = (await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+        SELECT txid_current_snapshot()::text AS s;
+        SELECT tbl, keys, (extract(epoch FROM at) * 1000)::float8 AS at FROM ${names.outbox}
+         WHERE xid >= txid_snapshot_xmax(${from})
+            OR xid = ANY(ARRAY(SELECT txid_snapshot_xip(${from})));
+        COMMIT`)) as unknown as pg.QueryResult[]
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       throw error
     }
+    const snapshot = (results[1]?.rows[0] as { s: string }).s
+    const rows = (results[2]?.rows ?? []) as { tbl: string; keys: string[]; at: number }[]
     if (snapshot === position) return
     const changes: Change[] = []
     let oldest = Infinity
-    for (const [tbl, keys, at] of rows) {
+    for (const { tbl, keys, at } of rows) {
       const table = context.tables.get(tbl)
       if (table === undefined) continue // a table another listener of this outbox maps
       changes.push({ entity: table.entity, keys })
