@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 
 import type { NextFunction, Request, Response } from 'express'
 
@@ -33,6 +33,13 @@ export function adminMiddleware(admin: AdminHandler<Request>, prefix: string) {
     if (answer === undefined) return next()
     res.status(answer.status)
     answer.headers.forEach((value, name) => void res.setHeader(name, value))
+    if (
+      answer.body !== null &&
+      answer.headers.get('content-type')?.startsWith('text/event-stream')
+    ) {
+      // Piped with backpressure; a client that goes away cancels the stream.
+      return void pipeline(Readable.fromWeb(answer.body), res, () => {})
+    }
     res.end(Buffer.from(await answer.arrayBuffer()))
   }
 }

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream'
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import type { AdminHandler } from '../http/index.js'
@@ -24,6 +26,10 @@ export function mountAdmin(
     if (answer === undefined) return reply.code(404).send({ error: 'not found' })
     reply.code(answer.status)
     answer.headers.forEach((value, name) => void reply.header(name, value))
+    // The event stream never ends on its own: piped, so a client that goes away cancels it.
+    if (answer.body !== null && isEventStream(answer)) {
+      return reply.send(Readable.fromWeb(answer.body))
+    }
     return reply.send(Buffer.from(await answer.arrayBuffer()))
   }
   // Admin calls are neither cached nor HTTP writes to invalidate after.
@@ -31,3 +37,6 @@ export function mountAdmin(
   app.all(prefix, { config }, handler)
   app.all(`${prefix}/*`, { config }, handler)
 }
+
+const isEventStream = (answer: Response) =>
+  answer.headers.get('content-type')?.startsWith('text/event-stream') === true

@@ -75,9 +75,17 @@ const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, d
       ...httpOptions,
     })
     if (adminOptions !== undefined) {
+      // Open event streams would hold app.close() until they time out: end them first.
+      const closing = new AbortController()
+      app.addHook('preClose', (hookDone) => {
+        closing.abort()
+        hookDone()
+      })
+      const { signal } = adminOptions
       admin = createAdminHandler<FastifyRequest>({
         onError: (err) => app.log.error({ err }, 'cachegraph: admin request failed'),
         ...adminOptions,
+        signal: signal === undefined ? closing.signal : AbortSignal.any([signal, closing.signal]),
         cache: http.cache,
       } as AdminOptions<FastifyRequest>)
     }

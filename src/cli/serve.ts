@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util'
 import { createCache } from '../cache/create-cache.js'
 import type { Cache } from '../index.js'
 import { memoryStore } from '../stores/memory.js'
+import { type MembersSource, redisMembers } from '../http/dashboard/members.js'
 import { createInvalidationService } from '../service/service.js'
 import { listen } from '../service/server.js'
 import { apiKeys, intFlag, redisUrlFlag, sizeFlag } from './args.js'
 import { EXIT, UsageError } from './exit-codes.js'
 import { logLine } from './log-line.js'
+import { captureConfig, POSTGRES_OPTIONS, startCapture } from './postgres.js'
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -18,6 +20,7 @@ const OPTIONS = {
   'max-body': { type: 'string' },
   'api-key': { type: 'string', multiple: true },
   insecure: { type: 'boolean', default: false },
+  ...POSTGRES_OPTIONS,
 } as const
 
 /**
@@ -39,13 +42,18 @@ export async function serve(
       'no API key: pass --api-key KEY (or set CACHE_API_KEY / CACHE_API_KEYS), or --insecure to serve without one',
     )
   }
+  const capture = captureConfig(values)
   const redisUrl =
     values.redis === undefined
       ? redisUrlFlag(env.REDIS_URL, 'REDIS_URL')
       : redisUrlFlag(values.redis, '--redis')
-  const cache = await makeCache(values.namespace, redisUrl, values.prefix)
+  const { cache, members } = await makeCache(values.namespace, redisUrl, values.prefix)
+  // Ends the dashboard's event streams, which a graceful close would otherwise wait for.
+  const closing = new AbortController()
   const handler = createInvalidationService({
     cache,
+    admin: { members },
+    signal: closing.signal,
     apiKeys: keys,
     insecure: keys.length === 0,
     maxBodyBytes,
@@ -71,12 +79,25 @@ export async function serve(
       : `store: redis ${redact(redisUrl)} (prefix '${values.prefix}', with bus)`
   say(`invalidation service on ${server.url} — namespace '${cache.name}', ${where}`)
   if (keys.length === 0) say('WARNING --insecure: anyone who reaches this port may invalidate')
+  let postgres
+  if (capture !== undefined) {
+    try {
+      postgres = await startCapture(capture, cache, say)
+    } catch (error) {
+      say(`postgres: cannot start: ${(error as Error).message}`)
+      await server.close()
+      return EXIT.failed
+    }
+  }
+  say(`dashboard: ${server.url}/api/cache/ui (user name: any, password: an API key)`)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)
     process.once('SIGINT', resolve)
   })
   say(`${signal}: finishing requests in flight, then stopping`)
+  await postgres?.close()
+  closing.abort()
   await server.close()
   say('stopped')
   return EXIT.ok
@@ -86,12 +107,14 @@ async function makeCache(
   namespace: string,
   redisUrl: string | undefined,
   prefix: string,
-): Promise<Cache> {
-  if (redisUrl === undefined) return createCache({ namespace, store: memoryStore() })
+): Promise<{ cache: Cache; members?: MembersSource }> {
+  if (redisUrl === undefined) return { cache: createCache({ namespace, store: memoryStore() }) }
   // Loaded only when asked for: ioredis is an optional peer dependency.
   const { redisStore } = await import('../stores/redis.js')
   const { redisBus } = await import('../bus/redis-bus.js')
-  return createCache({ namespace, store: redisStore({ url: redisUrl, prefix }), bus: redisBus() })
+  const store = redisStore({ url: redisUrl, prefix })
+  const cache = createCache({ namespace, store, bus: redisBus() })
+  return { cache, members: redisMembers(store) }
 }
 
 /** The URL without its password, for the log. */

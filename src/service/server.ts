@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 
 import { DEFAULT_MAX_BODY_BYTES } from '../http/admin/options.js'
 
@@ -118,8 +120,9 @@ async function answer(
     if (response.body === null) {
       res.end()
     } else {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) res.write(chunk)
-      res.end()
+      // Piped: a slow reader holds the body back instead of filling memory, and a reader that
+      // goes away cancels it (an event stream never ends on its own).
+      await pipeline(Readable.fromWeb(response.body), res)
     }
     if (!req.complete) res.once('finish', () => req.destroy())
   } catch {

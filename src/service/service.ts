@@ -3,7 +3,8 @@ import { createAdminHandler } from '../http/admin/handler.js'
 import { Cdn } from '../http/cdn/cdn.js'
 import { type CdnOption, resolveCdn } from '../http/cdn/options.js'
 import { readJson } from '../http/admin/body.js'
-import { DEFAULT_MAX_BODY_BYTES } from '../http/admin/options.js'
+import { type AdminOptions, DEFAULT_MAX_BODY_BYTES } from '../http/admin/options.js'
+import { refuseCrossSite } from '../http/admin/origin.js'
 import { errorResponse, HttpError, json } from '../http/admin/responses.js'
 import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../http/metrics.js'
 import type { Cache } from '../index.js'
@@ -27,10 +28,17 @@ export interface InvalidationServiceOptions {
    */
   maxBodyBytes?: number
   /**
-   * The admin API (SPEC §3) under `prefix`, authorized by the same API keys; `false` leaves it out.
+   * The admin API (SPEC §3) and its dashboard (`{prefix}/ui`, docs/dashboard.md) under `prefix`,
+   * authorized by the same API keys — a browser is asked for them with Basic authentication (any
+   * user name, the key as password). `false` leaves it out.
    * @default { prefix: '/api/cache' }
    */
-  admin?: false | { prefix?: string }
+  admin?: false | Pick<AdminOptions, 'prefix' | 'origins' | 'ui' | 'events' | 'members'>
+  /**
+   * Aborting it ends the admin API's open event streams: abort it before the host's graceful
+   * close, which would otherwise wait for them.
+   */
+  signal?: AbortSignal
   /**
    * CDNs to purge after each invalidation (its tags, entities included; not `keys`), once at once
    * and once more after `maxSilence`, as the HTTP core does after a write (docs/cdn.md). A failed
@@ -77,6 +85,7 @@ export function createInvalidationService(
     throw invalidOption('service.apiKeys', 'is empty: give a key, or `insecure: true` on purpose')
   }
   const authorized = apiKeys.length === 0 ? () => true : apiKeyCheck(apiKeys)
+  const crossSiteOrigins = new Set(options.admin === false ? [] : (options.admin?.origins ?? []))
   const report = (error: unknown, request: Request) => {
     try {
       onError?.(error, request)
@@ -91,10 +100,12 @@ export function createInvalidationService(
     options.admin === false
       ? undefined
       : createAdminHandler({
+          ...options.admin,
           cache,
           maxBodyBytes,
           authorize: authorized,
           prefix: options.admin?.prefix ?? '/api/cache',
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
           ...(onError === undefined ? {} : { onError: report }),
         })
 
@@ -105,6 +116,9 @@ export function createInvalidationService(
 
   const invalidate = async (request: Request): Promise<Response> => {
     if (request.method !== 'POST') return notAllowed(request, 'POST')
+    // Browsers may hold the key as Basic credentials (the dashboard): no cross-site writes.
+    const refusal = refuseCrossSite(request, new URL(request.url), crossSiteOrigins)
+    if (refusal !== undefined) return refusal
     if (!authorized(request)) return unauthorized()
     try {
       const ack = ackOf(request)
@@ -172,6 +186,10 @@ export function createInvalidationService(
         })
     }
     const answer = await admin?.(request)
+    if (answer?.status === 401) {
+      // So a browser opening the dashboard asks for the key (RFC 7617 §2).
+      answer.headers.set('www-authenticate', 'Bearer, Basic realm="cachegraph", charset="UTF-8"')
+    }
     return answer ?? json(404, { error: `cachegraph: no route ${request.method} ${path}` })
   }
 

@@ -1,4 +1,14 @@
 import type { Cache } from '../../index.js'
+import type { EventHub } from '../dashboard/event-hub.js'
+import type { MembersSource } from '../dashboard/members.js'
+
+/** What the dashboard routes need besides the cache. */
+export interface DashboardContext {
+  hub: EventHub
+  ui: boolean
+  prefix: string
+  members: MembersSource | undefined
+}
 
 /** What a route handler gets. */
 export interface RouteContext {
@@ -8,6 +18,7 @@ export interface RouteContext {
   /** The decoded `:key` or `:tag` of routes that have one. */
   param: string
   maxBodyBytes: number
+  dashboard: DashboardContext
 }
 
 /** A route handler: resolves to the answer, or throws (see `errorResponse`). */

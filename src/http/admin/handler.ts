@@ -1,5 +1,7 @@
-import type { RouteContext } from './context.js'
+import { EventHub } from '../dashboard/event-hub.js'
+import type { DashboardContext, RouteContext } from './context.js'
 import { type AdminOptions, resolveAdminOptions } from './options.js'
+import { refuseCrossSite } from './origin.js'
 import { decodePart } from './params.js'
 import { errorResponse, isClientError, json } from './responses.js'
 import { allowOf, matchRoute } from './routes.js'
@@ -25,8 +27,11 @@ export type AdminHandler<R = Request> = (
  * | `POST /invalidate` | `{ tags }` or `{ entity_type, entity_id }` → `{ status: 'invalidated', tags, seq }` |
  * | `GET /tags/:tag` | `{ tag, keys }`: this process's L1 keys depending on it |
  * | `GET /stats` / `GET /health` / `GET /metrics` | snake_case stats / `{ status, namespace, ... }` / Prometheus text |
+ * | `GET /ui` / `GET /events` / `GET /members` | the dashboard / its server-sent events / `{ self, members }` |
  *
- * Throws `CacheError('E_INVALID_OPTION')` when neither `authorize` nor `insecure: true` is
+ * A state-changing request (POST, DELETE) whose `Origin` is not the API's own nor in `origins`
+ * answers 403, one with a body that is not JSON 415; without `Origin` (servers, the CLI) they go
+ * on. No CORS headers are ever sent. Throws `CacheError('E_INVALID_OPTION')` when neither `authorize` nor `insecure: true` is
  * given. See docs/admin-api.md.
  *
  * @example
@@ -34,7 +39,14 @@ export type AdminHandler<R = Request> = (
  * const response = (await admin(request)) ?? (await app(request))
  */
 export function createAdminHandler<R = Request>(options: AdminOptions<R>): AdminHandler<R> {
-  const { cache, prefix, maxBodyBytes, authorize, onError } = resolveAdminOptions(options)
+  const resolved = resolveAdminOptions(options)
+  const { cache, prefix, maxBodyBytes, authorize, onError, origins } = resolved
+  const dashboard: DashboardContext = {
+    hub: new EventHub(cache, resolved.events),
+    ui: resolved.ui,
+    prefix,
+    members: resolved.members,
+  }
   const report = (error: unknown, request: Request) => {
     try {
       onError?.(error, request)
@@ -52,6 +64,10 @@ export function createAdminHandler<R = Request>(options: AdminOptions<R>): Admin
     }
     const path = url.pathname
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return undefined
+
+    // Before `authorize`: a forged cross-site request is refused whatever credentials it carries.
+    const refusal = refuseCrossSite(request, url, origins)
+    if (refusal !== undefined) return refusal
 
     if (authorize !== undefined) {
       let allowed: boolean
@@ -87,6 +103,7 @@ export function createAdminHandler<R = Request>(options: AdminOptions<R>): Admin
         query: url.searchParams,
         param: route.paramName === '' ? '' : decodePart(route.rawParam, route.paramName),
         maxBodyBytes,
+        dashboard,
       }
       response = await handle(context)
     } catch (error) {
@@ -96,9 +113,14 @@ export function createAdminHandler<R = Request>(options: AdminOptions<R>): Admin
     return response
   }
 
-  return async (request, ...[original]) => {
+  const handler = async (request: Request, original?: R) => {
     const response = await answer(request, original)
     if (response === undefined || request.method !== 'HEAD') return response
+    // An event stream's body would otherwise stay subscribed with no one to read it.
+    await response.body?.cancel()
     return new Response(null, { status: response.status, headers: response.headers })
   }
+  resolved.signal?.addEventListener('abort', () => dashboard.hub.close(), { once: true })
+  if (resolved.signal?.aborted === true) dashboard.hub.close()
+  return handler
 }

@@ -3,18 +3,20 @@ import { readJson } from './body.js'
 import type { RouteContext } from './context.js'
 import { clampedInt, namespaceParam, optionalText } from './params.js'
 import { HttpError, json } from './responses.js'
+import { snakeCase } from './stats.js'
 
 /**
  * `POST /invalidate` with `{ tags: [...] }` or the seed's `{ entity_type, entity_id }` (both may
- * be given; `stale: true` lets entries be served within their grace while they refresh) →
- * `{ status: 'invalidated', tags, seq }`.
+ * be given; `stale: true` lets entries be served within their grace while they refresh;
+ * `ack: true` answers once the fleet applied it, with `fleet`) →
+ * `{ status: 'invalidated', tags, seq, fleet? }`.
  */
-export async function invalidateRoute({ cache, request, maxBodyBytes }: RouteContext) {
+export async function invalidateRoute({ cache, request, maxBodyBytes, dashboard }: RouteContext) {
   const body = await readJson(request, maxBodyBytes)
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'cachegraph: the body must be a JSON object')
   }
-  const { tags, entity_type: type, entity_id: id, stale } = body as Record<string, unknown>
+  const { tags, entity_type: type, entity_id: id, stale, ack } = body as Record<string, unknown>
   const all: unknown[] =
     tags === undefined ? [] : Array.isArray(tags) ? [...(tags as unknown[])] : [tags]
   if (type !== undefined || id !== undefined) {
@@ -27,9 +29,18 @@ export async function invalidateRoute({ cache, request, maxBodyBytes }: RouteCon
   if (stale !== undefined && typeof stale !== 'boolean') {
     throw new HttpError(400, 'cachegraph: `stale` must be a boolean')
   }
+  if (ack !== undefined && typeof ack !== 'boolean') {
+    throw new HttpError(400, 'cachegraph: `ack` must be a boolean')
+  }
   // The cache checks each tag (E_INVALID_TAG, answered 400).
-  const result = await cache.invalidate(all as string[], { stale: stale === true })
-  return json(200, { status: 'invalidated', tags: result.tags, seq: result.seq })
+  const result = await cache.invalidate(all as string[], {
+    stale: stale === true,
+    ack: ack === true,
+  })
+  // The event stream shows who applied it (the invalidation itself is in the stream already).
+  if (result.fleet !== undefined) dashboard.hub.ack(result.seq, result.fleet)
+  const fleet = result.fleet === undefined ? {} : { fleet: snakeCase(result.fleet) }
+  return json(200, { status: 'invalidated', tags: result.tags, seq: result.seq, ...fleet })
 }
 
 /**

@@ -1,5 +1,8 @@
 import { invalidOption } from '../../errors.js'
 import type { Cache } from '../../index.js'
+import type { EventHubOptions } from '../dashboard/event-hub.js'
+import type { MembersSource } from '../dashboard/members.js'
+import { checkOrigins } from './origin.js'
 
 /** Decides whether a request may use the admin API. A thrown error answers 500, never a crash. */
 export type Authorize<R> = (request: R) => boolean | Promise<boolean>
@@ -23,6 +26,37 @@ interface CommonAdminOptions {
    * logging: the answer itself carries a generic message only.
    */
   onError?: (error: unknown, request: Request) => void
+  /**
+   * Other origins whose pages may send state-changing requests (POST, DELETE) to the admin API,
+   * e.g. an operations console on its own host. A request with any other `Origin` than the admin
+   * API's own answers 403; requests without `Origin` (servers, the CLI, curl) are not affected.
+   * No CORS headers are sent either way: list an origin here only for a page that needs no
+   * response it can read (or put both behind one host).
+   * @default []
+   * @example origins: ['https://ops.example.com']
+   */
+  origins?: readonly string[]
+  /**
+   * Serves the dashboard, `GET {prefix}/ui` (docs/dashboard.md), with its assets. The event
+   * stream (`GET {prefix}/events`) and `GET {prefix}/members` are part of the API either way.
+   * @default true
+   */
+  ui?: boolean
+  /** Limits of the event streams of `GET {prefix}/events`. */
+  events?: EventHubOptions
+  /**
+   * The fleet's members for `GET {prefix}/members` and the dashboard: processes with a bus on the
+   * same store. With a Redis bus, `redisMembers(store)` reads them. Without it, only this process
+   * is listed.
+   * @example members: redisMembers(store)
+   */
+  members?: MembersSource
+  /**
+   * Aborting it ends the open event streams and refuses new ones. Abort it before a server's
+   * graceful close, which would otherwise wait for them (the adapters do, on their framework's
+   * close); `cache.close()` ends them too.
+   */
+  signal?: AbortSignal
 }
 
 /**
@@ -65,6 +99,11 @@ export interface ResolvedAdminOptions<R> {
   maxBodyBytes: number
   authorize: Authorize<R> | undefined
   onError: ((error: unknown, request: Request) => void) | undefined
+  origins: ReadonlySet<string>
+  ui: boolean
+  events: EventHubOptions
+  members: MembersSource | undefined
+  signal: AbortSignal | undefined
 }
 
 export const DEFAULT_PREFIX = '/api/cache'
@@ -95,7 +134,29 @@ export function resolveAdminOptions<R>(options: AdminOptions<R>): ResolvedAdminO
       `must be a positive integer, got ${String(maxBodyBytes)}`,
     )
   }
-  return { cache, prefix: checkPrefix(options.prefix), maxBodyBytes, authorize, onError }
+  const origins = checkOrigins(options.origins)
+  if (typeof origins === 'string') throw invalidOption('admin.origins', origins)
+  if (options.ui !== undefined && typeof options.ui !== 'boolean') {
+    throw invalidOption('admin.ui', 'must be a boolean')
+  }
+  if (options.members !== undefined && typeof options.members !== 'function') {
+    throw invalidOption('admin.members', 'must be a function, e.g. redisMembers(store)')
+  }
+  if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
+    throw invalidOption('admin.signal', 'must be an AbortSignal')
+  }
+  return {
+    cache,
+    prefix: checkPrefix(options.prefix),
+    maxBodyBytes,
+    authorize,
+    onError,
+    origins,
+    ui: options.ui ?? true,
+    events: options.events ?? {},
+    members: options.members,
+    signal: options.signal,
+  }
 }
 
 /** `'/api/cache'`, `'/api/cache/'` → `'/api/cache'`; `'/'` → `''` (every path). */

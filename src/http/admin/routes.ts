@@ -1,3 +1,4 @@
+import { assetRoute, eventsRoute, membersRoute, uiRoute } from '../dashboard/routes.js'
 import type { RouteHandler } from './context.js'
 import { clearRoute, dependentsRoute, invalidateRoute } from './invalidate.js'
 import { deleteKeyRoute, inspectKeyRoute, listKeysRoute } from './keys.js'
@@ -21,6 +22,9 @@ const EXACT: Record<string, Methods> = {
   '/stats': { GET: statsRoute },
   '/health': { GET: healthRoute },
   '/metrics': { GET: metricsRoute },
+  '/ui': { GET: uiRoute },
+  '/events': { GET: eventsRoute },
+  '/members': { GET: membersRoute },
 }
 
 /**
@@ -30,6 +34,7 @@ const EXACT: Record<string, Methods> = {
 const WITH_PARAM: [prefix: string, name: string, methods: Methods][] = [
   ['/keys/', 'key', { GET: inspectKeyRoute, DELETE: deleteKeyRoute }],
   ['/tags/', 'tag', { GET: dependentsRoute }],
+  ['/ui/', 'dashboard file', { GET: assetRoute }],
 ]
 
 /** The route of `path` (relative to the prefix), or undefined. */

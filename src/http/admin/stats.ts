@@ -3,7 +3,7 @@ import type { RouteContext } from './context.js'
 import { json, text } from './responses.js'
 
 /** `hitRate` → `hit_rate`, all the way down: the admin API speaks the seed's snake_case. */
-function snakeCase(value: unknown): unknown {
+export function snakeCase(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) => [
