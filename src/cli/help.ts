@@ -21,6 +21,13 @@ serve options:
   --api-key <key>     an accepted API key (repeatable)            env CACHE_API_KEY
                       more keys, comma-separated (for rotation)   env CACHE_API_KEYS
   --insecure          serve without any API key (refused otherwise)
+  --postgres <url>    capture changes from PostgreSQL (docs/postgres.md): every committed
+                      INSERT, UPDATE or DELETE of a --table invalidates its entity and list tags
+  --table <t=entity>  a table to capture: products=product, or shop.items=item:KEY when the key
+                      column is not the primary key (repeatable; needs --postgres)
+  --postgres-mode <m> triggers (outbox + NOTIFY) or replication (wal_level=logical)
+                                                                                default triggers
+  --postgres-name <n> the listener's name: its position is stored under it      default cachegraph
 
   Endpoints: POST /cache/invalidate  {"entity_id":1,"entity_type":"user"} | {"tags":[...]} |
              {"keys":[...]} | a JSON list of those   (header x-api-key: KEY, or
