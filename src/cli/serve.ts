@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { createCache } from '../cache/create-cache.js'
 import type { Cache } from '../index.js'
 import { memoryStore } from '../stores/memory.js'
+import { type MembersSource, redisMembers } from '../http/dashboard/members.js'
 import { createInvalidationService } from '../service/service.js'
 import { listen } from '../service/server.js'
 import { apiKeys, intFlag, redisUrlFlag, sizeFlag } from './args.js'
@@ -46,9 +47,13 @@ export async function serve(
     values.redis === undefined
       ? redisUrlFlag(env.REDIS_URL, 'REDIS_URL')
       : redisUrlFlag(values.redis, '--redis')
-  const cache = await makeCache(values.namespace, redisUrl, values.prefix)
+  const { cache, members } = await makeCache(values.namespace, redisUrl, values.prefix)
+  // Ends the dashboard's event streams, which a graceful close would otherwise wait for.
+  const closing = new AbortController()
   const handler = createInvalidationService({
     cache,
+    admin: { members },
+    signal: closing.signal,
     apiKeys: keys,
     insecure: keys.length === 0,
     maxBodyBytes,
@@ -84,6 +89,7 @@ export async function serve(
       return EXIT.failed
     }
   }
+  say(`dashboard: ${server.url}/api/cache/ui (user name: any, password: an API key)`)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)
@@ -91,6 +97,7 @@ export async function serve(
   })
   say(`${signal}: finishing requests in flight, then stopping`)
   await postgres?.close()
+  closing.abort()
   await server.close()
   say('stopped')
   return EXIT.ok
@@ -100,12 +107,14 @@ async function makeCache(
   namespace: string,
   redisUrl: string | undefined,
   prefix: string,
-): Promise<Cache> {
-  if (redisUrl === undefined) return createCache({ namespace, store: memoryStore() })
+): Promise<{ cache: Cache; members?: MembersSource }> {
+  if (redisUrl === undefined) return { cache: createCache({ namespace, store: memoryStore() }) }
   // Loaded only when asked for: ioredis is an optional peer dependency.
   const { redisStore } = await import('../stores/redis.js')
   const { redisBus } = await import('../bus/redis-bus.js')
-  return createCache({ namespace, store: redisStore({ url: redisUrl, prefix }), bus: redisBus() })
+  const store = redisStore({ url: redisUrl, prefix })
+  const cache = createCache({ namespace, store, bus: redisBus() })
+  return { cache, members: redisMembers(store) }
 }
 
 /** The URL without its password, for the log. */
