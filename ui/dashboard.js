@@ -102,6 +102,7 @@
       series[5].push(rate(stats.errors + stats.l2.errors, previous.errors))
       while (series[0].length > 0 && series[0][0] < t - WINDOW_S) series.forEach((s) => s.shift())
       if (chart) chart.setData(series)
+      $('chart').dataset.points = String(series[0].length)
     }
     previous = {
       t,
@@ -119,8 +120,9 @@
       node.textContent = 'none'
       node.className = 'muted'
     } else {
-      node.textContent = trusted ? `trusted · seq ${seq}` : 'not trusted'
+      node.textContent = trusted ? 'trusted' : 'not trusted'
       node.className = trusted ? 'ok' : 'bad'
+      node.title = seq === undefined ? '' : `every invalidation up to seq ${seq} applied here`
     }
   }
 

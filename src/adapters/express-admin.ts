@@ -37,7 +37,9 @@ export function adminMiddleware(admin: AdminHandler<Request>, prefix: string) {
       answer.body !== null &&
       answer.headers.get('content-type')?.startsWith('text/event-stream')
     ) {
-      // Piped with backpressure; a client that goes away cancels the stream.
+      // Piped with backpressure; a client that goes away cancels the stream. Its connection is
+      // not reused, so a server's close() does not wait for it after the stream ended.
+      if (req.httpVersionMajor === 1) res.setHeader('connection', 'close')
       return void pipeline(Readable.fromWeb(answer.body), res, () => {})
     }
     res.end(Buffer.from(await answer.arrayBuffer()))

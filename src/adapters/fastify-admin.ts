@@ -28,6 +28,9 @@ export function mountAdmin(
     answer.headers.forEach((value, name) => void reply.header(name, value))
     // The event stream never ends on its own: piped, so a client that goes away cancels it.
     if (answer.body !== null && isEventStream(answer)) {
+      // Its connection is not reused: a server's close() would otherwise find it busy when it
+      // closes idle connections, and wait for its keep-alive timeout after the stream ended.
+      if (request.raw.httpVersionMajor === 1) reply.header('connection', 'close')
       return reply.send(Readable.fromWeb(answer.body))
     }
     return reply.send(Buffer.from(await answer.arrayBuffer()))

@@ -143,15 +143,14 @@ export class EventHub {
   #tick(): void {
     const stats = this.#statsFrame()
     for (const subscriber of [...this.#streams]) {
-      subscriber.stalled =
-        (subscriber.controller.desiredSize ?? 0) <= 0 ? subscriber.stalled + 1 : 0
+      this.#send(subscriber, stats)
+      // Still losing events, even this tick's stats: its client is not keeping up.
+      subscriber.stalled = subscriber.dropped > 0 ? subscriber.stalled + 1 : 0
       if (subscriber.stalled >= this.#stallTicks) {
         this.#drop(subscriber)
         // error(), not close(): a close would wait for the full queue to be read first.
         subscriber.controller.error(new Error('cachegraph: the event stream was not read'))
-        continue
       }
-      this.#send(subscriber, stats)
     }
   }
 
