@@ -8,7 +8,7 @@ import type {
 } from '../types/options.js'
 import { toMs } from './duration.js'
 import type { Engine } from './engine.js'
-import { IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './engine.js'
+import { IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './model/namespace.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace } from './options.js'
 import type { ReadThrough } from './ops/read-through.js'
@@ -24,9 +24,10 @@ import { invalidatesWith } from './ops/invalidates.js'
 import type { BatchOptions, InvalidatesOptions, Memoized, WrapOptions } from '../types/memo.js'
 import { commit } from './ops/write.js'
 import type { CacheStats } from './stats.js'
-import { Validity } from './model/tag-registry.js'
 import { checkKey, checkTags, entityTag } from './tags.js'
 import type { L1Entry } from './tiers/l1.js'
+import { ANY_VERSION, localHit } from './tiers/lookup.js'
+import { invalidate } from './ops/invalidate.js'
 import { describeEntry, findDependents } from './ops/inspect.js'
 
 /** One entry of `setMany`. */
@@ -62,7 +63,7 @@ export class Cache {
         const hit = this.#freshHit(key, version)
         return hit === undefined ? MISS : hit.value
       },
-      invalidate: (tags) => this.#engine.invalidate(tags, false),
+      invalidate: (tags) => invalidate(this.#engine, tags, false),
       keyTag: (key) => keyTag(this.#ns.prefix + key),
       ttlMs: this.#engine.options.ttlMs,
       maxSilenceMs: this.#engine.options.bus?.maxSilenceMs,
@@ -85,7 +86,7 @@ export class Cache {
   get<T = unknown>(key: string): Promise<T | undefined> {
     // Hot path, kept free of `async`: an L1 hit resolves without an async frame.
     if (getStarted.hasSubscribers) return traced(channels.get, { key }, () => this.#getSlow<T>(key))
-    const entry = this.#freshHit(key, undefined)
+    const entry = this.#freshHit(key, ANY_VERSION)
     if (entry !== undefined) return Promise.resolve(entry.value as T)
     return this.#getSlow(key)
   }
@@ -101,21 +102,14 @@ export class Cache {
    * The L1 entry of `key` when it is a plain fresh hit that can be handed out as is (no copy to
    * make, no cached failure to rethrow); the hit is counted and its dependencies recorded.
    */
-  #freshHit(key: string, version: string | undefined): L1Entry | undefined {
+  #freshHit(key: string, version: string | undefined | typeof ANY_VERSION): L1Entry | undefined {
     const engine = this.#engine
     if (typeof key !== 'string' || key.length === 0 || key.charCodeAt(0) === 0) return undefined
     // Sessions count hits as calls and may hold private entries: they take the full path.
     if (!engine.enabled || engine.clone || sessionsOpen()) return undefined
-    const entry = engine.lookupL1(l1KeyOf(this.#ns, key))
-    if (
-      entry === undefined ||
-      entry.validity !== Validity.Valid ||
-      engine.clock.now() >= entry.expiresAt ||
-      entry.version !== version ||
-      entry.failure
-    ) {
-      return undefined
-    }
+    // A cached failure is not a plain hit: getOrSet rethrows it on its full path.
+    const entry = localHit(engine, l1KeyOf(this.#ns, key), engine.clock.now(), version, false)
+    if (entry === undefined) return undefined
     recordHit(this.#engine, this.#ns, key, entry)
     return entry
   }
@@ -295,7 +289,7 @@ export class Cache {
     for (const key of keys) this.#engine.l1?.delete(l1KeyOf(this.#ns, key))
     this.#engine.counters.deletes += keys.length
     try {
-      await this.#engine.invalidate(fullKeys.map(keyTag), false)
+      await invalidate(this.#engine, fullKeys.map(keyTag), false)
     } finally {
       if (this.#engine.events.has('delete')) this.#engine.events.emit('delete', { keys: fullKeys })
     }
@@ -312,7 +306,7 @@ export class Cache {
     tags: string | readonly string[],
     options: { stale?: boolean; ack?: boolean } = {},
   ): Promise<InvalidationResult> {
-    return this.#engine.invalidate(checkTags(tags), options.stale === true, options.ack === true)
+    return invalidate(this.#engine, checkTags(tags), options.stale === true, options.ack === true)
   }
 
   /** Same as `invalidate(entityTag(type, id))`. */
@@ -330,7 +324,7 @@ export class Cache {
    */
   async clear(options: { pattern?: string } = {}): Promise<number | undefined> {
     if (options.pattern !== undefined) return clearMatching(this.#engine, this.#ns, options.pattern)
-    await this.#engine.invalidate([this.#ns.tags[this.#ns.tags.length - 1] as string], false)
+    await invalidate(this.#engine, [this.#ns.tags[this.#ns.tags.length - 1] as string], false)
     return undefined
   }
 
@@ -379,7 +373,7 @@ export class Cache {
     return engine.counters.snapshot(
       engine.l1?.size ?? 0,
       engine.registry.size,
-      { replayQueue: engine.replayPending, circuit: engine.circuit },
+      { replayQueue: engine.shared?.pending ?? 0, circuit: engine.shared?.circuit ?? 'closed' },
       engine.sync?.stats(),
     )
   }

@@ -1,7 +1,8 @@
 import { enableStrictDependencies } from './model/frame.js'
 import type { CacheOptions } from '../types/options.js'
 import { Cache } from './cache.js'
-import { Engine, IMPLICIT } from './engine.js'
+import { Engine } from './engine.js'
+import { IMPLICIT } from './model/namespace.js'
 import { resolveOptions } from './options.js'
 import { ReadThrough } from './ops/read-through.js'
 

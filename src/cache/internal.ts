@@ -1,5 +1,5 @@
 import type { GetOrSetOptions, InvalidationResult, Loader } from '../types/options.js'
-import { IMPLICIT } from './engine.js'
+import { IMPLICIT } from './model/namespace.js'
 
 /**
  * Key of the engine-internal API a cache offers to the memoization layer (implicit tags,
@@ -33,6 +33,12 @@ export interface InternalApi {
   now(): number
   /** Reports a failure as the cache's `error` event. */
   reportError(error: unknown, operation: string): void
+}
+
+/** What the memoization layer (`ops/wrap.ts`, `ops/invalidates.ts`) needs of a cache. */
+export interface MemoHost {
+  readonly [INTERNAL]: InternalApi
+  get<T = unknown>(key: string): Promise<T | undefined>
 }
 
 /** What `freshValue` returns when there is no plain fresh hit. */

@@ -1,5 +1,5 @@
 import { CacheError } from '../errors.js'
-import { IMPLICIT } from './engine.js'
+import { IMPLICIT } from './model/namespace.js'
 
 /**
  * The tag of one entity: `entityTag('user', 42)` is `'user:42'`. Every layer (memoizer, HTTP,

@@ -42,13 +42,17 @@ describe.each(tiers)('expiry and grace (%s)', (_name, tier) => {
     clock.advance(10_001)
     expect(await cache.get('k')).toBeUndefined() // get never returns a value past its ttl
     const gate = deferred<string>()
+    const started = deferred<void>()
     let runs = 0
     const loader = () => {
       runs++
+      started.resolve()
       return gate.promise
     }
     expect(await cache.getOrSet('k', loader, { ttl: '10s' })).toBe('v1')
     expect(await cache.getOrSet('k', loader, { ttl: '10s' })).toBe('v1')
+    // The refresh reads the shared tier before its loader runs: wait for the loader, not for time.
+    await started.promise
     expect(runs).toBe(1) // one background refresh per key
     gate.resolve('v2')
     await settle()

@@ -1,9 +1,24 @@
 import type { Bus, BusConnection, BusMessage } from '../../bus/bus.js'
 import type { Store } from '../../stores/store.js'
-import type { Engine } from '../engine.js'
+import type { CacheEvents } from '../events.js'
 import { type FleetAck, FleetAcks } from './fleet-acks.js'
 import { SingleRequest } from './single-request.js'
 import type { BusStats } from '../stats.js'
+import type { Sequence } from './sequence.js'
+
+/** What the fleet sync needs from the engine (the sequence it shares, and what it applies). */
+export interface FleetHost {
+  /** The one owner of `epoch` (and the highest `seq` seen): read here, never copied. */
+  readonly sequence: Sequence
+  applyRemote(tags: readonly string[], seq: number, stale: boolean): void
+  forgetBelow(floor: number, epoch: string, lostState: boolean): void
+  trustChanged(): void
+  busEvent<E extends 'bus:trusted' | 'bus:distrusted' | 'bus:sync'>(
+    name: E,
+    payload: CacheEvents[E],
+  ): void
+  reportError(error: unknown, operation: string): void
+}
 
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
@@ -28,14 +43,15 @@ export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
  * about one heartbeat per interval, not one per process.
  */
 export class FleetSync {
-  readonly #engine: Engine
+  readonly #engine: FleetHost
   readonly #connection: BusConnection
   readonly #maxSilenceMs: number
   readonly #heartbeatMs: number
   readonly #timer: NodeJS.Timeout
   #subscribed = false
   #trusted = false
-  #epoch: string | undefined
+  /** In step with the bus in the sequence's epoch (false until the first message). */
+  #synced = false
   /** Every step up to this one has been applied here. */
   #through = 0
   /** The highest step the bus delivered in `#epoch` (to notice a sequence going backwards). */
@@ -55,7 +71,7 @@ export class FleetSync {
   /** Acknowledged invalidations: this process's requests and the answers it owes. */
   readonly #acks: FleetAcks
 
-  constructor(engine: Engine, bus: Bus, store: Store) {
+  constructor(engine: FleetHost, bus: Bus, store: Store) {
     this.#engine = engine
     this.#maxSilenceMs = bus.maxSilenceMs
     this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
@@ -75,7 +91,7 @@ export class FleetSync {
     )
     this.#acks = new FleetAcks({
       connection: () => this.#connection,
-      position: () => ({ epoch: this.#epoch, through: this.#through }),
+      position: () => ({ epoch: this.#synced ? this.#epoch : undefined, through: this.#through }),
       maxSilenceMs: this.#maxSilenceMs,
       report: report('bus:ack'),
     })
@@ -90,6 +106,11 @@ export class FleetSync {
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
     this.#timer.unref()
     this.#join()
+  }
+
+  /** The epoch this process works in: the sequence's, the one place it is kept. */
+  get #epoch(): string | undefined {
+    return this.#engine.sequence.epoch
   }
 
   /**
@@ -133,18 +154,18 @@ export class FleetSync {
     return this.#trusted && epoch === this.#epoch && seq <= this.#through
   }
 
-  /** This process took step `seq` itself and applied it already (invalidate, superseding set). */
-  ownStep(seq: number, epoch: string): void {
-    if (epoch !== this.#epoch || seq <= this.#through) return
+  /** This process took step `seq` of the current epoch itself and applied it already. */
+  ownStep(seq: number): void {
+    if (!this.#synced || seq <= this.#through) return
     // Bounded: only a broken bus lets these pile up, and its recovery starts over anyway.
     if (this.#ahead.size >= 10_000) this.#ahead.clear()
     this.#ahead.add(seq)
     this.#advance()
   }
 
-  /** The engine saw the store lose its state and started over from `seq` of `epoch`. */
-  storeReset(seq: number, epoch: string): void {
-    this.#epoch = epoch
+  /** The sequence saw the store lose its state and started over from `seq` of its new epoch. */
+  storeReset(seq: number): void {
+    this.#synced = true
     this.#through = seq
     this.#busHighest = 0
     this.#ahead.clear()
@@ -171,8 +192,8 @@ export class FleetSync {
   }
 
   #handle(message: BusMessage): void {
-    if (this.#epoch === undefined || message.epoch !== this.#epoch) {
-      return this.#startOver(message, this.#epoch !== undefined)
+    if (!this.#synced || message.epoch !== this.#epoch) {
+      return this.#startOver(message, this.#synced)
     }
     const backwards =
       message.seq < this.#busHighest ||
@@ -211,12 +232,12 @@ export class FleetSync {
    * changed or its sequence went backwards, which is reported as `store:reset`.
    */
   #startOver(message: BusMessage, lostState: boolean): void {
-    const sameEpoch = message.epoch === this.#engine.epoch
+    const sameEpoch = message.epoch === this.#epoch
     const floor =
-      sameEpoch && !lostState ? Math.max(message.seq, this.#engine.highestSeq) : message.seq
+      sameEpoch && !lostState ? Math.max(message.seq, this.#engine.sequence.highest) : message.seq
     this.#engine.forgetBelow(floor, message.epoch, lostState)
     this.#counts.startOvers++
-    this.#epoch = message.epoch
+    this.#synced = true
     this.#through = floor
     this.#busHighest = message.seq
     this.#ahead.clear()

@@ -10,9 +10,9 @@ import type { SessionState } from './session.js'
 import type { Loader, LoaderContext } from '../../types/options.js'
 import { toMs } from '../duration.js'
 import { CachedFailure, type DecodedEntry } from '../tiers/entry-codec.js'
+import { countMiss, judgeShared, Served, countHit } from '../tiers/lookup.js'
 import type { Engine } from '../engine.js'
 import type { L1Entry } from '../tiers/l1.js'
-import { Validity } from '../model/tag-registry.js'
 import { channels, traced } from '../tracing.js'
 import { type LockPlan, leaseOrWait, releaseLease } from './lease.js'
 import { commit } from './write.js'
@@ -102,15 +102,16 @@ async function load(
   resolveProbe: (stale: LoadResult | undefined) => void,
 ): Promise<LoadResult> {
   let start = engine.localSeq()
+  let sharedAsked = false
   const depth = (currentFrame()?.depth ?? 0) + 1
   try {
     if (engine.store !== undefined && plan.sessionOnly) {
       // Session entries live in L1 only; the store is asked only for the sequence to load as of.
-      start = (await engine.readStore([]))?.seq ?? -Infinity
+      start = (await engine.shared?.read([]))?.seq ?? -Infinity
     } else if (engine.store !== undefined) {
       const looked = await lookUp(engine, plan, resolveProbe)
       if (looked.hit !== undefined) return looked.hit
-      engine.counters.l2Misses++
+      sharedAsked = true
       // Unreachable store: the loader still runs, but its value cannot be vouched for, so it is
       // as of "never" and nothing is stored.
       start = looked.seq
@@ -132,7 +133,7 @@ async function load(
     if (outcome.kind === 'compute') leaseToken = outcome.token
   }
   try {
-    return await compute(engine, flight, plan, start as number, depth)
+    return await compute(engine, flight, plan, start as number, depth, sharedAsked)
   } finally {
     releaseLease(engine, plan.fullKey, leaseToken)
   }
@@ -148,28 +149,19 @@ async function lookUp(
   plan: LoadPlan,
   resolveProbe: (stale: LoadResult | undefined) => void,
 ): Promise<{ hit?: LoadResult; seq: number }> {
-  const read = await engine.readStore([plan.fullKey])
-  const record = read?.entries[0]
-  const entry = record === undefined ? undefined : engine.decode(plan.fullKey, record)
-  if (entry !== undefined && entry.version === plan.version) {
-    const now = engine.options.clock.now()
-    const validity = engine.registry.check(entry.tags, entry.start, entry.tagStarts)
-    if (validity === Validity.Valid && now < entry.expiresAt) {
-      engine.counters.l2Hits++
-      if (engine.events.has('hit')) {
-        engine.events.emit('hit', { key: plan.fullKey, tier: 'l2', stale: false })
-      }
-      engine.fillL1(plan.l1Key, entry, now)
-      return { hit: resultOf(entry), seq: read?.seq ?? -Infinity }
-    }
-    if (
-      validity !== Validity.Invalid &&
-      now < entry.staleUntil &&
-      !(entry.value instanceof CachedFailure)
-    ) {
-      engine.fillL1(plan.l1Key, entry, now)
-      resolveProbe(resultOf(entry))
-    }
+  const read = await engine.shared?.read([plan.fullKey])
+  const entry = read?.entries[0]
+  const now = engine.clock.now()
+  // getOrSet rethrows a cached failure; the caller's own grace narrows later (read-through.ts).
+  const verdict = judgeShared(entry, now, plan.version, true, Infinity)
+  if (verdict === Served.Hit && entry !== undefined) {
+    countHit(engine, '', plan.fullKey, 'l2', false)
+    engine.fillL1(plan.l1Key, entry, now)
+    return { hit: resultOf(entry), seq: read?.seq ?? -Infinity }
+  }
+  if (verdict === Served.Stale && entry !== undefined) {
+    engine.fillL1(plan.l1Key, entry, now)
+    resolveProbe(resultOf(entry))
   }
   return { seq: read?.seq ?? -Infinity }
 }
@@ -181,11 +173,10 @@ async function compute(
   plan: LoadPlan,
   start: number,
   depth: number,
+  sharedAsked: boolean,
 ): Promise<LoadResult> {
-  engine.counters.misses++
-  engine.counters.l1Misses++
+  countMiss(engine, plan.fullKey, sharedAsked)
   engine.counters.loads++
-  if (engine.events.has('miss')) engine.events.emit('miss', { key: plan.fullKey })
   const frame = newFrame(plan.tags, start, depth)
   flight.start = start
   flight.frame = frame

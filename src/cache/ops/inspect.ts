@@ -30,12 +30,11 @@ export async function describeEntry(
       size: local.size || undefined,
     }
   }
-  if (engine.store === undefined) return undefined
-  const read = await engine.readStore([fullKey])
-  const record = read?.entries[0]
-  const entry = record === undefined ? undefined : engine.decode(fullKey, record)
+  if (engine.shared === undefined) return undefined
+  const read = await engine.shared.read([fullKey])
+  const entry = read?.entries[0]
   if (entry === undefined) return undefined
-  const status = STATUS[engine.registry.check(entry.tags, entry.start, entry.tagStarts)]
+  const status = STATUS[entry.validity]
   return {
     key: fullKey,
     tier: 'l2',

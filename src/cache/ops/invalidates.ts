@@ -1,5 +1,4 @@
-import type { Cache } from '../cache.js'
-import { fnTag, INTERNAL } from '../internal.js'
+import { fnTag, INTERNAL, type MemoHost } from '../internal.js'
 import { checkTags } from '../tags.js'
 import type { InvalidatesOptions, Memoized } from '../../types/memo.js'
 
@@ -12,7 +11,7 @@ import type { InvalidatesOptions, Memoized } from '../../types/memo.js'
  * mutation does not run.
  */
 export function invalidatesWith<A extends unknown[], R>(
-  cache: Cache,
+  cache: MemoHost,
   mutation: (...args: A) => R,
   options: InvalidatesOptions<A, Awaited<R>>,
 ): (...args: A) => Promise<Awaited<R>> {

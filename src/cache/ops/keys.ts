@@ -1,7 +1,10 @@
 import { compileGlob } from '../../util/glob.js'
 import type { StoredRecord, TagSeq } from '../../stores/store.js'
-import { type Engine, keyTag, type Namespace } from '../engine.js'
+import { type Engine } from '../engine.js'
+import { keyTag, type Namespace } from '../model/namespace.js'
 import { Validity } from '../model/tag-registry.js'
+import type { SharedTier } from '../tiers/shared.js'
+import { invalidate } from './invalidate.js'
 
 /** One key as `cache.keys()` lists it. */
 export interface ListedKey {
@@ -49,7 +52,7 @@ export async function listKeys(
   if (store?.scan !== undefined) {
     const scan = store.scan.bind(store)
     // Namespace paths are letters, digits, '_', '-', '.' (no glob characters to escape).
-    const scanned = await engine.callStore('scan', () =>
+    const scanned = await (engine.shared as SharedTier).call('scan', () =>
       scan({ match: `${ns.path}:*`, cursor, count }),
     )
     // Matched first: only the keys asked for are read back.
@@ -84,7 +87,9 @@ async function liveOnly(
 ): Promise<{ key: string; ttl: number }[]> {
   if (listed.length === 0) return listed
   const store = engine.store as NonNullable<Engine['store']>
-  const read = await engine.callStore('scan', () => store.read(listed.map(({ key }) => key)))
+  const read = await (engine.shared as SharedTier).call('scan', () =>
+    store.read(listed.map(({ key }) => key)),
+  )
   return listed.filter((_, i) => {
     const record = read.entries[i]
     return record !== undefined && validAsRead(record, read.tagSeqs)
@@ -115,7 +120,7 @@ export async function clearMatching(
     const page = await listKeys(engine, ns, { pattern, cursor, count: 1_000 })
     if (page.keys.length > 0) {
       const fullKeys = page.keys.map(({ key, namespace }) => `${namespace}::${key}`)
-      await engine.invalidate(fullKeys.map(keyTag), false)
+      await invalidate(engine, fullKeys.map(keyTag), false)
       cleared += fullKeys.length
     }
     cursor = page.cursor

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 
 import { toMs } from '../duration.js'
 import type { Engine } from '../engine.js'
+import type { SharedTier } from '../tiers/shared.js'
 import type { GetOrSetOptions } from '../../types/options.js'
 
 /** `lock` of a read-through call, resolved. */
@@ -56,7 +57,9 @@ export async function leaseOrWait(
   const deadline = engine.clock.now() + plan.waitMs
   let delay = 5
   for (;;) {
-    const held = await engine.guardStore('write', () => acquire(fullKey, token, plan.ttlMs))
+    const held = await (engine.shared as SharedTier).guard('write', () =>
+      acquire(fullKey, token, plan.ttlMs),
+    )
     // An unreachable store: no lease to be had, compute (nothing will be stored anyway).
     if (held === undefined) return { kind: 'compute', token: undefined }
     if (held) {
@@ -77,5 +80,5 @@ export function releaseLease(engine: Engine, fullKey: string, token: string | un
   const store = engine.store
   if (token === undefined || store?.releaseLease === undefined) return
   const release = store.releaseLease.bind(store)
-  void engine.guardStore('write', () => release(fullKey, token))
+  void engine.shared?.guard('write', () => release(fullKey, token))
 }

@@ -2,9 +2,10 @@ import { currentFrame, frameTags, mergeInto, newFrame, runInFrame } from '../mod
 import { type LoadMany, type ManyResult, pick } from '../../memo/batch.js'
 import type { Duration } from '../duration.js'
 import { toMs } from '../duration.js'
-import type { Engine, Namespace, PendingWrite } from '../engine.js'
-import { keyTag, l1KeyOf } from '../engine.js'
-import { Validity } from '../model/tag-registry.js'
+import type { Engine } from '../engine.js'
+import type { Namespace, PendingWrite } from '../model/namespace.js'
+import { keyTag, l1KeyOf } from '../model/namespace.js'
+import { ANY_VERSION, countHit, countMiss, judgeShared, localHit, Served } from '../tiers/lookup.js'
 import { commit } from './write.js'
 
 /** Options of `cache.getOrSetMany`. */
@@ -32,34 +33,25 @@ export async function getOrSetMany<V>(
   const values = new Map<string, V | undefined>()
   const unique = [...new Set(keys)]
   const now = engine.clock.now()
+  // A cached failure is not a value here: its key is loaded again.
   let missing = unique.filter((key) => {
-    const entry = engine.lookupL1(l1KeyOf(ns, key))
-    if (
-      entry === undefined ||
-      entry.validity !== Validity.Valid ||
-      now >= entry.expiresAt ||
-      entry.failure
-    ) {
-      return true
-    }
-    engine.counters.l1Hits++
+    const entry = localHit(engine, l1KeyOf(ns, key), now, ANY_VERSION, false)
+    if (entry === undefined) return true
+    countHit(engine, ns.prefix, key, 'l1', false)
     mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
     values.set(key, engine.handOut(entry.value) as V)
     return false
   })
   let start = engine.localSeq()
-  if (missing.length > 0 && engine.store !== undefined) {
-    const read = await engine.readStore(missing.map((key) => ns.prefix + key))
+  const sharedAsked = missing.length > 0 && engine.shared !== undefined
+  if (sharedAsked && engine.shared !== undefined) {
+    const read = await engine.shared.read(missing.map((key) => ns.prefix + key))
     const readAt = engine.clock.now()
     missing = missing.filter((key, i) => {
-      const record = read?.entries[i]
-      const entry = record === undefined ? undefined : engine.decode(ns.prefix + key, record)
-      const live =
-        entry !== undefined &&
-        readAt < entry.expiresAt &&
-        engine.registry.check(entry.tags, entry.start, entry.tagStarts) === Validity.Valid
-      if (!live) return true
-      engine.counters.l2Hits++
+      const entry = read?.entries[i]
+      if (entry === undefined || judgeShared(entry, readAt, ANY_VERSION, false, 0) !== Served.Hit)
+        return true
+      countHit(engine, ns.prefix, key, 'l2', false)
       engine.fillL1(l1KeyOf(ns, key), entry, readAt)
       mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
       values.set(key, entry.value as V)
@@ -68,7 +60,7 @@ export async function getOrSetMany<V>(
     start = read?.seq ?? -Infinity
   }
   if (missing.length > 0) {
-    engine.counters.misses += missing.length
+    for (const key of missing) countMiss(engine, ns.prefix + key, sharedAsked)
     engine.counters.loads++
     const frame = newFrame(ns.tags, start as number)
     const result: ManyResult<V> = await runInFrame(frame, () => loadMany([...missing]))

@@ -9,7 +9,9 @@ import {
 import type { GetOrSetOptions, Loader } from '../../types/options.js'
 import { toMs } from '../duration.js'
 import { CachedFailure } from '../tiers/entry-codec.js'
-import { type Engine, keyTag, l1KeyOf, type Namespace } from '../engine.js'
+import { countHit, judgeLocal, localEntry, Served } from '../tiers/lookup.js'
+import { type Engine } from '../engine.js'
+import { keyTag, l1KeyOf, type Namespace } from '../model/namespace.js'
 import {
   type Flight,
   type LoadPlan,
@@ -96,28 +98,20 @@ export class ReadThrough {
     const now = engine.options.clock.now()
     const version = options.version === undefined ? undefined : String(options.version)
     const l1Key = l1KeyOf(ns, key)
-    let entry = session === undefined ? undefined : engine.lookupL1(session.prefix + l1Key)
+    let entry = session === undefined ? undefined : localEntry(engine, session.prefix + l1Key)
     const isPrivate = entry !== undefined
-    if (entry === undefined && options.scope !== 'session') entry = engine.lookupL1(l1Key)
-    let stale: LoadResult | undefined
-    if (entry !== undefined && entry.version === version) {
-      if (entry.validity === Validity.Valid && now < entry.expiresAt) {
-        engine.counters.l1Hits++
-        if (engine.events.has('hit'))
-          engine.events.emit('hit', { key: ns.prefix + key, tier: 'l1', stale: false })
-        return this.#deliver({ ...resultOf(entry), session: isPrivate }, parent) as T
-      }
-    }
+    if (entry === undefined && options.scope !== 'session') entry = localEntry(engine, l1Key)
     // A per-call grace can only narrow what the entry's own grace allows.
     const readGraceMs = options.grace === undefined ? Infinity : toMs(options.grace, 'grace')
-    if (entry !== undefined && entry.version === version) {
-      if (
-        now < entry.staleUntil &&
-        now < entry.expiresAt + readGraceMs &&
-        !(entry.value instanceof CachedFailure)
-      ) {
-        stale = { ...resultOf(entry), session: isPrivate }
-      }
+    // getOrSet rethrows a cached failure (`#deliver`).
+    const verdict = judgeLocal(entry, now, version, true, readGraceMs)
+    if (verdict === Served.Hit && entry !== undefined) {
+      countHit(engine, ns.prefix, key, 'l1', false)
+      return this.#deliver({ ...resultOf(entry), session: isPrivate }, parent) as T
+    }
+    let stale: LoadResult | undefined
+    if (verdict === Served.Stale && entry !== undefined) {
+      stale = { ...resultOf(entry), session: isPrivate }
     }
     const fullKey = ns.prefix + key
     // Within a session, flights are the session's own: a result built from one session's private
@@ -186,9 +180,7 @@ export class ReadThrough {
       if (outcome.kind === 'error') this.#reportFailure(flight, outcome.error)
     }
     flight.servedStale = true
-    engine.counters.l1Hits++
-    if (engine.events.has('hit'))
-      engine.events.emit('hit', { key: flight.fullKey, tier: 'l1', stale: true })
+    countHit(engine, '', flight.fullKey, 'l1', true)
     return this.#deliver(stale, parent)
   }
 

@@ -1,5 +1,4 @@
-import type { Cache } from '../cache.js'
-import { fnTag, INTERNAL, MISS } from '../internal.js'
+import { fnTag, INTERNAL, type MemoHost, MISS } from '../internal.js'
 import { invalidOption } from '../../errors.js'
 import type { Memoized, WrapOptions } from '../../types/memo.js'
 import type { GetOrSetOptions } from '../../types/options.js'
@@ -13,7 +12,7 @@ import { invalidatesWith } from './invalidates.js'
  * invalidation whatever the number of calls cached.
  */
 export function memoize<A extends unknown[], R>(
-  cache: Cache,
+  cache: MemoHost,
   fn: (...args: A) => R | Promise<R>,
   options: WrapOptions<A, R>,
 ): Memoized<A, R> {

@@ -2,7 +2,8 @@ import { checkName, checkPayload, entrySize, parts } from '../../stores/batch-li
 import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
 import { CacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
-import { type Engine, keyTag, type PendingWrite } from '../engine.js'
+import { type Engine } from '../engine.js'
+import { keyTag, type PendingWrite } from '../model/namespace.js'
 import type { L1Entry } from '../tiers/l1.js'
 import { Validity } from '../model/tag-registry.js'
 
@@ -45,9 +46,10 @@ export async function commit(
   const metas = writes.map((w) => engine.meta(w, now))
   const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
   const superseding = writes.flatMap((w, i) => (supersedes[i] ? [keyTag(w.fullKey)] : []))
-  if (engine.store === undefined) {
+  const shared = engine.shared
+  if (shared === undefined) {
     if (superseding.length > 0) {
-      const seq = engine.nextLocalSeq()
+      const seq = engine.sequence.nextLocal()
       engine.registry.apply(superseding, seq, false)
       writes.forEach((_, i) => void (starts[i] ??= seq))
     }
@@ -80,12 +82,11 @@ export async function commit(
     let sent = 0
     let firstStart: number | undefined
     const split = sending.length === 0 ? [] : parts(sending, entrySize)
-    const budget = split.length > 1 ? engine.partBudget('write', split.length) : undefined
+    const budget = split.length > 1 ? shared.partBudget('write', split.length) : undefined
     for (const part of split) {
-      const store = engine.store
-      const result = await engine.guardStore('write', () => store.write(part), budget?.next())
+      const result = await shared.guard('write', () => shared.store.write(part), budget?.next())
       if (result === undefined) break
-      engine.observe(result.seq, result.epoch)
+      engine.sequence.observe(result.seq, result.epoch)
       const at = sentIndexes.slice(sent, sent + part.length)
       const fresh = applyResult(engine, writes, at, result, stored, starts)
       for (const i of at) fromStore[i] = true

@@ -24,6 +24,8 @@ export interface DecodedEntry extends EntryMeta {
   start: number
   tagStarts: readonly number[] | undefined
   size: number
+  /** The value is a `CachedFailure`. */
+  failure: boolean
 }
 
 /**
@@ -62,11 +64,9 @@ export function decodeEntry(serializer: Serializer, record: StoredRecord): Decod
   }
   const body = payload.slice(newline + 1)
   let value: unknown
+  const failure = payload.charCodeAt(c + 1) === 101 /* e */
   try {
-    value =
-      payload.charCodeAt(c + 1) === 101 /* e */
-        ? new CachedFailure(rebuildError(body))
-        : serializer.deserialize(body)
+    value = failure ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
   } catch (error) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored value cannot be read back', {
       cause: error,
@@ -82,6 +82,7 @@ export function decodeEntry(serializer: Serializer, record: StoredRecord): Decod
     staleUntil: Number(payload.slice(b + 1, c)),
     version: newline === d + 1 ? undefined : payload.slice(d + 1, newline),
     size: payload.length,
+    failure,
   }
 }
 

@@ -1,0 +1,246 @@
+import { CacheError, isCacheError } from '../../errors.js'
+import { MAX_READ_ITEMS, parts } from '../../stores/batch-limits.js'
+import type { Store, StoreReadResult } from '../../stores/store.js'
+import type { FleetSync } from '../model/fleet-sync.js'
+import type { Sequence } from '../model/sequence.js'
+import type { TagRegistry, Validity } from '../model/tag-registry.js'
+import type { Serializer } from '../serializer.js'
+import { type DecodedEntry, decodeEntry } from './entry-codec.js'
+import { PartBudget } from './part-budget.js'
+import type { StoreAccess } from './store-access.js'
+import type { CircuitState, StoreOperation } from './store-guard.js'
+
+/** A shared-tier entry, decoded and judged against the tag records as its part arrived. */
+export interface SharedEntry extends DecodedEntry {
+  validity: Validity
+}
+
+/** Answer of {@link SharedTier.read}: one slot per key, and the sequence a load is as of. */
+export interface SharedRead {
+  entries: (SharedEntry | undefined)[]
+  /** The earliest part's sequence: an invalidation recorded between two parts voids a load. */
+  seq: number
+  epoch: string
+}
+
+/** What the shared tier needs from the rest of the engine. */
+export interface SharedTierDeps {
+  readonly registry: TagRegistry
+  readonly sequence: Sequence
+  /** The bus's view, when there is one (created after the tier). */
+  sync(): FleetSync | undefined
+  readonly serializer: Serializer
+  /** `strict`: a failed read throws instead of reading as a miss. */
+  readonly strict: boolean
+  /** Counts and reports a failed store call. */
+  failed(error: unknown, operation: string): void
+  reportError(error: unknown, operation: string, key?: string): void
+}
+
+/**
+ * The shared tier (L2) as the engine uses it: every call within its time limits and the circuit
+ * breaker ({@link StoreAccess}), big batches in parts (`batch-limits.ts`, `part-budget.ts`), and
+ * every entry read decoded and judged as soon as its part arrives — before a later part's tag
+ * records can push the ones it was read with out of the registry (`maxTags`).
+ */
+export class SharedTier {
+  readonly store: Store
+  readonly #access: StoreAccess
+  readonly #deps: SharedTierDeps
+
+  constructor(store: Store, access: StoreAccess, deps: SharedTierDeps) {
+    this.store = store
+    this.#access = access
+    this.#deps = deps
+  }
+
+  /** The circuit breaker's state. */
+  get circuit(): CircuitState {
+    return this.#access.circuit
+  }
+
+  /** Invalidations waiting to be replayed to the store. */
+  get pending(): number {
+    return this.#access.pending
+  }
+
+  /**
+   * Reads `fullKeys`; undefined (reported, not thrown — unless `strict`) when the store cannot be
+   * reached. A big read goes out in parts, one after the other, each within the read time limit;
+   * should a part fail, the keys from there on are misses (their loaders answer).
+   */
+  async read(fullKeys: readonly string[]): Promise<SharedRead | undefined> {
+    const split = parts(fullKeys, (key) => key.length, MAX_READ_ITEMS)
+    if (split.length === 1) {
+      const result = await this.#fetchPart(fullKeys)
+      return result === undefined ? undefined : this.#judgePart(fullKeys, result, [])
+    }
+    const budget = this.partBudget('read', split.length)
+    let merged: SharedRead | undefined
+    for (const part of split) {
+      const result = await this.#fetchPart(part, budget.next())
+      if (result === undefined) break
+      merged = this.#judgePart(part, result, merged?.entries ?? [], merged)
+    }
+    if (merged === undefined) return undefined
+    for (let i = merged.entries.length; i < fullKeys.length; i++) merged.entries.push(undefined)
+    return merged
+  }
+
+  /**
+   * Decodes and judges one part's entries now, with the records this part brought, and appends
+   * them to `entries`. A part read in another epoch than the parts before it starts over: the
+   * store lost what those were read with, so their entries are dropped.
+   */
+  #judgePart(
+    keys: readonly string[],
+    result: StoreReadResult,
+    entries: (SharedEntry | undefined)[],
+    before?: SharedRead,
+  ): SharedRead {
+    if (before !== undefined && before.epoch !== result.epoch) entries.fill(undefined)
+    const registry = this.#deps.registry
+    for (let i = 0; i < keys.length; i++) {
+      const record = result.entries[i]
+      const entry = record === undefined ? undefined : this.#decode(keys[i] as string, record)
+      if (entry === undefined) entries.push(undefined)
+      else {
+        const shared = entry as SharedEntry
+        shared.validity = registry.check(entry.tags, entry.start, entry.tagStarts)
+        entries.push(shared)
+      }
+    }
+    const seq =
+      before === undefined || before.epoch !== result.epoch
+        ? result.seq
+        : Math.min(before.seq, result.seq)
+    return { entries, seq, epoch: result.epoch }
+  }
+
+  /** Decodes a record, reporting (not throwing) one that cannot be read back. */
+  #decode(
+    fullKey: string,
+    record: NonNullable<StoreReadResult['entries'][number]>,
+  ): DecodedEntry | undefined {
+    // The store judged it invalid already and kept its payload to itself.
+    if (record.payload === '') return undefined
+    try {
+      return decodeEntry(this.#deps.serializer, record)
+    } catch (error) {
+      this.#deps.reportError(error, 'decode', fullKey)
+      return undefined
+    }
+  }
+
+  /**
+   * Fetches one part from the store. With a trusted bus that has delivered every step up to the
+   * store's current sequence, the entries are fetched unchecked (one plain `MGET` on Redis, no
+   * script) and judged here; the few whose tags this process cannot vouch for are fetched again
+   * with the store's check. `timeoutMs`: the limit of each call when not the read limit itself.
+   */
+  async #fetchPart(
+    keys: readonly string[],
+    timeoutMs?: number,
+  ): Promise<StoreReadResult | undefined> {
+    const store = this.store
+    const sync = this.#deps.sync()
+    if (sync?.trusted === true && store.readUnchecked !== undefined) {
+      const readUnchecked = store.readUnchecked.bind(store)
+      const fast = await this.#attempt(() => readUnchecked(keys), timeoutMs)
+      if (fast === FAILED) return undefined
+      if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
+        this.#deps.sequence.observe(fast.seq, fast.epoch)
+        return this.#fetchUnsure(keys, fast, timeoutMs)
+      }
+    }
+    return this.#fetchChecked(keys, timeoutMs)
+  }
+
+  async #fetchChecked(
+    keys: readonly string[],
+    timeoutMs?: number,
+  ): Promise<StoreReadResult | undefined> {
+    const store = this.store
+    const result = await this.#attempt(() => store.read(keys), timeoutMs)
+    if (result === FAILED) return undefined
+    this.#deps.sequence.observe(result.seq, result.epoch)
+    this.#deps.registry.learn(result.tagSeqs)
+    return result
+  }
+
+  /** Keeps the unchecked entries this process can judge; fetches the others checked. */
+  async #fetchUnsure(
+    keys: readonly string[],
+    fast: StoreReadResult,
+    timeoutMs?: number,
+  ): Promise<StoreReadResult | undefined> {
+    const registry = this.#deps.registry
+    const unsure: number[] = []
+    fast.entries.forEach((entry, i) => {
+      if (entry !== undefined && !registry.decides(entry.tags, entry.start, entry.tagStarts))
+        unsure.push(i)
+    })
+    if (unsure.length === 0) return fast
+    const checked = await this.#fetchChecked(
+      unsure.map((i) => keys[i] as string),
+      timeoutMs,
+    )
+    // Unreachable now: what cannot be vouched for is a miss.
+    unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
+    return fast
+  }
+
+  /** One guarded store read; a failure is counted and reported, and thrown only when strict. */
+  async #attempt<T>(call: () => Promise<T>, timeoutMs?: number): Promise<T | typeof FAILED> {
+    try {
+      return await this.call('read', call, timeoutMs)
+    } catch (error) {
+      this.#deps.failed(error, 'store:read')
+      if (this.#deps.strict) {
+        throw isCacheError(error)
+          ? error
+          : new CacheError('E_STORE', 'cachegraph: the shared store failed', { cause: error })
+      }
+      return FAILED
+    }
+  }
+
+  /**
+   * A store call through {@link StoreAccess}; failures are thrown. `timeoutMs`: its limit when not
+   * the operation's own (a part of a big batch, see {@link partBudget}).
+   */
+  call<T>(operation: StoreOperation, call: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    return this.#access.call(operation, call, timeoutMs)
+  }
+
+  /** A store call whose failure is counted, reported and turned into undefined. */
+  async guard<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    timeoutMs?: number,
+  ): Promise<T | undefined> {
+    try {
+      return await this.call(operation, call, timeoutMs)
+    } catch (error) {
+      this.#deps.failed(error, `store:${operation}`)
+      return undefined
+    }
+  }
+
+  /** A call that skips the replay queue (the sequence's own check of the store's state). */
+  direct<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    return this.#access.direct(operation, call)
+  }
+
+  /** Queues tags the store did not record for replay; true when the queue overflowed. */
+  queue(tags: readonly string[], stale: boolean): boolean {
+    return this.#access.queue(tags, stale)
+  }
+
+  /** The time limits of the `parts` parts of a big batch of `operation` (`part-budget.ts`). */
+  partBudget(operation: StoreOperation, parts: number): PartBudget {
+    return new PartBudget(this.#access.timeout(operation), parts)
+  }
+}
+
+const FAILED = Symbol('failed')
