@@ -38,6 +38,8 @@ export interface RunResult {
 
 const STARTUP_MS = 30_000
 const SHUTDOWN_MS = 30_000
+/** With `--until faults`: how long the run goes on after the last fault, so its effects are judged. */
+const UNTIL_FAULTS_TAIL_MS = 2_000
 
 /** `interrupt`: ends the reads and writes early (Ctrl-C); the run still reports and cleans up. */
 export async function runChecker(
@@ -153,17 +155,26 @@ export async function runChecker(
         slowLoaders: (extraMs) => workers.forEach((w) => w.send({ type: 'slow', extraMs })),
       })
     }
-    // `--until forbidden`: the run ends at the first forbidden stale read (the duration is then
-    // only a cap), so a run that looks for one does not depend on how busy the machine is.
+    // `--until`: the run ends at the first forbidden stale read, or once every fault was
+    // injected often enough and its effects had time to show (the duration is then only a cap),
+    // so a run that looks for something does not depend on how busy the machine is.
     const found = new AbortController()
-    if (options.until === 'forbidden') {
-      void Promise.race(workers.map((w) => w.forbidden)).then(() => found.abort())
+    const until = options.until
+    if (until?.kind === 'forbidden') {
+      void Promise.race(workers.map((w) => w.forbidden)).then(() => found.abort('forbidden'))
+    } else if (until?.kind === 'faults' && faults !== undefined) {
+      void faults
+        .covered(until.rounds)
+        .then(() => sleep(UNTIL_FAULTS_TAIL_MS + 2 * options.maxSilenceMs))
+        .then(() => found.abort('faults'))
     }
     const signals = interrupt === undefined ? [found.signal] : [interrupt, found.signal]
     await sleep(options.durationMs, undefined, { signal: AbortSignal.any(signals) }).catch(() =>
       progress(
         found.signal.aborted
-          ? 'freshness: a forbidden stale read was found, stopping (--until forbidden)'
+          ? found.signal.reason === 'forbidden'
+            ? 'freshness: a forbidden stale read was found, stopping (--until forbidden)'
+            : `freshness: every fault was injected ${until?.kind === 'faults' ? until.rounds : 1} time(s), stopping (--until faults)`
           : 'freshness: interrupted, stopping early',
       ),
     )

@@ -105,6 +105,8 @@ export interface RestartableService {
 
 export interface FaultSchedule {
   readonly records: readonly FaultRecord[]
+  /** Resolves once every kind of the rotation was injected (not failed) `rounds` times. */
+  covered(rounds: number): Promise<void>
   /** Ends the fault in progress at once (resume, SIGCONT, loaders back) and stops the schedule. */
   stop(): Promise<void>
 }
@@ -119,6 +121,20 @@ export function scheduleFaults(
   targets: FaultTargets,
 ): FaultSchedule {
   const records: FaultRecord[] = []
+  const waiters: { rounds: number; resolve: () => void }[] = []
+  const coveredBy = (rounds: number) =>
+    kinds.every(
+      (kind) =>
+        records.filter((r) => r.kind === kind && r.failed === undefined && r.endMs >= 0).length >=
+        rounds,
+    )
+  const checkCoverage = () => {
+    for (const waiter of [...waiters]) {
+      if (!coveredBy(waiter.rounds)) continue
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.resolve()
+    }
+  }
   const abort = new AbortController()
   const { signal } = abort
   const run = async () => {
@@ -144,12 +160,18 @@ export function scheduleFaults(
         record.failed = error instanceof Error ? error.message : String(error)
       }
       record.endMs = targets.clock.now()
+      checkCoverage()
       await sleep(everyMs / 4, undefined, { signal })
     }
   }
   const done = run().catch(() => {}) // an abort ends the sleeps; every fault undoes itself
   return {
     records,
+    covered: (rounds) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ rounds, resolve })
+        checkCoverage()
+      }),
     stop: async () => {
       abort.abort()
       await done

@@ -30,8 +30,11 @@ export interface RunOptions {
   faults: FaultKind[]
   /** About how often a fault starts, ms. */
   faultEveryMs: number
-  /** `forbidden`: end at the first forbidden stale read; `durationMs` is then the cap. */
-  until: 'forbidden' | undefined
+  /**
+   * `forbidden`: end at the first forbidden stale read; `faults`: end once every chosen fault
+   * was injected `rounds` times (and its effects had time to show). `durationMs` is then the cap.
+   */
+  until: { kind: 'forbidden' } | { kind: 'faults'; rounds: number } | undefined
   maxSilenceMs: number
   busSlackMs: number
   redisUrl: string
@@ -51,6 +54,8 @@ Options (durations take ms, s or m; a bare number is milliseconds):
   --until forbidden    end the run as soon as a forbidden stale read is found; --duration is
                        then a cap (a check that a --break is noticed need not guess how long
                        a busy machine takes to hit the race)
+  --until faults[=n]   end the run once every chosen fault was injected n times (default 1),
+                       a few seconds later so its effects are judged; --duration is a cap
   --readers <n>        reader processes                                  (default 4)
   --busless <n>        how many of them share the store but not the bus (their own L1 is
                        stale until ttl; what they store must never be)   (default 1)
@@ -137,9 +142,7 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
   if (values.break !== undefined && !BREAK_NAMES.includes(values.break)) {
     throw new UsageError(`--break must be one of ${BREAK_NAMES.join(', ')}`)
   }
-  if (values.until !== undefined && values.until !== 'forbidden') {
-    throw new UsageError(`--until takes forbidden, not '${values.until}'`)
-  }
+  const until = parseUntil(values.until)
   let faults = parseFaults(values.faults ?? 'bus-kill')
   let faultEveryMs = duration('fault-every', values['fault-every'], 10)
   if (values['kill-every'] !== undefined) {
@@ -180,11 +183,22 @@ export function parseOptions(argv: readonly string[]): RunOptions | 'help' {
     loaderDelayMs: duration('loader-delay', values['loader-delay'], 0),
     faults,
     faultEveryMs,
-    until: values.until,
+    until,
     maxSilenceMs: duration('max-silence', values['max-silence'], 20),
     busSlackMs: duration('bus-slack', values['bus-slack'], 0),
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   }
+}
+
+function parseUntil(text: string | undefined): RunOptions['until'] {
+  if (text === undefined) return undefined
+  if (text === 'forbidden') return { kind: 'forbidden' }
+  const faults = /^faults(?:=(\d+))?$/.exec(text)
+  if (faults !== null) {
+    const rounds = Number(faults[1] ?? '1')
+    if (rounds >= 1) return { kind: 'faults', rounds }
+  }
+  throw new UsageError(`--until takes forbidden or faults[=n] (n >= 1), not '${text}'`)
 }
 
 function parseFaults(text: string): FaultKind[] {

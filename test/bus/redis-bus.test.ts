@@ -191,7 +191,15 @@ describe('redis bus', () => {
     const { seq } = await a.cache.invalidate('x')
     await b.gate.until(stepOf(seq))
     const reset = next(b.cache, 'store:reset')
-    await redisClient().set(`{${prefix}}:seq`, String(seq - 10))
+    // A consistent older snapshot (a replica that lagged): the sequence and the records' markers
+    // (see redis-scripts.ts) are all as of an earlier step.
+    const older = String(seq - 10)
+    await redisClient()
+      .multi()
+      .set(`{${prefix}}:seq`, older)
+      .hset(`{${prefix}}:h`, '', older)
+      .hset(`{${prefix}}:s`, '', older)
+      .exec()
     await a.cache.invalidate('y')
     expect((await reset).seq).toBe(seq - 9)
   })

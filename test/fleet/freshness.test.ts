@@ -69,13 +69,14 @@ describe('freshness checker (scripts/freshness)', () => {
     expect(report.writesVia.service).toBeGreaterThan(0)
   })
 
-  // Every fault once in ~12 s (bus-kill, redis-stall, redis-cut, redis-restart, flushdb and
-  // evict-records on a redis-server of the run's own, pause, slow-loaders, service-restart):
-  // readers keep getting answers, nothing stale beyond the model, every rejected invalidation is
-  // replayed, nothing sent through the service is lost. ~16 s with the start-up.
-  it('holds under faults, each kind injected at least once', { timeout: 90_000 }, async () => {
+  // Every fault once (bus-kill, redis-stall, redis-cut, redis-restart, flushdb and evict-records
+  // on a redis-server of the run's own, pause, slow-loaders, service-restart): readers keep
+  // getting answers, nothing stale beyond the model, every rejected invalidation is replayed,
+  // nothing sent through the service is lost. The run ends once each kind was injected (~12 s
+  // on a quiet machine), not after a fixed time a busy one may not fit them into.
+  it('holds under faults, each kind injected at least once', { timeout: 150_000 }, async () => {
     const { code, report, stderr } = await check([
-      ...['--duration', '12s', '--faults', 'all', '--fault-every', '800ms'],
+      ...['--duration', '100s', '--until', 'faults', '--faults', 'all', '--fault-every', '800ms'],
     ])
     expect(report.examples, stderr).toEqual([])
     expect(report.forbidden).toBe(0)
@@ -136,9 +137,10 @@ describe('freshness checker (scripts/freshness)', () => {
 
   // The invalidation service SIGKILLed, then SIGTERMed, each back on its port a second later:
   // writes through it wait, nothing sent through the client (with its default options) is lost.
-  it('loses no invalidation sent through a restarting service', { timeout: 60_000 }, async () => {
+  it('loses no invalidation sent through a restarting service', { timeout: 120_000 }, async () => {
     const { code, report, stderr } = await check([
-      ...['--duration', '9s', '--faults', 'service-restart', '--fault-every', '1s'],
+      ...['--duration', '80s', '--until', 'faults=2', '--faults', 'service-restart'],
+      ...['--fault-every', '1s'],
     ])
     expect(report.examples, stderr).toEqual([])
     expect(report.forbidden).toBe(0)
@@ -152,9 +154,10 @@ describe('freshness checker (scripts/freshness)', () => {
 
   // The store's tag records deleted, then evicted by a maxmemory squeeze, on the run's own
   // redis-server: lost records are lost state, and no invalidated value comes back.
-  it('lost tag records bring no invalidated value back', { timeout: 60_000 }, async () => {
+  it('lost tag records bring no invalidated value back', { timeout: 120_000 }, async () => {
     const { code, report, stderr } = await check([
-      ...['--duration', '6s', '--faults', 'evict-records', '--fault-every', '600ms'],
+      ...['--duration', '80s', '--until', 'faults=2', '--faults', 'evict-records'],
+      ...['--fault-every', '600ms'],
     ])
     expect(report.examples, stderr).toEqual([])
     expect(report.forbidden).toBe(0)
