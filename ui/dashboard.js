@@ -1,4 +1,5 @@
 // The cachegraph dashboard: plain browser JavaScript over the admin API, no build step.
+/* global document, CSS, EventSource, uPlot, addEventListener */
 // Everything from the server is written with textContent, never as HTML.
 ;(() => {
   'use strict'
@@ -127,8 +128,6 @@
   }
 
   // ---- the invalidation feed ---------------------------------------------------------------
-  let ownPid
-
   function feedItem(kind, data) {
     const item = el('li', undefined, `feed-item ${kind}`)
     if (data.seq !== undefined) item.dataset.seq = String(data.seq)
@@ -193,7 +192,6 @@
     const on = (name, handle) =>
       source.addEventListener(name, (event) => handle(JSON.parse(event.data)))
     on('hello', (data) => {
-      ownPid = data.pid
       $('process').textContent =
         `namespace ${data.namespace} · store ${data.store ?? 'none (L1 only)'} · pid ${data.pid}`
       $('connection').textContent = 'live'
@@ -293,6 +291,8 @@
           `/keys/${encodeURIComponent(key)}?namespace=${encodeURIComponent(namespace)}`,
         )
         row.remove()
+        const rows = $('keys').children.length
+        $('keys-note').textContent = `${rows} key${rows === 1 ? '' : 's'}`
       } catch (error) {
         remove.disabled = false
         remove.title = error.message

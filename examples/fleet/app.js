@@ -3,6 +3,7 @@
 // Started by run.js with REDIS_URL, PREFIX, PORT and NAME in its environment.
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/fastify'
+import { redisMembers } from 'cachegraph/http'
 import { redisBus, redisStore } from 'cachegraph/redis'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
@@ -12,15 +13,21 @@ import { findProduct, listProducts } from './db.js'
 const { REDIS_URL: url, PREFIX: prefix, PORT: port, NAME: name = 'app' } = process.env
 
 const db = new Redis(url) // the "database"
+const store = redisStore({ url, prefix })
 const cache = createCache({
   namespace: prefix, // the same as the service's --namespace
   ttl: '5m',
   l1: { maxEntries: 1000 },
-  store: redisStore({ url, prefix }),
+  store,
   bus: redisBus(),
 })
 const app = Fastify()
-await app.register(cachegraph, { cache })
+await app.register(cachegraph, {
+  cache,
+  // The admin API and its dashboard at /api/cache/ui. This app listens on 127.0.0.1 only, so
+  // letting local requests in is enough for the demo; a real app checks its own session here.
+  admin: { authorize: (request) => request.ip === '127.0.0.1', members: redisMembers(store) },
+})
 
 // Responses are tagged with the products they contain (`product:<id>`), so invalidating
 // product:1 — what the writer's flushCache({ entityId: 1, entityType: 'product' }) does —

@@ -1,6 +1,8 @@
 // The fleet demo, in one command: two app processes sharing one Redis, the invalidation service
 // (`cachegraph serve`), and a writer that changes a product and calls flushCache().
 // Run: npm run build && node examples/fleet/run.js   (REDIS_URL, default redis://127.0.0.1:6379)
+// With --watch it keeps running and the writer changes a price every 3 s: open the dashboard
+// URLs it prints (--open opens app-a's) and watch each invalidation reach both apps.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
@@ -160,6 +162,48 @@ async function main() {
   })
   for (const app of apps) show(app, after.get(app), `  ${after.get(app).ms} ms after the write`)
   console.log('both apps serve the new price')
+
+  console.log(`dashboards: ${a.url}/api/cache/ui  ${b.url}/api/cache/ui`)
+  console.log(`            ${serviceUrl}/api/cache/ui (user name: any, password: ${apiKey})`)
+  if (process.argv.includes('--watch')) await watch(apps, serviceUrl)
+}
+
+/** Writes a new price every 3 s until Ctrl-C: each write's invalidation shows in the dashboards. */
+async function watch(apps, serviceUrl) {
+  const dashboard = `${apps[0].url}/api/cache/ui`
+  if (process.argv.includes('--open')) openBrowser(dashboard)
+  console.log('watching: a write every 3 s; Ctrl-C stops the fleet')
+  for (let price = 13; ; price++) {
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const writer = start('writer', [here('writer.js')], {
+      REDIS_URL: url,
+      PREFIX: prefix,
+      API_URL: serviceUrl,
+      API_KEY: apiKey,
+      PRODUCT_ID: String(1 + (price % 2)),
+      PRICE: String(price),
+    })
+    await writer.exited
+    process.stdout.write(writer.output())
+    // Both apps read again, so their dashboards show misses and hits as well.
+    const reads = apps.flatMap((app) => [`${app.url}/products`, `${app.url}/products/1`])
+    await Promise.all(reads.map((read) => fetch(read).then((res) => res.arrayBuffer()))).catch(
+      () => {},
+    )
+  }
+}
+
+/** The platform's own way of opening a URL in the default browser. */
+function openBrowser(target) {
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [target]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', target]]
+        : ['xdg-open', [target]]
+  spawn(command, args, { stdio: 'ignore', detached: true })
+    .on('error', () => console.log(`open ${target} in a browser`))
+    .unref()
 }
 
 let cleaning
