@@ -38,7 +38,7 @@ let built: { file: string; text: string }[] | undefined
 /** Every compiled module of `dist/` whose source still exists (read once): a file left from an
  * older build of a module that moved is not the library any more. */
 function distFiles(): { file: string; text: string }[] {
-  built ??= (readdirSync(DIST, { recursive: true, encoding: 'utf8' }) as string[])
+  built ??= readdirSync(DIST, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.js') && existsSync(join(SRC, file.replace(/\.js$/, '.ts'))))
     .map((file) => ({
       file: relative(DIST, join(DIST, file)),
