@@ -15,7 +15,12 @@ afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, f
  * each records its arguments, so what the script would do on a fresh machine can be read back
  * without installing anything. Returns the calls, in order, and the script's output.
  */
-function ciRun(machine: { varnishd: boolean; xkey: boolean; updateFails?: boolean }) {
+function ciRun(machine: {
+  varnishd: boolean
+  xkey: boolean
+  chromium?: boolean
+  updateFails?: boolean
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'cachegraph-ci-'))
   dirs.push(dir)
   const calls = join(dir, 'calls')
@@ -28,6 +33,11 @@ function ciRun(machine: { varnishd: boolean; xkey: boolean; updateFails?: boolea
   spawnSync('mkdir', ['-p', join(dir, 'bin'), vmods])
   writeFileSync(calls, '')
   if (machine.xkey) writeFileSync(join(vmods, 'libvmod_xkey.so'), '')
+  const chromium = join(dir, 'chromium')
+  if (machine.chromium !== false) {
+    writeFileSync(chromium, '')
+    chmodSync(chromium, 0o755)
+  }
   stub('node')
   stub('npm')
   stub('sudo', 'shift; exec "$@"')
@@ -39,6 +49,7 @@ function ciRun(machine: { varnishd: boolean; xkey: boolean; updateFails?: boolea
     env: {
       PATH: `${join(dir, 'bin')}:/usr/bin:/bin`,
       CACHEGRAPH_CI_VMODS: vmods,
+      CACHEGRAPH_CI_CHROMIUM: chromium,
       HOME: dir,
     },
   })
@@ -66,6 +77,19 @@ describe('.ci/run', () => {
     const run = ciRun({ varnishd: true, xkey: true })
     expect(run.calls.filter((call) => call.startsWith('apt-get'))).toEqual([])
     expect(run.status).toBe(0)
+  })
+
+  it('installs chromium for the browser tests when it is missing, in the same apt-get call', () => {
+    const run = ciRun({ varnishd: false, xkey: false, chromium: false })
+    const apt = run.calls.filter((call) => call.startsWith('apt-get'))
+    expect(apt).toHaveLength(2)
+    expect(apt[0]).toMatch(/^apt-get update/)
+    expect(apt[1]).toMatch(/^apt-get install .*varnish varnish-modules chromium/)
+    expect(run.stdout).toMatch(/browser tests will be skipped/) // the stand-in installs nothing
+    const only = ciRun({ varnishd: true, xkey: true, chromium: false })
+    expect(only.calls.filter((call) => call.startsWith('apt-get install'))).toEqual([
+      'apt-get install -y -qq --no-install-recommends chromium',
+    ])
   })
 
   it('says so when the update fails, and goes on', () => {
