@@ -10,7 +10,7 @@ import { createCache, memoryStore } from '../../src/index.js'
 import type { RedisStore } from '../../src/stores/redis.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { gatedBus } from '../helpers/gated-bus.js'
-import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { redisClient, rewindState, uniquePrefix } from '../helpers/tiers.js'
 
 const open: Cache[] = []
 afterEach(async () => {
@@ -191,15 +191,7 @@ describe('redis bus', () => {
     const { seq } = await a.cache.invalidate('x')
     await b.gate.until(stepOf(seq))
     const reset = next(b.cache, 'store:reset')
-    // A consistent older snapshot (a replica that lagged): the sequence and the records' markers
-    // (see redis-scripts.ts) are all as of an earlier step.
-    const older = String(seq - 10)
-    await redisClient()
-      .multi()
-      .set(`{${prefix}}:seq`, older)
-      .hset(`{${prefix}}:h`, '', older)
-      .hset(`{${prefix}}:s`, '', older)
-      .exec()
+    await rewindState(prefix, seq - 10)
     await a.cache.invalidate('y')
     expect((await reset).seq).toBe(seq - 9)
   })

@@ -138,3 +138,17 @@ export async function copyRecords(store: Store): Promise<() => Promise<void>> {
     }
   }
 }
+
+/**
+ * Puts a Redis store's state back to an earlier, consistent sequence (a replica that lagged, a
+ * restored snapshot): the sequence and the records' markers (see redis-scripts.ts) move together.
+ */
+export async function rewindState(prefix: string, seq: number): Promise<void> {
+  const older = String(seq)
+  await redisClient()
+    .multi()
+    .set(`{${prefix}}:seq`, older)
+    .hset(`{${prefix}}:h`, '', older)
+    .hset(`{${prefix}}:s`, '', older)
+    .exec()
+}

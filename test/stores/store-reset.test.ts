@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createCache, type Store, type StoreReadResult } from '../../src/index.js'
 import { redisStore } from '../../src/stores/redis.js'
 import { deferred } from '../helpers/deferred.js'
-import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { redisClient, rewindState, uniquePrefix } from '../helpers/tiers.js'
 
 /** A Redis store whose read answers can be held back after Redis answered them. */
 function lateReplies(inner: Store) {
@@ -59,15 +59,7 @@ describe('a sequence lower than one seen before', () => {
     cache.on('store:reset', (event) => resets.push(event))
     await cache.set('k', 'v', { tags: ['t'] })
     const { seq } = await cache.invalidate('x')
-    // A consistent older snapshot (a replica that lagged): the sequence and the records' markers
-    // (see redis-scripts.ts) are all as of an earlier step.
-    const older = String(seq - 100)
-    await redisClient()
-      .multi()
-      .set(`{${prefix}}:seq`, older)
-      .hset(`{${prefix}}:h`, '', older)
-      .hset(`{${prefix}}:s`, '', older)
-      .exec()
+    await rewindState(prefix, seq - 100)
     await cache.get('other')
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(resets.map((r) => r.seq)).toEqual([seq - 100])
