@@ -76,6 +76,39 @@ export class TagRegistry {
   }
 
   /**
+   * {@link check} for an entry read from the store together with `tagSeqs`, the store's records of
+   * its tags as of that read (complete: a tag without a record there reports the store's floor).
+   * Judged with those, whatever this process has forgotten since (a big read's later parts may
+   * push them out of the bounded records), and with anything higher known here.
+   */
+  checkRead(
+    tags: readonly string[],
+    start: number,
+    tagStarts: readonly number[] | undefined,
+    tagSeqs: Record<string, TagSeq>,
+  ): Validity {
+    let result = Validity.Valid
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i] as string
+      const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
+      const read = tagSeqs[tag]
+      const record = this.#records.get(tag)
+      // Neither the read nor this process has a record: below the floor, not vouched for.
+      if (read === undefined && record === undefined) {
+        if (tagStart < this.#records.floor) return Validity.Invalid
+        continue
+      }
+      if ((read?.hard ?? -Infinity) > tagStart || (record?.hard ?? -Infinity) > tagStart) {
+        return Validity.Invalid
+      }
+      if ((read?.soft ?? -Infinity) > tagStart || (record?.soft ?? -Infinity) > tagStart) {
+        result = Validity.Soft
+      }
+    }
+    return result
+  }
+
+  /**
    * Whether what is known here settles `check` for these tags: each has a record, or is as of
    * the floor or later. (An older tag without a record counts as invalid — safe, but perhaps
    * only because its record was forgotten: a store that still has it can say better.)

@@ -1,6 +1,6 @@
 import { CacheError, isCacheError } from '../../errors.js'
 import { MAX_READ_ITEMS, parts } from '../../stores/batch-limits.js'
-import type { Store, StoreReadResult } from '../../stores/store.js'
+import type { Store, StoreReadResult, TagSeq } from '../../stores/store.js'
 import type { FleetSync } from '../model/fleet-sync.js'
 import type { Sequence } from '../model/sequence.js'
 import type { TagRegistry, Validity } from '../model/tag-registry.js'
@@ -106,7 +106,12 @@ export class SharedTier {
       if (entry === undefined) entries.push(undefined)
       else {
         const shared = entry as SharedEntry
-        shared.validity = registry.check(entry.tags, entry.start, entry.tagStarts)
+        shared.validity = registry.checkRead(
+          entry.tags,
+          entry.start,
+          entry.tagStarts,
+          result.tagSeqs,
+        )
         entries.push(shared)
       }
     }
@@ -187,7 +192,17 @@ export class SharedTier {
     )
     // Unreachable now: what cannot be vouched for is a miss.
     unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
-    return fast
+    if (checked === undefined) return fast
+    const tagSeqs = { ...fast.tagSeqs }
+    for (const tag in checked.tagSeqs) {
+      const seqs = checked.tagSeqs[tag] as TagSeq
+      const known = tagSeqs[tag]
+      tagSeqs[tag] =
+        known === undefined
+          ? seqs
+          : { hard: Math.max(known.hard, seqs.hard), soft: Math.max(known.soft, seqs.soft) }
+    }
+    return { ...fast, tagSeqs }
   }
 
   /** One guarded store read; a failure is counted and reported, and thrown only when strict. */
