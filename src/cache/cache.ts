@@ -1,4 +1,5 @@
 import { CacheError } from '../errors.js'
+import { checkName } from '../stores/batch-limits.js'
 import type {
   EntryInfo,
   GetOrSetOptions,
@@ -286,10 +287,13 @@ export class Cache {
   async deleteMany(keys: readonly string[]): Promise<void> {
     keys.forEach(checkKey)
     const fullKeys = keys.map((key) => this.#ns.prefix + key)
+    const tags = fullKeys.map(keyTag)
+    // The whole call is checked before anything changes anywhere (E_TOO_LARGE).
+    for (const tag of tags) checkName(tag, 'key')
     for (const key of keys) this.#engine.l1?.delete(l1KeyOf(this.#ns, key))
     this.#engine.counters.deletes += keys.length
     try {
-      await invalidate(this.#engine, fullKeys.map(keyTag), false)
+      await invalidate(this.#engine, tags, false)
     } finally {
       if (this.#engine.events.has('delete')) this.#engine.events.emit('delete', { keys: fullKeys })
     }
