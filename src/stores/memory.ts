@@ -37,6 +37,8 @@ export interface MemoryStoreOptions {
 interface Slot {
   record: StoredRecord
   expiresAt: number
+  /** When it came in (a rewrite comes in again): map order, for stable `scan` cursors. */
+  order: number
 }
 
 /**
@@ -47,6 +49,7 @@ interface Slot {
 export class MemoryStore implements Store {
   readonly name = 'memory'
   readonly #entries = new Map<string, Slot>()
+  #inserted = 0
   readonly #tags: SeqRecords
   readonly #maxEntries: number
   readonly #clock: Clock
@@ -107,6 +110,7 @@ export class MemoryStore implements Store {
         this.#entries.set(entry.key, {
           record,
           expiresAt: now + entry.ttlMs,
+          order: ++this.#inserted,
         })
         this.#evictEntries()
       }
@@ -146,14 +150,22 @@ export class MemoryStore implements Store {
     const pattern = globToRegExp(options.match)
     const count = options.count ?? 100
     const now = this.#clock.now()
-    // The cursor is a position in insertion order: a page is `count` entries looked at.
-    const from = Number(options.cursor ?? '0') || 0
-    const slots = [...this.#entries.entries()].slice(from, from + count)
-    const keys = slots
-      .filter(([key, slot]) => slot.expiresAt > now && pattern.test(key))
-      .map(([key, slot]) => ({ key, ttlMs: slot.expiresAt - now }))
-    const next = from + slots.length
-    return Promise.resolve({ keys, cursor: next >= this.#entries.size ? '0' : String(next) })
+    // The cursor is the `order` of the last entry looked at, not a position: entries deleted
+    // between pages cannot shift it (a rewritten entry comes in again, later: seen again, never
+    // skipped). Map order is insertion order, so orders only grow along it. A page is `count`
+    // entries looked at, without copying the map.
+    const after = Number(options.cursor ?? '0') || 0
+    const keys: { key: string; ttlMs: number }[] = []
+    let looked = 0
+    let last = after
+    for (const [key, slot] of this.#entries) {
+      if (slot.order <= after) continue
+      if (looked === count) return Promise.resolve({ keys, cursor: String(last) })
+      looked++
+      last = slot.order
+      if (slot.expiresAt > now && pattern.test(key)) keys.push({ key, ttlMs: slot.expiresAt - now })
+    }
+    return Promise.resolve({ keys, cursor: '0' })
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
