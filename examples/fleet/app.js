@@ -3,8 +3,7 @@
 // Started by run.js with REDIS_URL, PREFIX, PORT and NAME in its environment.
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/fastify'
-import { redisMembers } from 'cachegraph/http'
-import { redisBus, redisStore } from 'cachegraph/redis'
+import { redisBus, redisMembers, redisStore } from 'cachegraph/redis'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 

@@ -1,6 +1,6 @@
 /**
  * The `evict-records` fault: the tag records of the run's store (`{P}:h`, `{P}:s`, see
- * src/stores/redis-scripts.ts) go missing while the sequence, epoch and floor stay — what a
+ * src/redis/keys.ts) go missing while the sequence, epoch and floor stay — what a
  * `DEL`, a partial restore or an eviction under `allkeys-lru` does. Alternately:
  *
  * - `del`: both hashes deleted at once;

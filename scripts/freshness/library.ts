@@ -32,7 +32,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
 
 export async function prepareLibrary(breakName: string | undefined): Promise<Library> {
   const dist = join(REPO, 'dist')
-  if (!existsSync(join(dist, 'index.js')) || !existsSync(join(dist, 'stores/redis-entry.js'))) {
+  if (!existsSync(join(dist, 'index.js')) || !existsSync(join(dist, 'redis/index.js'))) {
     throw new Error('freshness: dist/ is missing: run `npm run build` first')
   }
   if (breakName === undefined) {

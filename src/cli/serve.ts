@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { createCache } from '../cache/create-cache.js'
 import type { Cache } from '../index.js'
 import { memoryStore } from '../stores/memory.js'
-import { type MembersSource, redisMembers } from '../http/dashboard/members.js'
+import type { MembersSource } from '../http/dashboard/members.js'
 import { createInvalidationService } from '../service/service.js'
 import { listen } from '../service/server.js'
 import { apiKeys, intFlag, redisUrlFlag, sizeFlag } from './args.js'
@@ -110,8 +110,7 @@ async function makeCache(
 ): Promise<{ cache: Cache; members?: MembersSource }> {
   if (redisUrl === undefined) return { cache: createCache({ namespace, store: memoryStore() }) }
   // Loaded only when asked for: ioredis is an optional peer dependency.
-  const { redisStore } = await import('../stores/redis.js')
-  const { redisBus } = await import('../bus/redis-bus.js')
+  const { redisBus, redisMembers, redisStore } = await import('../redis/index.js')
   const store = redisStore({ url: redisUrl, prefix })
   const cache = createCache({ namespace, store, bus: redisBus() })
   return { cache, members: redisMembers(store) }

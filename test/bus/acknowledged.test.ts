@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import { redisBus } from '../../src/bus/redis-bus.js'
+import { redisBus } from '../../src/redis/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { gatedBus } from '../helpers/gated-bus.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 

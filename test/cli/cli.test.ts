@@ -2,9 +2,9 @@ import { request } from 'node:http'
 
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import { redisBus } from '../../src/bus/redis-bus.js'
+import { redisBus } from '../../src/redis/bus.js'
 import { type Cache, createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 import { closedPort, run, serve, type Served } from './spawn.js'
 

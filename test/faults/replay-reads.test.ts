@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache, isCacheError } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { faultyStore } from '../../src/testing/index.js'
 import { until } from '../helpers/deferred.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'

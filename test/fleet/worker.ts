@@ -6,8 +6,8 @@
 import { Redis } from 'ioredis'
 
 import { createCache } from '../../src/index.js'
-import { redisBus } from '../../src/bus/redis-bus.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisBus } from '../../src/redis/bus.js'
+import { redisStore } from '../../src/redis/store.js'
 
 const [url, prefix, maxSilence] = process.argv.slice(2) as [string, string, string]
 const bus = redisBus({ maxSilence: Number(maxSilence) })

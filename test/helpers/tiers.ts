@@ -4,9 +4,10 @@ import { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
 
 import { type Cache, type CacheOptions, memoryStore, type Store } from '../../src/index.js'
-import type { RedisBus } from '../../src/bus/redis-bus.js'
-import { redisBus } from '../../src/bus/redis-bus.js'
-import { type RedisStore, redisStore } from '../../src/stores/redis.js'
+import type { RedisBus } from '../../src/redis/bus.js'
+import { allKeyPatterns, slotKeys } from '../../src/redis/keys.js'
+import { redisBus } from '../../src/redis/bus.js'
+import { type RedisStore, redisStore } from '../../src/redis/store.js'
 
 let client: Redis | undefined
 /** One connection per test file, to the run's Redis (see test/global-setup.ts). */
@@ -100,7 +101,7 @@ export async function losePrefix(store: Store): Promise<void> {
   let redis = store as Store & { inner?: Store }
   while (redis.inner !== undefined) redis = redis.inner
   const { client, prefix } = redis as unknown as RedisStore
-  for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
+  for (const pattern of allKeyPatterns(prefix)) {
     let cursor = '0'
     do {
       const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
@@ -117,8 +118,11 @@ function innermost(store: Store): RedisStore {
   return redis as unknown as RedisStore
 }
 
-/** The keys of a Redis store's tag records (hard and soft); see redis-scripts.ts. */
-export const recordKeys = (prefix: string): string[] => [`{${prefix}}:h`, `{${prefix}}:s`]
+/** The keys of a Redis store's tag records (hard and soft); see src/redis/keys.ts. */
+export const recordKeys = (prefix: string): string[] => {
+  const keys = slotKeys(prefix)
+  return [keys.hard, keys.soft]
+}
 
 /** Deletes a Redis store's tag records alone, as an eviction of them would. */
 export async function loseRecords(store: Store): Promise<void> {
@@ -141,14 +145,16 @@ export async function copyRecords(store: Store): Promise<() => Promise<void>> {
 
 /**
  * Puts a Redis store's state back to an earlier, consistent sequence (a replica that lagged, a
- * restored snapshot): the sequence and the records' markers (see redis-scripts.ts) move together.
+ * restored snapshot): the sequence and the records' markers (see src/redis/scripts.ts) move
+ * together.
  */
 export async function rewindState(prefix: string, seq: number): Promise<void> {
   const older = String(seq)
+  const keys = slotKeys(prefix)
   await redisClient()
     .multi()
-    .set(`{${prefix}}:seq`, older)
-    .hset(`{${prefix}}:h`, '', older)
-    .hset(`{${prefix}}:s`, '', older)
+    .set(keys.seq, older)
+    .hset(keys.hard, '', older)
+    .hset(keys.soft, '', older)
     .exec()
 }

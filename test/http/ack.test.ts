@@ -2,10 +2,10 @@ import Fastify from 'fastify'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { cachegraph } from '../../src/adapters/fastify.js'
-import { redisBus } from '../../src/bus/redis-bus.js'
+import { redisBus } from '../../src/redis/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache, isCacheError } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
 /**

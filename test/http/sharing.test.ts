@@ -8,7 +8,7 @@ import { freshnessJudge } from '../../src/http/freshness.js'
 import { canonicalHost, forwardedHosts, hostFilter } from '../../src/http/hosts.js'
 import { RefreshLimiter } from '../../src/http/refresh.js'
 import { createCache, isCacheError } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { fakeClock, faultyStore } from '../../src/testing/index.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 

@@ -2,7 +2,7 @@ import { describe, expect, inject, it } from 'vitest'
 
 import { captureConfig } from '../../src/cli/postgres.js'
 import { createCache, entityTag } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { run, serve, type Served } from '../cli/spawn.js'
 import { until } from '../helpers/deferred.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'

@@ -5,7 +5,7 @@ import { afterAll } from 'vitest'
 
 import { createCache, type Cache } from '../../src/index.js'
 import type { PostgresInvalidation } from '../../src/postgres/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 /** The machine's PostgreSQL (triggers mode needs nothing more than `wal_level=replica`). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { type Cache, createCache } from '../../src/index.js'
 import { createInvalidationService, type InvalidationService } from '../../src/service/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { serve, type Served } from '../cli/spawn.js'
 import { losePrefix, redisClient, uniquePrefix } from '../helpers/tiers.js'
 

@@ -2,11 +2,11 @@ import Fastify from 'fastify'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { cachegraph } from '../../src/adapters/fastify.js'
-import { redisBus } from '../../src/bus/redis-bus.js'
+import { redisBus } from '../../src/redis/bus.js'
 import { type Cache, createCache } from '../../src/index.js'
 import { createInvalidationService } from '../../src/service/service.js'
 import { listen, type ListeningServer } from '../../src/service/server.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
 const open: { close(): Promise<unknown> }[] = []

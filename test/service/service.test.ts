@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
-import { redisBus } from '../../src/bus/redis-bus.js'
+import { redisBus } from '../../src/redis/bus.js'
 import { type Cache, createCache, isCacheError, memoryStore } from '../../src/index.js'
 import { createInvalidationService } from '../../src/service/service.js'
 import { listen, type ListeningServer } from '../../src/service/server.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { faultyStore } from '../../src/testing/faulty-store.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 import { postBytes } from './helpers.js'

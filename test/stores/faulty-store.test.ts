@@ -2,7 +2,7 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 
 import type { Store } from '../../src/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
-import { redisStore, type RedisStore } from '../../src/stores/redis.js'
+import { redisStore, type RedisStore } from '../../src/redis/store.js'
 import {
   faultyStore,
   type FaultyStore,

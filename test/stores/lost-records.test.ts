@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { type Cache, createCache } from '../../src/index.js'
-import { redisBus } from '../../src/bus/redis-bus.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisBus } from '../../src/redis/bus.js'
+import { redisStore } from '../../src/redis/store.js'
 import { recordKeys, redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 const N = 50

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, isCacheError, type Store } from '../../src/index.js'
-import { type RedisStore, redisStore } from '../../src/stores/redis.js'
+import { type RedisStore, redisStore } from '../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 import { unlinkPrefix } from '../helpers/unlink-prefix.js'
 

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { deferred, until } from '../helpers/deferred.js'
 import { type OwnRedis, startRedis } from '../helpers/redis-server.js'
 import { uniquePrefix } from '../helpers/tiers.js'

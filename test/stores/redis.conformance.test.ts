@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { storeConformance } from '../../src/testing/index.js'
 import {
   copyRecords,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { createCache, type Store, type StoreReadResult } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { deferred } from '../helpers/deferred.js'
 import { redisClient, rewindState, uniquePrefix } from '../helpers/tiers.js'
 

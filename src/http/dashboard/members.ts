@@ -6,39 +6,9 @@ export interface FleetMember {
   seenAt: number
 }
 
-/** Reads the fleet's members (see `admin.members`). */
+/** Reads the fleet's members (see `admin.members`; `redisMembers` from `cachegraph/redis`). */
 export type MembersSource = () => Promise<readonly FleetMember[]>
 
-/** What `redisMembers` needs of a Redis store: its client and key prefix (`redisStore()` has both). */
-export interface RedisMembersStore {
-  readonly prefix: string
-  readonly client: {
-    zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): Promise<string[]>
-  }
-}
-
-/** Members listed at most: a dashboard shows a fleet, not a census. */
-const MAX_MEMBERS = 500
-
-/**
- * The members of a Redis bus's fleet: every process with a bus on `store`'s prefix refreshes
- * its record in `{prefix}:members` about four times per `maxSilence` (docs/fleet.md), so a
- * record older than that belongs to a process that is paused, cut off or gone.
- *
- * @example
- * const store = redisStore({ url, prefix: 'app' })
- * const cache = createCache({ namespace: 'app', store, bus: redisBus() })
- * app.register(cachegraph, { cache, admin: { authorize, members: redisMembers(store) } })
- */
-export function redisMembers(store: RedisMembersStore): MembersSource {
-  const key = `{${store.prefix}}:members`
-  return async () => {
-    // Newest first, so a crowd of stale records cannot push the live ones out of the page.
-    const flat = await store.client.zrange(key, -MAX_MEMBERS, -1, 'WITHSCORES')
-    const members: FleetMember[] = []
-    for (let i = flat.length - 2; i >= 0; i -= 2) {
-      members.push({ id: flat[i] as string, seenAt: Number(flat[i + 1]) })
-    }
-    return members
-  }
-}
+// Kept here for `cachegraph/http`'s users; it lives with the Redis key names it reads.
+export { redisMembers } from '../../redis/members.js'
+export type { RedisMembersStore } from '../../redis/members.js'

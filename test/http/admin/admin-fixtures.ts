@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest'
 
 import { type Cache, type CacheOptions, createCache, memoryStore } from '../../../src/index.js'
-import { redisStore } from '../../../src/stores/redis.js'
+import { redisStore } from '../../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../../helpers/tiers.js'
 
 /** The tiers the admin API must work on: L1 alone, the memory store and a real Redis. */

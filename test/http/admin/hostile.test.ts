@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { createAdminHandler } from '../../../src/http/admin/index.js'
 import { memoryStore } from '../../../src/index.js'
 import { faultyStore } from '../../../src/testing/index.js'
-import { redisStore } from '../../../src/stores/redis.js'
+import { redisStore } from '../../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../../helpers/tiers.js'
 import { ADMIN_TIERS, jsonOf, makeCache, request } from './admin-fixtures.js'
 

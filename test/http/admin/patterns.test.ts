@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { createAdminHandler } from '../../../src/http/admin/index.js'
-import { redisStore } from '../../../src/stores/redis.js'
+import { redisStore } from '../../../src/redis/store.js'
 import { MAX_PATTERN_BYTES } from '../../../src/util/glob.js'
 import { redisClient, uniquePrefix } from '../../helpers/tiers.js'
 import { ADMIN_TIERS, jsonOf, makeCache, request } from './admin-fixtures.js'

@@ -1,8 +1,8 @@
 import { afterEach, inject } from 'vitest'
 
-import { redisBus } from '../../../src/bus/redis-bus.js'
+import { redisBus } from '../../../src/redis/bus.js'
 import { type Cache, createCache } from '../../../src/index.js'
-import { redisStore } from '../../../src/stores/redis.js'
+import { redisStore } from '../../../src/redis/store.js'
 import { trusted, uniquePrefix } from '../../helpers/tiers.js'
 
 const open: Cache[] = []

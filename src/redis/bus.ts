@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto'
+
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+
+import { ackChannel, slotKeys } from './keys.js'
+import { toMs } from '../cache/duration.js'
+import type { Duration } from '../cache/duration.js'
+import { invalidOption } from '../errors.js'
+import { RedisClusterStore } from './cluster.js'
+import { runScript, script } from './runner.js'
+import { ACK_REQUEST, HEARTBEAT, JOIN } from './scripts.js'
+import { RedisStore } from './store.js'
+import type { Store } from '../stores/store.js'
+import {
+  type Bus,
+  type BusConnection,
+  type BusHandlers,
+  type BusMessage,
+  parseBusMessage,
+} from '../bus/bus.js'
+
+/** Options of {@link redisBus}. */
+export interface RedisBusOptions {
+  /**
+   * Where to subscribe. Default: a new connection with the store client's own options (the bus
+   * needs a connection of its own: a subscribed connection can do nothing else).
+   */
+  url?: string
+  /** Extra ioredis options for the subscriber connection. */
+  redis?: RedisOptions
+  /**
+   * How long a process may go without hearing the bus before it stops trusting its L1. Also the
+   * bound on how stale another process's L1 can be when the bus is broken.
+   * @default '1s'
+   */
+  maxSilence?: Duration
+}
+
+const HEARTBEAT_SCRIPT = script(HEARTBEAT)
+const JOIN_SCRIPT = script(JOIN)
+const ACK_REQUEST_SCRIPT = script(ACK_REQUEST)
+/** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
+const REPLAY_PAGE = 500
+const MAX_REPLAY = 20_000
+
+/**
+ * A Redis pub/sub bus. Every step of the store's sequence is published by the store's own scripts
+ * on `{prefix}:bus` (so the messages are contiguous and in order) and kept for a while in the
+ * stream `{prefix}:log`, from which a process that missed some replays them.
+ */
+export class RedisBus implements Bus {
+  readonly name = 'redis'
+  readonly maxSilenceMs: number
+  readonly #options: RedisBusOptions
+  #connection: RedisBusConnection | undefined
+
+  constructor(options: RedisBusOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('bus', 'redisBus() options must be an object')
+    }
+    for (const key of Object.keys(options)) {
+      if (!['url', 'redis', 'maxSilence'].includes(key)) {
+        throw invalidOption(`bus.${key}`, 'is not an option of redisBus')
+      }
+    }
+    if (options.url !== undefined && typeof options.url !== 'string') {
+      throw invalidOption('bus.url', 'must be a redis:// URL')
+    }
+    this.maxSilenceMs = toMs(options.maxSilence ?? '1s', 'bus.maxSilence')
+    if (this.maxSilenceMs < 20 || this.maxSilenceMs === Infinity) {
+      throw invalidOption('bus.maxSilence', 'must be a finite duration of at least 20 ms')
+    }
+    this.#options = options
+  }
+
+  /** The client name of the subscriber connection (`CLIENT LIST`), once connected. */
+  get clientName(): string | undefined {
+    return this.#connection?.clientName
+  }
+
+  /** Closes the subscriber connection (the cache's `close()` does this too). */
+  disconnect(): void {
+    void this.#connection?.close()
+  }
+
+  connect(outer: Store, handlers: BusHandlers): BusConnection {
+    // A wrapper (a fault injector, say) keeps the Redis store it wraps as `inner`.
+    let store: Store | undefined = outer
+    while (store !== undefined && !isRedisStore(store)) store = (store as { inner?: Store }).inner
+    if (store === undefined) {
+      throw invalidOption('bus', `a Redis bus needs a Redis store, not '${outer.name}'`)
+    }
+    if (this.#connection !== undefined) {
+      throw invalidOption('bus', 'this redisBus() is already used by another cache: make one each')
+    }
+    this.#connection = new RedisBusConnection(store, handlers, this.#options, this.maxSilenceMs)
+    return this.#connection
+  }
+}
+
+class RedisBusConnection implements BusConnection {
+  readonly clientName: string
+  readonly memberId: string
+  readonly #store: RedisStore | RedisClusterStore
+  readonly #handlers: BusHandlers
+  readonly #subscriber: Redis | Cluster
+  readonly #channel: string
+  readonly #log: string
+  /** Acknowledgement requests of every member, and the answers to this one's. */
+  readonly #ackRequests: string
+  readonly #acks: string
+  readonly #members: string
+  /** `{prefix}:seq`: routes the heartbeat script to the state's slot. */
+  readonly #seqKey: string
+  readonly #maxSilenceMs: number
+  #closed = false
+
+  constructor(
+    store: RedisStore | RedisClusterStore,
+    handlers: BusHandlers,
+    options: RedisBusOptions,
+    maxSilenceMs: number,
+  ) {
+    this.#store = store
+    this.#handlers = handlers
+    this.#maxSilenceMs = maxSilenceMs
+    const keys = slotKeys(store.prefix)
+    this.#seqKey = keys.seq
+    this.#channel = keys.bus
+    this.#log = keys.log
+    this.#members = keys.members
+    this.#ackRequests = keys.ackRequests
+    this.clientName = `cachegraph-bus-${process.pid}-${randomBytes(4).toString('hex')}`
+    this.memberId = this.clientName
+    this.#acks = this.#ackChannel(this.memberId)
+    const own: RedisOptions = {
+      connectionName: this.clientName,
+      // Subscribing again is this connection's job: it reports the moment it is live again.
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+      ...options.redis,
+    }
+    this.#subscriber =
+      options.url !== undefined
+        ? new Redis(options.url, own)
+        : store instanceof RedisStore
+          ? store.client.duplicate(own)
+          : store.client.duplicate()
+    const subscriber = this.#subscriber
+    subscriber.on('error', (error: unknown) => handlers.error(error))
+    subscriber.on('close', () => {
+      if (!this.#closed) handlers.lost('closed')
+    })
+    subscriber.on('ready', () => void this.#subscribe())
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.#ackRequests) return this.#onAckRequest(text)
+      if (channel === this.#acks) return this.#onAck(text)
+      if (channel !== this.#channel) return
+      const message = parseBusMessage(text)
+      if (message === undefined) {
+        handlers.error(new Error(`cachegraph: malformed bus message on ${channel}`))
+      } else {
+        handlers.message(message)
+      }
+    })
+  }
+
+  /** `requester seq epoch` */
+  #onAckRequest(text: string): void {
+    const [requester, seqText, epoch] = text.split(' ')
+    const seq = Number(seqText)
+    if (requester === undefined || epoch === undefined || !Number.isSafeInteger(seq)) {
+      return this.#handlers.error(new Error('cachegraph: malformed acknowledgement request'))
+    }
+    if (requester !== this.memberId) this.#handlers.ackRequested(requester, seq, epoch)
+  }
+
+  /** `member seq` */
+  #onAck(text: string): void {
+    const [member, seqText] = text.split(' ')
+    const seq = Number(seqText)
+    if (member !== undefined && Number.isSafeInteger(seq)) this.#handlers.acked(member, seq)
+  }
+
+  async #subscribe(): Promise<void> {
+    try {
+      // One subscription, one order: a step's message reaches every member before any request
+      // to acknowledge it (the request is published after the step was recorded).
+      await this.#subscriber.subscribe(this.#channel, this.#ackRequests, this.#acks)
+      if (!this.#closed) this.#handlers.subscribed()
+    } catch (error) {
+      // The connection dropped again meanwhile; its next 'ready' subscribes again.
+      this.#handlers.error(error)
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    await runScript(this.#store.client, HEARTBEAT_SCRIPT, [this.#seqKey], [this.#store.prefix])
+  }
+
+  async join(): Promise<void> {
+    // Forgotten after a while longer than requesters wait for: records of dead members go.
+    await runScript(
+      this.#store.client,
+      JOIN_SCRIPT,
+      [this.#members],
+      [this.memberId, String(this.#maxSilenceMs * 10)],
+    )
+  }
+
+  async requestAcks(seq: number, epoch: string): Promise<string[]> {
+    const members = (await runScript(
+      this.#store.client,
+      ACK_REQUEST_SCRIPT,
+      [this.#members],
+      [this.#ackRequests, this.memberId, String(seq), epoch, String(this.#maxSilenceMs * 2)],
+    )) as string[]
+    return members.filter((member) => member !== this.memberId)
+  }
+
+  async ack(requester: string, seq: number): Promise<void> {
+    await this.#store.client.publish(this.#ackChannel(requester), `${this.memberId} ${seq}`)
+  }
+
+  /** Where `member` hears the answers to its acknowledgement requests. */
+  #ackChannel(member: string): string {
+    return ackChannel(this.#store.prefix, member)
+  }
+
+  /** Reads the log newest first until it reaches `after`; checks the steps are contiguous. */
+  async replay(after: number, epoch: string): Promise<BusMessage[] | undefined> {
+    const found: BusMessage[] = []
+    let end = '+'
+    for (;;) {
+      const rows = (await this.#store.client.xrevrange(
+        this.#log,
+        end,
+        '-',
+        'COUNT',
+        REPLAY_PAGE,
+      )) as [string, string[]][]
+      for (const [id, fields] of rows) {
+        end = `(${id}`
+        const message = parseBusMessage(fields[1] ?? '')
+        if (message === undefined || message.epoch !== epoch) return undefined
+        if (message.seq <= after) return contiguous(found.reverse(), after)
+        found.push(message)
+      }
+      if (rows.length < REPLAY_PAGE || found.length >= MAX_REPLAY) {
+        return contiguous(found.reverse(), after)
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    // Leaving the fleet: acknowledgement requests stop waiting for this process at once (one
+    // that exits without close() is waited for until maxSilence, and listed for 2 × maxSilence).
+    // Bounded: a store that does not answer must not hold up the close.
+    const leave = this.#store.client.zrem(this.#members, this.memberId).catch(() => 0)
+    await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 100).unref())])
+    this.#subscriber.disconnect()
+  }
+}
+
+function isRedisStore(store: Store): store is RedisStore | RedisClusterStore {
+  return store instanceof RedisStore || store instanceof RedisClusterStore
+}
+
+/** The steps right after `after`, in order, or undefined when one is missing. */
+function contiguous(messages: BusMessage[], after: number): BusMessage[] | undefined {
+  for (let i = 0; i < messages.length; i++) {
+    if ((messages[i] as BusMessage).seq !== after + 1 + i) return undefined
+  }
+  return messages
+}
+
+/**
+ * Creates the Redis invalidation bus, for `createCache({ store: redisStore(...), bus })`. One
+ * bus per cache.
+ *
+ * @example
+ * import { redisBus, redisStore } from 'cachegraph/redis'
+ * const cache = createCache({ store: redisStore({ url }), bus: redisBus({ maxSilence: '1s' }) })
+ */
+export function redisBus(options?: RedisBusOptions): RedisBus {
+  return new RedisBus(options)
+}

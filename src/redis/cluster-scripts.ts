@@ -1,0 +1,47 @@
+import { PRELUDE } from './scripts.js'
+
+/**
+ * Scripts of the Redis Cluster store (key layout as in scripts.ts and keys.ts). `{P}` keys — state and
+ * tag records — share one hash slot and are handled by {@link STATE} / {@link CHECK}; entries are
+ * spread over the cluster by key and written by {@link PUT_ENTRY} in their own slot. Each script
+ * names a key of the slot it works in as KEYS[1], so the cluster client routes it.
+ */
+
+/**
+ * KEYS[1] = `{P}:seq`; ARGV = [prefix, tag...]. Returns `[seq, epoch, floor, tags, hard, soft]`.
+ */
+export const STATE = `${PRELUDE}
+local seq, epoch, floor = state()
+local tags = {}
+for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
+return { seq, epoch, floor, tags, hmget(S .. 'h', tags), hmget(S .. 's', tags) }
+`
+
+/**
+ * The `{P}` half of a write. KEYS[1] = `{P}:seq`; ARGV = [prefix, asOf|'', then per entry:
+ * tagsJson, tagStartsJson|'', start|'', keyTag|'']. Takes a fresh sequence for superseding
+ * entries (recording their key tags), resolves each entry's start and checks its tags.
+ * Returns `[seq, epoch, n, ok1..okn, start1..startn]`.
+ */
+export const CHECK = `${PRELUDE}
+local seq, epoch, floor = state()
+local n = (#ARGV - 2) / 4
+local function entry(i)
+  local b = 3 + i * 4
+  return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+end
+local now, starts, oks = plan(n, ARGV[2], seq, epoch, floor, entry)
+local reply = { now, epoch, n }
+for i = 0, n - 1 do reply[#reply + 1] = oks[i] and 1 or 0 end
+for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
+return reply
+`
+
+/**
+ * The entry half of a write, in the entry's own slot. KEYS[1] = the entry key; ARGV = [prefix,
+ * payload, start, tagsJson, tagStartsJson|'', ttlMs]. Refuses to replace a live entry as of a
+ * later start. Returns 1 when stored.
+ */
+export const PUT_ENTRY = `${PRELUDE}
+return put(KEYS[1], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[2], ARGV[6]) and 1 or 0
+`

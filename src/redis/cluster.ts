@@ -1,0 +1,234 @@
+import type { Cluster } from 'ioredis'
+
+import { entryKey, slotKeys } from './keys.js'
+import { CHECK, PUT_ENTRY, STATE } from './cluster-scripts.js'
+import { acquireLease, checkPrefix, releaseLease, runScript, scanNode, script } from './runner.js'
+import {
+  mergeReads,
+  mergeSnapshots,
+  mergeWrites,
+  parseEntry,
+  parseSnapshot,
+  type ReadReply,
+  tagRecords,
+} from './reply.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { INVALIDATE } from './scripts.js'
+import type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
+  StoreWriteOptions,
+  StoreWriteResult,
+} from '../stores/store.js'
+
+const SCRIPTS = {
+  state: script(STATE),
+  check: script(CHECK),
+  put: script(PUT_ENTRY),
+  invalidate: script(INVALIDATE),
+}
+
+/**
+ * The shared tier on Redis Cluster. The sequence, epoch, floor and tag records live in the hash
+ * slot of `{prefix}`; entries are spread over the cluster by key.
+ *
+ * - read: the entries' `GET`s and the sequence go out in parallel (one round trip); when
+ *   entries were found, one more call reads their tag records (a second round trip). An
+ *   unchecked read (for a process whose bus keeps its records complete) is the first round trip
+ *   alone.
+ * - write: one script in the `{prefix}` slot takes a fresh sequence for superseding writes and
+ *   checks every entry's tags; then each accepted entry is written by a script in its own slot,
+ *   all in parallel (two round trips). The check and the entry write cannot be one atomic step
+ *   across slots; an invalidation landing between them cannot make the entry servable, because
+ *   every read validates entries against the tag records again.
+ * - invalidate: one script in the `{prefix}` slot (one round trip).
+ */
+export class RedisClusterStore implements Store {
+  readonly name = 'redis-cluster'
+  readonly client: Cluster
+  readonly prefix: string
+  readonly #slotKey: string
+  readonly #epochKey: string
+  readonly #ownsClient: boolean
+
+  constructor(client: Cluster, prefix: string, ownsClient: boolean) {
+    checkPrefix(prefix)
+    this.client = client
+    this.prefix = prefix
+    const keys = slotKeys(prefix)
+    this.#slotKey = keys.seq
+    this.#epochKey = keys.epoch
+    this.#ownsClient = ownsClient
+  }
+
+  /** Big reads are split into parts (`batch-limits.ts`) read in turn, each as described above. */
+  async read(keys: readonly string[]): Promise<StoreReadResult> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#read(keys)
+    return mergeReads(await inTurn(split, (part) => this.#read(part)))
+  }
+
+  async #read(keys: readonly string[]): Promise<StoreReadResult> {
+    const [state, rows] = await Promise.all([
+      this.#state([]),
+      Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
+    ])
+    const entries = rows.map((row) => (row === null ? undefined : parseEntry(row)))
+    const tags = [...new Set(entries.flatMap((entry) => entry?.tags ?? []))]
+    if (tags.length === 0) {
+      const [seq, epoch, floor, , list, hard, soft] = state
+      return { entries, tagSeqs: tagRecords(floor, list, hard, soft), seq: Number(seq), epoch }
+    }
+    // The records of many tags are read in parts too; each part answers with the state it saw.
+    const records = await inTurn(parts(tags, keyLength), (part) => this.#state(part))
+    const last = records[records.length - 1] as ReadReply
+    const tagSeqs = {}
+    for (const [, , floor, , list, hard, soft] of records) {
+      Object.assign(tagSeqs, tagRecords(floor, list, hard, soft))
+    }
+    // Records from before a loss of state cannot vouch for anything: treat it as the read's own.
+    const lost = records.some((reply) => reply[1] !== last[1]) || state[1] !== last[1]
+    return {
+      entries: lost ? entries.map(() => undefined) : entries,
+      tagSeqs: lost ? {} : tagSeqs,
+      seq: Number(records[0]?.[0] ?? last[0]),
+      epoch: last[1],
+    }
+  }
+
+  /** The entries' `GET`s and the sequence and epoch (one `MGET` in the `{P}` slot), in parallel. */
+  async readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#readUnchecked(keys)
+    return mergeSnapshots(await inTurn(split, (part) => this.#readUnchecked(part)))
+  }
+
+  async #readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const [rows, state] = await Promise.all([
+      Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
+      this.client.mget(this.#slotKey, this.#epochKey),
+    ])
+    return parseSnapshot([...rows, ...state], keys.length)
+  }
+
+  /** Big writes are split into parts (`batch-limits.ts`) written in turn, each as above. */
+  async write(
+    entries: readonly StoreEntry[],
+    options: StoreWriteOptions = {},
+  ): Promise<StoreWriteResult> {
+    const asOf = options.asOf === undefined ? '' : String(options.asOf)
+    return mergeWrites(await inTurn(parts(entries, entrySize), (part) => this.#write(part, asOf)))
+  }
+
+  async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
+    const args: string[] = [this.prefix, asOf]
+    for (const entry of entries) {
+      args.push(
+        JSON.stringify(entry.tags),
+        entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+        entry.start === undefined ? '' : String(entry.start),
+        entry.keyTag ?? '',
+      )
+    }
+    const reply = (await runScript(this.client, SCRIPTS.check, [this.#slotKey], args)) as (
+      string | number
+    )[]
+    const n = Number(reply[2])
+    const oks = reply.slice(3, 3 + n)
+    const starts = reply.slice(3 + n, 3 + 2 * n).map(String)
+    const written = await Promise.all(
+      entries.map(async (entry, i) => {
+        if (oks[i] !== 1) return false
+        const stored = await runScript(
+          this.client,
+          SCRIPTS.put,
+          [this.entryKey(entry.key)],
+          [
+            this.prefix,
+            entry.payload,
+            starts[i] as string,
+            JSON.stringify(entry.tags),
+            entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+            String(Math.max(1, Math.ceil(entry.ttlMs))),
+          ],
+        )
+        return stored === 1
+      }),
+    )
+    return { seq: Number(reply[0]), epoch: String(reply[1]), written, starts: starts.map(Number) }
+  }
+
+  /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */
+  async invalidate(
+    tags: readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<StoreInvalidateResult> {
+    const stale = options.stale ? '1' : '0'
+    const results = await inTurn(parts(tags, keyLength), async (part) => {
+      const [seq, epoch] = (await runScript(
+        this.client,
+        SCRIPTS.invalidate,
+        [this.#slotKey],
+        [this.prefix, stale, ...part],
+      )) as [string, string]
+      return { seq: Number(seq), epoch }
+    })
+    return results[results.length - 1] as StoreInvalidateResult
+  }
+
+  /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return acquireLease(this.client, this.prefix, key, token, ttlMs)
+  }
+
+  releaseLease(key: string, token: string): Promise<void> {
+    return releaseLease(this.client, this.prefix, key, token)
+  }
+
+  async scan(options: StoreScanOptions): Promise<StoreScanPage> {
+    const masters = this.client.nodes('master')
+    const [index, cursor] =
+      (options.cursor ?? '0') === '0' ? [0, '0'] : parseCursor(options.cursor as string)
+    const node = masters[index]
+    if (node === undefined) return { keys: [], cursor: '0' }
+    const page = await scanNode(node, this.prefix, options.match, cursor, options.count ?? 100)
+    if (page.cursor !== '0') return { keys: page.keys, cursor: `${index}:${page.cursor}` }
+    return { keys: page.keys, cursor: index + 1 < masters.length ? `${index + 1}:0` : '0' }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
+  }
+
+  /** The Redis key of an entry. */
+  entryKey(key: string): string {
+    return entryKey(this.prefix, key)
+  }
+
+  #state(tags: readonly string[]): Promise<ReadReply> {
+    return runScript(this.client, SCRIPTS.state, [this.#slotKey], [this.prefix, ...tags]).then(
+      (reply) => {
+        const [seq, epoch, floor, list, hard, soft] = reply as [
+          string,
+          string,
+          string,
+          string[],
+          (string | null)[],
+          (string | null)[],
+        ]
+        return [seq, epoch, floor, [], list, hard, soft] as ReadReply
+      },
+    )
+  }
+}
+
+const keyLength = (key: string): number => key.length
+
+function parseCursor(cursor: string): [number, string] {
+  const [index, node] = cursor.split(':')
+  return [Number(index) || 0, node ?? '0']
+}

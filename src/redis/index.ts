@@ -1,0 +1,7 @@
+export { RedisClusterStore } from './cluster.js'
+export { RedisStore, redisStore } from './store.js'
+export type { RedisStoreOptions } from './store.js'
+export { RedisBus, redisBus } from './bus.js'
+export type { RedisBusOptions } from './bus.js'
+export { redisMembers } from './members.js'
+export type { RedisMember, RedisMembersStore } from './members.js'

@@ -1,0 +1,80 @@
+/**
+ * Every Redis key and channel name cachegraph uses, for a store prefix `P`. The Lua scripts
+ * (`scripts.ts`, `cluster-scripts.ts`) build the same names from `P` inside Redis; everything
+ * written in TypeScript builds them here.
+ *
+ * - `{P}:seq`, `{P}:epoch`, `{P}:floor` — the sequence, its epoch, and the lowest sequence the
+ *   records vouch for (plain strings, no ttl).
+ * - `{P}:h`, `{P}:s` — the tag records: hashes `tag → sequence` of the last hard / soft
+ *   invalidation of each tag, each with its marker field `''` (no ttl).
+ * - `{P}:bus` — the channel every sequence step is published on; `{P}:log` — a stream of the
+ *   same messages, replayed by a process that missed some.
+ * - `{P}:members` — a sorted set `member → last seen (ms)` of the processes with a bus;
+ *   `{P}:ackreq` — the channel of acknowledgement requests; `{P}:ack:<member>` — where `member`
+ *   hears the answers to its own.
+ * - `P:e:<key>` — an entry, always with a ttl, outside the `{P}` slot so a cluster spreads
+ *   entries; `P:l:<key>` — the lease of `<key>`, beside it, with its ttl.
+ *
+ * The `{P}` names share one hash slot (the braces are Redis Cluster's hash tag), so every script
+ * that steps the sequence touches one slot.
+ */
+
+/** `{P}`: the hash-tagged part every state key and channel of prefix `P` starts with. */
+export const slotOf = (prefix: string): string => `{${prefix}}`
+
+/** The state keys and channels of prefix `P`: all in the `{P}` hash slot. */
+export interface SlotKeys {
+  /** `{P}:seq` */
+  readonly seq: string
+  /** `{P}:epoch` */
+  readonly epoch: string
+  /** `{P}:floor` */
+  readonly floor: string
+  /** `{P}:h`: the hard invalidation records. */
+  readonly hard: string
+  /** `{P}:s`: the soft (stale) invalidation records. */
+  readonly soft: string
+  /** `{P}:bus`: the channel of sequence steps. */
+  readonly bus: string
+  /** `{P}:log`: the stream of recent steps. */
+  readonly log: string
+  /** `{P}:members`: the fleet's members and when each was last seen. */
+  readonly members: string
+  /** `{P}:ackreq`: the channel of acknowledgement requests. */
+  readonly ackRequests: string
+}
+
+export function slotKeys(prefix: string): SlotKeys {
+  const slot = slotOf(prefix)
+  return {
+    seq: `${slot}:seq`,
+    epoch: `${slot}:epoch`,
+    floor: `${slot}:floor`,
+    hard: `${slot}:h`,
+    soft: `${slot}:s`,
+    bus: `${slot}:bus`,
+    log: `${slot}:log`,
+    members: `${slot}:members`,
+    ackRequests: `${slot}:ackreq`,
+  }
+}
+
+/** `{P}:ack:<member>`: where `member` hears the answers to its acknowledgement requests. */
+export const ackChannel = (prefix: string, member: string): string =>
+  `${slotOf(prefix)}:ack:${member}`
+
+/** `P:e:`: what every entry's key starts with (a `SCAN` pattern is this plus a glob). */
+export const entryPrefix = (prefix: string): string => `${prefix}:e:`
+
+/** `P:e:<key>`: the Redis key of the entry `key`. */
+export const entryKey = (prefix: string, key: string): string => `${prefix}:e:${key}`
+
+/** `P:l:<key>`: the lease of the entry `key`. */
+export const leaseKey = (prefix: string, key: string): string => `${prefix}:l:${key}`
+
+/** Every key of prefix `P` as `SCAN` patterns: its state (`{P}:*`) and its entries and leases. */
+export const allKeyPatterns = (prefix: string): string[] => [
+  `${slotOf(prefix)}:*`,
+  `${prefix}:e:*`,
+  `${prefix}:l:*`,
+]

@@ -1,0 +1,149 @@
+import type { StoreReadResult, StoredRecord, StoreWriteResult, TagSeq } from '../stores/store.js'
+
+/** Reply of the read script (and of the cluster store's assembled read). */
+export type ReadReply = [
+  seq: string,
+  epoch: string,
+  floor: string,
+  /** One entry string per key: null when missing, only its header when already invalid. */
+  entries: (string | null)[],
+  tags: string[],
+  hard: (string | null)[],
+  soft: (string | null)[],
+]
+
+/**
+ * An entry string as the scripts store it: `start \n tags \n tagStarts \n payload`. A header
+ * without payload (an entry the read script found invalid) gives payload `''`, which the engine
+ * never decodes.
+ */
+export function parseEntry(entry: string): StoredRecord {
+  const a = entry.indexOf('\n')
+  const b = entry.indexOf('\n', a + 1)
+  const c = entry.indexOf('\n', b + 1)
+  const record: StoredRecord = {
+    payload: entry.slice(c + 1),
+    start: Number(entry.slice(0, a)),
+    tags: parseTags(entry, a + 1, b),
+  }
+  if (c > b + 1) record.tagStarts = JSON.parse(entry.slice(b + 1, c)) as number[]
+  return record
+}
+
+/**
+ * The JSON string array between `from` and `to`. On the read path of every shared-tier hit, so
+ * the common form — no escapes — is split directly; anything else goes through `JSON.parse`.
+ */
+function parseTags(entry: string, from: number, to: number): string[] {
+  if (to - from === 2) return [] // []
+  if (entry.lastIndexOf('\\', to) >= from) return JSON.parse(entry.slice(from, to)) as string[]
+  return entry.slice(from + 2, to - 2).split('","')
+}
+
+/** Turns a read reply into the store contract's shape. */
+export function parseRead(reply: ReadReply, count: number): StoreReadResult {
+  const [seq, epoch, floor, flat, tags, hard, soft] = reply
+  const entries: (StoredRecord | undefined)[] = []
+  for (let i = 0; i < count; i++) {
+    const entry = flat[i]
+    entries.push(typeof entry === 'string' ? parseEntry(entry) : undefined)
+  }
+  return { entries, tagSeqs: tagRecords(floor, tags, hard, soft), seq: Number(seq), epoch }
+}
+
+/** `tag → { hard, soft }` from parallel lists; a tag without a record reads as the floor. */
+export function tagRecords(
+  floor: string,
+  tags: readonly string[],
+  hard: readonly (string | null)[],
+  soft: readonly (string | null)[],
+): Record<string, TagSeq> {
+  const tagSeqs: Record<string, TagSeq> = {}
+  tags.forEach((tag, i) => {
+    tagSeqs[tag] = { hard: Number(hard[i] ?? floor), soft: Number(soft[i] ?? floor) }
+  })
+  return tagSeqs
+}
+
+/**
+ * The answer of an unchecked read: entries as stored, then `{P}:seq` and `{P}:epoch`, fetched
+ * together. Undefined when the state is missing (lost, or never created).
+ */
+export function parseSnapshot(
+  values: readonly (string | null)[],
+  count: number,
+): StoreReadResult | undefined {
+  const seq = values[count]
+  const epoch = values[count + 1]
+  if (seq === null || seq === undefined || epoch === null || epoch === undefined) return undefined
+  const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
+  for (let i = 0; i < count; i++) {
+    const entry = values[i]
+    entries[i] = entry === null || entry === undefined ? undefined : parseEntry(entry)
+  }
+  return { entries, tagSeqs: {}, seq: Number(seq), epoch }
+}
+
+/** The part of a merged read that answers `count` keys from `from` (records and state shared). */
+export function sliceRead(result: StoreReadResult, from: number, count: number): StoreReadResult {
+  return { ...result, entries: result.entries.slice(from, from + count) }
+}
+
+/**
+ * One answer from the answers of the parts of a split read, in order. Parts are separate atomic
+ * reads: should the store have lost its state between them (a new epoch), the entries of parts
+ * from an older epoch are dropped (misses), with their records. The sequence is the earliest of
+ * the last epoch's parts: a load that starts after the whole read is safely "as of" it.
+ */
+export function mergeReads(parts: readonly StoreReadResult[]): StoreReadResult {
+  const last = parts[parts.length - 1] as StoreReadResult
+  if (parts.length === 1) return last
+  const entries: (StoredRecord | undefined)[] = []
+  const tagSeqs: Record<string, TagSeq> = {}
+  let seq = last.seq
+  for (const part of parts) {
+    if (part.epoch !== last.epoch) {
+      for (let i = 0; i < part.entries.length; i++) entries.push(undefined)
+      continue
+    }
+    seq = Math.min(seq, part.seq)
+    for (const entry of part.entries) entries.push(entry)
+    for (const [tag, record] of Object.entries(part.tagSeqs)) {
+      const known = tagSeqs[tag]
+      tagSeqs[tag] =
+        known === undefined
+          ? record
+          : { hard: Math.max(known.hard, record.hard), soft: Math.max(known.soft, record.soft) }
+    }
+  }
+  return { entries, tagSeqs, seq, epoch: last.epoch }
+}
+
+/** Unchecked reads merged as {@link mergeReads}; undefined when a part found no state. */
+export function mergeSnapshots(
+  parts: readonly (StoreReadResult | undefined)[],
+): StoreReadResult | undefined {
+  if (parts.some((part) => part === undefined)) return undefined
+  const all = parts as StoreReadResult[]
+  // Entries judged by the process itself must all come from one epoch.
+  if (all.some((part) => part.epoch !== all[0]?.epoch)) return undefined
+  return mergeReads(all)
+}
+
+/**
+ * One answer from the answers of the parts of a split write (each part one atomic check-and-set).
+ * Entries of parts written in an older epoch than the last are reported not written: the store
+ * lost them with its state.
+ */
+export function mergeWrites(parts: readonly StoreWriteResult[]): StoreWriteResult {
+  const last = parts[parts.length - 1] as StoreWriteResult
+  if (parts.length === 1) return last
+  const written: boolean[] = []
+  const starts: number[] = []
+  for (const part of parts) {
+    const current = part.epoch === last.epoch
+    for (const ok of part.written) written.push(current && ok)
+    for (const start of part.starts) starts.push(start)
+  }
+  return { written, starts, seq: last.seq, epoch: last.epoch }
+}

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto'
+
+import type { Cluster, Redis } from 'ioredis'
+
+import { entryPrefix, leaseKey } from './keys.js'
+import { RELEASE } from './scripts.js'
+
+/** A Lua script and its SHA-1, for EVALSHA. */
+export interface Script {
+  source: string
+  sha: string
+}
+
+export const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+})
+
+/**
+ * Runs `script` in one round trip: EVALSHA, and EVAL once when the server does not know the
+ * script yet (a new or restarted server). `keys` route the call on a cluster. The arguments go
+ * to the client as one array, never spread into a call (a spread of ~120,000 arguments overflows
+ * the stack); callers keep each call within `batch-limits.ts`.
+ */
+export async function runScript(
+  client: Redis | Cluster,
+  script: Script,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  const rest = [String(keys.length), ...keys].concat(args)
+  try {
+    return await client.call('evalsha', [script.sha, ...rest])
+  } catch (error) {
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+    return client.call('eval', [script.source, ...rest])
+  }
+}
+
+const RELEASE_SCRIPT = script(RELEASE)
+
+/** Takes the lease of `key` for `token` (or finds it already ours); true when `token` holds it. */
+export async function acquireLease(
+  client: Redis | Cluster,
+  prefix: string,
+  key: string,
+  token: string,
+  ttlMs: number,
+): Promise<boolean> {
+  const lease = leaseKey(prefix, key)
+  const reply = await client.set(lease, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
+  return reply === 'OK' || (await client.get(lease)) === token
+}
+
+/** Ends the lease of `key` if `token` still holds it (compare and delete, one script). */
+export async function releaseLease(
+  client: Redis | Cluster,
+  prefix: string,
+  key: string,
+  token: string,
+): Promise<void> {
+  await runScript(client, RELEASE_SCRIPT, [leaseKey(prefix, key)], [token])
+}
+
+const SAFE_POLICIES = /^(volatile-|noeviction$)/
+
+/**
+ * Counters and tag records have no ttl and must never be evicted: an evicted record could make
+ * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
+ * Eviction policies that may pick keys without a ttl are reported once, as a process warning.
+ */
+export async function checkEvictionPolicy(client: Redis): Promise<void> {
+  try {
+    const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
+    const policy = reply[1] ?? ''
+    if (policy !== '' && !SAFE_POLICIES.test(policy)) {
+      process.emitWarning(
+        `Redis maxmemory-policy is '${policy}': it may evict cachegraph's tag records and counters. Use a volatile-* policy or noeviction.`,
+        { code: 'CACHEGRAPH_REDIS_POLICY' },
+      )
+    }
+  } catch {
+    // CONFIG may be disabled (managed Redis): nothing to check then.
+  }
+}
+
+/** Prefixes are part of key names and Lua patterns: keep them to a safe alphabet. */
+export function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+    throw new TypeError(
+      "cachegraph: redisStore option `prefix` must be letters, digits, '_', '.', ':' or '-'",
+    )
+  }
+}
+
+/**
+ * One `SCAN` page of one node over the entries of `prefix`, with each key's remaining ttl (one
+ * pipelined `PTTL` per page). Keys are returned without the `prefix:e:` part.
+ */
+export async function scanNode(
+  node: Redis,
+  prefix: string,
+  match: string,
+  cursor: string,
+  count: number,
+): Promise<{ keys: { key: string; ttlMs: number }[]; cursor: string }> {
+  const entries = entryPrefix(prefix)
+  const [next, found] = await node.scan(cursor, 'MATCH', entries + match, 'COUNT', count)
+  if (found.length === 0) return { keys: [], cursor: next }
+  const pipeline = node.pipeline()
+  for (const key of found) pipeline.pttl(key)
+  const ttls = (await pipeline.exec()) ?? []
+  const keys = found
+    .map((key, i) => ({ key: key.slice(entries.length), ttlMs: Number(ttls[i]?.[1] ?? -2) }))
+    .filter((entry) => entry.ttlMs > 0)
+  return { keys, cursor: next }
+}

@@ -1,0 +1,243 @@
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+
+import { entryKey, slotKeys } from './keys.js'
+import { RedisClusterStore } from './cluster.js'
+
+import {
+  acquireLease,
+  checkEvictionPolicy,
+  checkPrefix,
+  releaseLease,
+  runScript,
+  scanNode,
+  script,
+} from './runner.js'
+import {
+  mergeReads,
+  mergeSnapshots,
+  mergeWrites,
+  parseRead,
+  parseSnapshot,
+  type ReadReply,
+  sliceRead,
+} from './reply.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { TickBatch } from '../util/tick-batch.js'
+import { INVALIDATE, READ, WRITE } from './scripts.js'
+import type {
+  Store,
+  StoreEntry,
+  StoreInvalidateResult,
+  StoreReadResult,
+  StoreScanOptions,
+  StoreScanPage,
+  StoreWriteOptions,
+  StoreWriteResult,
+} from '../stores/store.js'
+
+/** Options of {@link redisStore}. */
+export type RedisStoreOptions = (
+  | {
+      /** `redis://host:port/db`; the store creates (and closes) its own client. */
+      url: string
+      /** Extra ioredis options for the client the store creates. */
+      redis?: RedisOptions
+    }
+  | {
+      /** An existing ioredis client, standalone or `Cluster`. The store does not close it. */
+      client: Redis | Cluster
+    }
+) & {
+  /**
+   * Prefix of every key, and the scope of the sequence and the tag records: caches that share a
+   * prefix share invalidations. Use one per cache root namespace.
+   * @default 'cg'
+   */
+  prefix?: string
+}
+
+const SCRIPTS = { read: script(READ), write: script(WRITE), invalidate: script(INVALIDATE) }
+
+/**
+ * The shared tier on Redis (or Valkey). Each call is one Lua script — one round trip — that reads
+ * or changes entries together with the sequence and the tag records they are checked against.
+ * See `keys.ts` for the key layout, docs/redis.md for deployment.
+ */
+export class RedisStore implements Store {
+  readonly name = 'redis'
+  readonly prefix: string
+  readonly client: Redis
+  readonly #ownsClient: boolean
+  readonly #seqKey: string
+  readonly #epochKey: string
+  #policyChecked = false
+
+  constructor(client: Redis, prefix: string, ownsClient: boolean) {
+    checkPrefix(prefix)
+    this.client = client
+    this.prefix = prefix
+    this.#ownsClient = ownsClient
+    const keys = slotKeys(prefix)
+    this.#seqKey = keys.seq
+    this.#epochKey = keys.epoch
+  }
+
+  /** The Redis key of an entry. */
+  entryKey(key: string): string {
+    return entryKey(this.prefix, key)
+  }
+
+  /**
+   * Reads made in the same tick share one script call. A read of more keys than one script takes
+   * (`batch-limits.ts`) is split into parts read in turn, each checked atomically.
+   */
+  read(keys: readonly string[]): Promise<StoreReadResult> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#reads.load(keys)
+    return inTurn(split, (part) => this.#reads.load(part)).then(mergeReads)
+  }
+
+  /**
+   * One `MGET` of the entry strings, the sequence and the epoch: no script, no tag records.
+   * Unchecked reads made in the same tick share one `MGET`; big ones are split as `read` is.
+   */
+  readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#uncheckedReads.load(keys)
+    return inTurn(split, (part) => this.#uncheckedReads.load(part)).then(mergeSnapshots)
+  }
+
+  readonly #reads = new TickBatch<StoreReadResult>(
+    async (keys) => {
+      const reply = (await this.#run(SCRIPTS.read, keys)) as ReadReply
+      return parseRead(reply, keys.length)
+    },
+    sliceRead,
+    MAX_READ_ITEMS,
+  )
+
+  readonly #uncheckedReads = new TickBatch<StoreReadResult | undefined>(
+    async (keys) => {
+      const names = keys.map((key) => this.entryKey(key))
+      names.push(this.#seqKey, this.#epochKey)
+      return parseSnapshot(await this.client.mget(names), keys.length)
+    },
+    (result, from, count) => result && sliceRead(result, from, count),
+    MAX_READ_ITEMS,
+  )
+
+  /**
+   * One script per part of at most `batch-limits.ts` entries and bytes, in turn: each part is an
+   * atomic check-and-set (superseding entries of each part share that part's fresh sequence).
+   */
+  async write(
+    entries: readonly StoreEntry[],
+    options: StoreWriteOptions = {},
+  ): Promise<StoreWriteResult> {
+    const asOf = options.asOf === undefined ? '' : String(options.asOf)
+    const results = await inTurn(parts(entries, entrySize), (part) => this.#write(part, asOf))
+    return mergeWrites(results)
+  }
+
+  async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
+    const args: string[] = [asOf]
+    for (const entry of entries) {
+      args.push(
+        entry.key,
+        entry.payload,
+        JSON.stringify(entry.tags),
+        entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+        entry.start === undefined ? '' : String(entry.start),
+        entry.keyTag ?? '',
+        String(Math.max(1, Math.ceil(entry.ttlMs))),
+      )
+    }
+    const reply = (await this.#run(SCRIPTS.write, args)) as (string | number)[]
+    const n = Number(reply[2])
+    return {
+      seq: Number(reply[0]),
+      epoch: String(reply[1]),
+      written: reply.slice(3, 3 + n).map((w) => w === 1),
+      starts: reply.slice(3 + n, 3 + 2 * n).map(Number),
+    }
+  }
+
+  /**
+   * One step of the sequence per part of at most `batch-limits.ts` tags, in turn; resolves with
+   * the last once every part is recorded (docs/invalidation.md, "Big invalidations").
+   */
+  async invalidate(
+    tags: readonly string[],
+    options: { stale?: boolean } = {},
+  ): Promise<StoreInvalidateResult> {
+    const stale = options.stale ? '1' : '0'
+    const results = await inTurn(parts(tags, keyLength), async (part) => {
+      const [seq, epoch] = (await this.#run(SCRIPTS.invalidate, [stale, ...part])) as [
+        string,
+        string,
+      ]
+      return { seq: Number(seq), epoch }
+    })
+    return results[results.length - 1] as StoreInvalidateResult
+  }
+
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return acquireLease(this.client, this.prefix, key, token, ttlMs)
+  }
+
+  releaseLease(key: string, token: string): Promise<void> {
+    return releaseLease(this.client, this.prefix, key, token)
+  }
+
+  async scan(options: StoreScanOptions): Promise<StoreScanPage> {
+    return scanNode(
+      this.client,
+      this.prefix,
+      options.match,
+      options.cursor ?? '0',
+      options.count ?? 100,
+    )
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
+  }
+
+  /** One script call, one round trip; the eviction policy is checked on first use. */
+  #run(source: (typeof SCRIPTS)[keyof typeof SCRIPTS], args: readonly string[]): Promise<unknown> {
+    if (!this.#policyChecked) {
+      this.#policyChecked = true
+      void checkEvictionPolicy(this.client)
+    }
+    return runScript(this.client, source, [], [this.prefix, ...args])
+  }
+}
+
+const keyLength = (key: string): number => key.length
+
+/**
+ * Creates the Redis shared tier. ioredis is an optional peer dependency: install it.
+ *
+ * @example
+ * import { redisStore } from 'cachegraph/redis'
+ * const cache = createCache({ namespace: 'app', store: redisStore({ url: process.env.REDIS_URL, prefix: 'app' }) })
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore | RedisClusterStore {
+  const prefix = options.prefix ?? 'cg'
+  if ('client' in options) {
+    const client = options.client
+    return (client as { isCluster?: boolean }).isCluster === true
+      ? new RedisClusterStore(client as Cluster, prefix, false)
+      : new RedisStore(client as Redis, prefix, false)
+  }
+  const client = new Redis(options.url, {
+    // A cache read must not wait for a reconnect: fail fast and let the loader answer.
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+    ...options.redis,
+  })
+  // Connection errors reach each call as a rejection (and the engine degrades reads to the
+  // loader); without a listener ioredis would also print every reconnect attempt.
+  client.on('error', () => {})
+  return new RedisStore(client, prefix, true)
+}

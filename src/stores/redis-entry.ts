@@ -1,5 +1,0 @@
-export { RedisClusterStore } from './redis-cluster.js'
-export { RedisStore, redisStore } from './redis.js'
-export type { RedisStoreOptions } from './redis.js'
-export { RedisBus, redisBus } from '../bus/redis-bus.js'
-export type { RedisBusOptions } from '../bus/redis-bus.js'
