@@ -35,4 +35,17 @@ describe.each(ALL_TIERS)('a cached failure, %s', (_, tiers) => {
       'no such row',
     )
   })
+
+  it('is no value for getOrSetMany: its key is loaded like a missing one', async () => {
+    const cache = await open()
+    const fail = () => Promise.reject(new NotFound('no such row'))
+    await expect(cache.getOrSet('k', fail, { cacheErrors })).rejects.toThrow('no such row')
+    const asked: string[][] = []
+    const values = await cache.getOrSetMany(['k'], (keys) => {
+      asked.push(keys)
+      return keys.map(() => 'loaded')
+    })
+    expect(asked).toEqual([['k']])
+    expect(values).toEqual(['loaded'])
+  })
 })
