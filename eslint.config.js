@@ -45,12 +45,33 @@ export default tseslint.config(
     },
   },
   {
-    // The client loads nothing of the engine, stores, bus or HTTP code: only Node and itself.
+    // The client loads nothing of the engine, stores, bus or HTTP code: only Node, itself and the
+    // wire format it shares with the service (protocol/).
     files: ['src/client/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['../*', 'cachegraph', 'cachegraph/*', 'ioredis'] },
+        {
+          patterns: [
+            { regex: '^\\.\\./(?!protocol/)', message: 'The client loads only protocol/.' },
+            { group: ['cachegraph', 'cachegraph/*', 'ioredis'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The wire format is plain data: it loads nothing, so the client can load it.
+    files: ['src/protocol/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./', message: 'protocol/ imports nothing of the library.' },
+            { group: ['cachegraph', 'cachegraph/*', 'ioredis'] },
+          ],
+        },
       ],
     },
   },

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 
+import { invalidationBody, type OutgoingInvalidation } from '../protocol/invalidation.js'
 import { intFlag } from './args.js'
 import { EXIT, UsageError } from './exit-codes.js'
 import { logLine } from './log-line.js'
@@ -27,18 +28,20 @@ export async function invalidate(args: string[], env: NodeJS.ProcessEnv, io: Io)
       key: { type: 'string', multiple: true },
     },
   })
-  const items: Record<string, unknown>[] = (values.entity ?? []).map((entity) => {
+  const items: OutgoingInvalidation[] = (values.entity ?? []).map((entity) => {
     const at = entity.indexOf(':')
     if (at <= 0 || at === entity.length - 1) {
       throw new UsageError(`--entity must be type:id (e.g. user:1), got ${JSON.stringify(entity)}`)
     }
-    return { entity_type: entity.slice(0, at), entity_id: entity.slice(at + 1) }
+    return { entityType: entity.slice(0, at), entityId: entity.slice(at + 1) }
   })
-  if (values.tag !== undefined) items.push({ tags: values.tag })
-  if (values.key !== undefined) items.push({ keys: values.key })
-  if (items.length === 0) throw new UsageError('give at least one --tag, --entity or --key')
-  // One item goes out as the seed's body; several as a list.
-  const body = items.length === 1 ? items[0] : items
+  for (const tag of values.tag ?? []) items.push({ tag })
+  const keys = values.key ?? []
+  if (items.length === 0 && keys.length === 0) {
+    throw new UsageError('give at least one --tag, --entity or --key')
+  }
+  // One entity goes out as the seed's body; anything more as a list.
+  const body = invalidationBody(items, keys)
   return call('POST', '/cache/invalidate', values, env, io, body)
 }
 

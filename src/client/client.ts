@@ -1,3 +1,4 @@
+import { invalidationBody } from '../protocol/invalidation.js'
 import { type ClientEventName, type ClientEvents, Emitter, type Invalidation } from './events.js'
 import { nextDelay } from './backoff.js'
 import { ExitHooks, warnNow } from './exit-hooks.js'
@@ -192,7 +193,7 @@ class Client implements InvalidationClient {
    * behind it.
    */
   async #send(items: Invalidation[]): Promise<void> {
-    const body = JSON.stringify(encode(items))
+    const body = JSON.stringify(invalidationBody(items))
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.#o.apiKey !== undefined) headers['x-api-key'] = this.#o.apiKey
     let firstFailure: number | undefined
@@ -263,16 +264,4 @@ class Client implements InvalidationClient {
   #unhookWhenIdle(): void {
     if (!this.#running && this.#queue.size === 0) this.#hooks.unhook()
   }
-}
-
-/** One entity alone: the seed's body. Otherwise a list: entities in the seed's shape, then `{ tags }`. */
-function encode(items: readonly Invalidation[]): unknown {
-  const entities: unknown[] = []
-  const tags: string[] = []
-  for (const item of items) {
-    if ('tag' in item) tags.push(item.tag)
-    else entities.push({ entity_id: item.entityId, entity_type: item.entityType })
-  }
-  const list = tags.length > 0 ? [...entities, { tags }] : entities
-  return list.length === 1 ? list[0] : list
 }

@@ -1,5 +1,7 @@
+import type { OutgoingInvalidation } from '../protocol/invalidation.js'
+
 /** One invalidation waiting to go out: an entity (sent in the seed's body) or a tag. */
-export type Invalidation = { entityType: string; entityId: string | number } | { tag: string }
+export type Invalidation = OutgoingInvalidation
 
 /** Events of an {@link InvalidationClient}. */
 export interface ClientEvents {

@@ -2,14 +2,14 @@ import { invalidOption, isCacheError } from '../errors.js'
 import { createAdminHandler } from '../http/admin/handler.js'
 import { Cdn } from '../http/cdn/cdn.js'
 import { type CdnOption, resolveCdn } from '../http/cdn/options.js'
-import { readJson } from '../http/admin/body.js'
+import { applyInvalidation } from '../http/admin/invalidate.js'
 import { type AdminOptions, DEFAULT_MAX_BODY_BYTES } from '../http/admin/options.js'
 import { refuseCrossSite } from '../http/admin/origin.js'
 import { errorResponse, HttpError, json } from '../http/admin/responses.js'
+import { healthOf } from '../protocol/health.js'
 import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../http/metrics.js'
 import type { Cache } from '../index.js'
 import { apiKeyCheck } from './auth.js'
-import { parseInvalidation } from './body.js'
 
 /** Options of {@link createInvalidationService}. */
 export interface InvalidationServiceOptions {
@@ -60,7 +60,7 @@ export type InvalidationService = (request: Request) => Promise<Response>
  * | route | answer |
  * |---|---|
  * | `POST /cache/invalidate` | seed body `{ entity_id, entity_type }`, `{ tags }`, `{ keys }` or a list → `{ status: 'invalidated', seq, tags, keys }` |
- * | `GET /health` | `{ status, namespace, store, ... }`, no key needed |
+ * | `GET /health` | `{ status, namespace, store, circuit, bus }` (`src/protocol/health.ts`), no key needed |
  * | `GET /metrics` | Prometheus text, key needed |
  * | `/api/cache/...` | the admin API, key needed |
  *
@@ -121,22 +121,15 @@ export function createInvalidationService(
     if (refusal !== undefined) return refusal
     if (!authorized(request)) return unauthorized()
     try {
-      const ack = ackOf(request)
-      const { tags, keys } = parseInvalidation(await readJson(request, maxBodyBytes))
-      if (tags.length === 0 && keys.length === 0) {
-        throw new HttpError(400, 'cachegraph: nothing to invalidate (empty `tags` and `keys`)')
-      }
-      if (ack && keys.length > 0) {
-        throw new HttpError(400, 'cachegraph: `ack` covers tags and entities, not `keys`')
-      }
-      if (keys.length > 0) await cache.deleteMany(keys)
-      // A keys-only request has no result of its own: the current step covers its deletion.
-      const result = tags.length > 0 ? await cache.invalidate(tags, { ack }) : undefined
-      const seq = result?.seq ?? (await cache.begin())
+      const { tags, keys, seq, fleet } = await applyInvalidation(
+        cache,
+        request,
+        maxBodyBytes,
+        ackOf(request),
+      )
       // Resolves at once unless a CDN option says `awaitPurge`; never rejects.
       await Promise.all(cdns.map((cdn) => cdn.purge(tags, (error) => report(error, request))))
-      const fleet = result?.fleet === undefined ? {} : { fleet: result.fleet }
-      return json(200, { status: 'invalidated', seq, tags, keys, ...fleet })
+      return json(200, { status: 'invalidated', seq, tags, keys, ...(fleet && { fleet }) })
     } catch (error) {
       if (isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) {
         report(error, request)
@@ -169,14 +162,7 @@ export function createInvalidationService(
         return invalidate(request)
       case '/health': {
         if (!read) return notAllowed(request, 'GET, HEAD')
-        const stats = cache.stats()
-        const degraded = stats.l2.circuit !== 'closed' || stats.bus?.trusted === false
-        return json(200, {
-          status: degraded ? 'degraded' : 'ok',
-          namespace: cache.name,
-          store: cache.storeName ?? null,
-          bus: stats.bus === undefined ? null : { trusted: stats.bus.trusted, seq: stats.bus.seq },
-        })
+        return json(200, healthOf(cache))
       }
       case '/metrics':
         if (!read) return notAllowed(request, 'GET, HEAD')

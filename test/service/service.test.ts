@@ -110,11 +110,16 @@ describe('invalidation service (memory store)', () => {
     const bad = await post(server, '{"tags": [')
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/JSON/)
-    for (const body of [{}, { tags: 'x' }, { tags: [1] }, [], [1], { entity_id: 1 }, 'null']) {
+    for (const body of [{}, { tags: [''] }, { tags: [1] }, [], [1], { entity_id: 1 }, 'null']) {
       const response = await post(server, body)
       expect(response.status, JSON.stringify(body)).toBe(400)
       expect(((await response.json()) as { error: string }).error).toMatch(/cachegraph/)
     }
+    // The admin API's shapes are read too: one tag as a string, `stale` on one object.
+    const one = await post(server, { tags: 'x', stale: true })
+    expect(await one.json()).toMatchObject({ status: 'invalidated', tags: ['x'] })
+    const flagged = await post(server, [{ tags: ['x'], stale: true }])
+    expect(flagged.status).toBe(400)
     const text = await post(server, '{"tags":["t"]}', { 'content-type': 'text/plain' })
     expect(text.status).toBe(415)
     const get = await fetch(`${server.url}/cache/invalidate`, { headers: { 'x-api-key': KEY } })

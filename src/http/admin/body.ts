@@ -1,4 +1,4 @@
-import { JsonSyntaxError, parseExactJson } from './exact-json.js'
+import { JsonSyntaxError, parseExactJson } from '../../protocol/exact-json.js'
 import { HttpError } from './responses.js'
 
 /**
@@ -6,7 +6,7 @@ import { HttpError } from './responses.js'
  * `+json`), 413 past `limit` bytes (checked on `content-length` first, then while reading, so a
  * lying or missing length cannot make it buffer more), 400 when it does not parse.
  *
- * Numbers are kept exactly (see `exact-json.ts`): an integer beyond 2^53 — a Snowflake-style id —
+ * Numbers are kept exactly (see `src/protocol/exact-json.ts`): an integer beyond 2^53 — a Snowflake-style id —
  * is a `bigint` of its digits, and a number a float would round is refused with a 400.
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {

@@ -1,46 +1,72 @@
-import { entityTag } from '../../index.js'
+import { type Cache, entityTag, type FleetAck } from '../../index.js'
+import { parseInvalidation } from '../../protocol/invalidation.js'
 import { readJson } from './body.js'
 import type { RouteContext } from './context.js'
 import { clampedInt, namespaceParam, optionalText } from './params.js'
 import { HttpError, json } from './responses.js'
 import { snakeCase } from './stats.js'
 
+/** What {@link applyInvalidation} did. */
+export interface AppliedInvalidation {
+  /** The tags invalidated, entity tags included. */
+  tags: string[]
+  /** The keys deleted. */
+  keys: string[]
+  /** The step of the sequence that covers it. */
+  seq: number
+  /** With `ack`: who applied it. */
+  fleet?: FleetAck
+}
+
 /**
- * `POST /invalidate` with `{ tags: [...] }` or the seed's `{ entity_type, entity_id }` (both may
- * be given; `stale: true` lets entries be served within their grace while they refresh;
- * `ack: true` answers once the fleet applied it, with `fleet`) →
- * `{ status: 'invalidated', tags, seq, fleet? }`.
+ * Reads an invalidation body (`src/protocol/invalidation.ts`: the seed's
+ * `{ entity_id, entity_type }`, `{ tags }`, `{ keys }`, a list of them; `stale` and `ack` on one
+ * object) from `request` and applies it: keys deleted, tags and entities invalidated in one step.
+ * `ack` may also come from the caller (the service's `?ack=1`). Shared by the service's
+ * `POST /cache/invalidate` and the admin API's `POST /invalidate`.
+ */
+export async function applyInvalidation(
+  cache: Cache,
+  request: Request,
+  maxBodyBytes: number,
+  ackByCaller = false,
+): Promise<AppliedInvalidation> {
+  const parsed = parseInvalidation(await readJson(request, maxBodyBytes), entityTag)
+  if (!parsed.ok) throw new HttpError(400, parsed.error)
+  const { tags, keys, stale } = parsed.request
+  const ack = parsed.request.ack || ackByCaller
+  if (tags.length === 0 && keys.length === 0) {
+    throw new HttpError(400, 'cachegraph: nothing to invalidate (empty `tags` and `keys`)')
+  }
+  if (ack && keys.length > 0) {
+    throw new HttpError(400, 'cachegraph: `ack` covers tags and entities, not `keys`')
+  }
+  if (keys.length > 0) await cache.deleteMany(keys)
+  // A keys-only request has no result of its own: the current step covers its deletion.
+  // The cache checks each tag (E_INVALID_TAG, answered 400).
+  const result = tags.length > 0 ? await cache.invalidate(tags, { stale, ack }) : undefined
+  const seq = result?.seq ?? (await cache.begin())
+  const applied: AppliedInvalidation = { tags: [...(result?.tags ?? tags)], keys, seq }
+  if (result?.fleet !== undefined) applied.fleet = result.fleet
+  return applied
+}
+
+/**
+ * `POST /invalidate` with an invalidation body (see {@link applyInvalidation}) →
+ * `{ status: 'invalidated', tags, seq, keys?, fleet? }` (`keys` when some were given; `fleet`
+ * in snake_case, with `ack`).
  */
 export async function invalidateRoute({ cache, request, maxBodyBytes, dashboard }: RouteContext) {
-  const body = await readJson(request, maxBodyBytes)
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'cachegraph: the body must be a JSON object')
-  }
-  const { tags, entity_type: type, entity_id: id, stale, ack } = body as Record<string, unknown>
-  const all: unknown[] =
-    tags === undefined ? [] : Array.isArray(tags) ? [...(tags as unknown[])] : [tags]
-  if (type !== undefined || id !== undefined) {
-    // entityTag() rejects a missing or non-scalar type or id (E_INVALID_TAG, answered 400).
-    all.push(entityTag(type as string, id as string | number))
-  }
-  if (all.length === 0) {
-    throw new HttpError(400, 'cachegraph: give `tags` or `entity_type` and `entity_id`')
-  }
-  if (stale !== undefined && typeof stale !== 'boolean') {
-    throw new HttpError(400, 'cachegraph: `stale` must be a boolean')
-  }
-  if (ack !== undefined && typeof ack !== 'boolean') {
-    throw new HttpError(400, 'cachegraph: `ack` must be a boolean')
-  }
-  // The cache checks each tag (E_INVALID_TAG, answered 400).
-  const result = await cache.invalidate(all as string[], {
-    stale: stale === true,
-    ack: ack === true,
-  })
+  const { tags, keys, seq, fleet } = await applyInvalidation(cache, request, maxBodyBytes)
   // The event stream shows who applied it (the invalidation itself is in the stream already).
-  if (result.fleet !== undefined) dashboard.hub.ack(result.seq, result.fleet)
-  const fleet = result.fleet === undefined ? {} : { fleet: snakeCase(result.fleet) }
-  return json(200, { status: 'invalidated', tags: result.tags, seq: result.seq, ...fleet })
+  if (fleet !== undefined) dashboard.hub.ack(seq, fleet)
+  return json(200, {
+    status: 'invalidated',
+    tags,
+    seq,
+    ...(keys.length === 0 ? {} : { keys }),
+    ...(fleet === undefined ? {} : { fleet: snakeCase(fleet) }),
+  })
 }
 
 /**

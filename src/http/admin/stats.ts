@@ -1,3 +1,4 @@
+import { healthOf } from '../../protocol/health.js'
 import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../metrics.js'
 import type { RouteContext } from './context.js'
 import { json, text } from './responses.js'
@@ -21,21 +22,9 @@ export function statsRoute({ cache }: RouteContext): Response {
   return json(200, snakeCase(cache.stats()))
 }
 
-/**
- * `GET /health` → `{ status, namespace, store, circuit, bus? }`, always 200 while the process
- * answers: a cache whose store is unreachable still serves (reads fall back to loaders), so it
- * reports `status: 'degraded'` instead of taking the process out of a load balancer.
- */
+/** `GET /health` → `{ status, namespace, store, circuit, bus }`: see `src/protocol/health.ts`. */
 export function healthRoute({ cache }: RouteContext): Response {
-  const stats = cache.stats()
-  const degraded = stats.l2.circuit !== 'closed' || stats.bus?.trusted === false
-  return json(200, {
-    status: degraded ? 'degraded' : 'ok',
-    namespace: cache.name,
-    store: cache.storeName ?? null,
-    circuit: stats.l2.circuit,
-    ...(stats.bus === undefined ? {} : { bus: { trusted: stats.bus.trusted, seq: stats.bus.seq } }),
-  })
+  return json(200, healthOf(cache))
 }
 
 /** `GET /metrics`: Prometheus text exposition of `cache.stats()`. */

@@ -164,6 +164,21 @@ describe.each(ADMIN_TIERS)('admin routes (%s)', (_name, tiers) => {
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([undefined, 2, undefined])
   })
 
+  it("POST /invalidate reads the service's body too: keys, and a list of items", async () => {
+    const cache = makeCache(tiers())
+    await cache.set('a', 1, { tags: ['user:1'] })
+    await cache.set('b', 2, { tags: ['user:2'] })
+    await cache.set('c', 3)
+    const response = await admin(cache)(
+      request('POST', '/api/cache/invalidate', {
+        json: [{ entity_type: 'user', entity_id: 1 }, { keys: ['c'] }],
+      }),
+    )
+    expect(response?.status).toBe(200)
+    expect(await jsonOf(response)).toMatchObject({ tags: ['user:1'], keys: ['c'] })
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([undefined, 2, undefined])
+  })
+
   it("POST /invalidate takes the seed's { entity_type, entity_id }", async () => {
     const cache = makeCache(tiers())
     const getProduct = cache.wrap(async (id: number) => ({ id, name: 'p' }), {

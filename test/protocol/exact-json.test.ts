@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
-import { JsonSyntaxError, MAX_DEPTH, parseExactJson } from '../../../src/http/admin/exact-json.js'
+import { JsonSyntaxError, MAX_DEPTH, parseExactJson } from '../../src/protocol/exact-json.js'
 
 describe('parseExactJson', () => {
   it('reads what JSON.parse reads, when every number is a float exactly', () => {
