@@ -6,18 +6,10 @@ import type {
   RouteHandlerMethod,
 } from 'fastify'
 
-import {
-  bodyOf,
-  Capture,
-  createAdminHandler,
-  createHttpCache,
-  exchangeOf,
-  isRead,
-  isWrite,
-} from '../http/index.js'
-import type { AdminHandler, AdminOptions } from '../http/index.js'
-import { mountAdmin } from './fastify-admin.js'
-import type { CapturedResponse, HttpCache, HttpCacheOptions, HttpRoute } from '../http/index.js'
+import { type AdapterOptions, createAdapterCore, fetchRequestOf } from '../http/adapter/index.js'
+import { nodeAnswer } from '../http/adapter/index.js'
+import { bodyOf, Capture, exchangeOf, isRead, isWrite } from '../http/index.js'
+import type { AdminHandler, CapturedResponse, HttpRoute } from '../http/index.js'
 import type { ReplayResponse, RouteCacheOptions } from '../http/index.js'
 import type { Cache } from '../index.js'
 
@@ -36,14 +28,8 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the Fastify plugin: those of `cachegraph/http`, plus the admin API. */
-export type CachegraphFastifyOptions = HttpCacheOptions & {
-  /**
-   * Mounts the admin API (docs/admin-api.md) under `prefix` (default `/api/cache`). Refused
-   * without `authorize(request)` (it gets the Fastify request) unless `insecure: true`.
-   */
-  admin?: Omit<AdminOptions<FastifyRequest>, 'cache'>
-}
+/** Options of the Fastify plugin: those of `cachegraph/http`, plus `admin` (gets the request). */
+export type CachegraphFastifyOptions = AdapterOptions<FastifyRequest>
 
 interface State {
   route: HttpRoute<FastifyRequest>
@@ -66,31 +52,25 @@ interface State {
  * app.get('/users/:id', { config: { cache: { ttl: '1m' } } }, handler)
  */
 const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, done) => {
-  let http: HttpCache<FastifyRequest>
-  let admin: AdminHandler<FastifyRequest> | undefined
-  const { admin: adminOptions, ...httpOptions } = options
+  // Open event streams would hold app.close() until they time out: end them first.
+  const closing = new AbortController()
+  let core
   try {
-    http = createHttpCache<FastifyRequest>({
-      onError: (err, context) => app.log.error({ err, ...context }, 'cachegraph: request failed'),
-      ...httpOptions,
+    core = createAdapterCore<FastifyRequest>(options, {
+      requestFailed: (err, context) =>
+        app.log.error({ err, ...context }, 'cachegraph: request failed'),
+      adminFailed: (err) => app.log.error({ err }, 'cachegraph: admin request failed'),
+      closing: closing.signal,
     })
-    if (adminOptions !== undefined) {
-      // Open event streams would hold app.close() until they time out: end them first.
-      const closing = new AbortController()
-      app.addHook('preClose', (hookDone) => {
-        closing.abort()
-        hookDone()
-      })
-      const { signal } = adminOptions
-      admin = createAdminHandler<FastifyRequest>({
-        onError: (err) => app.log.error({ err }, 'cachegraph: admin request failed'),
-        ...adminOptions,
-        signal: signal === undefined ? closing.signal : AbortSignal.any([signal, closing.signal]),
-        cache: http.cache,
-      } as AdminOptions<FastifyRequest>)
-    }
   } catch (error) {
     return done(error as Error)
+  }
+  const { http, admin, adminPrefix } = core
+  if (admin !== undefined) {
+    app.addHook('preClose', (hookDone) => {
+      closing.abort()
+      hookDone()
+    })
   }
   const { cache } = http
   const states = new WeakMap<FastifyRequest, State>()
@@ -151,7 +131,7 @@ const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, d
     }
   }
 
-  if (admin !== undefined) mountAdmin(app, admin, adminOptions?.prefix ?? '/api/cache')
+  if (admin !== undefined) mountAdmin(app, admin, adminPrefix)
 
   app.addHook('onError', (request, _reply, _error, next) => {
     const state = states.get(request)
@@ -209,6 +189,24 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 function settled(result: unknown, reply: FastifyReply, state: State): unknown {
   if (!isThenable(result)) return result === undefined ? reply : result
   return result.then((payload) => (payload === undefined && state.sent === true ? reply : payload))
+}
+
+/** The admin API's fetch-style handler on every method under `prefix`. */
+function mountAdmin(app: FastifyInstance, admin: AdminHandler<FastifyRequest>, prefix: string) {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    // Fastify read the body already: it goes on as parsed.
+    const body = fetchRequestOf(request.raw, request.url, request.body, false)
+    const answer = await admin(body, request)
+    if (answer === undefined) return reply.code(404).send({ error: 'not found' })
+    const sent = await nodeAnswer(answer, request.raw.httpVersionMajor)
+    reply.code(sent.status)
+    for (const [name, value] of sent.headers) reply.header(name, value)
+    return reply.send(sent.body)
+  }
+  // Admin calls are neither cached nor HTTP writes to invalidate after.
+  const config = { cache: { enabled: false, invalidation: false as const } }
+  app.all(prefix, { config }, handler)
+  app.all(`${prefix}/*`, { config }, handler)
 }
 
 /** The plugin, with the metadata `fastify-plugin` would add (no encapsulation: it hooks the app). */

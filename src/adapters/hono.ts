@@ -1,11 +1,16 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { matchedRoutes } from 'hono/route'
 
-import { createAdminHandler, createHttpCache, isRead, isWrite } from '../http/index.js'
-import type { AdminOptions, HttpCache, HttpCacheOptions } from '../http/index.js'
-import type { HttpRoute, RouteCacheOptions } from '../http/index.js'
+import {
+  type AdapterOptions,
+  capturedFetch,
+  checkRoute,
+  consoleLog,
+} from '../http/adapter/index.js'
+import { createAdapterCore, fetchExchange, routeOf } from '../http/adapter/index.js'
+import { isRead, isWrite } from '../http/index.js'
+import type { CapturedResponse, HttpCache, HttpRoute, RouteCacheOptions } from '../http/index.js'
 import { CacheError, type Cache } from '../index.js'
-import { type Bodies, captured, exchange, recordBodies } from './hono-response.js'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -14,13 +19,8 @@ declare module 'hono' {
   }
 }
 
-/** Options of the Hono middleware: those of `cachegraph/http`, plus the admin API. */
-export type CachegraphHonoOptions = HttpCacheOptions & {
-  /**
-   * Serves the admin API (docs/admin-api.md) under `prefix` (default `/api/cache`). Refused
-   * without `authorize(c)` (it gets the Hono context) unless `insecure: true`.
-   */
-  admin?: Omit<AdminOptions<Context>, 'cache'>
+/** Options of the Hono middleware: those of `cachegraph/http`, `admin` (gets `c`), and: */
+export type CachegraphHonoOptions = AdapterOptions<Context> & {
   /**
    * The app runs behind a proxy it trusts to set `X-Forwarded-Host`: the host of each key is
    * that header's last entry instead of `Host`. Hono has no setting of its own for this (Fastify
@@ -34,11 +34,10 @@ export type CachegraphHonoOptions = HttpCacheOptions & {
 interface State {
   http: HttpCache<Context>
   trustProxy: boolean
-  /** Routes by pattern for requests without route options: ids come from the pattern. */
-  defaults: Map<string, HttpRoute<Context>>
   /** The options of `cachegraph.route()`, once it ran. */
   route?: HttpRoute<Context>
-  bodies: Bodies
+  /** Bodies made by `c.text()`, `c.json()`, `c.html()`, `c.body()` from text or bytes. */
+  bodies: WeakMap<ReadableStream, 'text' | 'bytes'>
 }
 
 const states = new WeakMap<Context, State>()
@@ -54,62 +53,45 @@ const ROUTE = Symbol('cachegraph.route')
  * app.get('/users/:id', cachegraph.route({ ttl: '1m' }), (c) => c.json(user))
  */
 function middleware(options: CachegraphHonoOptions): MiddlewareHandler {
-  const { admin: adminOptions, trustProxy = false, ...httpOptions } = options
+  const { trustProxy = false, ...rest } = options
   if (typeof trustProxy !== 'boolean') {
     throw new CacheError('E_INVALID_OPTION', 'cachegraph: option `trustProxy` must be a boolean')
   }
-  const http = createHttpCache<Context>({
-    onError: (error, context) => console.error('cachegraph: request failed', context, error),
-    ...httpOptions,
-  })
-  const admin =
-    adminOptions === undefined
-      ? undefined
-      : createAdminHandler<Context>({ ...adminOptions, cache: http.cache } as AdminOptions<Context>)
+  const { http, admin } = createAdapterCore<Context>(rest, consoleLog)
   const cacheAll = http.route()
-  const defaults = new Map<string, HttpRoute<Context>>()
   const { cache } = http
 
   return async (c, next) => {
     c.set('cache', cache)
     const answer = admin === undefined ? undefined : await admin(c.req.raw, c)
     if (answer !== undefined) return answer
-    const state: State = { http, trustProxy, defaults, bodies: recordBodies(c) }
+    const state: State = { http, trustProxy, bodies: recordBodies(c) }
     states.set(c, state)
     const routes = matchedRoutes(c)
     const method = c.req.method
     if (cacheAll.caches && isRead(method) && !routes.some((r) => isRouteMiddleware(r.handler))) {
       const pattern = patternOf(c)
       // No handler matched (a 404 of no route): nothing to cache.
-      if (pattern !== undefined) return serve(state, routeOf(state, undefined, pattern), c, next)
+      if (pattern !== undefined) return serve(state, routeOf(http, undefined, pattern), c, next)
     }
     await next()
     if (isWrite(method)) {
-      const route = state.route ?? routeOf(state, undefined, patternOf(c))
-      await http.afterWrite(route, exchange(c, trustProxy), await captured(c, state.bodies))
+      const route = state.route ?? routeOf(http, undefined, patternOf(c))
+      await http.afterWrite(route, exchange(c, trustProxy), await captured(c, state))
     }
   }
 }
 
-/** Checks route options when they are declared (its cache is never used). */
-const checker = createHttpCache<Context>({
-  cache: { getOrSet: () => undefined, invalidate: () => undefined } as unknown as Cache,
-})
-
 /** Per-route options, as route middleware: `app.get(path, cachegraph.route({ ttl }), handler)`. */
 function route(options: RouteCacheOptions<Context> = {}): MiddlewareHandler {
-  checker.route(options) // invalid options throw here, when the route is declared
-  const compiled = new WeakMap<HttpCache<Context>, Map<string, HttpRoute<Context>>>()
+  checkRoute(options) // invalid options throw here, when the route is declared
   const handler: MiddlewareHandler = async (c, next) => {
     const state = states.get(c)
     if (state === undefined) {
       const message = 'cachegraph: app.use(cachegraph({ cache })) must come before the routes'
       throw new CacheError('E_INVALID_OPTION', message)
     }
-    let routes = compiled.get(state.http)
-    if (routes === undefined)
-      compiled.set(state.http, (routes = new Map<string, HttpRoute<Context>>()))
-    state.route = routeOf(state, options, patternOf(c), routes)
+    state.route = routeOf(state.http, options, patternOf(c))
     if (!isRead(c.req.method) || !state.route.caches) return next()
     return serve(state, state.route, c, next)
   }
@@ -131,18 +113,41 @@ const isRouteMiddleware = (handler: object): boolean =>
 const patternOf = (c: Context): string | undefined =>
   matchedRoutes(c).findLast((r) => r.handler.length < 2)?.path
 
-function routeOf(
-  state: State,
-  options: RouteCacheOptions<Context> | undefined,
-  pattern: string | undefined,
-  routes = state.defaults,
-): HttpRoute<Context> {
-  let compiled = routes.get(pattern ?? '')
-  if (compiled === undefined) {
-    compiled = state.http.route(options, pattern)
-    routes.set(pattern ?? '', compiled)
+/** The request as the core sees it; the host by `trustProxy` (see `fetchExchange`). */
+const exchange = (c: Context, trustProxy: boolean) => fetchExchange(c, c.req.raw, trustProxy)
+
+/** The response as the core sees it; a body not known to be text or bytes is a stream. */
+const captured = (c: Context, state: State): Promise<CapturedResponse> =>
+  capturedFetch(
+    c.res,
+    c.res.body === null ? undefined : state.bodies.get(c.res.body),
+    c.error !== undefined,
+  )
+
+/** Notes which response bodies the context's helpers made from text or bytes. */
+function recordBodies(c: Context): State['bodies'] {
+  const bodies: State['bodies'] = new WeakMap()
+  const note = (response: Response, data: unknown): Response => {
+    const kind =
+      typeof data === 'string'
+        ? 'text'
+        : data instanceof Uint8Array || data instanceof ArrayBuffer
+          ? 'bytes'
+          : undefined
+    if (kind !== undefined && response.body !== null) bodies.set(response.body, kind)
+    return response
   }
-  return compiled
+  const { body, text, json, html } = c
+  c.body = ((data: unknown, ...rest: never[]) =>
+    note((body as (...args: unknown[]) => Response)(data, ...rest), data)) as typeof body
+  c.text = ((data: string, ...rest: never[]) => note(text(data, ...rest), data)) as typeof text
+  c.json = ((data: unknown, ...rest: never[]) =>
+    note((json as (...args: unknown[]) => Response)(data, ...rest), '')) as typeof json
+  c.html = ((data: unknown, ...rest: never[]) => {
+    const made = (html as (...args: unknown[]) => Response | Promise<Response>)(data, ...rest)
+    return made instanceof Promise ? made.then((r) => note(r, '')) : note(made, '')
+  }) as typeof html
+  return bodies
 }
 
 async function serve(
@@ -157,7 +162,7 @@ async function serve(
   const port = {
     run: async () => {
       await next()
-      return captured(c, state.bodies)
+      return captured(c, state)
     },
     release: addHeaders,
   }

@@ -1,13 +1,13 @@
 import type { ServerResponse } from 'node:http'
 
-import type { CapturedResponse } from '../http/index.js'
+import type { CapturedResponse } from '../types.js'
 
 type Headers = Readonly<Record<string, string>>
 type Method = 'writeHead' | 'write' | 'end' | 'send'
 type Call = { method: 'write' | 'end'; args: unknown[] }
 
-/** What `hold` needs of Express's response: Node's, plus `res.send`. */
-export type HeldResponse = ServerResponse & { send(body?: unknown): unknown }
+/** What `hold` needs of a response: Node's, and a framework's `send` when it has one (Express). */
+export type HeldResponse = ServerResponse & { send?(body?: unknown): unknown }
 
 /** A response being held: {@link Hold.restore} lets calls through again, untouched. */
 export interface Hold {
@@ -15,7 +15,8 @@ export interface Hold {
 }
 
 /**
- * Holds what a handler sends on `res`, from `res.send`/`res.json` down to `res.end`, and hands it
+ * Holds what a handler sends on a Node response (Express's included, from `res.send`/`res.json`
+ * down to `res.end`), and hands it
  * to `onResponse` before anything reaches the socket; the response goes out, with the headers
  * `onResponse` resolves with, once it resolves. A handler that writes before it ends (a stream, a
  * `pipe`) is offered without a body (never stored), and its writes wait in order until then.
@@ -40,10 +41,12 @@ export function hold(
   let appEtag: boolean | undefined
   let offered = false
 
-  const send: (body: unknown) => unknown = patch('send', (body): unknown => {
-    appEtag ??= res.getHeader('etag') !== undefined
-    return send(body)
-  })
+  if (typeof res.send === 'function') {
+    const send: (body: unknown) => unknown = patch('send', (body): unknown => {
+      appEtag ??= res.getHeader('etag') !== undefined
+      return send(body)
+    })
+  }
   patch('writeHead', (status, ...rest) => {
     res.statusCode = status as number
     if (typeof rest[0] === 'string') res.statusMessage = rest.shift() as string
