@@ -37,6 +37,20 @@ export interface SetManyEntry<T = unknown> extends SetOptions {
   value: T
 }
 
+/** What a cache was created with, as the layers built on it need it (`cache.settings`). */
+export interface CacheSettings {
+  /** The default time to live, ms. */
+  readonly ttlMs: number
+  /** The default grace, ms (0: none). */
+  readonly graceMs: number
+  /** The bus's `maxSilence`, ms; undefined without a bus. */
+  readonly maxSilenceMs: number | undefined
+  /** The shared tier's name (`'redis'`, `'memory'`, ...); undefined for an L1-only cache. */
+  readonly storeName: string | undefined
+  /** The cache's clock (`options.clock`): times of entries are on it. */
+  readonly clock: { now(): number }
+}
+
 /**
  * A cache whose entries know what they depend on. Create one with {@link createCache}; derive
  * children with {@link Cache.namespace} (they share tiers, connections and the tag space).
@@ -71,6 +85,18 @@ export class Cache {
       now: () => this.#engine.options.clock.now(),
       reportError: (error, operation) => this.#engine.reportError(error, operation),
     }
+  }
+
+  /** Read-only: the settings the layers built on the cache need (defaults, clock, bus). */
+  get settings(): CacheSettings {
+    const { options } = this.#engine
+    return Object.freeze({
+      ttlMs: options.ttlMs,
+      graceMs: options.graceMs,
+      maxSilenceMs: options.bus?.maxSilenceMs,
+      storeName: this.#engine.store?.name,
+      clock: options.clock,
+    })
   }
 
   /** The shared tier's name (`'redis'`, `'memory'`, ...), undefined for an L1-only cache. */

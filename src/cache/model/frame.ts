@@ -43,6 +43,34 @@ export function currentFrame(): LoadFrame | undefined {
   return frame === undefined || frame.closed ? undefined : frame
 }
 
+/** What the entry being computed depends on so far (see {@link currentDependencies}). */
+export interface Dependencies {
+  /** Every tag recorded so far: declared, given by `dependsOn`, or from nested cached calls. */
+  readonly tags: readonly string[]
+  /** The shortest expiry of its nested inputs (ms since the epoch of the cache's clock). */
+  readonly expiresAt: number
+  /** A ttl set by the loader (`ctx.setTtl`), if any. */
+  readonly ttlMs: number | undefined
+}
+
+/**
+ * The dependencies of the entry whose loader is running (inside `getOrSet`, a memoized call or
+ * the HTTP layer's handler), or undefined outside a loader. A snapshot: later `dependsOn` calls
+ * do not change it.
+ *
+ * @example
+ * const value = await cache.getOrSet('page', async () => {
+ *   const user = await getUser(7)          // a memoized call: its tags are recorded
+ *   currentDependencies()?.tags            // ['@key:app::page', ..., 'user:7', ...]
+ *   return render(user)
+ * })
+ */
+export function currentDependencies(): Dependencies | undefined {
+  const frame = currentFrame()
+  if (frame === undefined) return undefined
+  return { tags: [...frame.tags.keys()], expiresAt: frame.expiresAt, ttlMs: frame.ttlMs }
+}
+
 /** Creates the frame of a new load. */
 export function newFrame(tags: Iterable<string>, start: number, depth = 0): LoadFrame {
   const map = new Map<string, number>()
