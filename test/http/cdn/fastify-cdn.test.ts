@@ -12,6 +12,7 @@ import {
   VENDORS,
 } from '../../../src/http/index.js'
 import { type Cache, createCache, dependsOn } from '../../../src/index.js'
+import { fakeClock } from '../../../src/testing/index.js'
 import { until } from '../../helpers/deferred.js'
 import { fakeEndpoint } from './endpoint.js'
 
@@ -23,7 +24,11 @@ afterEach(async () => {
 })
 
 async function app(cdn: CdnOption, more: Omit<HttpCacheOptions, 'cache' | 'cdn'> = {}) {
-  const cache = createCache({ ttl: '5m' })
+  // With a clock, the cache's entries (and so the edge's lifetimes) are on it too.
+  const cache = createCache({
+    ttl: '5m',
+    ...(more.clock === undefined ? {} : { clock: more.clock }),
+  })
   const server = Fastify()
   const errors: { error: unknown; operation: string }[] = []
   await server.register(cachegraph, {
@@ -100,7 +105,8 @@ describe('CDN headers through the Fastify plugin', () => {
   })
 
   it("keeps the app's own Cache-Control for browsers; its max-age bounds the edge's too", async () => {
-    const { server } = await app('varnish')
+    // Time stands still: the lifetime left when the edge headers are written is exactly 30 s.
+    const { server } = await app('varnish', { clock: fakeClock() })
     const res = await server.inject({ url: '/own' })
     expect(res.headers['cache-control']).toBe('public, max-age=30')
     expect(res.headers['xkey']).toMatch(/^http:\/own /)
