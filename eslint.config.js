@@ -106,9 +106,8 @@ export default tseslint.config(
   },
   {
     // The HTTP core uses the engine through its public entry (`../index.js`). The exceptions
-    // below are the pieces the public API does not offer yet (issue 19): the cache's settings
-    // and error reporting (INTERNAL), the current dependencies (the frame), durations and the
-    // entity tags of a result.
+    // below are the pieces the public API does not offer yet (issue 19): reporting an error as
+    // the cache's `error` event (INTERNAL), durations and the entity tags of a result.
     files: ['src/http/**'],
     rules: {
       'no-restricted-imports': [
@@ -122,7 +121,6 @@ export default tseslint.config(
             '!**/cache/internal.js',
             '!**/cache/duration.js',
             '**/memo/**',
-            '!**/memo/context.js',
             '!**/memo/entities.js',
             '**/stores/**',
             '**/bus/**',

@@ -1,6 +1,5 @@
 import { toMs } from '../cache/duration.js'
-import { CacheError, type Cache, type LoaderContext } from '../index.js'
-import { currentFrame } from '../memo/context.js'
+import { CacheError, type Cache, currentDependencies, type LoaderContext } from '../index.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
@@ -309,12 +308,14 @@ export class HttpCache<R = unknown> {
    */
   #edgeOf(route: HttpRoute<R>, captured: CapturedResponse) {
     const cdn = this.#cdn as Cdn
-    const frame = currentFrame()
+    const dependencies = currentDependencies()
     const now = this.#o.clock.now()
-    let lifetime = frame?.ttlMs ?? this.#ttlMs(route)
-    if (frame !== undefined) lifetime = Math.min(lifetime, frame.expiresAt - this.#o.cacheNow())
+    let lifetime = dependencies?.ttlMs ?? this.#ttlMs(route)
+    if (dependencies !== undefined) {
+      lifetime = Math.min(lifetime, dependencies.expiresAt - this.#o.cacheNow())
+    }
     const own = headerText(normalizeHeaders(captured.headers)['cache-control']) !== undefined
-    return cdn.edgeInfo(frame?.tags.keys() ?? [], lifetime, own, now)
+    return cdn.edgeInfo(dependencies?.tags ?? [], lifetime, own, now)
   }
 
   /**

@@ -272,14 +272,17 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
   }
   const clock = options.clock ?? wallClock
   if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
+  // A stand-in cache (the adapters' route checker) has neither: defaults then.
+  const settings = (cache as Partial<Pick<Cache, 'settings'>>).settings
   const internal = (cache as Partial<Pick<Cache, typeof INTERNAL>>)[INTERNAL]
   const cdn =
-    options.cdn === undefined ? undefined : resolveCdn(options.cdn, internal?.maxSilenceMs)
+    options.cdn === undefined ? undefined : resolveCdn(options.cdn, settings?.maxSilenceMs)
   return {
     cache,
     cdn,
-    defaultTtlMs: internal?.ttlMs ?? 300_000,
-    cacheNow: () => internal?.now() ?? Date.now(),
+    defaultTtlMs: settings?.ttlMs ?? 300_000,
+    cacheNow: settings === undefined ? Date.now : () => settings.clock.now(),
+    // Not public yet: the cache's `error` event is emitted by the engine only.
     reportToCache: (error, operation) => internal?.reportError(error, operation),
     cacheAll: options.cacheAll ?? false,
     ttl: options.ttl,
