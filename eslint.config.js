@@ -162,15 +162,19 @@ export default tseslint.config(
     },
   },
   {
-    // The client loads nothing of the engine, stores, bus or HTTP code: only Node, itself and the
-    // wire format it shares with the service (protocol/).
+    // The client loads nothing of the engine, stores, bus or HTTP code: only Node, itself, the
+    // wire format it shares with the service (protocol/) and the two leaf modules every part of
+    // the library shares — the error type (errors.ts) and the coded warnings (warnings.ts).
     files: ['src/client/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { regex: '^\\.\\./(?!protocol/)', message: 'The client loads only protocol/.' },
+            {
+              regex: '^\\.\\./(?!protocol/|errors\\.js$|warnings\\.js$)',
+              message: 'The client loads only protocol/, errors.js and warnings.js.',
+            },
             { group: ['cachegraph', 'cachegraph/*', 'ioredis'] },
           ],
         },
@@ -178,14 +182,18 @@ export default tseslint.config(
     },
   },
   {
-    // The wire format is plain data: it loads nothing, so the client can load it.
-    files: ['src/protocol/**'],
+    // The wire format is plain data, the error type and the warnings registry are leaves: they
+    // load nothing of the library, so the client can load them without the engine.
+    files: ['src/protocol/**', 'src/errors.ts', 'src/warnings.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { regex: '^\\.\\./', message: 'protocol/ imports nothing of the library.' },
+            {
+              regex: '^\\.\\./',
+              message: 'protocol/, errors.ts and warnings.ts import nothing of the library.',
+            },
             { group: ['cachegraph', 'cachegraph/*', 'ioredis'] },
           ],
         },

@@ -1,3 +1,4 @@
+import { CacheError } from '../errors.js'
 import { invalidationBody } from '../protocol/invalidation.js'
 import { type ClientEventName, type ClientEvents, Emitter, type Invalidation } from './events.js'
 import { nextDelay } from './backoff.js'
@@ -30,7 +31,8 @@ export interface InvalidationClient {
  * timeout, the queue bounded. Pending work is sent when the event loop empties (`beforeExit`);
  * an exit with work pending (`process.exit()`) reports what it lost, synchronously. No signal
  * handlers are installed: call `await client.close()` on shutdown.
- * Throws a TypeError for invalid options (a missing or malformed `apiUrl`).
+ * Throws a `CacheError` with code `E_INVALID_OPTION` for invalid options (a missing or malformed
+ * `apiUrl`).
  *
  * @example
  * const client = createInvalidationClient({ apiUrl: 'http://cache:8080/cache/invalidate', apiKey })
@@ -101,7 +103,8 @@ class Client implements InvalidationClient {
         return this.#drop(
           [item],
           'rejected',
-          new TypeError(
+          new CacheError(
+            'E_INVALID_TAG',
             'cachegraph/client: flushCache needs a non-empty entityType and an entityId (string or number)',
           ),
         )
@@ -119,7 +122,7 @@ class Client implements InvalidationClient {
           this.#drop(
             [{ tag }],
             'rejected',
-            new TypeError('cachegraph/client: a tag must be a non-empty string'),
+            new CacheError('E_INVALID_TAG', 'cachegraph/client: a tag must be a non-empty string'),
           )
           continue
         }

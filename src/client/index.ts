@@ -1,3 +1,5 @@
+export { CacheError, isCacheError } from '../errors.js'
+export type { CacheErrorCode } from '../errors.js'
 export { createInvalidationClient } from './client.js'
 export type { InvalidationClient } from './client.js'
 export type { ClientEventName, ClientEvents, Invalidation } from './events.js'

@@ -1,3 +1,4 @@
+import { invalidOption } from '../errors.js'
 import type { Backoff } from './backoff.js'
 
 /** Options of {@link createInvalidationClient}. */
@@ -71,27 +72,27 @@ export interface ResolvedClientOptions {
   batchDelay: number
 }
 
-/** Checks the options once, when the client is created; throws a TypeError naming the option. */
+/** Checks the options once, when the client is created; throws a `CacheError` (`E_INVALID_OPTION`) naming the option. */
 export function resolveClientOptions(
   options: InvalidationClientOptions,
   env: NodeJS.ProcessEnv,
 ): ResolvedClientOptions {
   const raw = options.apiUrl ?? env.CACHE_INVALIDATION_URL
   if (raw === undefined || raw === '') {
-    throw new TypeError('cachegraph/client: `apiUrl` (or CACHE_INVALIDATION_URL) is required')
+    throw invalidOption('apiUrl', '(or CACHE_INVALIDATION_URL) is required')
   }
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new TypeError(`cachegraph/client: \`apiUrl\` is not a URL: ${JSON.stringify(raw)}`)
+    throw invalidOption('apiUrl', `is not a URL: ${JSON.stringify(raw)}`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`cachegraph/client: \`apiUrl\` must be http(s), got ${url.protocol}`)
+    throw invalidOption('apiUrl', `must be http(s), got ${url.protocol}`)
   }
   if (url.pathname === '/') url.pathname = '/cache/invalidate'
   if (options.ack !== undefined && typeof options.ack !== 'boolean') {
-    throw new TypeError('cachegraph/client: `ack` must be true or false')
+    throw invalidOption('ack', 'must be true or false')
   }
   if (options.ack === true) url.searchParams.set('ack', '1')
   const number = (
@@ -106,9 +107,7 @@ export function resolveClientOptions(
       ? resolved === Infinity || Number.isFinite(resolved)
       : Number.isFinite(resolved)
     if (typeof resolved !== 'number' || !finite || resolved < min) {
-      throw new TypeError(
-        `cachegraph/client: \`${name}\` must be a number >= ${min}${infinite ? ' (or Infinity)' : ''}`,
-      )
+      throw invalidOption(name, `must be a number >= ${min}${infinite ? ' (or Infinity)' : ''}`)
     }
     return resolved
   }

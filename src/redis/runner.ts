@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 
 import type { Cluster, Redis } from 'ioredis'
 
+import { invalidOption } from '../errors.js'
 import { entryPrefix, leaseKey } from './keys.js'
 import { RELEASE } from './scripts.js'
 
@@ -87,9 +88,7 @@ export async function checkEvictionPolicy(client: Redis): Promise<void> {
 /** Prefixes are part of key names and Lua patterns: keep them to a safe alphabet. */
 export function checkPrefix(prefix: string): void {
   if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
-    throw new TypeError(
-      "cachegraph: redisStore option `prefix` must be letters, digits, '_', '.', ':' or '-'",
-    )
+    throw invalidOption('prefix', "of redisStore must be letters, digits, '_', '.', ':' or '-'")
   }
 }
 

@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url'
 
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { createInvalidationClient, type InvalidationClient } from '../../src/client/index.js'
+import {
+  createInvalidationClient,
+  type InvalidationClient,
+  isCacheError,
+} from '../../src/client/index.js'
 import { createCache } from '../../src/index.js'
 import { createInvalidationService, listen } from '../../src/service/index.js'
 import type { ClientEventName, ClientEvents } from '../../src/client/events.js'
@@ -230,7 +234,15 @@ describe('invalidation client', () => {
     expect(() => s.invalidate([''] as string[])).not.toThrow()
     expect(() => s.flushCache(undefined as never)).not.toThrow()
     expect(events.dropped.map((e) => e.reason)).toEqual(['rejected', 'rejected', 'rejected'])
-    expect(() => createInvalidationClient({ apiUrl: 'not a url' })).toThrow(TypeError)
+    expect(() => createInvalidationClient({ apiUrl: 'not a url' })).toThrow(/`apiUrl`/)
+    let thrown: unknown
+    try {
+      createInvalidationClient({ apiUrl: 'not a url' })
+    } catch (error) {
+      thrown = error
+    }
+    expect(isCacheError(thrown, 'E_INVALID_OPTION')).toBe(true)
+    expect(events.dropped.every((e) => isCacheError(e.error, 'E_INVALID_TAG'))).toBe(true)
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { createCache } from '../../src/index.js'
+import { createCache, isCacheError } from '../../src/index.js'
 import { redisStore } from '../../src/redis/store.js'
 import { storeConformance } from '../../src/testing/index.js'
 import {
@@ -24,7 +24,14 @@ storeConformance(
 
 describe('redis store', () => {
   it('rejects a bad prefix', () => {
-    expect(() => redisStore({ client: redisClient(), prefix: 'a b' })).toThrow(/prefix/)
+    let thrown: unknown
+    try {
+      redisStore({ client: redisClient(), prefix: 'a b' })
+    } catch (error) {
+      thrown = error
+    }
+    expect(isCacheError(thrown, 'E_INVALID_OPTION')).toBe(true)
+    expect((thrown as Error).message).toMatch(/`prefix`/)
   })
 
   it('keeps counters and tag records without ttl, entries always with one', async () => {
