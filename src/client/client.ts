@@ -1,5 +1,6 @@
 import { CacheError } from '../errors.js'
 import { invalidationBody } from '../protocol/invalidation.js'
+import { CLIENT_DROPPED } from '../warnings.js'
 import { type ClientEventName, type ClientEvents, Emitter, type Invalidation } from './events.js'
 import { nextDelay } from './backoff.js'
 import { ExitHooks, warnNow } from './exit-hooks.js'
@@ -258,10 +259,7 @@ class Client implements InvalidationClient {
     if (this.#events.has('dropped') || this.#warned.has(reason)) return
     // Nobody listens: say it once per reason rather than lose invalidations silently.
     this.#warned.add(reason)
-    process.emitWarning(
-      `${error.message} (${reason}; listen to 'dropped' to handle it)`,
-      'CachegraphClientWarning',
-    )
+    CLIENT_DROPPED(error.message, reason)
   }
 
   #unhookWhenIdle(): void {

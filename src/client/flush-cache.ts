@@ -1,8 +1,8 @@
+import { CLIENT_FLUSH_DROPPED } from '../warnings.js'
 import { createInvalidationClient, type InvalidationClient } from './client.js'
 
 /** One client per (URL, key): every `flushCache()` call to the same service shares a queue. */
 const clients = new Map<string, InvalidationClient>()
-let warned = false
 
 /**
  * The seed's `flush_cache`: queues the invalidation of one entity and returns at once. Never
@@ -32,9 +32,6 @@ export function flushCache(options: {
     }
     client.flushCache({ entityId: options.entityId, entityType: options.entityType })
   } catch (error) {
-    if (warned) return
-    warned = true
-    const message = error instanceof Error ? error.message : String(error)
-    process.emitWarning(`${message}; invalidation dropped`, 'CachegraphClientWarning')
+    CLIENT_FLUSH_DROPPED(error instanceof Error ? error.message : String(error))
   }
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 
 import { invalidOption } from '../errors.js'
+import { REDIS_EVICTION_POLICY } from '../warnings.js'
 import { entryPrefix, leaseKey } from './keys.js'
 import { RELEASE } from './scripts.js'
 
@@ -68,18 +69,14 @@ const SAFE_POLICIES = /^(volatile-|noeviction$)/
 /**
  * Counters and tag records have no ttl and must never be evicted: an evicted record could make
  * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
- * Eviction policies that may pick keys without a ttl are reported once, as a process warning.
+ * Eviction policies that may pick keys without a ttl are reported once per process, as the coded warning
+ * CACHEGRAPH_REDIS_POLICY.
  */
 export async function checkEvictionPolicy(client: Redis): Promise<void> {
   try {
     const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
     const policy = reply[1] ?? ''
-    if (policy !== '' && !SAFE_POLICIES.test(policy)) {
-      process.emitWarning(
-        `Redis maxmemory-policy is '${policy}': it may evict cachegraph's tag records and counters. Use a volatile-* policy or noeviction.`,
-        { code: 'CACHEGRAPH_REDIS_POLICY' },
-      )
-    }
+    if (policy !== '' && !SAFE_POLICIES.test(policy)) REDIS_EVICTION_POLICY(policy)
   } catch {
     // CONFIG may be disabled (managed Redis): nothing to check then.
   }

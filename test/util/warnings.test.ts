@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { createWarning, definedWarnings, REDIS_EVICTION_POLICY } from '../../src/warnings.js'
+import type { Redis } from 'ioredis'
+
+import { createInvalidationClient, flushCache } from '../../src/client/index.js'
+import { checkEvictionPolicy } from '../../src/redis/runner.js'
+import {
+  CLIENT_FLUSH_DROPPED,
+  createWarning,
+  definedWarnings,
+  REDIS_EVICTION_POLICY,
+} from '../../src/warnings.js'
 
 function capture(): { warnings: Error[]; stop: () => void } {
   const warnings: Error[] = []
@@ -13,7 +22,10 @@ function capture(): { warnings: Error[]; stop: () => void } {
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('coded warnings (src/warnings.ts)', () => {
-  afterEach(() => REDIS_EVICTION_POLICY.reset())
+  afterEach(() => {
+    REDIS_EVICTION_POLICY.reset()
+    CLIENT_FLUSH_DROPPED.reset()
+  })
 
   it('emits a `once` warning the first time only, with its code and name', async () => {
     const { warnings, stop } = capture()
@@ -47,5 +59,34 @@ describe('coded warnings (src/warnings.ts)', () => {
   it('keeps one definition per code, all with the CACHEGRAPH_ prefix', () => {
     expect(() => createWarning({ code: 'CACHEGRAPH_REDIS_POLICY', message: () => '' })).toThrow()
     for (const code of definedWarnings().keys()) expect(code).toMatch(/^CACHEGRAPH_[A-Z_]+$/)
+  })
+
+  it('is how the Redis store and the client warn: each warning carries its code', async () => {
+    const { warnings, stop } = capture()
+    // One CONFIG GET answer is all the check reads.
+    const client = { config: async () => ['maxmemory-policy', 'allkeys-lru'] } as unknown as Redis
+    await checkEvictionPolicy(client)
+    const invalidations = createInvalidationClient({ apiUrl: 'http://127.0.0.1:1' })
+    invalidations.invalidate([''])
+    invalidations.invalidate([''])
+    await invalidations.close()
+    const url = process.env.CACHE_INVALIDATION_URL
+    delete process.env.CACHE_INVALIDATION_URL
+    try {
+      flushCache({ entityId: 1, entityType: 'product' })
+      flushCache({ entityId: 2, entityType: 'product' })
+    } finally {
+      if (url !== undefined) process.env.CACHE_INVALIDATION_URL = url
+    }
+    await tick()
+    stop()
+    expect(warnings.map((w) => (w as Error & { code?: string }).code)).toEqual([
+      'CACHEGRAPH_REDIS_POLICY',
+      'CACHEGRAPH_CLIENT_DROPPED',
+      'CACHEGRAPH_CLIENT_FLUSH_DROPPED',
+    ])
+    expect(warnings[1]?.name).toBe('CachegraphClientWarning')
+    expect(warnings[1]?.message).toMatch(/a tag must be a non-empty string \(rejected; /)
+    expect(warnings[2]?.message).toMatch(/`apiUrl`.*; invalidation dropped$/)
   })
 })
