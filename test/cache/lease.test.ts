@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache, memoryStore, type Store } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { deferred, until } from '../helpers/deferred.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 

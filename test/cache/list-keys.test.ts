@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { type Cache, type CacheOptions, createCache } from '../../src/index.js'
-import { redisStore } from '../../src/stores/redis.js'
+import { redisStore } from '../../src/redis/store.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 const open: Cache[] = []
