@@ -4,7 +4,7 @@ import { readJson } from './body.js'
 import type { RouteContext } from './context.js'
 import { clampedInt, namespaceParam, optionalText } from './params.js'
 import { HttpError, json } from './responses.js'
-import { snakeCase } from './stats.js'
+import { snakeCase } from './snake-case.js'
 
 /** What {@link applyInvalidation} did. */
 export interface AppliedInvalidation {

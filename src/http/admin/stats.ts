@@ -2,17 +2,7 @@ import { healthOf } from '../../protocol/health.js'
 import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../metrics.js'
 import type { RouteContext } from './context.js'
 import { json, text } from './responses.js'
-
-/** `hitRate` → `hit_rate`, all the way down: the admin API speaks the seed's snake_case. */
-export function snakeCase(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-      snakeCase(inner),
-    ]),
-  )
-}
+import { snakeCase } from './snake-case.js'
 
 /**
  * `GET /stats` → `{ hits, misses, hit_rate, sets, deletes, invalidations, errors, loads, l1: {...},

@@ -1,5 +1,5 @@
 import type { Cache, CacheEventName, CacheEvents, FleetAck } from '../../index.js'
-import { snakeCase } from '../admin/stats.js'
+import { snakeCase } from '../admin/snake-case.js'
 import { onCacheClose } from './on-close.js'
 import { frame, retryFrame, shownTags } from './sse.js'
 
