@@ -10,7 +10,7 @@ import type { SessionState } from './session.js'
 import type { Loader, LoaderContext } from '../../types/options.js'
 import { toMs } from '../duration.js'
 import { CachedFailure, type DecodedEntry } from '../tiers/entry-codec.js'
-import { countMiss, judgeShared, Served, countHit } from '../tiers/lookup.js'
+import { countMiss, judge, Served, countHit } from '../tiers/lookup.js'
 import type { Engine } from '../engine.js'
 import type { L1Entry } from '../tiers/l1.js'
 import { channels, traced } from '../tracing.js'
@@ -153,7 +153,7 @@ async function lookUp(
   const entry = read?.entries[0]
   const now = engine.clock.now()
   // getOrSet rethrows a cached failure; the caller's own grace narrows later (read-through.ts).
-  const verdict = judgeShared(entry, now, plan.version, true, Infinity)
+  const verdict = judge(entry, now, plan.version, true, Infinity)
   if (verdict === Served.Hit && entry !== undefined) {
     countHit(engine, '', plan.fullKey, 'l2', false)
     engine.fillL1(plan.l1Key, entry, now)

@@ -5,7 +5,7 @@ import { toMs } from '../duration.js'
 import type { Engine } from '../engine.js'
 import type { Namespace, PendingWrite } from '../model/namespace.js'
 import { keyTag, l1KeyOf } from '../model/namespace.js'
-import { ANY_VERSION, countHit, countMiss, judgeShared, localHit, Served } from '../tiers/lookup.js'
+import { ANY_VERSION, countHit, countMiss, judge, localHit, Served } from '../tiers/lookup.js'
 import { commit } from './write.js'
 
 /** Options of `cache.getOrSetMany`. */
@@ -49,7 +49,7 @@ export async function getOrSetMany<V>(
     const readAt = engine.clock.now()
     missing = missing.filter((key, i) => {
       const entry = read?.entries[i]
-      if (entry === undefined || judgeShared(entry, readAt, ANY_VERSION, false, 0) !== Served.Hit)
+      if (entry === undefined || judge(entry, readAt, ANY_VERSION, false, 0) !== Served.Hit)
         return true
       countHit(engine, ns.prefix, key, 'l2', false)
       engine.fillL1(l1KeyOf(ns, key), entry, readAt)

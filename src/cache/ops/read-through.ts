@@ -9,7 +9,7 @@ import {
 import type { GetOrSetOptions, Loader } from '../../types/options.js'
 import { toMs } from '../duration.js'
 import { CachedFailure } from '../tiers/entry-codec.js'
-import { countHit, judgeLocal, localEntry, Served } from '../tiers/lookup.js'
+import { countHit, judge, localEntry, Served } from '../tiers/lookup.js'
 import { type Engine } from '../engine.js'
 import { keyTag, l1KeyOf, type Namespace } from '../model/namespace.js'
 import {
@@ -104,7 +104,7 @@ export class ReadThrough {
     // A per-call grace can only narrow what the entry's own grace allows.
     const readGraceMs = options.grace === undefined ? Infinity : toMs(options.grace, 'grace')
     // getOrSet rethrows a cached failure (`#deliver`).
-    const verdict = judgeLocal(entry, now, version, true, readGraceMs)
+    const verdict = judge(entry, now, version, true, readGraceMs)
     if (verdict === Served.Hit && entry !== undefined) {
       countHit(engine, ns.prefix, key, 'l1', false)
       return this.#deliver({ ...resultOf(entry), session: isPrivate }, parent) as T

@@ -2,7 +2,7 @@ import { currentFrame, mergeInto } from '../model/frame.js'
 import { type Engine } from '../engine.js'
 import { l1KeyOf, type Namespace } from '../model/namespace.js'
 import type { L1Entry } from '../tiers/l1.js'
-import { ANY_VERSION, countHit, countMiss, judgeShared, localHit, Served } from '../tiers/lookup.js'
+import { ANY_VERSION, countHit, countMiss, judge, localHit, Served } from '../tiers/lookup.js'
 
 /** Counts an L1 hit, reports it, and records its dependencies in the enclosing load. */
 export function recordHit(engine: Engine, ns: Namespace, key: string, entry: L1Entry): void {
@@ -63,8 +63,7 @@ async function readSharedValues(
   const parent = record ? currentFrame() : undefined
   return fullKeys.map((fullKey, i) => {
     const entry = read?.entries[i]
-    const live =
-      entry !== undefined && judgeShared(entry, now, ANY_VERSION, false, 0) === Served.Hit
+    const live = entry !== undefined && judge(entry, now, ANY_VERSION, false, 0) === Served.Hit
     if (!record) return live ? entry.value : undefined
     if (!live) return void countMiss(engine, fullKey, engine.shared !== undefined)
     countHit(engine, ns.prefix, keys[i] as string, 'l2', false)

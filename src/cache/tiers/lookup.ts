@@ -26,7 +26,7 @@ export type Version = string | undefined | typeof ANY_VERSION
 
 /**
  * The L1 entry of `l1Key` unless it is invalidated (it may be expired, soft-stale or a cached
- * failure: {@link judgeLocal} decides). Its tags are checked once per registry generation; with
+ * failure: {@link judge} decides). Its tags are checked once per registry generation; with
  * a bus, nothing is served from L1 before the first heartbeat, after a gap, or while distrusted.
  */
 export function localEntry(host: LookupHost, l1Key: string): L1Entry | undefined {
@@ -61,22 +61,12 @@ export function localHit(
     : undefined
 }
 
-/** What `entry` (from {@link localEntry}) is to this caller. */
-export function judgeLocal(
-  entry: L1Entry | undefined,
-  now: number,
-  version: Version,
-  failures: boolean,
-  graceMs: number,
-): Served {
-  return entry === undefined
-    ? Served.Miss
-    : served(entry, entry.validity, now, version, failures, graceMs)
-}
-
-/** What a shared-tier entry (judged against the records as it was read) is to this caller. */
-export function judgeShared(
-  entry: SharedEntry | undefined,
+/**
+ * What an entry is to this caller: one from {@link localEntry}, or one of the shared tier
+ * (judged against the records as it was read).
+ */
+export function judge(
+  entry: L1Entry | SharedEntry | undefined,
   now: number,
   version: Version,
   failures: boolean,
