@@ -224,11 +224,15 @@ export class Cache {
    * await getUser('42')
    * await cache.invalidateEntity('user', 42) // drops getUser('42') and everything built from it
    */
-  wrap<A extends unknown[], R>(
-    fn: (...args: A) => R,
-    options: WrapOptions<A, Awaited<R>>,
-  ): Memoized<A, Awaited<R>> {
-    return memoize(this, fn as (...args: A) => Awaited<R> | Promise<Awaited<R>>, options)
+  wrap<F extends (...args: never[]) => unknown>(
+    fn: F,
+    options: WrapOptions<Parameters<F>, Awaited<ReturnType<F>>>,
+  ): Memoized<Parameters<F>, Awaited<ReturnType<F>>> {
+    // Generic in the function, not in its parameters: `fn` alone decides the signature (with the
+    // parameters as an inference site, `key: (id, page) => ...` made optional parameters required).
+    type A = Parameters<F>
+    type R = Awaited<ReturnType<F>>
+    return memoize(this, fn as unknown as (...args: A) => R | Promise<R>, options)
   }
 
   /**
