@@ -2,7 +2,15 @@ import type { Cluster } from 'ioredis'
 
 import { entryKey, slotKeys } from './keys.js'
 import { CHECK, PUT_ENTRY, STATE } from './cluster-scripts.js'
-import { acquireLease, checkPrefix, releaseLease, runScript, scanNode, script } from './runner.js'
+import {
+  acquireLease,
+  checkPrefix,
+  invalidateInParts,
+  releaseLease,
+  runScript,
+  scanNode,
+  script,
+} from './runner.js'
 import {
   mergeReads,
   mergeSnapshots,
@@ -167,17 +175,9 @@ export class RedisClusterStore implements Store {
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    const stale = options.stale ? '1' : '0'
-    const results = await inTurn(parts(tags, keyLength), async (part) => {
-      const [seq, epoch] = (await runScript(
-        this.client,
-        SCRIPTS.invalidate,
-        [this.#slotKey],
-        [this.prefix, stale, ...part],
-      )) as [string, string]
-      return { seq: Number(seq), epoch }
-    })
-    return results[results.length - 1] as StoreInvalidateResult
+    return invalidateInParts(tags, options.stale === true, (args) =>
+      runScript(this.client, SCRIPTS.invalidate, [this.#slotKey], [this.prefix, ...args]),
+    )
   }
 
   /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 
 import { invalidOption } from '../errors.js'
+import { inTurn, parts } from '../stores/batch-limits.js'
+import type { StoreInvalidateResult } from '../stores/store.js'
 import { REDIS_EVICTION_POLICY } from '../warnings.js'
 import { entryPrefix, leaseKey } from './keys.js'
 import { RELEASE } from './scripts.js'
@@ -110,4 +112,25 @@ export async function scanNode(
     .map((key, i) => ({ key: key.slice(entries.length), ttlMs: Number(ttls[i]?.[1] ?? -2) }))
     .filter((entry) => entry.ttlMs > 0)
   return { keys, cursor: next }
+}
+
+/**
+ * An invalidation of `tags` in parts within Redis's limits (batch-limits.ts), sent in turn: each
+ * part is one run of the invalidate script (`runPart` with its ARGV after the prefix), one step of
+ * the sequence. Answers the last step's `{ seq, epoch }`.
+ */
+export async function invalidateInParts(
+  tags: readonly string[],
+  stale: boolean,
+  runPart: (args: string[]) => Promise<unknown>,
+): Promise<StoreInvalidateResult> {
+  const flag = stale ? '1' : '0'
+  const results = await inTurn(
+    parts(tags, (tag) => tag.length),
+    async (part) => {
+      const [seq, epoch] = (await runPart([flag, ...part])) as [string, string]
+      return { seq: Number(seq), epoch }
+    },
+  )
+  return results[results.length - 1] as StoreInvalidateResult
 }

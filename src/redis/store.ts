@@ -7,6 +7,7 @@ import {
   acquireLease,
   checkEvictionPolicy,
   checkPrefix,
+  invalidateInParts,
   releaseLease,
   runScript,
   scanNode,
@@ -170,15 +171,9 @@ export class RedisStore implements Store {
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    const stale = options.stale ? '1' : '0'
-    const results = await inTurn(parts(tags, keyLength), async (part) => {
-      const [seq, epoch] = (await this.#run(SCRIPTS.invalidate, [stale, ...part])) as [
-        string,
-        string,
-      ]
-      return { seq: Number(seq), epoch }
-    })
-    return results[results.length - 1] as StoreInvalidateResult
+    return invalidateInParts(tags, options.stale === true, (args) =>
+      this.#run(SCRIPTS.invalidate, args),
+    )
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
