@@ -1,6 +1,5 @@
 export { Cache } from './cache/cache.js'
 export { createCache } from './cache/create-cache.js'
-export type { SetManyEntry } from './cache/cache.js'
 export type { Duration } from './cache/duration.js'
 export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'
 export { richJson } from './cache/serializer.js'
@@ -13,7 +12,6 @@ export { CacheError, isCacheError } from './errors.js'
 export type { CacheErrorCode } from './errors.js'
 export { currentDependencies, dependsOn } from './cache/model/frame.js'
 export type { Dependencies } from './cache/model/frame.js'
-export type { CacheSettings } from './cache/cache.js'
 export type { EntityOptions } from './memo/entities.js'
 export type { GetOrSetManyOptions } from './cache/ops/many.js'
 export type { ListedKey, ListKeysOptions } from './cache/ops/keys.js'
@@ -42,12 +40,14 @@ export type {
 } from './stores/store.js'
 export type {
   CacheOptions,
+  CacheSettings,
   EntryInfo,
   GetOrSetOptions,
   InvalidationResult,
   L1Options,
   Loader,
   LoaderContext,
+  SetManyEntry,
   SetOptions,
 } from './types/options.js'
 export type { Bus, BusConnection, BusHandlers, BusMessage } from './bus/bus.js'

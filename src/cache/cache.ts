@@ -1,15 +1,16 @@
 import { CacheError } from '../errors.js'
 import { checkName } from '../stores/batch-limits.js'
 import type {
+  CacheSettings,
   EntryInfo,
   GetOrSetOptions,
   InvalidationResult,
   Loader,
+  SetManyEntry,
   SetOptions,
 } from '../types/options.js'
-import { toMs } from './duration.js'
 import type { Engine } from './engine.js'
-import { IMPLICIT, keyTag, l1KeyOf, type Namespace, type PendingWrite } from './model/namespace.js'
+import { IMPLICIT, keyTag, l1KeyOf, type Namespace } from './model/namespace.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace } from './options.js'
 import type { ReadThrough } from './ops/read-through.js'
@@ -23,33 +24,13 @@ import { getOrSetMany, type GetOrSetManyOptions } from './ops/many.js'
 import { memoize } from './ops/wrap.js'
 import { invalidatesWith } from './ops/invalidates.js'
 import type { BatchOptions, InvalidatesOptions, Memoized, WrapOptions } from '../types/memo.js'
-import { commit } from './ops/write.js'
+import { commit, pendingWrites } from './ops/write.js'
 import type { CacheStats } from './stats.js'
 import { checkKey, checkTags, entityTag } from './tags.js'
 import type { L1Entry } from './tiers/l1.js'
 import { ANY_VERSION, localHit } from './tiers/lookup.js'
 import { invalidate } from './ops/invalidate.js'
 import { describeEntry, findDependents } from './ops/inspect.js'
-
-/** One entry of `setMany`. */
-export interface SetManyEntry<T = unknown> extends SetOptions {
-  key: string
-  value: T
-}
-
-/** What a cache was created with, as the layers built on it need it (`cache.settings`). */
-export interface CacheSettings {
-  /** The default time to live, ms. */
-  readonly ttlMs: number
-  /** The default grace, ms (0: none). */
-  readonly graceMs: number
-  /** The bus's `maxSilence`, ms; undefined without a bus. */
-  readonly maxSilenceMs: number | undefined
-  /** The shared tier's name (`'redis'`, `'memory'`, ...); undefined for an L1-only cache. */
-  readonly storeName: string | undefined
-  /** The cache's clock (`options.clock`): times of entries are on it. */
-  readonly clock: { now(): number }
-}
 
 /**
  * A cache whose entries know what they depend on. Create one with {@link createCache}; derive
@@ -167,24 +148,7 @@ export class Cache {
   /** Stores several entries; one shared-tier round trip. */
   async setMany(entries: readonly SetManyEntry[]): Promise<boolean[]> {
     const engine = this.#engine
-    const writes: PendingWrite[] = entries.map((entry) => {
-      checkKey(entry.key)
-      if (entry.value === undefined) {
-        throw new CacheError(
-          'E_INVALID_VALUE',
-          `cachegraph: cannot set '${entry.key}' to undefined (use delete)`,
-        )
-      }
-      const fullKey = this.#ns.prefix + entry.key
-      return {
-        fullKey,
-        l1Key: l1KeyOf(this.#ns, entry.key),
-        value: entry.value,
-        tags: [...checkTags(entry.tags ?? []), keyTag(fullKey), ...this.#ns.tags],
-        start: entry.asOf,
-        ttlMs: entry.ttl === undefined ? engine.options.ttlMs : toMs(entry.ttl, 'ttl'),
-      }
-    })
+    const writes = pendingWrites(engine, this.#ns, entries)
     if (!engine.enabled) return entries.map(() => false)
     return traced(channels.set, { key: writes.map((w) => w.fullKey).join(',') }, () =>
       commit(engine, writes, engine.clock.now()),

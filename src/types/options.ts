@@ -130,6 +130,26 @@ export interface SetOptions {
   asOf?: number
 }
 
+/** One entry of `setMany`. */
+export interface SetManyEntry<T = unknown> extends SetOptions {
+  key: string
+  value: T
+}
+
+/** What a cache was created with, as the layers built on it need it (`cache.settings`). */
+export interface CacheSettings {
+  /** The default time to live, ms. */
+  readonly ttlMs: number
+  /** The default grace, ms (0: none). */
+  readonly graceMs: number
+  /** The bus's `maxSilence`, ms; undefined without a bus. */
+  readonly maxSilenceMs: number | undefined
+  /** The shared tier's name (`'redis'`, `'memory'`, ...); undefined for an L1-only cache. */
+  readonly storeName: string | undefined
+  /** The cache's clock (`options.clock`): times of entries are on it. */
+  readonly clock: { now(): number }
+}
+
 /** Which loader failures to cache, and for how long. */
 export type CacheErrorsOption =
   | ((error: unknown) => boolean)

@@ -3,7 +3,10 @@ import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
 import { CacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
 import { type Engine } from '../engine.js'
-import { keyTag, type PendingWrite } from '../model/namespace.js'
+import { keyTag, l1KeyOf, type Namespace, type PendingWrite } from '../model/namespace.js'
+import { toMs } from '../duration.js'
+import { checkKey, checkTags } from '../tags.js'
+import type { SetManyEntry } from '../../types/options.js'
 import type { L1Entry } from '../tiers/l1.js'
 import { Validity } from '../model/tag-registry.js'
 
@@ -21,6 +24,35 @@ import { Validity } from '../model/tag-registry.js'
  * - Big batches go to the store in parts, one after the other, each within the write time limit;
  *   should a part fail, the entries from there on are not stored.
  */
+/**
+ * The writes `setMany` asks for, checked (a key, a defined value, tags) before anything is
+ * written: each entry's full key, its L1 key, and its tags with the implicit ones.
+ */
+export function pendingWrites(
+  engine: Engine,
+  ns: Namespace,
+  entries: readonly SetManyEntry[],
+): PendingWrite[] {
+  return entries.map((entry) => {
+    checkKey(entry.key)
+    if (entry.value === undefined) {
+      throw new CacheError(
+        'E_INVALID_VALUE',
+        `cachegraph: cannot set '${entry.key}' to undefined (use delete)`,
+      )
+    }
+    const fullKey = ns.prefix + entry.key
+    return {
+      fullKey,
+      l1Key: l1KeyOf(ns, entry.key),
+      value: entry.value,
+      tags: [...checkTags(entry.tags ?? []), keyTag(fullKey), ...ns.tags],
+      start: entry.asOf,
+      ttlMs: entry.ttl === undefined ? engine.options.ttlMs : toMs(entry.ttl, 'ttl'),
+    }
+  })
+}
+
 export async function commit(
   engine: Engine,
   writes: readonly PendingWrite[],
