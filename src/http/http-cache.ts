@@ -4,16 +4,14 @@ import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
 import { buildKey, functionPart, headerPart, hostPart, varyPart } from './key.js'
+import { isUserTag } from './option-checks.js'
 import {
-  compileRoute,
-  isUserTag,
   type HttpCacheOptions,
-  type HttpRoute,
-  MAX_LEARNED_VARY,
   type ResolvedHttpOptions,
   resolveHttpOptions,
   type RouteCacheOptions,
 } from './options.js'
+import { compileRoute, type HttpRoute, MAX_LEARNED_VARY } from './route.js'
 import { bodyEntityTags, jsonBody, replayOf, type SkipReason, storedForm } from './response.js'
 import { RefreshGate } from './refresh.js'
 import { shareableHost } from './shareable.js'

@@ -1,16 +1,12 @@
 export { createHttpCache, HttpCache } from './http-cache.js'
 export { bodyOf, Capture, exchangeOf, isRead, isWrite } from './capture.js'
-export {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  DEFAULT_MIN_REFRESH_MS,
-  DEFAULT_STATUSES,
-  MAX_LEARNED_VARY,
-} from './options.js'
+export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MIN_REFRESH_MS, DEFAULT_STATUSES } from './options.js'
+export { MAX_LEARNED_VARY } from './route.js'
+export type { HttpRoute } from './route.js'
 export { ANALYTICS_COOKIES } from './cookies.js'
 export type {
   HttpCacheOptions,
   HttpErrorContext,
-  HttpRoute,
   RouteCacheOptions,
   VaryBy,
   WriteResponse,

@@ -1,12 +1,12 @@
 import { invalidOption } from '../errors.js'
 import type { Cache, Clock, Duration, EntitySpec } from '../index.js'
 import { toMs } from '../cache/duration.js'
-import { entityTags } from '../memo/entities.js'
 import { INTERNAL } from '../cache/internal.js'
 import { type CdnOption, resolveCdn, type ResolvedCdn } from './cdn/options.js'
 import { type CookieFilter, cookieFilter } from './cookies.js'
 import { type Freshness, freshnessJudge } from './freshness.js'
 import { type HostFilter, hostFilter } from './hosts.js'
+import { checkBoolean, checkMode, isUserTag } from './option-checks.js'
 import type { EntityTypes, InvalidationMode } from './tags.js'
 
 /**
@@ -214,7 +214,6 @@ export interface ResolvedHttpOptions {
   reportToCache: (error: unknown, operation: string) => void
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
 const wallClock: Clock = { now: () => Date.now() }
 
 export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptions {
@@ -299,106 +298,5 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
     dropHeaders: new Set(dropHeaders.map((h) => h.toLowerCase())),
     clock,
     onError: options.onError,
-  }
-}
-
-/** A route's options, checked once when the route is declared (never per request). */
-export interface HttpRoute<R = unknown> {
-  /** GET/HEAD responses of this route go through the cache. */
-  readonly caches: boolean
-  /** A 2xx POST/PUT/PATCH/DELETE of this route invalidates something. */
-  readonly invalidates: boolean
-  /** The route's pattern (`/users/:id`), which tells ids from collection names. */
-  readonly pattern: string | undefined
-  readonly ttl: Duration | undefined
-  readonly varyBy: readonly VaryBy<R>[]
-  readonly public: boolean
-  readonly tags: RouteCacheOptions<R>['tags']
-  readonly keyPrefix: string
-  readonly entity: EntitySpec | false | undefined
-  readonly invalidation: InvalidationMode
-  readonly extraInvalidates: RouteCacheOptions<R>['invalidates']
-  /**
-   * Request headers the route's responses were seen to `Vary` on: part of every key of the route.
-   * Learned (a union, bounded) — see `docs/http.md`.
-   */
-  learnedVary: readonly string[]
-}
-
-/** Most distinct `Vary` names one route learns; responses varying on more are not stored. */
-export const MAX_LEARNED_VARY = 16
-
-export function compileRoute<R>(
-  resolved: ResolvedHttpOptions,
-  config: RouteCacheOptions<R> | undefined,
-  pattern: string | undefined,
-): HttpRoute<R> {
-  if (config !== undefined && (typeof config !== 'object' || config === null)) {
-    throw invalidOption('cache', 'route options must be an object')
-  }
-  const c = config ?? {}
-  checkBoolean(c.enabled, 'cache.enabled')
-  checkBoolean(c.public, 'cache.public')
-  if (c.ttl !== undefined) toMs(c.ttl, 'cache.ttl')
-  const varyBy = c.varyBy ?? []
-  if (!Array.isArray(varyBy)) throw invalidOption('cache.varyBy', 'must be a list')
-  const normalizedVary = varyBy.map((entry: VaryBy<R>) => {
-    if (typeof entry === 'function') return entry
-    if (typeof entry !== 'string' || !TOKEN.test(entry.toLowerCase())) {
-      throw invalidOption(
-        'cache.varyBy',
-        `entries must be header names or functions, got ${String(entry)}`,
-      )
-    }
-    return entry.toLowerCase()
-  })
-  checkTagsOption(c.tags, 'cache.tags')
-  checkTagsOption(c.invalidates, 'cache.invalidates')
-  const keyPrefix = c.keyPrefix ?? ''
-  if (typeof keyPrefix !== 'string' || /\s/.test(keyPrefix)) {
-    throw invalidOption('cache.keyPrefix', 'must be a string without whitespace')
-  }
-  // The walker checks an entity spec before looking at the value.
-  if (c.entity !== undefined && c.entity !== false) entityTags(undefined, c.entity)
-  const invalidation = checkMode(c.invalidation ?? resolved.invalidation, 'cache.invalidation')
-  return {
-    caches: config === undefined ? resolved.cacheAll : c.enabled !== false,
-    invalidates: invalidation !== false || c.invalidates !== undefined,
-    pattern,
-    ttl: c.ttl ?? resolved.ttl,
-    varyBy: normalizedVary,
-    public: c.public ?? false,
-    tags: c.tags,
-    keyPrefix: keyPrefix === '' ? '' : `${keyPrefix}:`,
-    entity: c.entity,
-    invalidation,
-    extraInvalidates: c.invalidates,
-    learnedVary: [],
-  }
-}
-
-function checkBoolean(value: unknown, option: string): void {
-  if (value !== undefined && typeof value !== 'boolean')
-    throw invalidOption(option, 'must be a boolean')
-}
-
-function checkMode(value: unknown, option: string): InvalidationMode {
-  if (value !== 'precise' && value !== 'hierarchical' && value !== false) {
-    throw invalidOption(option, "must be 'precise', 'hierarchical' or false")
-  }
-  return value
-}
-
-/** A tag users may give: a non-empty string not starting with `@` (reserved for implicit tags). */
-export const isUserTag = (tag: unknown): tag is string =>
-  typeof tag === 'string' && tag !== '' && !tag.startsWith('@')
-
-function checkTagsOption(value: unknown, option: string): void {
-  if (value === undefined || typeof value === 'function') return
-  if (!Array.isArray(value) || !value.every(isUserTag)) {
-    throw invalidOption(
-      option,
-      'must be a list of tags (non-empty, not starting with @) or a function',
-    )
   }
 }

@@ -1,6 +1,7 @@
 import { personalCookies } from './cookies.js'
 import { canonicalHost, forwardedHosts } from './hosts.js'
-import type { HttpRoute, ResolvedHttpOptions } from './options.js'
+import type { ResolvedHttpOptions } from './options.js'
+import type { HttpRoute } from './route.js'
 import type { SkipReason } from './response.js'
 import type { HttpExchange } from './types.js'
 

@@ -1,6 +1,7 @@
 import type { Cache } from '../../index.js'
 import { createHttpCache, type HttpCache } from '../http-cache.js'
-import type { HttpRoute, RouteCacheOptions } from '../options.js'
+import type { RouteCacheOptions } from '../options.js'
+import type { HttpRoute } from '../route.js'
 
 /**
  * Routes compiled once per cache, options and pattern: an adapter's per-route middleware
