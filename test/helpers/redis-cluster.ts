@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 import { Cluster, Redis } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 
 import { answers, freePort } from './redis-server.js'
 
@@ -82,4 +83,22 @@ export async function startCluster(): Promise<OwnCluster> {
     connect: () => new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } }),
     stop,
   }
+}
+
+/**
+ * A cluster for the tests of the file (or `describe`) that calls this: started before them,
+ * stopped after. `client` is its connection, set once the cluster is up.
+ */
+export function clusterForTests(): { readonly client: Cluster } {
+  let cluster: OwnCluster | undefined
+  const handle = { client: undefined as unknown as Cluster }
+  beforeAll(async () => {
+    cluster = await startCluster()
+    handle.client = cluster.connect()
+  }, 60_000)
+  afterAll(async () => {
+    ;(handle.client as Cluster | undefined)?.disconnect()
+    await cluster?.stop()
+  })
+  return handle
 }

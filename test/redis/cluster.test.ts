@@ -1,5 +1,4 @@
-import type { Cluster } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { createCache, type Store } from '../../src/index.js'
 import { redisBus } from '../../src/redis/bus.js'
@@ -7,29 +6,20 @@ import { RedisClusterStore } from '../../src/redis/cluster.js'
 import { redisStore } from '../../src/redis/store.js'
 import { storeConformance } from '../../src/testing/index.js'
 import { deferred, until } from '../helpers/deferred.js'
-import { type OwnCluster, startCluster } from '../helpers/redis-cluster.js'
+import { clusterForTests } from '../helpers/redis-cluster.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
-let cluster: OwnCluster
-let client: Cluster
-beforeAll(async () => {
-  cluster = await startCluster()
-  client = cluster.connect()
-}, 60_000)
-afterAll(async () => {
-  client?.disconnect()
-  await cluster?.stop()
-})
+const cluster = clusterForTests()
 
 /** Deletes everything under one prefix on every master, as a FLUSHALL of the cluster would. */
 async function losePrefix(store: Store): Promise<void> {
   const { prefix } = store as RedisClusterStore
-  for (const node of client.nodes('master')) {
+  for (const node of cluster.client.nodes('master')) {
     for (const pattern of [`{${prefix}}:*`, `${prefix}:e:*`]) {
       let cursor = '0'
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-        for (const key of keys) await client.del(key)
+        for (const key of keys) await cluster.client.del(key)
         cursor = next
       } while (cursor !== '0')
     }
@@ -39,19 +29,19 @@ async function losePrefix(store: Store): Promise<void> {
 /** Deletes the cluster store's tag records alone (they share the `{P}` slot). */
 async function loseClusterRecords(store: Store): Promise<void> {
   const { prefix } = store as RedisClusterStore
-  await client.del(`{${prefix}}:h`, `{${prefix}}:s`)
+  await cluster.client.del(`{${prefix}}:h`, `{${prefix}}:s`)
 }
 
 /** Copies the cluster store's tag records; the function returned puts the copy back. */
 async function copyClusterRecords(store: Store): Promise<() => Promise<void>> {
   const { prefix } = store as RedisClusterStore
   const names = [`{${prefix}}:h`, `{${prefix}}:s`]
-  const copies = await Promise.all(names.map((name) => client.dumpBuffer(name)))
+  const copies = await Promise.all(names.map((name) => cluster.client.dumpBuffer(name)))
   return async () => {
     for (const [i, name] of names.entries()) {
       const copy = copies[i]
-      if (copy === null || copy === undefined) await client.del(name)
-      else await client.restore(name, 0, copy, 'REPLACE')
+      if (copy === null || copy === undefined) await cluster.client.del(name)
+      else await cluster.client.restore(name, 0, copy, 'REPLACE')
     }
   }
 }
@@ -60,7 +50,7 @@ storeConformance(
   'redis cluster',
   { describe, it, expect },
   {
-    create: () => redisStore({ client, prefix: uniquePrefix() }),
+    create: () => redisStore({ client: cluster.client, prefix: uniquePrefix() }),
     loseState: losePrefix,
     loseRecords: loseClusterRecords,
     copyRecords: copyClusterRecords,
@@ -72,7 +62,7 @@ describe('caches on Redis Cluster', () => {
     const prefix = uniquePrefix()
     const member = async (l1?: false) => {
       const cache = createCache({
-        store: redisStore({ client, prefix }),
+        store: redisStore({ client: cluster.client, prefix }),
         bus: redisBus({ maxSilence: '10s' }),
         ...(l1 === false ? { l1 } : {}),
       })
@@ -97,14 +87,14 @@ describe('caches on Redis Cluster', () => {
 
   it('a cluster client gives the cluster store, and entries spread over the masters', async () => {
     const prefix = uniquePrefix()
-    const store = redisStore({ client, prefix })
+    const store = redisStore({ client: cluster.client, prefix })
     expect(store).toBeInstanceOf(RedisClusterStore)
     const cache = createCache({ store, l1: false })
     await cache.setMany(
       Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: i, tags: ['all'] })),
     )
     const perNode = await Promise.all(
-      client.nodes('master').map(async (node) => {
+      cluster.client.nodes('master').map(async (node) => {
         let count = 0
         let cursor = '0'
         do {
@@ -123,8 +113,8 @@ describe('caches on Redis Cluster', () => {
 
   it('a load invalidated meanwhile by another process is never served', async () => {
     const prefix = uniquePrefix()
-    const a = createCache({ store: redisStore({ client, prefix }) })
-    const b = createCache({ store: redisStore({ client, prefix }), l1: false })
+    const a = createCache({ store: redisStore({ client: cluster.client, prefix }) })
+    const b = createCache({ store: redisStore({ client: cluster.client, prefix }), l1: false })
     const gate = deferred<string>()
     let started = false
     const load = a.getOrSet('k', () => ((started = true), gate.promise), { tags: ['t'] })
@@ -137,7 +127,7 @@ describe('caches on Redis Cluster', () => {
 
   it('rich values, tags of nested calls and superseding sets work the same', async () => {
     const prefix = uniquePrefix()
-    const cache = createCache({ store: redisStore({ client, prefix }), l1: false })
+    const cache = createCache({ store: redisStore({ client: cluster.client, prefix }), l1: false })
     const value = { when: new Date(5), ids: new Set([1, 2]), big: 10n }
     await cache.getOrSet('outer', async () => ({
       inner: await cache.getOrSet('inner', () => value, { tags: ['x'] }),

@@ -1,11 +1,11 @@
-import { type Cluster, Redis } from 'ioredis'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, type Store } from '../../src/index.js'
 import { redisStore } from '../../src/redis/store.js'
-import { type OwnCluster, startCluster } from '../helpers/redis-cluster.js'
+import { clusterForTests } from '../helpers/redis-cluster.js'
 import { type OwnRedis, startRedis } from '../helpers/redis-server.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
@@ -77,18 +77,9 @@ describe('a million items on Redis', () => {
 })
 
 describe('a million items on Redis Cluster', () => {
-  let cluster: OwnCluster
-  let client: Cluster
-  beforeAll(async () => {
-    cluster = await startCluster()
-    client = cluster.connect()
-  }, 60_000)
-  afterAll(async () => {
-    client?.disconnect()
-    await cluster?.stop()
-  })
+  const cluster = clusterForTests()
   it('setMany, getMany, invalidate and deleteMany complete', async () => {
     const prefix = uniquePrefix()
-    await million('cluster', () => redisStore({ client, prefix }))
+    await million('cluster', () => redisStore({ client: cluster.client, prefix }))
   }, 600_000)
 })
