@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Server } from 'node:net'
 
 import { serve } from '@hono/node-server'
 import express from 'express'
@@ -24,6 +24,19 @@ type Start = (cache: Cache, allowed: boolean) => Promise<Host>
 
 const authorize = (allowed: boolean) => () => allowed
 
+/** A Node server once it listens; its close closes the cache first, which ends open streams. */
+async function onSocket(server: Server, cache: Cache): Promise<Host> {
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await cache.close()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
 const HOSTS: [name: string, start: Start][] = [
   [
     'Fastify',
@@ -40,17 +53,8 @@ const HOSTS: [name: string, start: Start][] = [
     async (cache, allowed) => {
       const app = express()
       app.use(expressCachegraph({ cache, admin: { authorize: authorize(allowed) } }))
-      const server = app.listen(0, '127.0.0.1')
-      await new Promise((resolve) => server.once('listening', resolve))
-      const { port } = server.address() as AddressInfo
-      return {
-        url: `http://127.0.0.1:${port}`,
-        // Express has no close of its own: the cache's close ends the streams.
-        close: async () => {
-          await cache.close()
-          await new Promise((resolve) => server.close(resolve))
-        },
-      }
+      // Express has no close of its own: the cache's close ends the streams.
+      return onSocket(app.listen(0, '127.0.0.1'), cache)
     },
   ],
   [
@@ -58,19 +62,7 @@ const HOSTS: [name: string, start: Start][] = [
     async (cache, allowed) => {
       const app = new Hono()
       app.use(honoCachegraph({ cache, admin: { authorize: authorize(allowed) } }))
-      const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-        const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-          resolve(started),
-        )
-      })
-      const { port } = server.address() as AddressInfo
-      return {
-        url: `http://127.0.0.1:${port}`,
-        close: async () => {
-          await cache.close()
-          await new Promise((resolve) => server.close(resolve))
-        },
-      }
+      return onSocket(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }), cache)
     },
   ],
   [
