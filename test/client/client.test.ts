@@ -3,16 +3,12 @@ import { fileURLToPath } from 'node:url'
 
 import { afterEach, describe, expect, it } from 'vitest'
 
-import {
-  createInvalidationClient,
-  type InvalidationClient,
-  isCacheError,
-} from '../../src/client/index.js'
+import { createInvalidationClient, isCacheError } from '../../src/client/index.js'
 import { createCache } from '../../src/index.js'
 import { createInvalidationService, listen } from '../../src/service/index.js'
-import type { ClientEventName, ClientEvents } from '../../src/client/events.js'
 import { closedPort } from '../cli/spawn.js'
 import { deferred } from '../helpers/deferred.js'
+import { recordEvents } from './record-events.js'
 import { scriptedServer } from './scripted-server.js'
 
 const cleanup: (() => Promise<void>)[] = []
@@ -30,20 +26,6 @@ function client(options: Parameters<typeof createInvalidationClient>[0]) {
   const c = createInvalidationClient({ retry: { minDelay: 1, maxDelay: 5 }, ...options })
   cleanup.push(() => c.close())
   return c
-}
-
-/** Collects a client's events. */
-function record(c: InvalidationClient) {
-  const events: { [E in ClientEventName]: ClientEvents[E][] } = {
-    sent: [],
-    retry: [],
-    dropped: [],
-    error: [],
-  }
-  for (const name of Object.keys(events) as ClientEventName[]) {
-    c.on(name, (payload) => (events[name] as unknown[]).push(payload))
-  }
-  return events
 }
 
 describe('invalidation client', () => {
@@ -88,7 +70,7 @@ describe('invalidation client', () => {
     })
     cleanup.push(() => service.close())
     const c = client({ apiUrl: service.url, apiKey: 'k' })
-    const events = record(c)
+    const events = recordEvents(c)
     const before = (await cache.invalidate('warm-up')).seq
     c.invalidate('t')
     await c.flush()
@@ -98,7 +80,7 @@ describe('invalidation client', () => {
     expect(body.seq).toBeGreaterThan(before)
     // `ack: true` asks the service to answer once the fleet applied it (`?ack=1`).
     const acking = client({ apiUrl: service.url, apiKey: 'k', ack: true })
-    const ackEvents = record(acking)
+    const ackEvents = recordEvents(acking)
     acking.invalidate('t')
     await acking.flush()
     expect(ackEvents.sent[0]?.body).toMatchObject({ status: 'invalidated', tags: ['t'] })
@@ -108,7 +90,7 @@ describe('invalidation client', () => {
     // A server that answers something else: its text, as it came.
     const other = await server()
     const plain = client({ apiUrl: other.url })
-    const plainEvents = record(plain)
+    const plainEvents = recordEvents(plain)
     plain.invalidate('t')
     await plain.flush()
     expect(plainEvents.sent[0]?.body).toEqual({ status: 'invalidated' })
@@ -125,7 +107,7 @@ describe('invalidation client', () => {
   it('retries 5xx with backoff, then succeeds', async () => {
     const s = await server((n) => (n <= 2 ? 503 : 200))
     const c = client({ apiUrl: s.url })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate('t')
     await c.flush()
     expect(s.received).toHaveLength(3)
@@ -138,7 +120,7 @@ describe('invalidation client', () => {
   it('gives up at once on 4xx and reports it', async () => {
     const s = await server(() => 400)
     const c = client({ apiUrl: s.url })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate('t')
     await c.flush()
     expect(s.received).toHaveLength(1)
@@ -153,7 +135,7 @@ describe('invalidation client', () => {
       apiUrl: `http://127.0.0.1:${port}/cache/invalidate`,
       retry: { retries: 3, minDelay: 1, maxDelay: 2 },
     })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate('t')
     await c.flush()
     expect(events.retry).toHaveLength(3)
@@ -167,7 +149,7 @@ describe('invalidation client', () => {
     const hold = deferred<number>()
     const s = await server((n) => (n === 1 ? hold.promise : 200))
     const c = client({ apiUrl: s.url, timeout: 50 })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate('t')
     await c.flush()
     hold.resolve(200)
@@ -188,7 +170,7 @@ describe('invalidation client', () => {
     c.on('retry', () => {
       restarted ??= scriptedServer(() => 200, port)
     })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate(['a', 'b'])
     await c.flush()
     const s = await restarted!
@@ -200,7 +182,7 @@ describe('invalidation client', () => {
   it('reports a full queue instead of growing it', async () => {
     const s = await server()
     const c = client({ apiUrl: s.url, maxQueue: 2 })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate(['a', 'b', 'c'])
     expect(events.dropped).toEqual([
       expect.objectContaining({ reason: 'overflow', items: [{ tag: 'c' }] }),
@@ -213,7 +195,7 @@ describe('invalidation client', () => {
     const hold = deferred<number>()
     const s = await server(() => hold.promise)
     const c = createInvalidationClient({ apiUrl: s.url })
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate('t')
     let flushed = false
     const flushing = c.flush().then(() => (flushed = true))
@@ -229,7 +211,7 @@ describe('invalidation client', () => {
 
   it('never throws into the caller: bad input is reported, bad options are refused at creation', () => {
     const s = createInvalidationClient({ apiUrl: 'http://127.0.0.1:1' })
-    const events = record(s)
+    const events = recordEvents(s)
     expect(() => s.flushCache({ entityId: '', entityType: '' })).not.toThrow()
     expect(() => s.invalidate([''] as string[])).not.toThrow()
     expect(() => s.flushCache(undefined as never)).not.toThrow()

@@ -3,15 +3,11 @@ import { fileURLToPath } from 'node:url'
 
 import { afterEach, describe, expect, it } from 'vitest'
 
-import {
-  createClientWithTiming,
-  createInvalidationClient,
-  type InvalidationClient,
-} from '../../src/client/client.js'
-import type { ClientEventName, ClientEvents } from '../../src/client/events.js'
+import { createClientWithTiming, createInvalidationClient } from '../../src/client/client.js'
 import { closedPort } from '../cli/spawn.js'
 import { deferred } from '../helpers/deferred.js'
 import { fastTiming } from './fast-timing.js'
+import { recordEvents } from './record-events.js'
 import { scriptedServer } from './scripted-server.js'
 
 const cleanup: (() => Promise<void>)[] = []
@@ -25,26 +21,13 @@ async function server(...args: Parameters<typeof scriptedServer>) {
   return s
 }
 
-function record(c: InvalidationClient) {
-  const events: { [E in ClientEventName]: ClientEvents[E][] } = {
-    sent: [],
-    retry: [],
-    dropped: [],
-    error: [],
-  }
-  for (const name of Object.keys(events) as ClientEventName[]) {
-    c.on(name, (payload) => (events[name] as unknown[]).push(payload))
-  }
-  return events
-}
-
 describe('retries by time', () => {
   it('a batch the service applied but whose answer was lost is sent again, not dropped', async () => {
     // Five answers lost in a row: more than the old budget of 3 retries.
     const s = await server((n) => (n <= 5 ? 'hang-up' : 200))
     const c = createInvalidationClient({ apiUrl: s.url, retry: { minDelay: 1, maxDelay: 5 } })
     cleanup.push(() => c.close())
-    const events = record(c)
+    const events = recordEvents(c)
     c.invalidate(['a', 'b'])
     await c.flush()
     expect(events.dropped).toEqual([])
@@ -61,7 +44,7 @@ describe('retries by time', () => {
     // 60 s of the client's clock in about 0.6 s.
     const timing = fastTiming(100)
     const c = createClientWithTiming({ apiUrl: `http://127.0.0.1:${port}` }, timing)
-    const events = record(c)
+    const events = recordEvents(c)
     const firstError = deferred<number>()
     c.on('error', () => firstError.resolve(timing.now()))
     let droppedAt = 0
@@ -84,7 +67,7 @@ describe('retries by time', () => {
       apiUrl: url,
       retry: { retries: 2, maxTime: Infinity, minDelay: 1, maxDelay: 1 },
     })
-    const counted = record(byCount)
+    const counted = recordEvents(byCount)
     byCount.invalidate('t')
     await byCount.flush()
     expect(counted.retry).toHaveLength(2)
@@ -105,7 +88,7 @@ describe('retries by time', () => {
         { apiUrl: s.url },
         fastTiming(50, () => random),
       )
-      const events = record(c)
+      const events = recordEvents(c)
       c.invalidate(`t${random}`)
       await c.flush()
       s.received.length = 0
