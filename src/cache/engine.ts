@@ -221,6 +221,8 @@ export class Engine implements LookupHost, FleetHost {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Before anything is released: a listener may still end what depends on the cache.
+    this.events.emit('close', {})
     this.l1?.clear()
     this.events.clear()
     await this.sync?.close()

@@ -26,6 +26,11 @@ export interface CacheEvents {
   'bus:distrusted': { reason: 'start' | 'lost' | 'silence' | 'gap' }
   /** A gap was made up from the store's log (`replayed` steps), or could not be (`startedOver`). */
   'bus:sync': { seq: number; replayed: number; startedOver: boolean }
+  /**
+   * `close()` was called (through any namespace of the cache), before timers and connections
+   * are released: the last event, listeners are dropped right after it.
+   */
+  close: Record<string, never>
 }
 
 export type CacheEventName = keyof CacheEvents

@@ -122,6 +122,7 @@ describe('events', () => {
     cache.on('store:circuit', (event) => {
       expectTypeOf(event.state).toEqualTypeOf<'closed' | 'open' | 'half-open'>()
     })
+    cache.on('close', (event) => expectTypeOf(event).toEqualTypeOf<Record<string, never>>())
     const listener = (event: CacheEvents['miss']) => void event.key
     expectTypeOf(cache.on('miss', listener).off('miss', listener)).toEqualTypeOf(cache)
   })

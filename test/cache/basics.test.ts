@@ -287,4 +287,16 @@ describe('lifetime', () => {
     await cache.close()
     await expect(cache.invalidate('t')).rejects.toMatchObject({ code: 'E_CLOSED' })
   })
+
+  it('close() emits close once, through whichever namespace closed it, then drops listeners', async () => {
+    const cache = createCache({ namespace: 'app' })
+    const closes: unknown[] = []
+    const errors: unknown[] = []
+    cache.on('close', (payload) => closes.push(payload))
+    cache.on('error', (payload) => errors.push(payload))
+    await cache.namespace('child').close()
+    await cache.close()
+    expect(closes).toEqual([{}])
+    expect(errors).toEqual([])
+  })
 })

@@ -1,6 +1,5 @@
 import type { Cache, CacheEventName, CacheEvents, FleetAck } from '../../index.js'
 import { snakeCase } from '../admin/snake-case.js'
-import { onCacheClose } from './on-close.js'
 import { frame, retryFrame, shownTags } from './sse.js'
 
 /** Limits of the event streams of one admin API. */
@@ -49,7 +48,6 @@ export class EventHub {
   readonly #stallTicks: number
   readonly #streams = new Set<Subscriber>()
   #timer: NodeJS.Timeout | undefined
-  #unhookClose: (() => void) | undefined
   #closed = false
 
   constructor(cache: Cache, options: EventHubOptions = {}) {
@@ -183,6 +181,8 @@ export class EventHub {
     'bus:distrusted': ({ reason }) => this.#publish(frame('bus', { trusted: false, reason })),
     'store:circuit': ({ state }) => this.#publish(frame('circuit', { state })),
     'store:reset': ({ epoch, seq }) => this.#publish(frame('reset', { epoch, seq })),
+    // An open response would keep the process, and a server's graceful close, waiting.
+    close: () => this.close(),
   }
 
   #listen(): void {
@@ -191,7 +191,6 @@ export class EventHub {
     }
     this.#timer = setInterval(() => this.#tick(), this.#tickMs)
     this.#timer.unref()
-    this.#unhookClose = onCacheClose(this.#cache, () => this.close())
   }
 
   #unlisten(): void {
@@ -200,7 +199,5 @@ export class EventHub {
     }
     clearInterval(this.#timer)
     this.#timer = undefined
-    this.#unhookClose?.()
-    this.#unhookClose = undefined
   }
 }

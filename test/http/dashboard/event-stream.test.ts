@@ -149,6 +149,14 @@ describe('GET /events', () => {
     for (const reader of readers) expect(await reader.drain()).toMatch(/<done>$/)
   })
 
+  it('ends every stream when the cache closes through another namespace', async () => {
+    const { cache, open } = stream()
+    const reader = new Client(await open())
+    await reader.until('event: hello')
+    await cache.namespace('other').close()
+    expect(await reader.drain()).toMatch(/<done>$/)
+  })
+
   it('ends every stream when the admin signal aborts, and opens no more (503)', async () => {
     const closing = new AbortController()
     const { open } = stream({}, closing.signal)
