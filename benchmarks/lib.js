@@ -150,3 +150,19 @@ export async function connectOrExit(redis, script, redisUrl) {
     process.exit(1)
   }
 }
+
+/**
+ * Runs `op(n)` with `inFlight` async workers, each awaiting one call at a time, until `ms` have
+ * passed (no new call starts after that; those in flight finish). Returns the calls completed and
+ * the seconds it took, up to the last one finishing.
+ */
+export async function runFor(ms, inFlight, op) {
+  const started = performance.now()
+  const deadline = started + ms
+  let next = 0
+  const worker = async () => {
+    while (performance.now() < deadline) await op(next++)
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return { ops: next, seconds: (performance.now() - started) / 1000 }
+}
