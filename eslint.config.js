@@ -4,7 +4,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', '**/node_modules/', 'benchmarks/results/'] },
+  { ignores: ['dist/', 'coverage/', '**/node_modules/', 'benchmarks/results/', '**/.next/'] },
   js.configs.recommended,
   {
     // TypeScript sources: type-aware rules.
