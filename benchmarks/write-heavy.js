@@ -81,10 +81,10 @@ async function main() {
   closers.push(() => plain.close())
 
   const tagsOf = (key, n) => [`item:${key}`, `group:${n % 100}`, 'all']
+  /** Sets that resolve false (not stored: a shared-tier failure, say) are counted, not timed. */
+  let notStored = 0
   const cgSet = (cache) => async (key, n) => {
-    if (!(await cache.set(key, makeValue(n), { tags: tagsOf(key, n) }))) {
-      throw new Error(`${key} was not stored`)
-    }
+    if (!(await cache.set(key, makeValue(n), { tags: tagsOf(key, n) }))) notStored++
   }
   const contestants = [
     {
@@ -105,11 +105,13 @@ async function main() {
   async function run(contestant, round) {
     const marker = `${RUN}-r${round}-${contestant.id}:`
     const before = await serverSnapshot(redis.admin)
-    const { ops, seconds } = await runFor(ROUND_MS, IN_FLIGHT, (n) =>
+    const failedBefore = notStored
+    const { ops: calls, seconds } = await runFor(ROUND_MS, IN_FLIGHT, (n) =>
       contestant.write(`${marker}${n}`, n),
     )
     const delta = serverDelta(before, await serverSnapshot(redis.admin))
     await deleteKeysContaining(redis.admin, marker)
+    const ops = calls - (notStored - failedBefore)
     return {
       opsPerSec: ops / seconds,
       commandsPerSet: delta.total / ops,
@@ -176,6 +178,7 @@ async function main() {
   for (const c of contestants) {
     const x = perSet[c.id]
     const by = Object.entries(x.byCommand)
+      .filter(([, n]) => n >= 0.01)
       .sort((a, b) => b[1] - a[1])
       .map(([name, n]) => `${name} ${n.toFixed(2)}`)
       .join(', ')
@@ -188,6 +191,7 @@ async function main() {
   const targets = [
     { id: `cachegraph set (bus) / raw SET >= ${TARGET}`, value, met: value >= TARGET },
   ]
+  if (notStored > 0) console.log(`\n${notStored} cachegraph sets resolved false (not stored)`)
   console.log(
     `\ntarget ${targets[0].id}: ${value.toFixed(2)} -> ${targets[0].met ? 'MET' : 'NOT MET'}`,
   )
@@ -208,6 +212,7 @@ async function main() {
     contestants: summary,
     ratios,
     perSet,
+    notStored,
     targets,
     rounds,
   })

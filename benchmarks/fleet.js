@@ -1,0 +1,479 @@
+// Fleet size: what the bus and the sequence cost as the number of processes sharing one Redis
+// grows. Fleets of 1, 8 and 32 real (forked) processes with one cache each, and 1,000 members
+// simulated as 4 processes hosting 250 caches each (every cache a member of its own: its own bus
+// connection, its own membership). Per fleet:
+//   - idle: Redis commands/s while nobody does anything, in total and per member;
+//   - bus propagation: one member invalidates one tag at a time; ms from the call to applied
+//     (`bus:invalidate`) in every other member, p50/p99/max, and until the whole fleet applied;
+//   - acknowledged invalidation: `invalidate(tag, { ack: true })` one at a time; Redis commands
+//     and Redis CPU per call (net of the idle background), latency, members that answered;
+//   - one writer: `set` of new keys at 64 in flight from one member while the others listen,
+//     against raw ioredis `SET` from the same process in the same rounds; sets/s, ratio, Redis
+//     CPU and commands per set;
+//   - whole fleet writing: every process at 64 in flight at once (cachegraph `set`, then raw
+//     `SET`); sets/s of the fleet, Redis CPU per set.
+//
+// Method: a Redis server of this script's own (private-redis.js: free port, no persistence), so
+// its counters count this fleet alone and 127.0.0.1:6379 is not disturbed. Redis figures are
+// `INFO commandstats` deltas (commands inside scripts included) and `INFO cpu` (sys + user)
+// deltas. Each process reports to this one over IPC; times are `performance.timeOrigin +
+// performance.now()` (one machine, one clock). Members are created with `createCache({ ttl:
+// '10m', store: redisStore({ client, prefix }), bus: redisBus() })` (one store connection per
+// process, one bus connection per cache), each reads once and is waited for until its bus
+// trusts (stats().bus.trusted, at most 30 s) before anything is measured.
+//
+// Environment: BENCH_FLEET (default `1,8,32,1000`: a number up to 64 is that many processes; a
+// larger one is simulated in BENCH_FLEET_HOSTS processes, default 4), BENCH_IDLE_SECONDS (5),
+// BENCH_SETTLE_SECONDS (2), BENCH_MESSAGES (200 bus messages per fleet), BENCH_ACKS (50
+// acknowledged invalidations, at most 10 s), BENCH_ROUNDS (3 write rounds), BENCH_ROUND_MS (1000
+// per contestant per round). `node fleet.js --check` exits with 1 when a SPEC §7 target measured
+// here is not met.
+
+import { fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+
+import { createCache } from 'cachegraph'
+import { redisBus, redisStore } from 'cachegraph/redis'
+import { Redis } from 'ioredis'
+
+import {
+  deleteKeysContaining,
+  describe,
+  environment,
+  median,
+  percentile,
+  positiveInt,
+  runFor,
+  writeResult,
+} from './lib.js'
+import { serverDelta, serverSnapshot, startPrivateRedis } from './private-redis.js'
+
+const FLEETS = (process.env.BENCH_FLEET ?? '1,8,32,1000').split(',').map(Number)
+const HOSTS = positiveInt(process.env.BENCH_FLEET_HOSTS, 4)
+const MAX_REAL = 64
+const IDLE_SECONDS = positiveInt(process.env.BENCH_IDLE_SECONDS, 5)
+const SETTLE_SECONDS = positiveInt(process.env.BENCH_SETTLE_SECONDS, 2)
+const MESSAGES = positiveInt(process.env.BENCH_MESSAGES, 200)
+const ACKS = positiveInt(process.env.BENCH_ACKS, 50)
+const ACK_MAX_MS = 10_000
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 3)
+const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 1_000)
+const IN_FLIGHT = 64
+const TRUST_TIMEOUT_MS = 30_000
+const VALUE_BYTES = 1024
+const TARGETS = { idlePerMember: 1, writeVsRaw: 0.5, ackFlat: 2 }
+
+const now = () => performance.timeOrigin + performance.now()
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A plain object whose JSON is exactly VALUE_BYTES long. */
+function makeValue(n) {
+  const value = { id: n, name: `Item ${n}`, price: 1000 + (n % 9000), notes: '' }
+  value.notes = 'x'.repeat(VALUE_BYTES - JSON.stringify(value).length)
+  return value
+}
+
+// --- a process of the fleet -------------------------------------------------------------------
+
+/** One process of the fleet: hosts `caches` members and does what the coordinator asks. */
+function host() {
+  let caches = []
+  let client
+  let raw
+  let recording = false
+  let arrivals = []
+
+  const commands = {
+    async start({ url, prefix, count }) {
+      client = new Redis(url)
+      raw = new Redis(url)
+      caches = Array.from({ length: count }, () =>
+        createCache({ ttl: '10m', store: redisStore({ client, prefix }), bus: redisBus() }),
+      )
+      caches.forEach((cache, c) =>
+        cache.on('bus:invalidate', ({ tags }) => {
+          if (recording) arrivals.push([c, tags[0], now()])
+        }),
+      )
+      await Promise.all(caches.map((cache) => cache.get('warm-up')))
+      const deadline = Date.now() + TRUST_TIMEOUT_MS
+      const trusted = () => caches.filter((cache) => cache.stats().bus?.trusted).length
+      while (trusted() < count && Date.now() < deadline) await sleep(20)
+      return { trusted: trusted() }
+    },
+    record() {
+      arrivals = []
+      recording = true
+    },
+    arrivals() {
+      recording = false
+      const out = arrivals
+      arrivals = []
+      return out
+    },
+    async propagate({ run, count }) {
+      const sent = []
+      for (let n = 0; n < count; n++) {
+        const tag = `p:${run}:${n}`
+        const called = now()
+        await caches[0].invalidate(tag)
+        sent.push([tag, called])
+        await sleep(Math.random() * 2)
+      }
+      return sent
+    },
+    async acked({ run, count, maxMs }) {
+      const calls = []
+      const started = Date.now()
+      for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
+        const t0 = performance.now()
+        const result = await caches[0].invalidate(`a:${run}:${n}`, { ack: true })
+        calls.push({
+          ms: performance.now() - t0,
+          members: result.fleet?.members,
+          acked: result.fleet?.acked,
+          late: result.fleet?.late?.length,
+        })
+      }
+      return calls
+    },
+    /** Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn. */
+    async write({ mode, marker, ms, only }) {
+      const targets = only ? [caches[0]] : caches
+      let notStored = 0
+      const write =
+        mode === 'raw'
+          ? (n) => raw.set(`${marker}${n}`, JSON.stringify(makeValue(n)), 'EX', 600)
+          : async (n) => {
+              const key = `${marker}${n}`
+              const cache = targets[n % targets.length]
+              const tags = [`item:${key}`, `group:${n % 100}`, 'all']
+              if (!(await cache.set(key, makeValue(n), { tags }))) notStored++
+            }
+      return { ...(await runFor(ms, IN_FLIGHT, write)), notStored }
+    },
+    async close() {
+      await Promise.all(caches.map((cache) => cache.close()))
+      await Promise.all([client.quit(), raw.quit()])
+      setImmediate(() => process.exit(0))
+    },
+  }
+
+  process.on('message', async ({ id, cmd, args }) => {
+    try {
+      process.send({ id, result: (await commands[cmd](args)) ?? null })
+    } catch (error) {
+      process.send({ id, error: error.stack ?? String(error) })
+    }
+  })
+  process.on('disconnect', () => process.exit(0))
+  process.send({ ready: true })
+}
+
+// --- the coordinator --------------------------------------------------------------------------
+
+/** A forked host process with `call(cmd, args)` over IPC. */
+async function spawnHost() {
+  const child = fork(new URL(import.meta.url).pathname, ['--host'])
+  const pending = new Map()
+  let nextId = 0
+  child.on('message', (message) => {
+    const wait = pending.get(message.id)
+    if (!wait) return
+    pending.delete(message.id)
+    if (message.error) wait.reject(new Error(`host ${child.pid}: ${message.error}`))
+    else wait.resolve(message.result)
+  })
+  child.on('exit', (code) => {
+    for (const wait of pending.values())
+      wait.reject(new Error(`host ${child.pid} exited (${code})`))
+    pending.clear()
+  })
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve)
+    child.once('error', reject)
+  })
+  return {
+    child,
+    call(cmd, args) {
+      const id = nextId++
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        child.send({ id, cmd, args })
+      })
+    },
+  }
+}
+
+/** Real processes up to MAX_REAL; past that, HOSTS processes sharing the members. */
+function shapeOf(members) {
+  if (members <= MAX_REAL) return { members, hosts: members, caches: Array(members).fill(1) }
+  const hosts = Math.min(HOSTS, members)
+  const caches = Array.from(
+    { length: hosts },
+    (_, h) => Math.floor(members / hosts) + (h < members % hosts ? 1 : 0),
+  )
+  return { members, hosts, caches }
+}
+
+function labelOf(shape) {
+  const n = shape.members.toLocaleString('en-US')
+  if (shape.hosts === shape.members) return `${n} process${shape.members === 1 ? '' : 'es'}`
+  return `${n} members (${shape.hosts} processes × ${Math.round(shape.members / shape.hosts)} caches)`
+}
+
+const latencyStats = (xs) =>
+  xs.length === 0
+    ? null
+    : { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99), max: Math.max(...xs), n: xs.length }
+
+async function coordinator() {
+  const redis = await startPrivateRedis('fleet.js')
+  const hosts = []
+  const fleets = []
+  try {
+    for (const members of FLEETS) {
+      if (!Number.isInteger(members) || members < 1) throw new Error(`BENCH_FLEET: ${members}?`)
+      fleets.push(await measureFleet(redis, shapeOf(members), hosts))
+    }
+  } finally {
+    for (const h of hosts) if (h.child.exitCode === null) h.child.kill()
+    await redis.stop()
+  }
+  report(redis, fleets)
+}
+
+async function measureFleet(redis, shape, all) {
+  const label = labelOf(shape)
+  const prefix = `cgbench-fleet-${shape.members}-${randomBytes(4).toString('hex')}`
+  const run = randomBytes(3).toString('hex')
+  const admin = redis.admin
+  const fleet = { label, members: shape.members, hosts: shape.hosts }
+  console.log(`\n${label}: starting...`)
+  const started = performance.now()
+  const hosts = await Promise.all(shape.caches.map(() => spawnHost()))
+  all.push(...hosts)
+  const starts = await Promise.all(
+    hosts.map((h, i) => h.call('start', { url: redis.url, prefix, count: shape.caches[i] })),
+  )
+  fleet.startSeconds = (performance.now() - started) / 1000
+  fleet.trusted = starts.reduce((n, s) => n + s.trusted, 0)
+  console.log(
+    `  up in ${fleet.startSeconds.toFixed(1)} s, ${fleet.trusted} of ${shape.members} trusted; ` +
+      `${SETTLE_SECONDS} s to settle, ${IDLE_SECONDS} s idle...`,
+  )
+
+  // Idle.
+  await sleep(SETTLE_SECONDS * 1000)
+  const idleBefore = await serverSnapshot(admin)
+  await sleep(IDLE_SECONDS * 1000)
+  const idle = serverDelta(idleBefore, await serverSnapshot(admin))
+  fleet.idle = {
+    seconds: idle.seconds,
+    commandsPerSecond: idle.total / idle.seconds,
+    perMember: idle.total / idle.seconds / shape.members,
+    byCommandPerSecond: Object.fromEntries(
+      Object.entries(idle.commands).map(([name, n]) => [name, n / idle.seconds]),
+    ),
+    redisCpuMsPerSecond: (idle.cpuSeconds * 1000) / idle.seconds,
+  }
+  /** A window's commands and CPU less the idle background over the same time. */
+  const net = (delta) => ({
+    commands: delta.total - fleet.idle.commandsPerSecond * delta.seconds,
+    cpuSeconds: delta.cpuSeconds - (fleet.idle.redisCpuMsPerSecond / 1000) * delta.seconds,
+  })
+
+  const writer = hosts[0]
+  // Bus propagation: from the call in the writer to applied in every other member.
+  if (shape.members > 1) {
+    console.log(`  bus propagation: ${MESSAGES} invalidations, one at a time...`)
+    await Promise.all(hosts.map((h) => h.call('record')))
+    const sent = new Map(await writer.call('propagate', { run, count: MESSAGES }))
+    await sleep(500)
+    const arrivals = await Promise.all(hosts.map((h) => h.call('arrivals')))
+    const latencies = []
+    const lastApplied = new Map()
+    for (const list of arrivals) {
+      for (const [, tag, at] of list) {
+        const called = sent.get(tag)
+        if (called === undefined) continue
+        latencies.push(at - called)
+        lastApplied.set(tag, Math.max(lastApplied.get(tag) ?? 0, at - called))
+      }
+    }
+    fleet.propagation = {
+      messages: sent.size,
+      expected: sent.size * (shape.members - 1),
+      applied: latencies.length,
+      ms: latencyStats(latencies),
+      wholeFleetMs: latencyStats([...lastApplied.values()]),
+    }
+  }
+
+  // Acknowledged invalidations.
+  console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time...`)
+  const ackBefore = await serverSnapshot(admin)
+  const calls = await writer.call('acked', { run, count: ACKS, maxMs: ACK_MAX_MS })
+  const ackDelta = serverDelta(ackBefore, await serverSnapshot(admin))
+  const ackNet = net(ackDelta)
+  fleet.acked = {
+    calls: calls.length,
+    ms: latencyStats(calls.map((c) => c.ms)),
+    commandsPerCall: ackNet.commands / calls.length,
+    redisCpuUsPerCall: (ackNet.cpuSeconds * 1e6) / calls.length,
+    byCommandPerCall: Object.fromEntries(
+      Object.entries(ackDelta.commands).map(([name, n]) => [name, n / calls.length]),
+    ),
+    members: median(calls.map((c) => c.members ?? NaN)),
+    acked: median(calls.map((c) => c.acked ?? NaN)),
+    late: calls.reduce((n, c) => n + (c.late ?? 0), 0),
+  }
+
+  /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
+  async function writeRun(on, mode, round, only) {
+    const marker = `${prefix}-w${round}-${mode}-${on.length}:`
+    const before = await serverSnapshot(admin)
+    const done = await Promise.all(
+      on.map((h, i) => h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only })),
+    )
+    const delta = serverDelta(before, await serverSnapshot(admin))
+    await deleteKeysContaining(admin, marker)
+    const ops = done.reduce((n, d) => n + d.ops, 0)
+    const d = net(delta)
+    return {
+      // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
+      opsPerSec: done.reduce((n, x) => n + (x.ops - x.notStored) / x.seconds, 0),
+      notStored: done.reduce((n, x) => n + x.notStored, 0),
+      commandsPerSet: d.commands / ops,
+      redisCpuUsPerSet: (d.cpuSeconds * 1e6) / ops,
+    }
+  }
+
+  async function writeRounds(on, only, what) {
+    console.log(`  ${what}: ${ROUNDS} rounds (+1 warm-up) x ${ROUND_MS} ms per contestant...`)
+    const rounds = []
+    for (let round = -1; round < ROUNDS; round++) {
+      const modes = round % 2 === 0 ? ['cachegraph', 'raw'] : ['raw', 'cachegraph']
+      const x = {}
+      for (const mode of modes) x[mode] = await writeRun(on, mode, round + 1, only)
+      if (round >= 0) rounds.push({ ...x, ratio: x.cachegraph.opsPerSec / x.raw.opsPerSec })
+    }
+    const ratios = rounds.map((r) => r.ratio)
+    const of = (mode, field) => median(rounds.map((r) => r[mode][field]))
+    return {
+      setsPerSec: { cachegraph: of('cachegraph', 'opsPerSec'), raw: of('raw', 'opsPerSec') },
+      notStored: rounds.reduce((n, r) => n + r.cachegraph.notStored, 0),
+      ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      perSet: Object.fromEntries(
+        ['cachegraph', 'raw'].map((mode) => [
+          mode,
+          { commands: of(mode, 'commandsPerSet'), redisCpuUs: of(mode, 'redisCpuUsPerSet') },
+        ]),
+      ),
+      rounds,
+    }
+  }
+  fleet.writeOne = await writeRounds([writer], true, 'one writer, the others listening')
+  if (shape.hosts > 1) fleet.writeAll = await writeRounds(hosts, false, 'every process writing')
+
+  await Promise.all(hosts.map((h) => h.call('close').catch(() => {})))
+  await Promise.all(
+    hosts.map((h) =>
+      h.child.exitCode === null ? new Promise((resolve) => h.child.once('exit', resolve)) : null,
+    ),
+  )
+  await deleteKeysContaining(admin, prefix)
+  printFleet(fleet)
+  return fleet
+}
+
+const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—')
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—')
+
+function printFleet(f) {
+  console.log(
+    `  idle: ${f2(f.idle.commandsPerSecond)} commands/s, ${f2(f.idle.perMember)} per member`,
+  )
+  if (f.propagation) {
+    const p = f.propagation
+    console.log(
+      `  propagation: ${p.applied} of ${p.expected} applied; ms p50 ${f2(p.ms?.p50)} p99 ` +
+        `${f2(p.ms?.p99)} max ${f2(p.ms?.max)}; whole fleet p99 ${f2(p.wholeFleetMs?.p99)}`,
+    )
+  }
+  const a = f.acked
+  console.log(
+    `  acked invalidation: ${a.calls} calls, p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
+      `${f2(a.commandsPerCall)} commands and ${f2(a.redisCpuUsPerCall)} µs Redis CPU per call ` +
+      `(net of idle); members ${a.members}, acked ${a.acked}, late ${a.late}`,
+  )
+  for (const [what, w] of [
+    ['one writer', f.writeOne],
+    ['whole fleet', f.writeAll],
+  ]) {
+    if (!w) continue
+    console.log(
+      `  ${what}: cachegraph ${int(w.setsPerSec.cachegraph)} sets/s, raw ${int(w.setsPerSec.raw)} ` +
+        `SET/s, ratio ${f2(w.ratio.median)} (${f2(w.ratio.min)}–${f2(w.ratio.max)}); per set ` +
+        `${f2(w.perSet.cachegraph.commands)} commands, ${f2(w.perSet.cachegraph.redisCpuUs)} µs ` +
+        `Redis CPU (raw ${f2(w.perSet.raw.redisCpuUs)} µs); ${w.notStored} not stored`,
+    )
+  }
+}
+
+function report(redis, fleets) {
+  const env = environment()
+  console.log(`\nfleet sizes on a private Redis ${redis.version}; ${describe(env)}`)
+  const targets = []
+  for (const f of fleets) {
+    targets.push({
+      id: `${f.label}: idle Redis commands/s per member <= ${TARGETS.idlePerMember}`,
+      value: f.idle.perMember,
+      met: f.idle.perMember <= TARGETS.idlePerMember,
+    })
+    targets.push({
+      id: `${f.label}: one writer's set / raw SET >= ${TARGETS.writeVsRaw}`,
+      value: f.writeOne.ratio.median,
+      met: f.writeOne.ratio.median >= TARGETS.writeVsRaw,
+    })
+  }
+  const withOthers = fleets.filter((f) => f.members > 1)
+  if (withOthers.length > 1) {
+    const perCall = withOthers.map((f) => f.acked.commandsPerCall)
+    const flat = Math.max(...perCall) / Math.min(...perCall)
+    targets.push({
+      id: `acknowledged invalidation: Redis commands per call, largest ÷ smallest fleet <= ${TARGETS.ackFlat}`,
+      value: flat,
+      met: flat <= TARGETS.ackFlat,
+    })
+  }
+  for (const t of targets) {
+    console.log(`target ${t.id}: ${f2(t.value)} -> ${t.met ? 'MET' : 'NOT MET'}`)
+  }
+  writeResult('fleet', {
+    benchmark: 'fleet',
+    ...env,
+    redisVersion: redis.version,
+    method: {
+      server: 'private redis-server (--save "" --appendonly no)',
+      idleSeconds: IDLE_SECONDS,
+      settleSeconds: SETTLE_SECONDS,
+      messages: MESSAGES,
+      acks: ACKS,
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      inFlight: IN_FLIGHT,
+      valueBytes: VALUE_BYTES,
+      simulatedHosts: HOSTS,
+      counted:
+        'INFO commandstats deltas (inside scripts included), INFO cpu sys+user; per-call and per-set figures net of the idle background',
+    },
+    fleets,
+    targets,
+  })
+  if (process.argv.includes('--check') && targets.some((t) => !t.met)) process.exitCode = 1
+}
+
+// Last, so every constant above is initialized before either side runs.
+if (process.argv[2] === '--host') host()
+else await coordinator()
