@@ -4,8 +4,62 @@
  * `node --disable-warning=CACHEGRAPH_REDIS_POLICY`), one message per warning, and — where that is
  * the intent — emitted once per process. Modules emit warnings only through this file.
  *
+ * With a `logger` option (a pino logger, or anything with the same methods), warnings and errors
+ * go to it instead, with their code in the logged object, and nothing is written to the console.
+ *
  * A leaf module: the client, stores and HTTP layer may import it without loading the engine.
  */
+import { type CacheError, invalidOption } from './errors.js'
+
+/**
+ * One level of a {@link Logger}: called as pino's are, `(object, message)`, the object holding
+ * `code` for coded warnings and errors and `err` for the error itself (pino serializes `err`).
+ * A function that takes a plain message as its first argument (`console.warn`) works too.
+ */
+export type LogFn = (object: Record<string, unknown> | string, message?: string) => void
+
+/**
+ * Where cachegraph logs instead of `process.emitWarning()` and `console`: a pino logger
+ * (`logger: pino()`, `logger: fastify.log`), `console`, or any object with these methods.
+ */
+export interface Logger {
+  warn: LogFn
+  error: LogFn
+  debug: LogFn
+  info?: LogFn
+}
+
+/** Checks a `logger` option when it is given: a `CacheError` naming `option` otherwise. */
+export function checkLogger(value: unknown, option = 'logger'): Logger | undefined {
+  if (value === undefined) return undefined
+  const expected = 'must have warn(), error() and debug() methods (a pino logger, or console)'
+  if (typeof value !== 'object' || value === null) throw invalidOption(option, expected)
+  const logger = value as Record<string, unknown>
+  const missing = ['warn', 'error', 'debug'].filter((level) => typeof logger[level] !== 'function')
+  if (logger.info !== undefined && typeof logger.info !== 'function') missing.push('info')
+  if (missing.length > 0) {
+    throw invalidOption(option, `${expected}; not a function: ${missing.join(', ')}`)
+  }
+  return value as Logger
+}
+
+/**
+ * Logs `error` at level `error`, with its `code` (a `CacheError`'s, or a Node error's), `fields`
+ * and the error itself as `err`. A logger that throws cannot break what it reports on.
+ */
+export function logError(
+  logger: Logger,
+  message: string,
+  error: unknown,
+  fields: Record<string, unknown> = {},
+): void {
+  const code = (error as Partial<CacheError> | null)?.code
+  try {
+    logger.error({ ...(typeof code === 'string' ? { code } : {}), ...fields, err: error }, message)
+  } catch {
+    // Nothing left to report it with.
+  }
+}
 
 /** A coded warning: call it to emit; with `once`, only the first call per process does. */
 export interface CodedWarning<A extends unknown[]> {
@@ -17,6 +71,11 @@ export interface CodedWarning<A extends unknown[]> {
   readonly emitted: boolean
   /** Forgets that a `once` warning was emitted (tests). */
   reset(): void
+  /**
+   * Emits to `logger` (`warn`, with `{ code, name }`) rather than as a process warning; without
+   * one, as calling the warning does. `once` counts both ways together.
+   */
+  log(logger: Logger | undefined, ...args: A): void
 }
 
 export interface WarningSpec<A extends unknown[]> {
@@ -37,16 +96,26 @@ export function createWarning<A extends unknown[]>(spec: WarningSpec<A>): CodedW
   const name = spec.name ?? 'CachegraphWarning'
   const once = spec.once ?? true
   let emitted = false
-  const warning = ((...args: A) => {
+  const emit = (logger: Logger | undefined, args: A) => {
     if (once && emitted) return
     emitted = true
-    process.emitWarning(spec.message(...args), { type: name, code: spec.code })
-  }) as CodedWarning<A>
+    const message = spec.message(...args)
+    if (logger === undefined) process.emitWarning(message, { type: name, code: spec.code })
+    else {
+      try {
+        logger.warn({ code: spec.code, name }, message)
+      } catch {
+        // A logger that throws must not break the operation that warns.
+      }
+    }
+  }
+  const warning = ((...args: A) => emit(undefined, args)) as CodedWarning<A>
   Object.defineProperties(warning, {
     code: { value: spec.code, enumerable: true },
     name: { value: name, enumerable: true },
     emitted: { get: () => emitted, enumerable: true },
     reset: { value: () => void (emitted = false) },
+    log: { value: (logger: Logger | undefined, ...args: A) => emit(logger, args) },
   })
   registry.set(spec.code, warning as unknown as CodedWarning<never[]>)
   return warning

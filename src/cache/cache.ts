@@ -77,6 +77,7 @@ export class Cache {
       maxSilenceMs: options.bus?.maxSilenceMs,
       storeName: this.#engine.store?.name,
       clock: options.clock,
+      logger: options.logger,
     })
   }
 

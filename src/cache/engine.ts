@@ -1,4 +1,5 @@
 import { CacheError } from '../errors.js'
+import { logError } from '../warnings.js'
 import type { Store } from '../stores/store.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { type FleetHost, FleetSync } from './model/fleet-sync.js'
@@ -211,6 +212,13 @@ export class Engine implements LookupHost, FleetHost {
   reportError(error: unknown, operation: string, key?: string): void {
     if (this.events.has('error'))
       this.events.emit('error', { error, operation, ...(key === undefined ? {} : { key }) })
+    const { logger } = this.options
+    if (logger !== undefined) {
+      logError(logger, `cachegraph: ${operation} failed`, error, {
+        operation,
+        ...(key === undefined ? {} : { key }),
+      })
+    }
   }
 
   /** Throws `E_CLOSED` once the cache is closed. */

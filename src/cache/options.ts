@@ -8,6 +8,7 @@ import { type Duration, toMs } from './duration.js'
 import type { GuardOptions } from './tiers/store-guard.js'
 import type { Serializer } from './serializer.js'
 import { richJson } from './serializer.js'
+import { checkLogger, type Logger } from '../warnings.js'
 
 /** Options after defaults and checks: what the engine runs on. */
 export interface ResolvedOptions {
@@ -35,6 +36,7 @@ export interface ResolvedOptions {
   maxTags: number
   strictDependencies: boolean
   maxEntryBytes: number | undefined
+  logger: Logger | undefined
 }
 
 const KNOWN = new Set([
@@ -56,6 +58,7 @@ const KNOWN = new Set([
   'maxTags',
   'strictDependencies',
   'maxEntryBytes',
+  'logger',
 ])
 const L1_KNOWN = new Set(['maxEntries', 'maxBytes', 'sizeOf', 'clone'])
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.-]+$/
@@ -133,6 +136,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     maxTags,
     strictDependencies: options.strictDependencies === true,
     maxEntryBytes: options.maxEntryBytes,
+    logger: checkLogger(options.logger),
   }
 }
 

@@ -251,7 +251,10 @@ class Client implements InvalidationClient {
       'process.exit()'
     const error = new Error(message)
     this.#events.emit('dropped', { items, reason: 'exit', error })
-    if (!this.#events.has('dropped')) warnNow(`${message} (exit; listen to 'dropped' to handle it)`)
+    if (!this.#events.has('dropped')) {
+      const line = `${message} (exit; listen to 'dropped' to handle it)`
+      warnNow(line, CLIENT_DROPPED.code, this.#o.logger)
+    }
   }
 
   #drop(items: Invalidation[], reason: ClientEvents['dropped']['reason'], error: Error): void {
@@ -259,7 +262,7 @@ class Client implements InvalidationClient {
     if (this.#events.has('dropped') || this.#warned.has(reason)) return
     // Nobody listens: say it once per reason rather than lose invalidations silently.
     this.#warned.add(reason)
-    CLIENT_DROPPED(error.message, reason)
+    CLIENT_DROPPED.log(this.#o.logger, error.message, reason)
   }
 
   #unhookWhenIdle(): void {

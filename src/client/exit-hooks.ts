@@ -1,3 +1,5 @@
+import type { Logger } from '../warnings.js'
+
 /**
  * The client's hooks on the process, present only while it has work, so an idle client leaves
  * the process as it found it:
@@ -33,13 +35,15 @@ export class ExitHooks {
 }
 
 /**
- * Writes a warning line to stderr at once, in Node's own format. `process.emitWarning()` would
- * print on the next tick, which never comes in an `exit` handler; stderr writes are synchronous
- * for files, pipes and terminals on POSIX.
+ * Writes a warning line to stderr at once, in Node's own format — or, with a `logger`, logs it
+ * (`warn`, with `code`). `process.emitWarning()` would print on the next tick, which never comes
+ * in an `exit` handler; stderr writes are synchronous for files, pipes and terminals on POSIX
+ * (a logger that buffers, such as pino's async destination, must flush on exit itself).
  */
-export function warnNow(message: string): void {
+export function warnNow(message: string, code: string, logger?: Logger): void {
   try {
-    process.stderr.write(`(node:${process.pid}) CachegraphClientWarning: ${message}\n`)
+    if (logger !== undefined) logger.warn({ code, name: 'CachegraphClientWarning' }, message)
+    else process.stderr.write(`(node:${process.pid}) CachegraphClientWarning: ${message}\n`)
   } catch {
     // Nothing left to tell it with.
   }

@@ -1,4 +1,4 @@
-import { CLIENT_FLUSH_DROPPED } from '../warnings.js'
+import { CLIENT_FLUSH_DROPPED, type Logger } from '../warnings.js'
 import { createInvalidationClient, type InvalidationClient } from './client.js'
 
 /** One client per (URL, key): every `flushCache()` call to the same service shares a queue. */
@@ -20,6 +20,11 @@ export function flushCache(options: {
   apiUrl?: string
   /** @default process.env.CACHE_API_KEY */
   apiKey?: string
+  /**
+   * Where failures are reported (pino-compatible), with their warning code, instead of process
+   * warnings. The first call for a service decides (its client is shared).
+   */
+  logger?: Logger
 }): void {
   try {
     const apiUrl = options.apiUrl ?? process.env.CACHE_INVALIDATION_URL
@@ -27,11 +32,19 @@ export function flushCache(options: {
     const id = `${apiUrl}\n${apiKey}`
     let client = clients.get(id)
     if (client === undefined) {
-      client = createInvalidationClient({ apiUrl, apiKey })
+      client = createInvalidationClient({ apiUrl, apiKey, logger: options.logger })
       clients.set(id, client)
     }
     client.flushCache({ entityId: options.entityId, entityType: options.entityType })
   } catch (error) {
-    CLIENT_FLUSH_DROPPED(error instanceof Error ? error.message : String(error))
+    CLIENT_FLUSH_DROPPED.log(
+      isLogger(options?.logger) ? options.logger : undefined,
+      error instanceof Error ? error.message : String(error),
+    )
   }
+}
+
+/** A logger good enough to report the failure with (the failure may be a bad `logger`). */
+function isLogger(value: unknown): value is Logger {
+  return typeof (value as Partial<Logger> | undefined)?.warn === 'function'
 }

@@ -1,5 +1,6 @@
 export { CacheError, isCacheError } from '../errors.js'
 export type { CacheErrorCode } from '../errors.js'
+export type { Logger, LogFn } from '../warnings.js'
 export { createInvalidationClient } from './client.js'
 export type { InvalidationClient } from './client.js'
 export type { ClientEventName, ClientEvents, Invalidation } from './events.js'

@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors.js'
+import { checkLogger, type Logger } from '../warnings.js'
 import type { Backoff } from './backoff.js'
 
 /** Options of {@link createInvalidationClient}. */
@@ -49,6 +50,12 @@ export interface InvalidationClientOptions {
     /** Largest ceiling of a delay, in ms. @default 5000 */
     maxDelay?: number
   }
+  /**
+   * Where dropped invalidations are reported when nobody listens to `dropped` (pino-compatible:
+   * `warn`, `error`, `debug`), with their warning `code`, instead of process warnings.
+   * @default process warnings (`CACHEGRAPH_CLIENT_DROPPED`)
+   */
+  logger?: Logger
   /** How invalidations are grouped into requests. */
   batch?: {
     /** Most invalidations per request. @default 100 */
@@ -70,6 +77,7 @@ export interface ResolvedClientOptions {
   backoff: Backoff
   maxBatch: number
   batchDelay: number
+  logger: Logger | undefined
 }
 
 /** Checks the options once, when the client is created; throws a `CacheError` (`E_INVALID_OPTION`) naming the option. */
@@ -130,5 +138,6 @@ export function resolveClientOptions(
     },
     maxBatch: Math.floor(number(options.batch?.maxSize, 'batch.maxSize', 100, 1)),
     batchDelay: number(options.batch?.delay, 'batch.delay', 0, 0),
+    logger: checkLogger(options.logger),
   }
 }

@@ -212,6 +212,7 @@ export class HttpCache<R = unknown> {
       operation: 'cdn:purge',
       method: exchange?.method ?? '',
       path: exchange?.path ?? '',
+      ...(this.#o.logger === undefined ? {} : { logger: this.#o.logger }),
     })
   }
 
@@ -327,7 +328,14 @@ export class HttpCache<R = unknown> {
   }
 
   #report(error: unknown, operation: string, exchange: HttpExchange<R>): void {
-    this.#o.onError?.(error, { operation, method: exchange.method, path: exchange.path })
+    const { logger } = this.#o
+    const { method, path } = exchange
+    this.#o.onError?.(error, {
+      operation,
+      method,
+      path,
+      ...(logger === undefined ? {} : { logger }),
+    })
   }
 }
 

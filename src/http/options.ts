@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors.js'
+import { checkLogger, type Logger } from '../warnings.js'
 import type { Cache, Clock, Duration, EntitySpec } from '../index.js'
 import { toMs } from '../cache/duration.js'
 import { INTERNAL } from '../cache/internal.js'
@@ -78,6 +79,8 @@ export interface HttpErrorContext {
   operation: string
   method: string
   path: string
+  /** The `logger` option, else the cache's: the adapters' default `onError` logs there. */
+  logger?: Logger
 }
 
 /** Options of {@link createHttpCache}, and of every framework adapter. */
@@ -168,6 +171,12 @@ export interface HttpCacheOptions {
    */
   onError?: (error: unknown, context: HttpErrorContext) => void
   /**
+   * Where the adapters' default `onError` logs (pino-compatible: `warn`, `error`, `debug`), in
+   * place of `console.error`. Fastify's adapter logs to the request's logger as before.
+   * @default the cache's `logger`, else the console
+   */
+  logger?: Logger
+  /**
    * The CDN in front of the app (`'fastly'`, `'cloudflare'`, `'varnish'`, `'akamai'`): cached
    * responses carry their tags in its header, and with a `purger` a write's invalidation also
    * purges the edge (again after `maxSilence`). See docs/cdn.md.
@@ -205,6 +214,7 @@ export interface ResolvedHttpOptions {
   dropHeaders: ReadonlySet<string>
   clock: Clock
   onError: ((error: unknown, context: HttpErrorContext) => void) | undefined
+  logger: Logger | undefined
   cdn: ResolvedCdn | undefined
   /** The cache's default ttl in ms (edge lifetimes of responses without their own). */
   defaultTtlMs: number
@@ -298,5 +308,6 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
     dropHeaders: new Set(dropHeaders.map((h) => h.toLowerCase())),
     clock,
     onError: options.onError,
+    logger: checkLogger(options.logger) ?? settings?.logger,
   }
 }

@@ -4,6 +4,7 @@ import type { Serializer } from '../cache/serializer.js'
 import type { Clock } from '../clock.js'
 import type { Bus } from '../bus/bus.js'
 import type { Store } from '../stores/store.js'
+import type { Logger } from '../warnings.js'
 
 export type { Duration }
 
@@ -100,6 +101,13 @@ export interface CacheOptions {
    * but not cached; each such key is reported once as an `error` event (`E_ENTRY_TOO_LARGE`).
    */
   maxEntryBytes?: number
+  /**
+   * Where the cache logs (pino-compatible: `warn`, `error`, `debug` taking `(object, message)`;
+   * `console` works too). Given, every failure reported as an `error` event is also logged at
+   * `error` with its `code`, `operation`, `key` and `err`. Without it nothing is logged.
+   * @example logger: pino({ name: 'cache' })
+   */
+  logger?: Logger
 }
 
 /** What a loader can adjust about the entry it is computing. */
@@ -148,6 +156,8 @@ export interface CacheSettings {
   readonly storeName: string | undefined
   /** The cache's clock (`options.clock`): times of entries are on it. */
   readonly clock: { now(): number }
+  /** The cache's `logger`, undefined without one: layers built on the cache log there too. */
+  readonly logger: Logger | undefined
 }
 
 /** Which loader failures to cache, and for how long. */

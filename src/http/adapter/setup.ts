@@ -2,6 +2,7 @@ import { createAdminHandler, type AdminHandler } from '../admin/handler.js'
 import type { AdminOptions } from '../admin/options.js'
 import { createHttpCache, type HttpCache } from '../http-cache.js'
 import type { HttpCacheOptions, HttpErrorContext } from '../options.js'
+import { logError } from '../../warnings.js'
 
 /** The options every adapter takes: those of `cachegraph/http`, plus the admin API. */
 export type AdapterOptions<R> = HttpCacheOptions & {
@@ -45,5 +46,8 @@ export function createAdapterCore<R>(options: AdapterOptions<R>, log: AdapterLog
 
 /** The default logger of adapters whose framework has none (Express, Hono). */
 export const consoleLog: AdapterLog = {
-  requestFailed: (error, context) => console.error('cachegraph: request failed', context, error),
+  requestFailed: (error, { logger, ...context }) =>
+    logger === undefined
+      ? console.error('cachegraph: request failed', context, error)
+      : logError(logger, 'cachegraph: request failed', error, context),
 }
