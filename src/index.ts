@@ -51,4 +51,5 @@ export type {
   SetManyEntry,
   SetOptions,
 } from './types/options.js'
-export type { Bus, BusConnection, BusHandlers, BusMessage } from './bus/bus.js'
+export type { Bus, BusConnection, BusHandlers, BusMember, BusMessage } from './bus/bus.js'
+export type { BusMember as FleetMember } from './bus/bus.js'

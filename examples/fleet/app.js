@@ -3,7 +3,7 @@
 // Started by run.js with REDIS_URL, PREFIX, PORT and NAME in its environment.
 import { createCache } from 'cachegraph'
 import { cachegraph } from 'cachegraph/fastify'
-import { redisBus, redisMembers, redisStore } from 'cachegraph/redis'
+import { redisBus, redisStore } from 'cachegraph/redis'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 
@@ -25,7 +25,7 @@ await app.register(cachegraph, {
   cache,
   // The admin API and its dashboard at /api/cache/ui. This app listens on 127.0.0.1 only, so
   // letting local requests in is enough for the demo; a real app checks its own session here.
-  admin: { authorize: (request) => request.ip === '127.0.0.1', members: redisMembers(store) },
+  admin: { authorize: (request) => request.ip === '127.0.0.1' },
 })
 
 // Responses are tagged with the products they contain (`product:<id>`), so invalidating

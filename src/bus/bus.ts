@@ -60,10 +60,27 @@ export interface BusConnection {
   close(): Promise<void>
 }
 
+/** One process of the fleet, as its bus records it (`cache.members()`). */
+export interface BusMember {
+  /** Its name on the bus (a Redis bus: `cachegraph-bus-<pid>-<random>`). */
+  id: string
+  /** Its process id, when the bus records one. */
+  pid?: number
+  /** When it last said it was alive (ms since the epoch, by the store's clock). */
+  seenAt: number
+  /** This cache's own connection. */
+  self: boolean
+}
+
 /** A bus as passed to `createCache({ bus })`. */
 export interface Bus {
   /** `'redis'`, for logs and `inspect()`. */
   readonly name: string
+  /**
+   * The fleet's members as this bus records them, newest first (bounded); none before it is
+   * connected. Optional: a bus that keeps no records lists nobody.
+   */
+  members?(): Promise<BusMember[]>
   /** How long without a message before a process stops trusting its L1, in ms. */
   readonly maxSilenceMs: number
   /**

@@ -1,3 +1,4 @@
+import type { BusMember as FleetMember } from '../bus/bus.js'
 import { CacheError } from '../errors.js'
 import { checkName } from '../stores/batch-limits.js'
 import type {
@@ -364,6 +365,17 @@ export class Cache {
   /** Best effort, bounded: keys in this process's L1 that depend on `tag` (for debugging). */
   dependents(tag: string, options: { limit?: number } = {}): string[] {
     return findDependents(this.#engine, tag, this.#ns.l1Prefix, options.limit ?? 100)
+  }
+
+  /**
+   * The fleet's members as the bus records them, newest first (at most 500): each one's `id` on
+   * the bus, `pid`, `seenAt` (when it last said it was alive) and whether it is this cache
+   * (`self`). A record older than `maxSilence` belongs to a process that is paused or gone.
+   * `[]` without a bus: nothing records this process as a member of anything.
+   */
+  async members(): Promise<FleetMember[]> {
+    this.#engine.assertOpen()
+    return (await this.#engine.options.bus?.members?.()) ?? []
   }
 
   /** A synchronous snapshot of the counters (shared by all namespaces of this cache). */

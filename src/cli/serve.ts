@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util'
 import { createCache } from '../cache/create-cache.js'
 import type { Cache } from '../index.js'
 import { memoryStore } from '../stores/memory.js'
-import type { MembersSource } from '../http/dashboard/members.js'
 import { createInvalidationService } from '../service/service.js'
 import { listen } from '../service/server.js'
 import { apiKeys, intFlag, redisUrlFlag, sizeFlag } from './args.js'
@@ -47,12 +46,11 @@ export async function serve(
     values.redis === undefined
       ? redisUrlFlag(env.REDIS_URL, 'REDIS_URL')
       : redisUrlFlag(values.redis, '--redis')
-  const { cache, members } = await makeCache(values.namespace, redisUrl, values.prefix)
+  const cache = await makeCache(values.namespace, redisUrl, values.prefix)
   // Ends the dashboard's event streams, which a graceful close would otherwise wait for.
   const closing = new AbortController()
   const handler = createInvalidationService({
     cache,
-    admin: { members },
     signal: closing.signal,
     apiKeys: keys,
     insecure: keys.length === 0,
@@ -107,13 +105,11 @@ async function makeCache(
   namespace: string,
   redisUrl: string | undefined,
   prefix: string,
-): Promise<{ cache: Cache; members?: MembersSource }> {
-  if (redisUrl === undefined) return { cache: createCache({ namespace, store: memoryStore() }) }
+): Promise<Cache> {
+  if (redisUrl === undefined) return createCache({ namespace, store: memoryStore() })
   // Loaded only when asked for: ioredis is an optional peer dependency.
-  const { redisBus, redisMembers, redisStore } = await import('../redis/index.js')
-  const store = redisStore({ url: redisUrl, prefix })
-  const cache = createCache({ namespace, store, bus: redisBus() })
-  return { cache, members: redisMembers(store) }
+  const { redisBus, redisStore } = await import('../redis/index.js')
+  return createCache({ namespace, store: redisStore({ url: redisUrl, prefix }), bus: redisBus() })
 }
 
 /** The URL without its password, for the log. */

@@ -27,8 +27,6 @@ export { exactTag, singularize, subtreeTag, TAG_PREFIX } from './tags.js'
 export type { EntityTypes, InvalidationMode } from './tags.js'
 export { canonicalPath, canonicalQuery, splitUrl, strictEncode } from './url.js'
 export * from './admin/index.js'
-export { redisMembers } from './dashboard/members.js'
-export type { FleetMember, MembersSource, RedisMembersStore } from './dashboard/members.js'
 export type { EventHubOptions } from './dashboard/event-hub.js'
 export * from './metrics.js'
 export {

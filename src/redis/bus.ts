@@ -8,6 +8,7 @@ import type { Duration } from '../cache/duration.js'
 import { invalidOption } from '../errors.js'
 import { RedisClusterStore } from './cluster.js'
 import { runScript, script } from './runner.js'
+import { pidOf, readMembers } from './members.js'
 import { ACK_REQUEST, HEARTBEAT, JOIN } from './scripts.js'
 import { RedisStore } from './store.js'
 import type { Store } from '../stores/store.js'
@@ -15,6 +16,7 @@ import {
   type Bus,
   type BusConnection,
   type BusHandlers,
+  type BusMember,
   type BusMessage,
   parseBusMessage,
 } from '../bus/bus.js'
@@ -76,6 +78,16 @@ export class RedisBus implements Bus {
   /** The client name of the subscriber connection (`CLIENT LIST`), once connected. */
   get clientName(): string | undefined {
     return this.#connection?.clientName
+  }
+
+  /** The fleet's members (`cache.members()`), from the records members.ts reads. */
+  async members(): Promise<BusMember[]> {
+    const connection = this.#connection
+    if (connection === undefined) return []
+    return (await readMembers(connection.store)).map(({ id, seenAt }) => {
+      const pid = pidOf(id)
+      return { id, ...(pid === undefined ? {} : { pid }), seenAt, self: id === connection.memberId }
+    })
   }
 
   /** Closes the subscriber connection (the cache's `close()` does this too). */
@@ -163,6 +175,11 @@ class RedisBusConnection implements BusConnection {
         handlers.message(message)
       }
     })
+  }
+
+  /** The store this connection serves (its member records live under the store's prefix). */
+  get store(): RedisStore | RedisClusterStore {
+    return this.#store
   }
 
   /** `requester seq epoch` */

@@ -20,25 +20,41 @@ export interface RedisMembersStore {
 const MAX_MEMBERS = 500
 
 /**
- * The members of a Redis bus's fleet, for the admin API's `members` option: every process with a
- * bus on `store`'s prefix refreshes its record in `{prefix}:members` about four times per
- * `maxSilence` (docs/fleet.md), so a record older than that belongs to a process that is paused,
- * cut off or gone.
+ * The members of a Redis bus's fleet: every process with a bus on `store`'s prefix refreshes its
+ * record in `{prefix}:members` about four times per `maxSilence` (docs/fleet.md), so a record
+ * older than that belongs to a process that is paused, cut off or gone.
+ *
+ * A cache on that store lists them with `cache.members()`; this reads them without one.
  *
  * @example
- * const store = redisStore({ url, prefix: 'app' })
- * const cache = createCache({ namespace: 'app', store, bus: redisBus() })
- * app.register(cachegraph, { cache, admin: { authorize, members: redisMembers(store) } })
+ * const members = redisMembers(redisStore({ url, prefix: 'app' }))
+ * console.log(await members())
  */
 export function redisMembers(store: RedisMembersStore): () => Promise<RedisMember[]> {
-  const key = slotKeys(store.prefix).members
-  return async () => {
-    // Newest first, so a crowd of stale records cannot push the live ones out of the page.
-    const flat = await store.client.zrange(key, -MAX_MEMBERS, -1, 'WITHSCORES')
-    const members: RedisMember[] = []
-    for (let i = flat.length - 2; i >= 0; i -= 2) {
-      members.push({ id: flat[i] as string, seenAt: Number(flat[i + 1]) })
-    }
-    return members
+  return () => readMembers(store)
+}
+
+/**
+ * The member records on `store`'s prefix, newest first, at most 500: what `redisMembers` and a
+ * Redis bus's `members()` (`cache.members()`) list.
+ */
+export async function readMembers(store: RedisMembersStore): Promise<RedisMember[]> {
+  // Newest first, so a crowd of stale records cannot push the live ones out of the page.
+  const flat = await store.client.zrange(
+    slotKeys(store.prefix).members,
+    -MAX_MEMBERS,
+    -1,
+    'WITHSCORES',
+  )
+  const members: RedisMember[] = []
+  for (let i = flat.length - 2; i >= 0; i -= 2) {
+    members.push({ id: flat[i] as string, seenAt: Number(flat[i + 1]) })
   }
+  return members
+}
+
+/** The process id in a member's name (`cachegraph-bus-<pid>-<random>`). */
+export function pidOf(id: string): number | undefined {
+  const pid = /^cachegraph-bus-(\d+)-[0-9a-f]+$/.exec(id)?.[1]
+  return pid === undefined ? undefined : Number(pid)
 }

@@ -33,7 +33,7 @@ export interface InvalidationServiceOptions {
    * user name, the key as password). `false` leaves it out.
    * @default { prefix: '/api/cache' }
    */
-  admin?: false | Pick<AdminOptions, 'prefix' | 'origins' | 'ui' | 'events' | 'members'>
+  admin?: false | Pick<AdminOptions, 'prefix' | 'origins' | 'ui' | 'events'>
   /**
    * Aborting it ends the admin API's open event streams: abort it before the host's graceful
    * close, which would otherwise wait for them.

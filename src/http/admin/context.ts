@@ -1,13 +1,11 @@
 import type { Cache } from '../../index.js'
 import type { EventHub } from '../dashboard/event-hub.js'
-import type { MembersSource } from '../dashboard/members.js'
 
 /** What the dashboard routes need besides the cache. */
 export interface DashboardContext {
   hub: EventHub
   ui: boolean
   prefix: string
-  members: MembersSource | undefined
 }
 
 /** What a route handler gets. */

@@ -45,7 +45,6 @@ export function createAdminHandler<R = Request>(options: AdminOptions<R>): Admin
     hub: new EventHub(cache, resolved.events),
     ui: resolved.ui,
     prefix,
-    members: resolved.members,
   }
   const report = (error: unknown, request: Request) => {
     try {

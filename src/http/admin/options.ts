@@ -1,7 +1,6 @@
 import { invalidOption } from '../../errors.js'
 import type { Cache } from '../../index.js'
 import type { EventHubOptions } from '../dashboard/event-hub.js'
-import type { MembersSource } from '../dashboard/members.js'
 import { checkOrigins } from './origin.js'
 
 /** Decides whether a request may use the admin API. A thrown error answers 500, never a crash. */
@@ -44,13 +43,6 @@ interface CommonAdminOptions {
   ui?: boolean
   /** Limits of the event streams of `GET {prefix}/events`. */
   events?: EventHubOptions
-  /**
-   * The fleet's members for `GET {prefix}/members` and the dashboard: processes with a bus on the
-   * same store. With a Redis bus, `redisMembers(store)` reads them. Without it, only this process
-   * is listed.
-   * @example members: redisMembers(store)
-   */
-  members?: MembersSource
   /**
    * Aborting it ends the open event streams and refuses new ones. Abort it before a server's
    * graceful close, which would otherwise wait for them (the adapters do, on their framework's
@@ -102,7 +94,6 @@ export interface ResolvedAdminOptions<R> {
   origins: ReadonlySet<string>
   ui: boolean
   events: EventHubOptions
-  members: MembersSource | undefined
   signal: AbortSignal | undefined
 }
 
@@ -139,9 +130,6 @@ export function resolveAdminOptions<R>(options: AdminOptions<R>): ResolvedAdminO
   if (options.ui !== undefined && typeof options.ui !== 'boolean') {
     throw invalidOption('admin.ui', 'must be a boolean')
   }
-  if (options.members !== undefined && typeof options.members !== 'function') {
-    throw invalidOption('admin.members', 'must be a function, e.g. redisMembers(store)')
-  }
   if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
     throw invalidOption('admin.signal', 'must be an AbortSignal')
   }
@@ -154,7 +142,6 @@ export function resolveAdminOptions<R>(options: AdminOptions<R>): ResolvedAdminO
     origins,
     ui: options.ui ?? true,
     events: options.events ?? {},
-    members: options.members,
     signal: options.signal,
   }
 }

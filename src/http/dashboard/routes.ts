@@ -43,9 +43,9 @@ export function eventsRoute({ dashboard }: RouteContext): Response {
 
 /**
  * `GET {prefix}/members` → `{ self: { pid, namespace, store, bus }, members: [{ id, pid, seen_at,
- * age_ms, self }] | null }`: the fleet as `admin.members` reads it (`null` without one).
+ * age_ms, self }] | null }`: the fleet as `cache.members()` lists it (`null` without a bus).
  */
-export async function membersRoute({ cache, dashboard }: RouteContext): Promise<Response> {
+export async function membersRoute({ cache }: RouteContext): Promise<Response> {
   const bus = cache.stats().bus
   const self = {
     pid: process.pid,
@@ -53,18 +53,14 @@ export async function membersRoute({ cache, dashboard }: RouteContext): Promise<
     store: cache.storeName ?? null,
     bus: bus === undefined ? null : { trusted: bus.trusted, seq: bus.seq },
   }
-  if (dashboard.members === undefined) return json(200, { self, members: null })
+  if (bus === undefined) return json(200, { self, members: null })
   const now = Date.now()
-  const members = (await dashboard.members()).map(({ id, seenAt }) => {
-    const pid = /-(\d+)-[0-9a-f]+$/.exec(id)?.[1]
-    return {
-      id,
-      pid: pid === undefined ? null : Number(pid),
-      seen_at: new Date(seenAt).toISOString(),
-      age_ms: Math.max(0, now - seenAt),
-      // The bus names members after the process; two caches of one process are both "self".
-      self: pid !== undefined && Number(pid) === process.pid,
-    }
-  })
+  const members = (await cache.members()).map((member) => ({
+    id: member.id,
+    pid: member.pid ?? null,
+    seen_at: new Date(member.seenAt).toISOString(),
+    age_ms: Math.max(0, now - member.seenAt),
+    self: member.self,
+  }))
   return json(200, { self, members })
 }

@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { cachegraph } from '../../../src/adapters/fastify.js'
 import type { Cache } from '../../../src/index.js'
-import { redisMembers } from '../../../src/http/index.js'
 import { hasChromium, launch, watchErrors } from './browser.js'
 import { smallFleet } from './fleet-fixture.js'
 
@@ -21,11 +20,7 @@ import { smallFleet } from './fleet-fixture.js'
 const SESSION = 'admin-session=dashboard-test-key'
 const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS
 
-async function app(
-  cache: Cache,
-  authorize: (request: FastifyRequest) => boolean,
-  members?: ReturnType<typeof redisMembers>,
-) {
+async function app(cache: Cache, authorize: (request: FastifyRequest) => boolean) {
   // Chromium opens sockets ahead of requests; Node counts them as neither idle nor in use, so a
   // plain close() would wait for their headers timeout. (Open event streams end on close either
   // way: adapters.test.ts checks that with the default close.)
@@ -35,7 +30,6 @@ async function app(
     // Screenshots want a chart with a line: stats come faster then.
     admin: {
       authorize,
-      ...(members ? { members } : {}),
       events: { tickMs: SCREENSHOTS === undefined ? 2_000 : 200 },
     },
   })
@@ -70,7 +64,6 @@ describe.skipIf(!hasChromium)(
       const { server, url } = await app(
         fleet.one.cache,
         (request) => request.headers.cookie === SESSION,
-        redisMembers(fleet.one.store),
       )
       servers.push(server)
       const [name, value] = SESSION.split('=') as [string, string]
