@@ -2,16 +2,11 @@ import { pipeline } from 'node:stream'
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
-import {
-  type AdapterOptions,
-  checkRoute,
-  consoleLog,
-  createAdapterCore,
-} from '../http/adapter/index.js'
-import { fetchRequestOf, type HeldResponse, type Hold, hold } from '../http/adapter/index.js'
-import { nodeAnswer, routeOf, underPrefix } from '../http/adapter/index.js'
-import { Capture, exchangeOf, isRead, isWrite } from '../http/index.js'
-import type { HttpCache, HttpRoute, RouteCacheOptions, ServeOutcome } from '../http/index.js'
+import { adminAnswer, type AdapterOptions, checkRoute } from '../http/adapter/index.js'
+import { consoleLog, createAdapterCore, type HeldResponse, hold } from '../http/adapter/index.js'
+import { RequestFlow, routeOf, underPrefix } from '../http/adapter/index.js'
+import { exchangeOf, isRead, isWrite } from '../http/index.js'
+import type { HttpCache, HttpRoute, RouteCacheOptions } from '../http/index.js'
 import { CacheError, type Cache } from '../index.js'
 
 declare global {
@@ -32,23 +27,15 @@ declare global {
 /** Options of the Express middleware: those of `cachegraph/http`, plus `admin` (gets `req`). */
 export type CachegraphExpressOptions = AdapterOptions<Request>
 
-/** What the middleware and the route middleware share about one request. */
-interface State {
-  http: HttpCache<Request>
-  /** The options of `cachegraph.route()`, once it ran. */
-  route?: HttpRoute<Request>
-  /** Under `cacheAll`: the app-wide lookup, until a route's own `cachegraph.route()` takes over. */
-  pending?: { hold: Hold; capture: Capture }
-  /** Headers the app-wide lookup added (`X-Cache: SKIP`), dropped if a route takes over. */
-  added?: Readonly<Record<string, string>>
-}
+type Flow = RequestFlow<Request>
 
-const states = new WeakMap<Request, State>()
-const ABANDONED = Symbol('cachegraph: taken over by the route')
+/** Each request's flow, and the core the app-wide middleware gave it (for `cachegraph.route()`). */
+const states = new WeakMap<Request, { flow: Flow; http: HttpCache<Request> }>()
 
 /**
- * The cachegraph Express middleware: `app.use(cachegraph({ cache }))` before the routes (and
- * after compression). Routes opt in with {@link cachegraph.route}; successful writes invalidate.
+ * The cachegraph Express middleware (Express 5 and 4): `app.use(cachegraph({ cache }))` before
+ * the routes (and after compression). Routes opt in with {@link cachegraph.route}; successful
+ * writes invalidate.
  *
  * @example
  * app.use(cachegraph({ cache }))
@@ -57,41 +44,33 @@ const ABANDONED = Symbol('cachegraph: taken over by the route')
 function middleware(options: CachegraphExpressOptions): RequestHandler {
   const { http, admin, adminPrefix } = createAdapterCore<Request>(options, consoleLog)
   const cacheAll = http.route() // the route of a `cacheAll` app's lookups
-  const { cache } = http
 
   const handle = (req: Request, res: Response, next: NextFunction): void => {
-    const state: State = { http }
-    states.set(req, state)
-    if (isWrite(req.method)) {
-      hold(res as HeldResponse, async (response) => {
-        await http.afterWrite(
-          state.route ?? routeOf(http, undefined, patternOf(req)),
-          exchange(req),
-          response,
-        )
-        return {}
-      })
-    } else if (cacheAll.caches && isRead(req.method)) {
-      return void serve(state, cacheAll, req, res, next).catch(next)
-    }
+    const flow = new RequestFlow(
+      http,
+      () => exchange(req),
+      undefined,
+      () => patternOf(req),
+    )
+    states.set(req, { flow, http })
+    if (isWrite(req.method)) hold(res as HeldResponse, async (response) => flow.sending(response))
+    else if (cacheAll.caches && isRead(req.method)) return serve(flow, cacheAll, req, res, next)
     next()
   }
   return (req, res, next) => {
-    req.cache = cache
-    res.locals.cache = cache
+    req.cache = res.locals.cache = http.cache
     // Outside the prefix the body must stay unread, for the app's own parsers.
     if (admin === undefined || !underPrefix(req.originalUrl.split('?', 1)[0] ?? '', adminPrefix)) {
       return handle(req, res, next)
     }
     // A body parser that ran before is honoured; else the body is streamed.
-    void admin(fetchRequestOf(req, req.originalUrl, req.body, true), req)
-      .then(async (answer) => {
-        if (answer === undefined) return handle(req, res, next)
-        const { status, headers, body } = await nodeAnswer(answer, req.httpVersionMajor)
-        res.status(status)
-        for (const [name, value] of headers) res.setHeader(name, value)
-        if (Buffer.isBuffer(body)) res.end(body)
-        else pipeline(body, res, () => {})
+    void adminAnswer(admin, req, req, req.originalUrl, req.body, true)
+      .then((sent) => {
+        if (sent === undefined) return handle(req, res, next)
+        res.status(sent.status)
+        for (const [name, value] of sent.headers) res.setHeader(name, value)
+        if (Buffer.isBuffer(sent.body)) res.end(sent.body)
+        else pipeline(sent.body, res, () => {})
       })
       .catch(next)
   }
@@ -106,13 +85,12 @@ function route(options: RouteCacheOptions<Request> = {}): RequestHandler {
       const message = 'cachegraph: app.use(cachegraph({ cache })) must come before the routes'
       return next(new CacheError('E_INVALID_OPTION', message))
     }
-    state.route = routeOf(state.http, options, patternOf(req))
+    const { flow, http } = state
     // Under `cacheAll`, the app-wide lookup ignored these options: this route takes over.
-    state.pending?.hold.restore()
-    state.pending?.capture.fail(ABANDONED)
-    for (const name of Object.keys(state.added ?? {})) res.removeHeader(name)
-    if (!isRead(req.method) || !state.route.caches) return next()
-    serve(state, state.route, req, res, next).catch(next)
+    const added = flow.declare(routeOf(http, options, patternOf(req)))
+    for (const name of Object.keys(added)) res.removeHeader(name)
+    if (!isRead(req.method) || !flow.route.caches) return next()
+    serve(flow, flow.route, req, res, next)
   }
 }
 
@@ -120,45 +98,35 @@ export const cachegraph = Object.assign(middleware, { route })
 export default cachegraph
 
 /** Serves a GET/HEAD request of `route`: replays a hit, or runs the rest of the chain held. */
-async function serve(
-  state: State,
+function serve(
+  flow: Flow,
   route: HttpRoute<Request>,
   req: Request,
   res: Response,
   next: NextFunction,
-): Promise<void> {
-  const capture = new Capture()
-  const port = {
-    run: () => {
-      // A response no route produced (a 404 of no route, an error handler's) is never stored.
-      const held = hold(res as HeldResponse, (response) =>
-        capture.offer({ ...response, failed: req.route === undefined }),
-      )
-      if (state.route === undefined) state.pending = { hold: held, capture }
-      next()
-      return capture.response
-    },
-    release: (headers: Readonly<Record<string, string>>) => capture.release(headers),
-  }
-  let outcome: ServeOutcome
-  try {
-    outcome = await state.http.serve(route, exchange(req), port)
-  } catch (error) {
-    if (error === ABANDONED) return
-    throw error
-  } finally {
-    if (state.pending?.capture === capture) state.pending = undefined
-  }
-  if (outcome.action === 'replay') {
-    const { status, headers, body } = outcome.response
-    res.status(status)
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
-    res.end(body)
-  } else if (outcome.action === 'pass') {
-    for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value)
-    state.added = outcome.headers
+): void {
+  const run = (undoable: (undo: () => void) => void) => {
+    // A response no route produced (a 404 of no route, an error handler's) is never stored.
+    const held = hold(res as HeldResponse, async (response) =>
+      flow.sending({ ...response, failed: req.route === undefined }),
+    )
+    undoable(() => held.restore())
     next()
   }
+  flow
+    .lookup(route, run)
+    .then((outcome) => {
+      if (outcome.action === 'replay') {
+        const { status, headers, body } = outcome.response
+        res.status(status)
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+        res.end(body)
+      } else if (outcome.action === 'pass') {
+        for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value)
+        next()
+      }
+    })
+    .catch(next)
 }
 
 /** The route pattern Express matched (`/users/:id` under its router's base), if any. */
@@ -167,6 +135,20 @@ function patternOf(req: Request): string | undefined {
   return typeof path === 'string' ? req.baseUrl + path : undefined
 }
 
-/** `req.host` is the forwarded host only under Express's `trust proxy`. */
-const exchange = (req: Request) =>
-  exchangeOf(req, req.method, req.originalUrl, req.headers, req.host)
+/**
+ * The request as the core sees it. Its host is Express 5's `req.host` (the forwarded host only
+ * under `trust proxy`), computed here the same way so that Express 4, whose `req.host` drops
+ * the port, gives the same keys.
+ */
+function exchange(req: Request) {
+  const trust = req.app.get('trust proxy fn') as (
+    address: string | undefined,
+    hop: number,
+  ) => boolean
+  const forwarded = req.get('x-forwarded-host')
+  const host =
+    forwarded && trust(req.socket.remoteAddress, 0)
+      ? forwarded.split(',')[0]?.trimEnd()
+      : req.get('host')
+  return exchangeOf(req, req.method, req.originalUrl, req.headers, host)
+}

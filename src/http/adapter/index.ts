@@ -1,7 +1,8 @@
-/** What every framework adapter shares: setup, route registry, Node and fetch conversions. */
+/** What every framework adapter shares: setup, route registry, the request flow, conversions. */
 export { capturedFetch, fetchExchange } from './fetch.js'
+export { flows, type LookupOutcome, RequestFlow } from './flow.js'
 export { type HeldResponse, type Hold, hold } from './node-hold.js'
-export { fetchRequestOf, nodeAnswer, type NodeAnswer, underPrefix } from './node.js'
+export { adminAnswer, fetchRequestOf, nodeAnswer, type NodeAnswer, underPrefix } from './node.js'
 export { checkRoute, routeOf } from './routes.js'
 export {
   type AdapterCore,

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 
+import type { AdminHandler } from '../admin/handler.js'
+
 /**
  * Node's request as a fetch `Request`, for the admin API's fetch-style handler. `target` is the
  * raw request target (`/api/cache/keys?count=5`). A body the framework parsed already goes as
@@ -55,6 +57,22 @@ export async function nodeAnswer(answer: Response, httpVersionMajor: number): Pr
   }
   if (httpVersionMajor === 1) headers.push(['connection', 'close'])
   return { status: answer.status, headers, body: Readable.fromWeb(answer.body) }
+}
+
+/**
+ * The admin API's answer to a Node request (see {@link fetchRequestOf} for `target`, `parsed` and
+ * `stream`), as a Node framework sends it; `undefined` when the request is not the admin API's.
+ */
+export async function adminAnswer<R>(
+  admin: AdminHandler<R>,
+  original: R,
+  raw: IncomingMessage,
+  target: string,
+  parsed: unknown,
+  stream: boolean,
+): Promise<NodeAnswer | undefined> {
+  const answer = await admin(fetchRequestOf(raw, target, parsed, stream), original)
+  return answer === undefined ? undefined : nodeAnswer(answer, raw.httpVersionMajor)
 }
 
 /** Whether `path` (no query) is the admin API's `prefix` or under it. */
