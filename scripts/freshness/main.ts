@@ -8,9 +8,15 @@ import { HELP, parseOptions, UsageError } from './options.js'
 import { buildReport, formatReport } from './report.js'
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2)
+  // --next: the check through two Next.js instances (next.ts), with options of its own.
+  if (argv.includes('--next')) {
+    const { runNextCheck } = await import('./next.js')
+    return runNextCheck(argv.filter((arg) => arg !== '--next'))
+  }
   let options
   try {
-    options = parseOptions(process.argv.slice(2))
+    options = parseOptions(argv)
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof TypeError)) throw error
     process.stderr.write(`${error.message}\n\n${HELP}\n`)

@@ -97,6 +97,8 @@ ${FAULTS.map((f) => `                         ${f.kind.padEnd(14)} ${f.what}`).j
   --break <name>       test a copy of dist/ with one protection removed:
 ${BREAKS.map((b) => `                         ${b.name.padEnd(16)} ${b.what}`).join('\n')}
   --json               print the result as JSON
+  --next               check through two Next.js instances of examples/next instead
+                       (its own options: --next --help)
   --help               this text
 
 Exit code: 0 when no read was stale beyond what the consistency model allows, no caller saw an

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,20 +58,40 @@ export async function buildExample(): Promise<ExampleBuild> {
   const dir = join(cacheRoot, hash)
   const distDir = relative(exampleDir, dir)
   const complete = join(dir, 'cachegraph-build-complete')
-  if (existsSync(complete)) return { distDir, built: false, ms: performance.now() - started }
+  const lock = `${dir}.lock`
   await mkdir(cacheRoot, { recursive: true })
-  for (const old of await readdir(cacheRoot)) {
-    await rm(join(cacheRoot, old), { recursive: true, force: true })
+  // Test files (and the freshness checker) may ask at once: one builds, the others wait for it.
+  for (;;) {
+    if (existsSync(complete)) return { distDir, built: false, ms: performance.now() - started }
+    try {
+      await mkdir(lock)
+      break
+    } catch {
+      // Someone else is building (a lock older than the longest build is left from a crash).
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
+      if (age > BUILD_TIMEOUT_MS) await rm(lock, { recursive: true, force: true })
+      else await new Promise((resolve) => setTimeout(resolve, 500))
+    }
   }
-  const { code, output } = await runToEnd(process.execPath, [nextBin, 'build', exampleDir], {
-    ...process.env,
-    NEXT_TELEMETRY_DISABLED: '1',
-    NEXT_DIST_DIR: distDir,
-  })
-  if (code !== 0) throw new Error(`next build failed (${code}):\n${output}`)
-  await writeFile(complete, new Date().toISOString())
+  try {
+    for (const old of await readdir(cacheRoot)) {
+      if (old !== `${hash}.lock`) await rm(join(cacheRoot, old), { recursive: true, force: true })
+    }
+    const { code, output } = await runToEnd(process.execPath, [nextBin, 'build', exampleDir], {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: '1',
+      NEXT_DIST_DIR: distDir,
+    })
+    if (code !== 0) throw new Error(`next build failed (${code}):\n${output}`)
+    await writeFile(complete, new Date().toISOString())
+  } finally {
+    await rm(lock, { recursive: true, force: true })
+  }
   return { distDir, built: true, ms: performance.now() - started }
 }
+
+/** Longer than any build takes, even on a busy machine. */
+const BUILD_TIMEOUT_MS = 10 * 60_000
 
 function runToEnd(
   command: string,
