@@ -84,7 +84,7 @@ export default tseslint.config(
   },
   {
     // Redis (store, cluster, bus) implements the store and bus contracts; it knows nothing of the
-    // engine (durations aside), memoization or HTTP.
+    // engine, memoization or HTTP (durations come from the shared util/duration.ts).
     files: ['src/redis/**'],
     rules: {
       'no-restricted-imports': [
@@ -98,16 +98,14 @@ export default tseslint.config(
             '**/client/**',
             '**/protocol/**',
             '**/cache/**',
-            '!**/cache/duration.js',
           ],
         },
       ],
     },
   },
   {
-    // The HTTP core uses the engine through its public entry (`../index.js`). The exceptions
-    // below are the pieces the public API does not offer yet (issue 19): reporting an error as
-    // the cache's `error` event (INTERNAL), durations and the entity tags of a result.
+    // The HTTP core uses the engine through its public entry (`../index.js`) only: settings,
+    // reportError, entity tags; durations come from the shared util/duration.ts.
     files: ['src/http/**'],
     rules: {
       'no-restricted-imports': [
@@ -118,10 +116,7 @@ export default tseslint.config(
             '**/service/**',
             '**/client/**',
             '**/cache/**',
-            '!**/cache/internal.js',
-            '!**/cache/duration.js',
             '**/memo/**',
-            '!**/memo/entities.js',
             '**/stores/**',
             '**/bus/**',
           ],
@@ -152,12 +147,23 @@ export default tseslint.config(
     },
   },
   {
-    // The service is the HTTP core's admin API and the protocol over the public engine.
+    // The service is the HTTP core's admin API and the protocol over the public engine: stores,
+    // the bus and Redis are the host's choice (the CLI's), never the handler's.
     files: ['src/service/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/cache/**', '**/memo/**', '**/adapters/**', '**/client/**'] },
+        {
+          patterns: [
+            '**/cache/**',
+            '**/memo/**',
+            '**/adapters/**',
+            '**/client/**',
+            '**/stores/**',
+            '**/bus/**',
+            '**/redis/**',
+          ],
+        },
       ],
     },
   },

@@ -62,10 +62,6 @@ export class Cache {
       },
       invalidate: (tags) => invalidate(this.#engine, tags, false),
       keyTag: (key) => keyTag(this.#ns.prefix + key),
-      ttlMs: this.#engine.options.ttlMs,
-      maxSilenceMs: this.#engine.options.bus?.maxSilenceMs,
-      now: () => this.#engine.options.clock.now(),
-      reportError: (error, operation) => this.#engine.reportError(error, operation),
     }
   }
 
@@ -387,6 +383,17 @@ export class Cache {
       { replayQueue: engine.shared?.pending ?? 0, circuit: engine.shared?.circuit ?? 'closed' },
       engine.sync?.stats(),
     )
+  }
+
+  /**
+   * Reports a failure of something built on the cache (an HTTP layer's CDN purge, a background
+   * job) the way the cache reports its own: as an `error` event, and to the `logger`. One
+   * listener then hears every failure. Never throws.
+   *
+   * @example cache.reportError(error, 'cdn:purge')
+   */
+  reportError(error: unknown, operation: string, key?: string): void {
+    this.#engine.reportError(error, operation, key)
   }
 
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): this {

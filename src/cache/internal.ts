@@ -25,14 +25,6 @@ export interface InternalApi {
   invalidate(tags: readonly string[]): Promise<InvalidationResult>
   /** The implicit tag of one key of this namespace. */
   keyTag(key: string): string
-  /** The cache's default ttl, in ms (the HTTP layer's edge lifetimes). */
-  readonly ttlMs: number
-  /** The bus's `maxSilence` in ms, undefined without a bus (the HTTP layer's CDN re-purge). */
-  readonly maxSilenceMs: number | undefined
-  /** The cache's clock. */
-  now(): number
-  /** Reports a failure as the cache's `error` event. */
-  reportError(error: unknown, operation: string): void
 }
 
 /** What the memoization layer (`ops/wrap.ts`, `ops/invalidates.ts`) needs of a cache. */

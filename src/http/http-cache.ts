@@ -1,4 +1,4 @@
-import { toMs } from '../cache/duration.js'
+import { toMs } from '../util/duration.js'
 import { CacheError, type Cache, currentDependencies, type LoaderContext } from '../index.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'

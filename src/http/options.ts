@@ -1,8 +1,7 @@
 import { invalidOption } from '../errors.js'
 import { checkLogger, type Logger } from '../warnings.js'
 import type { Cache, Clock, Duration, EntitySpec } from '../index.js'
-import { toMs } from '../cache/duration.js'
-import { INTERNAL } from '../cache/internal.js'
+import { toMs } from '../util/duration.js'
 import { type CdnOption, resolveCdn, type ResolvedCdn } from './cdn/options.js'
 import { type CookieFilter, cookieFilter } from './cookies.js'
 import { type Freshness, freshnessJudge } from './freshness.js'
@@ -282,8 +281,8 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
   const clock = options.clock ?? wallClock
   if (typeof clock?.now !== 'function') throw invalidOption('clock', 'must have a now() method')
   // A stand-in cache (the adapters' route checker) has neither: defaults then.
-  const settings = (cache as Partial<Pick<Cache, 'settings'>>).settings
-  const internal = (cache as Partial<Pick<Cache, typeof INTERNAL>>)[INTERNAL]
+  const host = cache as Partial<Pick<Cache, 'settings' | 'reportError'>>
+  const settings = host.settings
   const cdn =
     options.cdn === undefined ? undefined : resolveCdn(options.cdn, settings?.maxSilenceMs)
   return {
@@ -291,8 +290,7 @@ export function resolveHttpOptions(options: HttpCacheOptions): ResolvedHttpOptio
     cdn,
     defaultTtlMs: settings?.ttlMs ?? 300_000,
     cacheNow: settings === undefined ? Date.now : () => settings.clock.now(),
-    // Not public yet: the cache's `error` event is emitted by the engine only.
-    reportToCache: (error, operation) => internal?.reportError(error, operation),
+    reportToCache: (error, operation) => host.reportError?.(error, operation),
     cacheAll: options.cacheAll ?? false,
     ttl: options.ttl,
     maxResponseBytes,

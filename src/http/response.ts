@@ -1,5 +1,4 @@
-import type { EntitySpec } from '../index.js'
-import { resultEntityTags } from '../memo/entities.js'
+import { type EntitySpec, resultEntityTags } from '../index.js'
 import {
   byteLength,
   headerText,

@@ -1,5 +1,5 @@
 import type { FleetAck } from '../cache/model/fleet-acks.js'
-import type { Duration } from '../cache/duration.js'
+import type { Duration } from '../util/duration.js'
 import type { Serializer } from '../cache/serializer.js'
 import type { Clock } from '../clock.js'
 import type { Bus } from '../bus/bus.js'

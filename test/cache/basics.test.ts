@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 
-import { createCache, entityTag, isCacheError, memoryStore } from '../../src/index.js'
+import {
+  collectionTag,
+  createCache,
+  entityTag,
+  entityTags,
+  isCacheError,
+  memoryStore,
+  resultEntityTags,
+} from '../../src/index.js'
 import { FakeClock } from '../../src/testing/index.js'
 
 import { ALL_TIERS } from '../helpers/tiers.js'
@@ -186,6 +194,32 @@ describe('stats and events', () => {
       loads: 1,
     })
     expect(stats.hitRate).toBeCloseTo(2 / 3)
+  })
+
+  it('reportError reports a failure of a layer built on the cache as its error event', async () => {
+    const cache = createCache({ namespace: 'app' })
+    const events: unknown[] = []
+    cache.on('error', (event) => events.push(event))
+    const failure = new Error('purge failed')
+    cache.namespace('pages').reportError(failure, 'cdn:purge')
+    cache.reportError(failure, 'job', 'k')
+    expect(events).toEqual([
+      { error: failure, operation: 'cdn:purge' },
+      { error: failure, operation: 'job', key: 'k' },
+    ])
+    await cache.close()
+    expect(() => cache.reportError(failure, 'late')).not.toThrow()
+  })
+
+  it('the entity tags of a result are public: entityTags, and resultEntityTags with the collection', () => {
+    const page = { items: [{ id: 7 }, { id: 8 }], next: null }
+    expect(entityTags(page, 'user')).toEqual([entityTag('user', 7), entityTag('user', 8)])
+    expect(resultEntityTags(page, 'user')).toEqual([
+      entityTag('user', 7),
+      entityTag('user', 8),
+      collectionTag('user'),
+    ])
+    expect(resultEntityTags({ id: 7 }, 'user')).toEqual([entityTag('user', 7)])
   })
 
   it('a throwing listener does not break the operation', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../model/frame.js'
 import type { SessionState } from './session.js'
 import type { Loader, LoaderContext } from '../../types/options.js'
-import { toMs } from '../duration.js'
+import { toMs } from '../../util/duration.js'
 import { CachedFailure, type DecodedEntry } from '../tiers/entry-codec.js'
 import { countMiss, judge, Served, countHit } from '../tiers/lookup.js'
 import type { Engine } from '../engine.js'

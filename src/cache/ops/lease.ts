@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 
-import { toMs } from '../duration.js'
+import { toMs } from '../../util/duration.js'
 import type { Engine } from '../engine.js'
 import type { SharedTier } from '../tiers/shared.js'
 import type { GetOrSetOptions } from '../../types/options.js'

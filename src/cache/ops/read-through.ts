@@ -7,7 +7,7 @@ import {
   runInFrame,
 } from '../model/frame.js'
 import type { GetOrSetOptions, Loader } from '../../types/options.js'
-import { toMs } from '../duration.js'
+import { toMs } from '../../util/duration.js'
 import { CachedFailure } from '../tiers/entry-codec.js'
 import { countHit, judge, localEntry, Served } from '../tiers/lookup.js'
 import { type Engine } from '../engine.js'

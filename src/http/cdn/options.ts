@@ -1,4 +1,4 @@
-import { toMs } from '../../cache/duration.js'
+import { toMs } from '../../util/duration.js'
 import { invalidOption } from '../../errors.js'
 import type { Duration } from '../../index.js'
 import type { Purger } from './purger.js'
