@@ -60,11 +60,25 @@ const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 3)
 const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 1_000)
 const IN_FLIGHT = 64
 const TRUST_TIMEOUT_MS = 30_000
+const START_BATCH = 25
+const PROPAGATION_MAX_MS = 15_000
+/** No call to a fleet process may take longer than this (the benchmark fails instead). */
+const CALL_TIMEOUT_MS = 180_000
 const VALUE_BYTES = 1024
 const TARGETS = { idlePerMember: 1, writeVsRaw: 0.5, ackFlat: 2 }
 
 const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/** A call of a member that has not settled after this long is given up on (and counted). */
+const OP_TIMEOUT_MS = 5_000
+const TIMED_OUT = Symbol('timed out')
+
+/** `promise`, or TIMED_OUT once `ms` have passed without it settling. */
+function within(promise, ms = OP_TIMEOUT_MS) {
+  let timer
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, TIMED_OUT)))
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
 
 /** A plain object whose JSON is exactly VALUE_BYTES long. */
 function makeValue(n) {
@@ -87,15 +101,21 @@ function host() {
     async start({ url, prefix, count }) {
       client = new Redis(url)
       raw = new Redis(url)
-      caches = Array.from({ length: count }, () =>
-        createCache({ ttl: '10m', store: redisStore({ client, prefix }), bus: redisBus() }),
-      )
-      caches.forEach((cache, c) =>
+      // Members join START_BATCH at a time, as a fleet grows, each reading once.
+      for (let c = 0; c < count; c++) {
+        const cache = createCache({
+          ttl: '10m',
+          store: redisStore({ client, prefix }),
+          bus: redisBus(),
+        })
         cache.on('bus:invalidate', ({ tags }) => {
           if (recording) arrivals.push([c, tags[0], now()])
-        }),
-      )
-      await Promise.all(caches.map((cache) => cache.get('warm-up')))
+        })
+        caches.push(cache)
+        if (caches.length % START_BATCH === 0 || c === count - 1) {
+          await Promise.all(caches.slice(-START_BATCH).map((x) => x.get('warm-up')))
+        }
+      }
       const deadline = Date.now() + TRUST_TIMEOUT_MS
       const trusted = () => caches.filter((cache) => cache.stats().bus?.trusted).length
       while (trusted() < count && Date.now() < deadline) await sleep(20)
@@ -111,31 +131,52 @@ function host() {
       arrivals = []
       return out
     },
-    async propagate({ run, count }) {
+    /** Invalidations one at a time, up to `count` or `maxMs`; those that threw are counted. */
+    async propagate({ run, count, maxMs }) {
       const sent = []
-      for (let n = 0; n < count; n++) {
+      let failed = 0
+      let timedOut = false
+      const started = Date.now()
+      for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
         const tag = `p:${run}:${n}`
         const called = now()
-        await caches[0].invalidate(tag)
-        sent.push([tag, called])
+        try {
+          if ((await within(caches[0].invalidate(tag))) === TIMED_OUT) {
+            timedOut = true
+            break
+          }
+          sent.push([tag, called])
+        } catch {
+          failed++
+        }
         await sleep(Math.random() * 2)
       }
-      return sent
+      return { sent, failed, timedOut }
     },
     async acked({ run, count, maxMs }) {
       const calls = []
+      let failed = 0
+      let timedOut = false
       const started = Date.now()
       for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
         const t0 = performance.now()
-        const result = await caches[0].invalidate(`a:${run}:${n}`, { ack: true })
-        calls.push({
-          ms: performance.now() - t0,
-          members: result.fleet?.members,
-          acked: result.fleet?.acked,
-          late: result.fleet?.late?.length,
-        })
+        try {
+          const result = await within(caches[0].invalidate(`a:${run}:${n}`, { ack: true }))
+          if (result === TIMED_OUT) {
+            timedOut = true
+            break
+          }
+          calls.push({
+            ms: performance.now() - t0,
+            members: result.fleet?.members,
+            acked: result.fleet?.acked,
+            late: result.fleet?.late?.length,
+          })
+        } catch {
+          failed++
+        }
       }
-      return calls
+      return { calls, failed, timedOut }
     },
     /** Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn. */
     async write({ mode, marker, ms, only }) {
@@ -148,13 +189,14 @@ function host() {
               const key = `${marker}${n}`
               const cache = targets[n % targets.length]
               const tags = [`item:${key}`, `group:${n % 100}`, 'all']
-              if (!(await cache.set(key, makeValue(n), { tags }))) notStored++
+              // A set that has not settled within OP_TIMEOUT_MS counts as not stored.
+              if ((await within(cache.set(key, makeValue(n), { tags }))) !== true) notStored++
             }
       return { ...(await runFor(ms, IN_FLIGHT, write)), notStored }
     },
     async close() {
-      await Promise.all(caches.map((cache) => cache.close()))
-      await Promise.all([client.quit(), raw.quit()])
+      await within(Promise.all(caches.map((cache) => cache.close())))
+      await within(Promise.all([client.quit(), raw.quit()]))
       setImmediate(() => process.exit(0))
     },
   }
@@ -198,7 +240,15 @@ async function spawnHost() {
     call(cmd, args) {
       const id = nextId++
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject })
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`host ${child.pid}: ${cmd} took over ${CALL_TIMEOUT_MS} ms`))
+        }, CALL_TIMEOUT_MS)
+        const done = (settle) => (value) => {
+          clearTimeout(timer)
+          settle(value)
+        }
+        pending.set(id, { resolve: done(resolve), reject: done(reject) })
         child.send({ id, cmd, args })
       })
     },
@@ -231,6 +281,8 @@ async function coordinator() {
   const redis = await startPrivateRedis('fleet.js')
   const hosts = []
   const fleets = []
+  // Also on a signal or a crash: no fleet process outlives this one.
+  process.on('exit', () => hosts.forEach((h) => h.child.exitCode === null && h.child.kill()))
   try {
     for (const members of FLEETS) {
       if (!Number.isInteger(members) || members < 1) throw new Error(`BENCH_FLEET: ${members}?`)
@@ -288,23 +340,39 @@ async function measureFleet(redis, shape, all) {
   if (shape.members > 1) {
     console.log(`  bus propagation: ${MESSAGES} invalidations, one at a time...`)
     await Promise.all(hosts.map((h) => h.call('record')))
-    const sent = new Map(await writer.call('propagate', { run, count: MESSAGES }))
+    const propagated = await writer.call('propagate', {
+      run,
+      count: MESSAGES,
+      maxMs: PROPAGATION_MAX_MS,
+    })
+    const sent = new Map(propagated.sent)
     await sleep(500)
     const arrivals = await Promise.all(hosts.map((h) => h.call('arrivals')))
     const latencies = []
     const lastApplied = new Map()
-    for (const list of arrivals) {
-      for (const [, tag, at] of list) {
+    // A member may apply a step twice (from the bus, then from a replay): its first time counts.
+    const seen = new Set()
+    let repeated = 0
+    arrivals.forEach((list, h) => {
+      for (const [c, tag, at] of list) {
         const called = sent.get(tag)
         if (called === undefined) continue
+        if (seen.has(`${h}:${c}:${tag}`)) {
+          repeated++
+          continue
+        }
+        seen.add(`${h}:${c}:${tag}`)
         latencies.push(at - called)
         lastApplied.set(tag, Math.max(lastApplied.get(tag) ?? 0, at - called))
       }
-    }
+    })
     fleet.propagation = {
       messages: sent.size,
       expected: sent.size * (shape.members - 1),
       applied: latencies.length,
+      repeated,
+      failed: propagated.failed,
+      timedOut: propagated.timedOut,
       ms: latencyStats(latencies),
       wholeFleetMs: latencyStats([...lastApplied.values()]),
     }
@@ -313,14 +381,21 @@ async function measureFleet(redis, shape, all) {
   // Acknowledged invalidations.
   console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time...`)
   const ackBefore = await serverSnapshot(admin)
-  const calls = await writer.call('acked', { run, count: ACKS, maxMs: ACK_MAX_MS })
+  const { calls, failed, timedOut } = await writer.call('acked', {
+    run,
+    count: ACKS,
+    maxMs: ACK_MAX_MS,
+  })
   const ackDelta = serverDelta(ackBefore, await serverSnapshot(admin))
   const ackNet = net(ackDelta)
   fleet.acked = {
     calls: calls.length,
+    failed,
+    timedOut,
     ms: latencyStats(calls.map((c) => c.ms)),
-    commandsPerCall: ackNet.commands / calls.length,
-    redisCpuUsPerCall: (ackNet.cpuSeconds * 1e6) / calls.length,
+    commandsPerCall: calls.length > 0 ? ackNet.commands / calls.length : NaN,
+    commandsPerCallGross: calls.length > 0 ? ackDelta.total / calls.length : NaN,
+    redisCpuUsPerCall: calls.length > 0 ? (ackNet.cpuSeconds * 1e6) / calls.length : NaN,
     byCommandPerCall: Object.fromEntries(
       Object.entries(ackDelta.commands).map(([name, n]) => [name, n / calls.length]),
     ),
@@ -338,14 +413,15 @@ async function measureFleet(redis, shape, all) {
     )
     const delta = serverDelta(before, await serverSnapshot(admin))
     await deleteKeysContaining(admin, marker)
-    const ops = done.reduce((n, d) => n + d.ops, 0)
+    // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
+    const notStored = done.reduce((n, x) => n + (x.notStored ?? 0), 0)
+    const ops = done.reduce((n, x) => n + x.ops, 0) - notStored
     const d = net(delta)
     return {
-      // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
-      opsPerSec: done.reduce((n, x) => n + (x.ops - x.notStored) / x.seconds, 0),
-      notStored: done.reduce((n, x) => n + x.notStored, 0),
-      commandsPerSet: d.commands / ops,
-      redisCpuUsPerSet: (d.cpuSeconds * 1e6) / ops,
+      opsPerSec: done.reduce((n, x) => n + (x.ops - (x.notStored ?? 0)) / x.seconds, 0),
+      notStored,
+      commandsPerSet: ops > 0 ? d.commands / ops : NaN,
+      redisCpuUsPerSet: ops > 0 ? (d.cpuSeconds * 1e6) / ops : NaN,
     }
   }
 
@@ -392,18 +468,19 @@ const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') :
 
 function printFleet(f) {
   console.log(
-    `  idle: ${f2(f.idle.commandsPerSecond)} commands/s, ${f2(f.idle.perMember)} per member`,
+    `  ${f.trusted} of ${f.members} trusted; idle: ${f2(f.idle.commandsPerSecond)} commands/s, ` +
+      `${f2(f.idle.perMember)} per member`,
   )
   if (f.propagation) {
     const p = f.propagation
     console.log(
-      `  propagation: ${p.applied} of ${p.expected} applied; ms p50 ${f2(p.ms?.p50)} p99 ` +
+      `  propagation: ${p.applied} of ${p.expected} applied (${p.failed} calls threw${p.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}); ms p50 ${f2(p.ms?.p50)} p99 ` +
         `${f2(p.ms?.p99)} max ${f2(p.ms?.max)}; whole fleet p99 ${f2(p.wholeFleetMs?.p99)}`,
     )
   }
   const a = f.acked
   console.log(
-    `  acked invalidation: ${a.calls} calls, p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
+    `  acked invalidation: ${a.calls} calls (${a.failed} threw${a.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}), p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
       `${f2(a.commandsPerCall)} commands and ${f2(a.redisCpuUsPerCall)} µs Redis CPU per call ` +
       `(net of idle); members ${a.members}, acked ${a.acked}, late ${a.late}`,
   )

@@ -26,6 +26,15 @@ function freePort() {
   })
 }
 
+let exitsOnSignals = false
+
+/** SIGINT and SIGTERM end this process through `process.exit`, so its 'exit' handlers run. */
+function exitOnSignals() {
+  if (exitsOnSignals) return
+  exitsOnSignals = true
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130))
+}
+
 /**
  * Starts a private redis-server and connects an admin client to it. Exits with 1, saying why,
  * when there is no redis-server to start. Returns `{ url, admin, version, stop() }`; `stop()`
@@ -40,6 +49,7 @@ export async function startPrivateRedis(script) {
     )
     process.exit(1)
   }
+  exitOnSignals()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cgbench-redis-'))
   for (let attempt = 0; ; attempt++) {
     const port = await freePort()

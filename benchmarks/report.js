@@ -1,21 +1,50 @@
 // Writes the "Results" section of README.md from results/*.json: every scenario side by side with
-// its competitors, then the SPEC §7 targets with met / not met. Run after the benchmarks
-// (`npm run bench` does); `node report.js --stdout` prints the section instead of writing it.
+// its competitors, then every SPEC §7 target with met / not met. Run after the benchmarks
+// (`npm run bench` does); `node report.js --stdout` prints the section instead of writing it, and
+// `node report.js --check` exits with 1 when a target in the tables is not met (as each script's
+// own --check does for its targets; "not run" is not a failure).
 //
 // Only the part between the marker lines `<!-- results:start -->` and `<!-- results:end -->` is
 // replaced: the method sections above stay hand-written. A result file that is missing renders as
 // "not run", so the report can be made from a partial run, and a warning says when the files do
 // not come from one run (dates more than 3 hours apart, or different cachegraph commits). The
-// sections live in report/, by what they measure; this file puts them together.
+// sections live in report/, by what they measure; SECTIONS below puts them together.
 
 import { readFileSync, writeFileSync } from 'node:fs'
 
+import { fleet, idle, writeHeavy } from './report/fleet.js'
 import { table } from './report/format.js'
 import { http, httpMemory, serviceLoad } from './report/http.js'
 import { firstRead, invalidation, l1Hit, memoHit, serializer } from './report/in-process.js'
 import { commitOf, readResults } from './report/read.js'
 import { busGap, busPropagation, l2Hit, roundTrips } from './report/redis-and-bus.js'
-import { targets } from './report/targets.js'
+import { sectionTargets, specTargets, targetsSection } from './report/targets.js'
+
+/**
+ * The sections of the report, in this order. A section is a function of every result file, by
+ * name (`results['l2-hit']` is results/l2-hit.json), returning its Markdown lines: a `###`
+ * heading first, and `NOT_RUN('<file>')` from report/format.js when its file is missing. To add
+ * one, write report/<name>.js exporting such a function and add it to this list. A section may
+ * also give the targets table rows of its own: a `targets` property, `(results) => rows` made
+ * with `target()` from report/targets.js.
+ */
+const SECTIONS = [
+  l1Hit,
+  memoHit,
+  l2Hit,
+  invalidation,
+  firstRead,
+  busPropagation,
+  busGap,
+  http,
+  serviceLoad,
+  serializer,
+  roundTrips,
+  httpMemory,
+  writeHeavy,
+  idle,
+  fleet,
+]
 
 const README = new URL('./README.md', import.meta.url)
 const START = '<!-- results:start -->'
@@ -75,31 +104,24 @@ function consistency(results) {
   ]
 }
 
+/** The generated Markdown, and every target row (for --check). */
 function render() {
   const { results, problems } = readResults()
-  const sections = [
+  const spec = specTargets(results)
+  const others = sectionTargets(results, SECTIONS)
+  const parts = [
     header(results),
     consistency(results),
     problems.length > 0 ? ['', ...problems.map((p) => `> ${p}`)] : [],
-    l1Hit(results['l1-hit']),
-    memoHit(results['memo-hit']),
-    l2Hit(results['l2-hit']),
-    invalidation(results.invalidate, results['l2-hit']),
-    firstRead(results.invalidate, results['l2-hit']),
-    busPropagation(results['bus-latency']),
-    busGap(results['bus-gap']),
-    http(results.http),
-    serviceLoad(results['service-load']),
-    serializer(results.serializer),
-    roundTrips(results['round-trips']),
-    httpMemory(results['http-memory']),
-    targets(results),
+    ...SECTIONS.map((section) => section(results)),
+    targetsSection(spec, others),
   ]
-  return sections
+  const markdown = parts
     .filter((lines) => lines.length > 0)
     .map((lines) => lines.join('\n'))
     .join('\n\n')
     .replace(/\n{3,}/g, '\n\n')
+  return { markdown, rows: [...spec, ...others] }
 }
 
 /**
@@ -115,10 +137,17 @@ function replaceSection(readme, generated) {
   return [...lines.slice(0, start), block, ...lines.slice(end + 1)].join('\n')
 }
 
-const generated = render()
+const { markdown, rows } = render()
 if (process.argv.includes('--stdout')) {
-  console.log(generated)
+  console.log(markdown)
 } else {
-  writeFileSync(README, replaceSection(readFileSync(README, 'utf8'), generated))
-  console.log(`${generated}\n\nwritten to ${README.pathname} (between ${START} and ${END})`)
+  writeFileSync(README, replaceSection(readFileSync(README, 'utf8'), markdown))
+  console.log(`${markdown}\n\nwritten to ${README.pathname} (between ${START} and ${END})`)
+}
+const missed = rows.filter((row) => row.verdict.startsWith('not met'))
+if (process.argv.includes('--check') && missed.length > 0) {
+  console.error(
+    `\n${missed.length} target(s) not met:\n${missed.map((r) => `- ${r.text}`).join('\n')}`,
+  )
+  process.exitCode = 1
 }

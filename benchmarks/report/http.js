@@ -3,21 +3,30 @@
 
 import { int, NOT_RUN, table, x2 } from './format.js'
 
-export function http(r) {
+export function http(results) {
+  const r = results.http
   const out = ['### Cached HTTP GET (`http.js`)', '']
   if (!r) return [...out, NOT_RUN('http')]
   const m = r.method ?? {}
+  const generator = m.generator ?? 'autocannon'
   out.push(
-    `autocannon, ${m.connections} connections, ${m.rounds} rounds of ${m.seconds} s per route, ~${m.bodyBytes}-byte JSON body; medians.`,
+    `${generator}${m.threads && generator === 'wrk' ? ` (${m.threads} thread)` : ''}, ${m.connections} connections, ${m.rounds} rounds of ${m.seconds} s per route, ~${m.bodyBytes}-byte JSON body; req/s are medians, ratios the median of per-round ratios (min–max).`,
     '',
   )
+  if (generator !== 'wrk') {
+    out.push(
+      `> Not the reference: SPEC §7 measures with wrk. ${m.wrkMissing ?? 'This file predates the wrk runs.'}`,
+      '',
+    )
+  }
   const rows = Object.entries(r.results ?? {}).map(([fw, x]) => {
     const rps = x.requestsPerSecond ?? {}
+    const range = x.cachedVsConstRange
     return [
       fw,
       int(rps['/const']),
       int(rps['/cached/const']),
-      x2(x.cachedVsConst),
+      range ? `${x2(x.cachedVsConst)} (${x2(range.min)}–${x2(range.max)})` : x2(x.cachedVsConst),
       int(rps['/origin']),
       int(rps['/cached/origin']),
       x2(x.cachedVsOrigin),
@@ -41,7 +50,8 @@ export function http(r) {
   return out
 }
 
-export function serviceLoad(r) {
+export function serviceLoad(results) {
+  const r = results['service-load']
   const out = ['### Invalidation service under load (`service-load.js`)', '']
   if (!r) return [...out, NOT_RUN('service-load')]
   const rows = Object.entries(r.results ?? {}).map(([store, x]) => [
@@ -67,11 +77,12 @@ export function serviceLoad(r) {
   ]
 }
 
-export function httpMemory(r) {
+export function httpMemory(results) {
+  const r = results['http-memory']
   const out = ['### Memory per cached HTTP response (`http-memory.js`)', '']
   if (!r) return [...out, NOT_RUN('http-memory')]
-  const results = Object.entries(r.results ?? {})
-  const baseline = results.find(([label]) => label.includes('lru-cache'))
+  const subjects = Object.entries(r.results ?? {})
+  const baseline = subjects.find(([label]) => label.includes('lru-cache'))
   const base = baseline?.[1].bytesPerResponse
   out.push(
     `${int(r.responses)} cached responses of ${int(r.bodyBytes)} bytes; bytes retained per response` +
@@ -79,7 +90,7 @@ export function httpMemory(r) {
     '',
     table(
       ['label', 'bytes per response', 'heap', 'external', '× lru-cache'],
-      results.map(([label, x]) => [
+      subjects.map(([label, x]) => [
         label,
         int(x.bytesPerResponse),
         int(x.heapBytesPerResponse),

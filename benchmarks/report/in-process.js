@@ -11,7 +11,8 @@ export const LABELS = {
   'cacheable.getOrSet': 'cacheable getOrSet hit (in-memory primary, defaults)',
 }
 
-export function l1Hit(r) {
+export function l1Hit(results) {
+  const r = results['l1-hit']
   const out = ['### L1 hit (`l1-hit.js`)', '']
   if (!r) return [...out, NOT_RUN('l1-hit')]
   const m = r.method ?? {}
@@ -62,7 +63,8 @@ export function l1Hit(r) {
   return out
 }
 
-export function memoHit(r) {
+export function memoHit(results) {
+  const r = results['memo-hit']
   const out = ['### Memoized (`wrap`) hit (`memo-hit.js`)', '']
   if (!r) return [...out, NOT_RUN('memo-hit')]
   return [
@@ -80,7 +82,8 @@ export function memoHit(r) {
   ]
 }
 
-export function invalidation(inv, l2) {
+export function invalidation(results) {
+  const { invalidate: inv, 'l2-hit': l2 } = results
   const out = ['### Invalidation at 1 / 10,000 / 100,000 dependents', '']
   const headers = ['dependents: median µs (p99)', ...SIZES.map(size), '100k ÷ 1']
   const cell = (x) => (x ? `${us(x.medianUs)} (${us(x.p99Us)})` : '—')
@@ -121,7 +124,8 @@ export function invalidation(inv, l2) {
   return out
 }
 
-export function firstRead(inv, l2) {
+export function firstRead(results) {
+  const { invalidate: inv, 'l2-hit': l2 } = results
   const out = ['### First read after an invalidation', '']
   out.push('In-process (`invalidate.js`): the first `get` of a dependent, which must miss.', '')
   if (!inv?.firstRead) {
@@ -184,7 +188,8 @@ export function firstRead(inv, l2) {
   return out
 }
 
-export function serializer(r) {
+export function serializer(results) {
+  const r = results.serializer
   const out = ['### Serializer (`serializer.js`)', '']
   if (!r) return [...out, NOT_RUN('serializer')]
   const plain = r.opsPerSec?.plain ?? {}

@@ -3,7 +3,8 @@
 
 import { int, ms3, NOT_RUN, spread, table, x2 } from './format.js'
 
-export function l2Hit(r) {
+export function l2Hit(results) {
+  const r = results['l2-hit']
   const out = ['### L2 hit, Redis only, 64 in flight (`l2-hit.js`)', '']
   if (!r) return [...out, NOT_RUN('l2-hit')]
   out.push(
@@ -36,7 +37,8 @@ export const BUS_LABELS = {
   'bentocache.delete': 'bentocache `delete` (L1+L2+bus)',
 }
 
-export function busPropagation(r) {
+export function busPropagation(results) {
+  const r = results['bus-latency']
   const out = ['### Bus propagation between two processes (`bus-latency.js`)', '']
   if (!r) return [...out, NOT_RUN('bus-latency')]
   const latencies = busLatencies(r)
@@ -64,7 +66,8 @@ export function busPropagation(r) {
   return out
 }
 
-export function busGap(r) {
+export function busGap(results) {
+  const r = results['bus-gap']
   const out = ['### A lost bus message (`bus-gap.js`)', '']
   if (!r) return [...out, NOT_RUN('bus-gap')]
   const s = r.summary ?? {}
@@ -93,7 +96,8 @@ export function busGap(r) {
   ]
 }
 
-export function roundTrips(r) {
+export function roundTrips(results) {
+  const r = results['round-trips']
   const out = ['### Redis round trips per operation (`round-trips.js`)', '']
   if (!r) return [...out, NOT_RUN('round-trips')]
   const ops = r.operations ?? []
