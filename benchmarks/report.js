@@ -16,6 +16,7 @@ import { fleet, idle, writeHeavy } from './report/fleet.js'
 import { table } from './report/format.js'
 import { http, httpMemory, serviceLoad } from './report/http.js'
 import { firstRead, invalidation, l1Hit, memoHit, serializer } from './report/in-process.js'
+import { next } from './report/next.js'
 import { commitOf, readResults } from './report/read.js'
 import { busGap, busPropagation, l2Hit, roundTrips } from './report/redis-and-bus.js'
 import { sectionTargets, specTargets, targetsSection } from './report/targets.js'
@@ -44,6 +45,7 @@ const SECTIONS = [
   writeHeavy,
   idle,
   fleet,
+  next,
 ]
 
 const README = new URL('./README.md', import.meta.url)
