@@ -225,7 +225,10 @@ export interface EntryInfo {
   start: number
   /** `valid`, `stale` (soft-invalidated) or `invalid`. */
   status: 'valid' | 'stale' | 'invalid'
-  /** Serialized size in bytes (shared tier) or the L1 estimate. */
+  /**
+   * The length of the serialized payload the shared tier holds (read from it when the entry is in
+   * L1 too; bytes for ASCII text), or the L1's estimate in bytes without a shared tier.
+   */
   size: number | undefined
 }
 

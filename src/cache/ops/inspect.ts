@@ -1,6 +1,7 @@
 import type { EntryInfo } from '../../types/options.js'
 import type { Engine } from '../engine.js'
 import { Validity } from '../model/tag-registry.js'
+import { estimateSize } from '../tiers/size.js'
 
 const STATUS = {
   [Validity.Valid]: 'valid',
@@ -27,7 +28,7 @@ export async function describeEntry(
       expiresAt: local.expiresAt,
       start: local.start,
       status,
-      size: local.size || undefined,
+      size: local.size || (await sizeOf(engine, fullKey, local.value)),
     }
   }
   if (engine.shared === undefined) return undefined
@@ -46,6 +47,21 @@ export async function describeEntry(
     status,
     size: entry.size,
   }
+}
+
+/**
+ * The size of an L1 entry that was kept without one (sizes are computed only for `l1.maxBytes`
+ * and `maxEntryBytes`): what the shared tier stores for it, read once; else, for an entry that
+ * lives only in this process, the L1 estimate.
+ */
+async function sizeOf(
+  engine: Engine,
+  fullKey: string,
+  value: unknown,
+): Promise<number | undefined> {
+  if (engine.shared === undefined) return estimateSize(value)
+  const read = await engine.shared.read([fullKey])
+  return read?.entries[0]?.size
 }
 
 /** `cache.dependents()`: up to `limit` keys of one namespace in L1 whose tags include `tag`. */
