@@ -4,9 +4,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
 import { adminAnswer, type AdapterOptions, checkRoute } from '../http/adapter/index.js'
 import { consoleLog, createAdapterCore, type HeldResponse, hold } from '../http/adapter/index.js'
-import { RequestFlow, routeOf, underPrefix } from '../http/adapter/index.js'
+import { RequestFlow, underPrefix } from '../http/adapter/index.js'
 import { exchangeOf, isRead, isWrite } from '../http/index.js'
-import type { HttpCache, HttpRoute, RouteCacheOptions } from '../http/index.js'
+import type { HttpRoute, RouteCacheOptions } from '../http/index.js'
 import { CacheError, type Cache } from '../index.js'
 
 declare global {
@@ -29,8 +29,8 @@ export type CachegraphExpressOptions = AdapterOptions<Request>
 
 type Flow = RequestFlow<Request>
 
-/** Each request's flow, and the core the app-wide middleware gave it (for `cachegraph.route()`). */
-const states = new WeakMap<Request, { flow: Flow; http: HttpCache<Request> }>()
+/** Each request's flow, for `cachegraph.route()`. */
+const flows = new WeakMap<Request, Flow>()
 
 /**
  * The cachegraph Express middleware (Express 5 and 4): `app.use(cachegraph({ cache }))` before
@@ -52,7 +52,7 @@ function middleware(options: CachegraphExpressOptions): RequestHandler {
       undefined,
       () => patternOf(req),
     )
-    states.set(req, { flow, http })
+    flows.set(req, flow)
     if (isWrite(req.method)) hold(res as HeldResponse, async (response) => flow.sending(response))
     else if (cacheAll.caches && isRead(req.method)) return serve(flow, cacheAll, req, res, next)
     next()
@@ -80,14 +80,13 @@ function middleware(options: CachegraphExpressOptions): RequestHandler {
 function route(options: RouteCacheOptions<Request> = {}): RequestHandler {
   checkRoute(options) // invalid options throw here, when the route is declared
   return (req, res, next) => {
-    const state = states.get(req)
-    if (state === undefined) {
+    const flow = flows.get(req)
+    if (flow === undefined) {
       const message = 'cachegraph: app.use(cachegraph({ cache })) must come before the routes'
       return next(new CacheError('E_INVALID_OPTION', message))
     }
-    const { flow, http } = state
     // Under `cacheAll`, the app-wide lookup ignored these options: this route takes over.
-    const added = flow.declare(routeOf(http, options, patternOf(req)))
+    const added = flow.declare(options, patternOf(req))
     for (const name of Object.keys(added)) res.removeHeader(name)
     if (!isRead(req.method) || !flow.route.caches) return next()
     serve(flow, flow.route, req, res, next)

@@ -1,22 +1,25 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { matchedRoutes } from 'hono/route'
 
-import {
-  type AdapterOptions,
-  capturedFetch,
-  checkRoute,
-  consoleLog,
-} from '../http/adapter/index.js'
-import { createAdapterCore, fetchExchange, routeOf } from '../http/adapter/index.js'
+import { type AdapterOptions, BodyKinds, capturedFetch, checkRoute } from '../http/adapter/index.js'
+import { consoleLog, createAdapterCore, fetchExchange } from '../http/adapter/index.js'
+import { replayFetch, RequestFlow, routeOf } from '../http/adapter/index.js'
 import { isRead, isWrite } from '../http/index.js'
-import type { CapturedResponse, HttpCache, HttpRoute, RouteCacheOptions } from '../http/index.js'
+import type { CapturedResponse, HttpRoute, RouteCacheOptions } from '../http/index.js'
 import { CacheError, type Cache } from '../index.js'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    /** The cache given to `cachegraph()`: get/set/invalidate/clear({ pattern }) by hand. */
-    cache: Cache
-  }
+/**
+ * The variables the middleware sets on the context, for the app's `Variables`:
+ * `new Hono<{ Variables: CachegraphVariables }>()` types `c.var.cache` and `c.get('cache')`.
+ */
+export interface CachegraphVariables {
+  /** The cache given to `cachegraph()`: get/set/invalidate/clear({ pattern }) by hand. */
+  cache: Cache
+}
+
+/** The environment the middleware declares: `new Hono().use(cachegraph({ cache }))` is typed. */
+export interface CachegraphEnv {
+  Variables: CachegraphVariables
 }
 
 /** Options of the Hono middleware: those of `cachegraph/http`, `admin` (gets `c`), and: */
@@ -32,12 +35,9 @@ export type CachegraphHonoOptions = AdapterOptions<Context> & {
 }
 
 interface State {
-  http: HttpCache<Context>
-  trustProxy: boolean
-  /** The options of `cachegraph.route()`, once it ran. */
-  route?: HttpRoute<Context>
+  flow: RequestFlow<Context>
   /** Bodies made by `c.text()`, `c.json()`, `c.html()`, `c.body()` from text or bytes. */
-  bodies: WeakMap<ReadableStream, 'text' | 'bytes'>
+  bodies: BodyKinds
 }
 
 const states = new WeakMap<Context, State>()
@@ -46,39 +46,37 @@ const ROUTE = Symbol('cachegraph.route')
 /**
  * The cachegraph Hono middleware: `app.use(cachegraph({ cache }))` before the routes. Routes opt
  * in with {@link cachegraph.route}; successful writes invalidate. Web `Request`/`Response` only:
- * it runs wherever Hono does (on Node with `@hono/node-server`).
+ * it runs wherever Hono does (on Node with `@hono/node-server`). Errors go to `app.onError`.
  *
  * @example
+ * const app = new Hono<{ Variables: CachegraphVariables }>()
  * app.use(cachegraph({ cache }))
  * app.get('/users/:id', cachegraph.route({ ttl: '1m' }), (c) => c.json(user))
  */
-function middleware(options: CachegraphHonoOptions): MiddlewareHandler {
+function middleware(options: CachegraphHonoOptions): MiddlewareHandler<CachegraphEnv> {
   const { trustProxy = false, ...rest } = options
   if (typeof trustProxy !== 'boolean') {
     throw new CacheError('E_INVALID_OPTION', 'cachegraph: option `trustProxy` must be a boolean')
   }
   const { http, admin } = createAdapterCore<Context>(rest, consoleLog)
   const cacheAll = http.route()
-  const { cache } = http
 
   return async (c, next) => {
-    c.set('cache', cache)
+    c.set('cache', http.cache)
     const answer = admin === undefined ? undefined : await admin(c.req.raw, c)
     if (answer !== undefined) return answer
-    const state: State = { http, trustProxy, bodies: recordBodies(c) }
+    const exchange = () => fetchExchange<Context>(c, c.req.raw, trustProxy)
+    const flow = new RequestFlow(http, exchange, undefined, () => patternOf(c))
+    const state: State = { flow, bodies: recordBodies(c) }
     states.set(c, state)
-    const routes = matchedRoutes(c)
     const method = c.req.method
-    if (cacheAll.caches && isRead(method) && !routes.some((r) => isRouteMiddleware(r.handler))) {
+    if (cacheAll.caches && isRead(method) && !matchedRoutes(c).some(isRouteMiddleware)) {
       const pattern = patternOf(c)
       // No handler matched (a 404 of no route): nothing to cache.
       if (pattern !== undefined) return serve(state, routeOf(http, undefined, pattern), c, next)
     }
     await next()
-    if (isWrite(method)) {
-      const route = state.route ?? routeOf(http, undefined, patternOf(c))
-      await http.afterWrite(route, exchange(c, trustProxy), await captured(c, state))
-    }
+    if (isWrite(method)) await flow.sending(await captured(c, state))
   }
 }
 
@@ -91,9 +89,9 @@ function route(options: RouteCacheOptions<Context> = {}): MiddlewareHandler {
       const message = 'cachegraph: app.use(cachegraph({ cache })) must come before the routes'
       throw new CacheError('E_INVALID_OPTION', message)
     }
-    state.route = routeOf(state.http, options, patternOf(c))
-    if (!isRead(c.req.method) || !state.route.caches) return next()
-    return serve(state, state.route, c, next)
+    state.flow.declare(options, patternOf(c))
+    if (!isRead(c.req.method) || !state.flow.route.caches) return next()
+    return serve(state, state.flow.route, c, next)
   }
   return Object.assign(handler, { [ROUTE]: true })
 }
@@ -102,7 +100,7 @@ export const cachegraph = Object.assign(middleware, { route })
 export default cachegraph
 
 /** Ours, also when Hono wrapped it (a sub-app with its own error handler keeps it on a symbol). */
-const isRouteMiddleware = (handler: object): boolean =>
+const isRouteMiddleware = ({ handler }: { handler: object }): boolean =>
   ROUTE in handler ||
   Object.getOwnPropertySymbols(handler).some((key) => {
     const inner = (handler as Record<symbol, unknown>)[key]
@@ -113,30 +111,14 @@ const isRouteMiddleware = (handler: object): boolean =>
 const patternOf = (c: Context): string | undefined =>
   matchedRoutes(c).findLast((r) => r.handler.length < 2)?.path
 
-/** The request as the core sees it; the host by `trustProxy` (see `fetchExchange`). */
-const exchange = (c: Context, trustProxy: boolean) => fetchExchange(c, c.req.raw, trustProxy)
-
 /** The response as the core sees it; a body not known to be text or bytes is a stream. */
 const captured = (c: Context, state: State): Promise<CapturedResponse> =>
-  capturedFetch(
-    c.res,
-    c.res.body === null ? undefined : state.bodies.get(c.res.body),
-    c.error !== undefined,
-  )
+  capturedFetch(c.res, state.bodies.of(c.res), c.error !== undefined)
 
 /** Notes which response bodies the context's helpers made from text or bytes. */
-function recordBodies(c: Context): State['bodies'] {
-  const bodies: State['bodies'] = new WeakMap()
-  const note = (response: Response, data: unknown): Response => {
-    const kind =
-      typeof data === 'string'
-        ? 'text'
-        : data instanceof Uint8Array || data instanceof ArrayBuffer
-          ? 'bytes'
-          : undefined
-    if (kind !== undefined && response.body !== null) bodies.set(response.body, kind)
-    return response
-  }
+function recordBodies(c: Context): BodyKinds {
+  const bodies = new BodyKinds()
+  const note = (response: Response, data: unknown) => bodies.note(response, data)
   const { body, text, json, html } = c
   c.body = ((data: unknown, ...rest: never[]) =>
     note((body as (...args: unknown[]) => Response)(data, ...rest), data)) as typeof body
@@ -150,32 +132,19 @@ function recordBodies(c: Context): State['bodies'] {
   return bodies
 }
 
-async function serve(
-  state: State,
-  route: HttpRoute<Context>,
-  c: Context,
-  next: Next,
-): Promise<Response | undefined> {
+/** Serves a GET/HEAD request of `route`: a hit as a `Response`, or the rest of the chain. */
+async function serve(state: State, route: HttpRoute<Context>, c: Context, next: Next) {
   const addHeaders = (headers: Readonly<Record<string, string>>) => {
     for (const [name, value] of Object.entries(headers)) c.header(name, value)
   }
-  const port = {
-    run: async () => {
-      await next()
-      return captured(c, state)
-    },
-    release: addHeaders,
-  }
-  const outcome = await state.http.serve(route, exchange(c, state.trustProxy), port)
+  let ran: Promise<void> | undefined
+  const outcome = await state.flow.lookup(route, () => {
+    ran = next().then(async () => addHeaders(await state.flow.sending(await captured(c, state))))
+    ran.catch((error: unknown) => state.flow.fail(error))
+  })
+  if (outcome.action === 'replay') return replayFetch(outcome.response)
   if (outcome.action === 'pass') {
     await next()
     addHeaders(outcome.headers)
-  }
-  if (outcome.action !== 'replay') return undefined
-  const { status, headers, body } = outcome.response
-  const replayed = new Headers()
-  for (const [name, value] of Object.entries(headers)) {
-    for (const item of typeof value === 'string' ? [value] : value) replayed.append(name, item)
-  }
-  return new Response(body ?? null, { status, headers: replayed })
+  } else await ran
 }

@@ -5,6 +5,7 @@ import { type Context, Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 
 import cachegraphDefault, { cachegraph } from '../../src/adapters/hono.js'
+import type { CachegraphVariables } from '../../src/adapters/hono.js'
 import { type Cache, createCache } from '../../src/index.js'
 import { cases } from './cases.js'
 import { honoRequest } from './hono-driver.js'
@@ -18,10 +19,10 @@ const xCache = async (app: App, url: string, init?: RequestInit) =>
   (await app.request(url, init)).headers.get('x-cache')
 
 describe('the Hono middleware', () => {
-  it("is also the default export, and the cache is c.get('cache') in handlers", async () => {
+  it("is also the default export, and the cache is c.var.cache / c.get('cache') in handlers", async () => {
     expect(cachegraphDefault).toBe(cachegraph)
     const cache = createCache()
-    const app = new Hono()
+    const app = new Hono<{ Variables: CachegraphVariables }>()
     app.use(cachegraph({ cache }))
     const seen: Cache[] = []
     app.get('/users/:id', cachegraph.route(), async (c) => {
@@ -148,8 +149,8 @@ describe('the Hono middleware', () => {
   })
 })
 
-// Type-level checks of the augmentation (compiled by `tsc --noEmit`, never run).
-export function typeChecks(app: Hono): void {
+// Type-level checks (compiled by `tsc --noEmit`, never run); typed c.var: hono.test-d.ts.
+export function typeChecks(app: Hono<{ Variables: CachegraphVariables }>): void {
   app.get('/c', (c) => c.text(c.get('cache').name))
   // @ts-expect-error: not a duration
   cachegraph.route({ ttl: 'soon' })

@@ -1,4 +1,4 @@
-import type { CapturedResponse, HttpExchange } from '../types.js'
+import type { CapturedResponse, HttpExchange, ReplayResponse } from '../types.js'
 import { splitUrl } from '../url.js'
 
 /**
@@ -27,9 +27,32 @@ export function fetchExchange<R>(
   }
 }
 
+/** What the bodies of an app's fetch `Response`s were made from, as its helpers noted them. */
+export class BodyKinds {
+  readonly #kinds = new WeakMap<ReadableStream, 'text' | 'bytes'>()
+
+  /** `response` was made from `data`: text or bytes are noted (JSON, HTML: pass `''`). */
+  note(response: Response, data: unknown): Response {
+    const kind =
+      typeof data === 'string'
+        ? 'text'
+        : data instanceof Uint8Array || data instanceof ArrayBuffer
+          ? 'bytes'
+          : undefined
+    if (kind !== undefined && response.body !== null) this.#kinds.set(response.body, kind)
+    return response
+  }
+
+  /** What the body of `response` was made from; `undefined`: not noted (a stream). */
+  of(response: Response): 'text' | 'bytes' | undefined {
+    return response.body === null ? undefined : this.#kinds.get(response.body)
+  }
+}
+
 /**
- * A fetch `Response` as the core sees it. `kind` says what its body was made from — text or
- * bytes are read (from a clone), anything else is a stream, never stored.
+ * A fetch `Response` as the core sees it. `kind` says what its body was made from (see
+ * {@link BodyKinds}) — text or bytes are read (from a clone), anything else is a stream, never
+ * stored.
  */
 export async function capturedFetch(
   res: Response,
@@ -49,4 +72,13 @@ export async function capturedFetch(
           ? new Uint8Array(await res.clone().arrayBuffer())
           : undefined
   return { status: res.status, headers, body, failed }
+}
+
+/** A cached response as a fetch `Response`: repeated headers (`Set-Cookie`) appended one by one. */
+export function replayFetch({ status, headers, body }: ReplayResponse): Response {
+  const replayed = new Headers()
+  for (const [name, value] of Object.entries(headers)) {
+    for (const item of typeof value === 'string' ? [value] : value) replayed.append(name, item)
+  }
+  return new Response(body ?? null, { status, headers: replayed })
 }

@@ -1,5 +1,6 @@
 import { Capture, isRead, isWrite } from '../capture.js'
 import type { HttpCache } from '../http-cache.js'
+import type { RouteCacheOptions } from '../options.js'
 import type { HttpRoute } from '../route.js'
 import type { CapturedResponse, HttpExchange, ReplayResponse } from '../types.js'
 import { routeOf } from './routes.js'
@@ -89,11 +90,12 @@ export class RequestFlow<R> {
   }
 
   /**
-   * The route's own options (a route middleware ran). A lookup begun without them gives way:
-   * its hold is undone and the headers it added are returned, for the adapter to remove.
+   * The route's own options (a route middleware ran on `pattern`). A lookup begun without them
+   * gives way: its hold is undone and the headers it added are returned, for the adapter to
+   * remove.
    */
-  declare(route: HttpRoute<R>): Headers {
-    this.#route = route
+  declare(options: RouteCacheOptions<R>, pattern: string | undefined): Headers {
+    this.#route = routeOf(this.#http, options, pattern)
     this.#undo?.()
     this.#capture?.fail(TAKEN_OVER)
     const added = this.#added
