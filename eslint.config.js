@@ -147,6 +147,24 @@ export default tseslint.config(
     },
   },
   {
+    // OpenTelemetry hears the engine on its public tracing channels and reads `stats()` of the
+    // caches it is given: the public entry's types, nothing else of the library.
+    files: ['src/otel/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!index\\.js$)',
+              message: 'cachegraph/otel loads only the public entry (../index.js), for its types.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The service is the HTTP core's admin API and the protocol over the public engine: stores,
     // the bus and Redis are the host's choice (the CLI's), never the handler's.
     files: ['src/service/**'],

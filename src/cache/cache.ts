@@ -16,7 +16,7 @@ import type { CacheEventName, CacheEvents } from './events.js'
 import { checkNamespace } from './options.js'
 import type { ReadThrough } from './ops/read-through.js'
 import { hasLive, readMany, recordHit } from './ops/read.js'
-import { channels, getStarted, traced } from './tracing.js'
+import { channels, getOrSetStarted, getStarted, traced } from './tracing.js'
 import { INTERNAL, type InternalApi, MISS } from './internal.js'
 import { clearMatching, listKeys, type ListedKey, type ListKeysOptions } from './ops/keys.js'
 import { runSession, sessionsOpen, type SessionOptions } from './ops/session.js'
@@ -159,6 +159,12 @@ export class Cache {
    * and are not cached.
    */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    if (!getOrSetStarted.hasSubscribers) return this.#getOrSet(key, loader, options)
+    const context = { key: this.#ns.prefix + key }
+    return traced(channels.getOrSet, context, () => this.#getOrSet(key, loader, options))
+  }
+
+  #getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
     const version = options?.version
     const hit = this.#freshHit(key, version === undefined ? undefined : String(version))
     if (hit !== undefined) return Promise.resolve(hit.value as T)

@@ -2,7 +2,8 @@ import { CacheError } from '../../errors.js'
 import { checkName, inTurn, parts } from '../../stores/batch-limits.js'
 import type { InvalidationResult } from '../../types/options.js'
 import type { Engine } from '../engine.js'
-import { channels, traced } from '../tracing.js'
+import { keyTag } from '../model/namespace.js'
+import { channels, MAX_TRACED_DROPS, traced } from '../tracing.js'
 
 /**
  * Records an invalidation in the store (one call per part, whatever the number of dependents),
@@ -14,7 +15,27 @@ export function invalidate(
   stale: boolean,
   ack = false,
 ): Promise<InvalidationResult> {
-  return traced(channels.invalidate, { tags }, () => run(engine, tags, stale, ack))
+  if (!channels.invalidate.hasSubscribers) return run(engine, tags, stale, ack)
+  const context = { tags, dropped: droppedKeys(engine, tags) }
+  return traced(channels.invalidate, context, () => run(engine, tags, stale, ack))
+}
+
+/**
+ * Full keys of the L1 entries that depend on one of `tags` (what the invalidation drops here),
+ * for tracing only: a walk of the L1, bounded by {@link MAX_TRACED_DROPS} keys found.
+ */
+function droppedKeys(engine: Engine, tags: readonly string[]): string[] {
+  const dropped: string[] = []
+  if (engine.l1 === undefined) return dropped
+  const wanted = new Set(tags)
+  const keyTagPrefix = keyTag('')
+  for (const [, entry] of engine.l1.entries()) {
+    if (!entry.tags.some((tag) => wanted.has(tag))) continue
+    const own = entry.tags.find((tag) => tag.startsWith(keyTagPrefix))
+    if (own !== undefined) dropped.push(own.slice(keyTagPrefix.length))
+    if (dropped.length === MAX_TRACED_DROPS) break
+  }
+  return dropped
 }
 
 async function run(
