@@ -4,6 +4,7 @@
 // a fetch tagged `bench`), two `next start` instances per handler on one Redis, and
 // `cacheMaxMemorySize: 0` for both (Next's per-instance copy would hide other instances'
 // revalidations). Measured:
+//   - the handler alone: get() of a cached page in this process (next-handler.js);
 //   - a cached page's hit: autocannon against one instance (latency p50/p99, req/s);
 //   - a revalidation's reach: POST /api/revalidate to instance A (a route handler writing a new
 //     value and calling revalidateTag('bench', { expire: 0 })), then GET the page on instance B
@@ -25,6 +26,7 @@ import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 
 import { environment, median, percentile, positiveInt, writeResult } from './lib.js'
+import { measureHandlers } from './next-handler.js'
 
 const seconds = positiveInt(process.env.BENCH_NEXT_SECONDS, 10)
 const rounds = positiveInt(process.env.BENCH_NEXT_ROUNDS, 30)
@@ -179,6 +181,14 @@ const versionOf = (name) =>
     .version
 const nextVersion = versionOf('next')
 const forteVersion = versionOf('@fortedigital/nextjs-cache-handler')
+// The handlers alone first: get() of a cached page, in this process (next-handler.js).
+const handlerGet = await measureHandlers({ redisUrl })
+for (const [handler, r] of Object.entries(handlerGet)) {
+  console.log(
+    `${handler}: get() of a cached page p50 ${r.getP50Us.toFixed(1)} µs, p99 ${r.getP99Us.toFixed(1)} µs`,
+  )
+}
+
 // Both fleets run side by side and take turns (the order swapped every round), so a machine
 // whose load changes during the run weighs on both alike.
 const fleets = []
@@ -192,7 +202,9 @@ try {
 } finally {
   await cleanup(fleets)
 }
-const results = Object.fromEntries(fleets.map((f) => [f.handler, summary(f)]))
+const results = Object.fromEntries(
+  fleets.map((f) => [f.handler, { ...summary(f), handlerGet: handlerGet[f.handler] }]),
+)
 for (const [handler, r] of Object.entries(results)) {
   console.log(
     `${handler}: ${Math.round(r.hit.requestsPerSecond)} req/s (median of ${hitRounds}), p50 ${r.hit.latencyP50Ms} ms, p99 ${r.hit.latencyP99Ms} ms; another instance serves a revalidated tag after ${r.revalidation.medianMs.toFixed(1)} ms (median), p95 ${r.revalidation.p95Ms.toFixed(1)} ms`,

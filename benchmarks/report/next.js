@@ -18,7 +18,9 @@ export function next(results) {
     handler === 'fortedigital'
       ? `@fortedigital/nextjs-cache-handler ${m.fortedigital ?? ''}`
       : handler,
-    int(x.hit?.requestsPerSecond),
+    x.hit?.requestsPerSecondRange
+      ? `${int(x.hit.requestsPerSecond)} (${int(x.hit.requestsPerSecondRange.min)}–${int(x.hit.requestsPerSecondRange.max)})`
+      : int(x.hit?.requestsPerSecond),
     ms(x.hit?.latencyP50Ms),
     ms(x.hit?.latencyP99Ms),
     ms(x.revalidation?.medianMs),
@@ -26,10 +28,36 @@ export function next(results) {
   ])
   out.push(
     table(
-      ['handler', 'hit req/s', 'hit p50 ms', 'hit p99 ms', 'reach median ms', 'reach p95 ms'],
+      [
+        'handler',
+        'hit req/s (min–max)',
+        'hit p50 ms',
+        'hit p99 ms',
+        'reach median ms',
+        'reach p95 ms',
+      ],
       rows,
       ['l', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
+  const alone = Object.entries(r.results ?? {}).filter(([, x]) => x.handlerGet)
+  if (alone.length > 0) {
+    out.push(
+      '',
+      'The handler alone (`next-handler.js`): its `get()` of the same cached page (~12 kB, tagged) in one process, one after another.',
+      '',
+      table(
+        ['handler', 'get() p50 µs', 'get() p99 µs'],
+        alone.map(([handler, x]) => [
+          handler === 'fortedigital'
+            ? `@fortedigital/nextjs-cache-handler ${m.fortedigital ?? ''}`
+            : handler,
+          ms(x.handlerGet.getP50Us),
+          ms(x.handlerGet.getP99Us),
+        ]),
+        ['l', 'r', 'r'],
+      ),
+    )
+  }
   return out
 }
