@@ -61,6 +61,8 @@ const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 1_000)
 const IN_FLIGHT = 64
 const TRUST_TIMEOUT_MS = 30_000
 const START_BATCH = 25
+/** The share of members that must trust their bus for a fleet to count as formed. */
+const FORMED = 0.9
 const PROPAGATION_MAX_MS = 15_000
 /** No call to a fleet process may take longer than this (the benchmark fails instead). */
 const CALL_TIMEOUT_MS = 180_000
@@ -335,122 +337,136 @@ async function measureFleet(redis, shape, all) {
     cpuSeconds: delta.cpuSeconds - (fleet.idle.redisCpuMsPerSecond / 1000) * delta.seconds,
   })
 
-  const writer = hosts[0]
-  // Bus propagation: from the call in the writer to applied in every other member.
-  if (shape.members > 1) {
-    console.log(`  bus propagation: ${MESSAGES} invalidations, one at a time...`)
-    await Promise.all(hosts.map((h) => h.call('record')))
-    const propagated = await writer.call('propagate', {
-      run,
-      count: MESSAGES,
-      maxMs: PROPAGATION_MAX_MS,
-    })
-    const sent = new Map(propagated.sent)
-    await sleep(500)
-    const arrivals = await Promise.all(hosts.map((h) => h.call('arrivals')))
-    const latencies = []
-    const lastApplied = new Map()
-    // A member may apply a step twice (from the bus, then from a replay): its first time counts.
-    const seen = new Set()
-    let repeated = 0
-    arrivals.forEach((list, h) => {
-      for (const [c, tag, at] of list) {
-        const called = sent.get(tag)
-        if (called === undefined) continue
-        if (seen.has(`${h}:${c}:${tag}`)) {
-          repeated++
-          continue
+  // A fleet most of whose members never came to trust their bus did not form: what the active
+  // phases would measure is that saturation, not the bus. Its idle traffic is then the figure.
+  if (fleet.trusted < shape.members * FORMED) {
+    fleet.skipped =
+      `${shape.members - fleet.trusted} of ${shape.members} members did not trust their bus ` +
+      `within ${TRUST_TIMEOUT_MS / 1000} s: propagation, acknowledged invalidations and writes ` +
+      'not measured'
+    console.log(`  ${fleet.skipped}`)
+  } else {
+    await activePhases()
+  }
+
+  async function activePhases() {
+    const writer = hosts[0]
+    // Bus propagation: from the call in the writer to applied in every other member.
+    if (shape.members > 1) {
+      console.log(`  bus propagation: ${MESSAGES} invalidations, one at a time...`)
+      await Promise.all(hosts.map((h) => h.call('record')))
+      const propagated = await writer.call('propagate', {
+        run,
+        count: MESSAGES,
+        maxMs: PROPAGATION_MAX_MS,
+      })
+      const sent = new Map(propagated.sent)
+      await sleep(500)
+      const arrivals = await Promise.all(hosts.map((h) => h.call('arrivals')))
+      const latencies = []
+      const lastApplied = new Map()
+      // A member may apply a step twice (from the bus, then from a replay): its first time counts.
+      const seen = new Set()
+      let repeated = 0
+      arrivals.forEach((list, h) => {
+        for (const [c, tag, at] of list) {
+          const called = sent.get(tag)
+          if (called === undefined) continue
+          if (seen.has(`${h}:${c}:${tag}`)) {
+            repeated++
+            continue
+          }
+          seen.add(`${h}:${c}:${tag}`)
+          latencies.push(at - called)
+          lastApplied.set(tag, Math.max(lastApplied.get(tag) ?? 0, at - called))
         }
-        seen.add(`${h}:${c}:${tag}`)
-        latencies.push(at - called)
-        lastApplied.set(tag, Math.max(lastApplied.get(tag) ?? 0, at - called))
+      })
+      fleet.propagation = {
+        messages: sent.size,
+        expected: sent.size * (shape.members - 1),
+        applied: latencies.length,
+        repeated,
+        failed: propagated.failed,
+        timedOut: propagated.timedOut,
+        ms: latencyStats(latencies),
+        wholeFleetMs: latencyStats([...lastApplied.values()]),
       }
+    }
+
+    // Acknowledged invalidations.
+    console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time...`)
+    const ackBefore = await serverSnapshot(admin)
+    const { calls, failed, timedOut } = await writer.call('acked', {
+      run,
+      count: ACKS,
+      maxMs: ACK_MAX_MS,
     })
-    fleet.propagation = {
-      messages: sent.size,
-      expected: sent.size * (shape.members - 1),
-      applied: latencies.length,
-      repeated,
-      failed: propagated.failed,
-      timedOut: propagated.timedOut,
-      ms: latencyStats(latencies),
-      wholeFleetMs: latencyStats([...lastApplied.values()]),
-    }
-  }
-
-  // Acknowledged invalidations.
-  console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time...`)
-  const ackBefore = await serverSnapshot(admin)
-  const { calls, failed, timedOut } = await writer.call('acked', {
-    run,
-    count: ACKS,
-    maxMs: ACK_MAX_MS,
-  })
-  const ackDelta = serverDelta(ackBefore, await serverSnapshot(admin))
-  const ackNet = net(ackDelta)
-  fleet.acked = {
-    calls: calls.length,
-    failed,
-    timedOut,
-    ms: latencyStats(calls.map((c) => c.ms)),
-    commandsPerCall: calls.length > 0 ? ackNet.commands / calls.length : NaN,
-    commandsPerCallGross: calls.length > 0 ? ackDelta.total / calls.length : NaN,
-    redisCpuUsPerCall: calls.length > 0 ? (ackNet.cpuSeconds * 1e6) / calls.length : NaN,
-    byCommandPerCall: Object.fromEntries(
-      Object.entries(ackDelta.commands).map(([name, n]) => [name, n / calls.length]),
-    ),
-    members: median(calls.map((c) => c.members ?? NaN)),
-    acked: median(calls.map((c) => c.acked ?? NaN)),
-    late: calls.reduce((n, c) => n + (c.late ?? 0), 0),
-  }
-
-  /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
-  async function writeRun(on, mode, round, only) {
-    const marker = `${prefix}-w${round}-${mode}-${on.length}:`
-    const before = await serverSnapshot(admin)
-    const done = await Promise.all(
-      on.map((h, i) => h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only })),
-    )
-    const delta = serverDelta(before, await serverSnapshot(admin))
-    await deleteKeysContaining(admin, marker)
-    // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
-    const notStored = done.reduce((n, x) => n + (x.notStored ?? 0), 0)
-    const ops = done.reduce((n, x) => n + x.ops, 0) - notStored
-    const d = net(delta)
-    return {
-      opsPerSec: done.reduce((n, x) => n + (x.ops - (x.notStored ?? 0)) / x.seconds, 0),
-      notStored,
-      commandsPerSet: ops > 0 ? d.commands / ops : NaN,
-      redisCpuUsPerSet: ops > 0 ? (d.cpuSeconds * 1e6) / ops : NaN,
-    }
-  }
-
-  async function writeRounds(on, only, what) {
-    console.log(`  ${what}: ${ROUNDS} rounds (+1 warm-up) x ${ROUND_MS} ms per contestant...`)
-    const rounds = []
-    for (let round = -1; round < ROUNDS; round++) {
-      const modes = round % 2 === 0 ? ['cachegraph', 'raw'] : ['raw', 'cachegraph']
-      const x = {}
-      for (const mode of modes) x[mode] = await writeRun(on, mode, round + 1, only)
-      if (round >= 0) rounds.push({ ...x, ratio: x.cachegraph.opsPerSec / x.raw.opsPerSec })
-    }
-    const ratios = rounds.map((r) => r.ratio)
-    const of = (mode, field) => median(rounds.map((r) => r[mode][field]))
-    return {
-      setsPerSec: { cachegraph: of('cachegraph', 'opsPerSec'), raw: of('raw', 'opsPerSec') },
-      notStored: rounds.reduce((n, r) => n + r.cachegraph.notStored, 0),
-      ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
-      perSet: Object.fromEntries(
-        ['cachegraph', 'raw'].map((mode) => [
-          mode,
-          { commands: of(mode, 'commandsPerSet'), redisCpuUs: of(mode, 'redisCpuUsPerSet') },
-        ]),
+    const ackDelta = serverDelta(ackBefore, await serverSnapshot(admin))
+    const ackNet = net(ackDelta)
+    fleet.acked = {
+      calls: calls.length,
+      failed,
+      timedOut,
+      ms: latencyStats(calls.map((c) => c.ms)),
+      commandsPerCall: calls.length > 0 ? ackNet.commands / calls.length : NaN,
+      commandsPerCallGross: calls.length > 0 ? ackDelta.total / calls.length : NaN,
+      redisCpuUsPerCall: calls.length > 0 ? (ackNet.cpuSeconds * 1e6) / calls.length : NaN,
+      byCommandPerCall: Object.fromEntries(
+        Object.entries(ackDelta.commands).map(([name, n]) => [name, n / calls.length]),
       ),
-      rounds,
+      members: median(calls.map((c) => c.members ?? NaN)),
+      acked: median(calls.map((c) => c.acked ?? NaN)),
+      late: calls.reduce((n, c) => n + (c.late ?? 0), 0),
     }
+
+    /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
+    async function writeRun(on, mode, round, only) {
+      const marker = `${prefix}-w${round}-${mode}-${on.length}:`
+      const before = await serverSnapshot(admin)
+      const done = await Promise.all(
+        on.map((h, i) => h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only })),
+      )
+      const delta = serverDelta(before, await serverSnapshot(admin))
+      await deleteKeysContaining(admin, marker)
+      // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
+      const notStored = done.reduce((n, x) => n + (x.notStored ?? 0), 0)
+      const ops = done.reduce((n, x) => n + x.ops, 0) - notStored
+      const d = net(delta)
+      return {
+        opsPerSec: done.reduce((n, x) => n + (x.ops - (x.notStored ?? 0)) / x.seconds, 0),
+        notStored,
+        commandsPerSet: ops > 0 ? d.commands / ops : NaN,
+        redisCpuUsPerSet: ops > 0 ? (d.cpuSeconds * 1e6) / ops : NaN,
+      }
+    }
+
+    async function writeRounds(on, only, what) {
+      console.log(`  ${what}: ${ROUNDS} rounds (+1 warm-up) x ${ROUND_MS} ms per contestant...`)
+      const rounds = []
+      for (let round = -1; round < ROUNDS; round++) {
+        const modes = round % 2 === 0 ? ['cachegraph', 'raw'] : ['raw', 'cachegraph']
+        const x = {}
+        for (const mode of modes) x[mode] = await writeRun(on, mode, round + 1, only)
+        if (round >= 0) rounds.push({ ...x, ratio: x.cachegraph.opsPerSec / x.raw.opsPerSec })
+      }
+      const ratios = rounds.map((r) => r.ratio)
+      const of = (mode, field) => median(rounds.map((r) => r[mode][field]))
+      return {
+        setsPerSec: { cachegraph: of('cachegraph', 'opsPerSec'), raw: of('raw', 'opsPerSec') },
+        notStored: rounds.reduce((n, r) => n + r.cachegraph.notStored, 0),
+        ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+        perSet: Object.fromEntries(
+          ['cachegraph', 'raw'].map((mode) => [
+            mode,
+            { commands: of(mode, 'commandsPerSet'), redisCpuUs: of(mode, 'redisCpuUsPerSet') },
+          ]),
+        ),
+        rounds,
+      }
+    }
+    fleet.writeOne = await writeRounds([writer], true, 'one writer, the others listening')
+    if (shape.hosts > 1) fleet.writeAll = await writeRounds(hosts, false, 'every process writing')
   }
-  fleet.writeOne = await writeRounds([writer], true, 'one writer, the others listening')
-  if (shape.hosts > 1) fleet.writeAll = await writeRounds(hosts, false, 'every process writing')
 
   await Promise.all(hosts.map((h) => h.call('close').catch(() => {})))
   await Promise.all(
@@ -478,6 +494,7 @@ function printFleet(f) {
         `${f2(p.ms?.p99)} max ${f2(p.ms?.max)}; whole fleet p99 ${f2(p.wholeFleetMs?.p99)}`,
     )
   }
+  if (f.skipped) return
   const a = f.acked
   console.log(
     `  acked invalidation: ${a.calls} calls (${a.failed} threw${a.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}), p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
@@ -508,13 +525,17 @@ function report(redis, fleets) {
       value: f.idle.perMember,
       met: f.idle.perMember <= TARGETS.idlePerMember,
     })
+    // A fleet that did not form (f.skipped) did not meet it either.
+    const ratio = f.writeOne?.ratio?.median ?? NaN
     targets.push({
       id: `${f.label}: one writer's set / raw SET >= ${TARGETS.writeVsRaw}`,
-      value: f.writeOne.ratio.median,
-      met: f.writeOne.ratio.median >= TARGETS.writeVsRaw,
+      value: ratio,
+      met: ratio >= TARGETS.writeVsRaw,
     })
   }
-  const withOthers = fleets.filter((f) => f.members > 1)
+  const withOthers = fleets.filter(
+    (f) => f.members > 1 && Number.isFinite(f.acked?.commandsPerCall),
+  )
   if (withOthers.length > 1) {
     const perCall = withOthers.map((f) => f.acked.commandsPerCall)
     const flat = Math.max(...perCall) / Math.min(...perCall)

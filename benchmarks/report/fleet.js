@@ -80,11 +80,12 @@ export function fleet(results) {
     '',
     '#### Idle and bus propagation',
     '',
-    `Idle over ${m.idleSeconds} s. Propagation: ${m.messages} \`invalidate(tag)\` one at a time from one member; ms from the call to applied (\`bus:invalidate\`) in each other member, and until every member applied.`,
+    `Trusted: members whose bus trusted within 30 s of starting. Idle over ${m.idleSeconds} s. Propagation: ${m.messages} \`invalidate(tag)\` one at a time from one member; ms from the call to applied (\`bus:invalidate\`) in each other member, and until every member applied.`,
     '',
     table(
       [
         'fleet',
+        'trusted',
         'idle commands/s',
         'per member',
         'applied',
@@ -97,6 +98,7 @@ export function fleet(results) {
         const p = f.propagation
         return [
           f.label,
+          `${int(f.trusted)} of ${int(f.members)}`,
           fixed1(f.idle?.commandsPerSecond),
           x2(f.idle?.perMember),
           p ? `${int(p.applied)} of ${int(p.expected)}` : '—',
@@ -106,7 +108,7 @@ export function fleet(results) {
           ms3(p?.wholeFleetMs?.p99),
         ]
       }),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
     '#### Acknowledged invalidation',
@@ -172,6 +174,7 @@ export function fleet(results) {
       ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
+  for (const f of fleets.filter((f) => f.skipped)) out.push('', `${f.label}: ${f.skipped}.`)
   const notStored = fleets.reduce(
     (n, f) => n + (f.writeOne?.notStored ?? 0) + (f.writeAll?.notStored ?? 0),
     0,

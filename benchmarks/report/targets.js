@@ -169,6 +169,7 @@ export function specTargets(results) {
   add(`${writeText}, one process`, 'write-heavy', times(write), write, 0.5, 'atLeast')
   for (const f of fleets.filter((f) => f.members > 1)) {
     const ratio = f.writeOne?.ratio?.median
+    const why = f.skipped ? 'not met (the fleet did not form)' : undefined
     add(
       `${writeText}, one writer in a fleet of ${f.label}`,
       'fleet',
@@ -176,6 +177,7 @@ export function specTargets(results) {
       ratio,
       0.5,
       'atLeast',
+      why,
     )
   }
   if (fleets.every((f) => f.members !== 32)) {
