@@ -2,10 +2,11 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 
-import express, { type Express, type Request, type Response } from 'express'
+import type { Express, NextFunction, Request, Response } from 'express'
 
 import { cachegraph } from '../../src/adapters/express.js'
 import type { RouteCacheOptions } from '../../src/http/index.js'
+import type { ExpressModule } from './express-versions.js'
 import { send } from './fastify-driver.js'
 import type { Driver, Harness, TableCacheOptions, TableRequest, TableRoute } from './harness.js'
 import { routeOptionsFor } from './harness.js'
@@ -29,7 +30,7 @@ function routeOptions(options: TableCacheOptions): RouteCacheOptions<Request> {
 
 function declare(app: Express, route: TableRoute): void {
   const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'
-  const handler = async (req: Request, res: Response) => {
+  const respond = async (req: Request, res: Response) => {
     const answer = await route.handle(tableRequest(req))
     if (answer.throws === true) throw new Error('handler failed')
     res.status(answer.status ?? 200)
@@ -41,13 +42,16 @@ function declare(app: Express, route: TableRoute): void {
     else if (answer.json !== undefined) res.json(answer.json)
     else res.end()
   }
+  // Express 4 does not pass a rejected handler's error on by itself.
+  const handler = (req: Request, res: Response, next: NextFunction) =>
+    void respond(req, res).catch(next)
   if (route.cache === undefined) app[method](route.path, handler)
   else app[method](route.path, cachegraph.route(routeOptions(route.cache)), handler)
 }
 
 /** The middleware behind a real socket: 127.0.0.1, a random port, plain `node:http` requests. */
-export const expressListening: Driver = {
-  name: 'express on 127.0.0.1',
+export const expressListening = (express: ExpressModule, version: string): Driver => ({
+  name: `${version} on 127.0.0.1`,
   async start(setup): Promise<Harness> {
     const app = express()
     if (setup.trustProxy === true) app.set('trust proxy', true)
@@ -75,4 +79,4 @@ export const expressListening: Driver = {
         }),
     }
   },
-}
+})
