@@ -6,6 +6,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
+import { Redis } from 'ioredis'
+
 const dir = fileURLToPath(new URL('.', import.meta.url))
 const next = fileURLToPath(new URL('../../node_modules/next/dist/bin/next', import.meta.url))
 const ports = (process.env.PORTS ?? '3001,3002').split(',')
@@ -38,7 +40,7 @@ const children = ports.map((port, i) => {
   child.on('exit', (code) => {
     if (!stopping) {
       console.error(`${prefix}exited with ${code}`)
-      stop(1)
+      void stop(1)
     }
   })
   return child
@@ -57,10 +59,32 @@ then reload ${b}/price.
 `)
 
 let stopping = false
-function stop(code = 0) {
+async function stop(code = 0) {
+  if (stopping) return
   stopping = true
-  for (const child of children) child.kill('SIGTERM')
   process.exitCode = code
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))
+        : null,
+    ),
+  )
+  // The run's keys (cache entries, tag records, the example's database) go with it.
+  const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${env.CACHEGRAPH_PREFIX}:*`,
+      'COUNT',
+      1000,
+    )
+    if (keys.length > 0) await redis.unlink(...keys)
+    cursor = next
+  } while (cursor !== '0')
+  await redis.quit()
 }
-process.on('SIGINT', () => stop())
-process.on('SIGTERM', () => stop())
+process.on('SIGINT', () => void stop())
+process.on('SIGTERM', () => void stop())
