@@ -196,6 +196,33 @@ for (const { name, express } of expressVersions) {
       expect(isCacheError(error, 'E_INVALID_OPTION')).toBe(true)
     })
 
+    it("errors reach the app's error middleware through next(err); what it answers is never stored", async () => {
+      const seen: string[] = []
+      let calls = 0
+      const { request } = await start(
+        express,
+        (app) => {
+          app.get('/fails', cachegraph.route(), (_req, _res, next) => {
+            next(new Error(`failure ${++calls}`))
+          })
+          app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
+            seen.push(`${req.url} ${error.message}`)
+            res.status(503).json({ handled: error.message })
+          })
+        },
+        { statuses: [200, 503] }, // a 503 would be storable otherwise
+      )
+      for (const n of [1, 2]) {
+        const res = await request('/fails')
+        expect([res.status, res.headers['x-cache'], JSON.parse(res.body)]).toEqual([
+          503,
+          'SKIP',
+          { handled: `failure ${n}` },
+        ])
+      }
+      expect(seen).toEqual(['/fails failure 1', '/fails failure 2'])
+    })
+
     it('serves the admin API behind authorize (given the Express request), body parser or not', async () => {
       for (const parse of [false, true]) {
         const { request, cache, port } = await start(

@@ -35,12 +35,67 @@ const xCache = async (app: FastifyInstance, url: string): Promise<string | undef
   (await app.inject(url)).headers['x-cache'] as string | undefined
 
 describe('the Fastify plugin', () => {
-  it('is a fastify-plugin style plugin named cachegraph, for Fastify 5, also the default export', () => {
+  it('is wrapped by fastify-plugin: named cachegraph, for Fastify 5, also the default export', () => {
     expect(cachegraphDefault).toBe(cachegraph)
     const meta = cachegraph as unknown as Record<symbol, unknown>
     expect(meta[Symbol.for('skip-override')]).toBe(true)
     expect(meta[Symbol.for('fastify.display-name')]).toBe('cachegraph')
-    expect(meta[Symbol.for('plugin-meta')]).toEqual({ name: 'cachegraph', fastify: '5.x' })
+    expect(meta[Symbol.for('plugin-meta')]).toMatchObject({ name: 'cachegraph', fastify: '5.x' })
+  })
+
+  it('is not encapsulated: its decorations and hooks reach the context it is registered in', async () => {
+    const { app, cache } = await setup()
+    expect([app.hasDecorator('cache'), app.hasRequestDecorator('cache')]).toEqual([true, true])
+    // Routes of a plugin registered after it see the decorations and are cached.
+    await app.register(
+      async (api) => {
+        api.get('/users/:id', { config: { cache: {} } }, async (request) => ({
+          same: request.cache === cache && api.cache === cache,
+        }))
+      },
+      { prefix: '/api' },
+    )
+    const miss = await app.inject('/api/users/1')
+    expect([miss.headers['x-cache'], miss.json()]).toEqual(['MISS', { same: true }])
+    expect(await xCache(app, '/api/users/1')).toBe('HIT')
+  })
+
+  it('registered inside a plugin, serves that plugin and its children only, as Fastify scopes do', async () => {
+    const app = Fastify()
+    const cache = createCache()
+    open.push({ app, cache })
+    await app.register(async (api) => {
+      await api.register(cachegraph, { cache })
+      expect(api.cache).toBe(cache)
+      api.get('/inside', { config: { cache: {} } }, async () => ({ inside: true }))
+    })
+    app.get('/outside', { config: { cache: {} } }, async () => ({ inside: false }))
+    expect(app.hasDecorator('cache')).toBe(false)
+    expect(await xCache(app, '/inside')).toBe('MISS')
+    expect(await xCache(app, '/inside')).toBe('HIT')
+    expect(await xCache(app, '/outside')).toBeUndefined()
+  })
+
+  it("errors go through Fastify's error handler; what it answers is never stored", async () => {
+    const { app } = await setup({ statuses: [200, 503] }) // a 503 would be storable otherwise
+    const seen: string[] = []
+    app.setErrorHandler((error: Error, request, reply) => {
+      seen.push(`${request.url} ${error.message}`)
+      return reply.code(503).send({ handled: error.message })
+    })
+    let calls = 0
+    app.get('/fails', { config: { cache: {} } }, async () => {
+      throw new Error(`failure ${++calls}`)
+    })
+    for (const n of [1, 2]) {
+      const res = await app.inject('/fails')
+      expect([res.statusCode, res.headers['x-cache'], res.json()]).toEqual([
+        503,
+        'SKIP',
+        { handled: `failure ${n}` },
+      ])
+    }
+    expect(seen).toEqual(['/fails failure 1', '/fails failure 2'])
   })
 
   it('decorates the app and requests with the cache for manual use, clear by pattern included', async () => {

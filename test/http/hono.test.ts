@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 
 import cachegraphDefault, { cachegraph } from '../../src/adapters/hono.js'
 import type { CachegraphVariables } from '../../src/adapters/hono.js'
-import { type Cache, createCache } from '../../src/index.js'
+import { type Cache, createCache, isCacheError } from '../../src/index.js'
 import { cases } from './cases.js'
 import { honoRequest } from './hono-driver.js'
 import { runCases } from './harness.js'
@@ -126,6 +126,33 @@ describe('the Hono middleware', () => {
     expect(invalidated.status).toBe(200)
     expect(await xCache(app, '/users')).toBe('MISS')
     expect(cache.stats().invalidations).toBe(1) // admin calls are not HTTP writes
+    await cache.close()
+  })
+
+  it('errors go to app.onError: a handler’s (its answer never stored), and the middleware’s own', async () => {
+    const cache = createCache()
+    const app = new Hono()
+    const seen: string[] = []
+    app.onError((error, c) => {
+      seen.push(isCacheError(error) ? error.code : error.message)
+      return c.json({ handled: error.message }, 503)
+    })
+    app.get('/early', cachegraph.route(), (c) => c.text('never')) // before the middleware
+    app.use(cachegraph({ cache, statuses: [200, 503] })) // a 503 would be storable otherwise
+    let calls = 0
+    app.get('/fails', cachegraph.route(), () => {
+      throw new Error(`failure ${++calls}`)
+    })
+    for (const n of [1, 2]) {
+      const res = await app.request('/fails')
+      expect([res.status, res.headers.get('x-cache'), await res.json()]).toEqual([
+        503,
+        'SKIP',
+        { handled: `failure ${n}` },
+      ])
+    }
+    expect((await app.request('/early')).status).toBe(503)
+    expect(seen).toEqual(['failure 1', 'failure 2', 'E_INVALID_OPTION'])
     await cache.close()
   })
 
