@@ -5,13 +5,19 @@
  */
 import type { Store } from '../stores/store.js'
 
-/** One step of the store's sequence, or a heartbeat. */
+/**
+ * One step of the store's sequence, or a heartbeat. The store announces the steps one call took
+ * (a busy writer's calls of one tick are one call) in one message; the transport hands them over
+ * one by one, in order ({@link parseBusMessage}).
+ */
 export interface BusMessage {
   seq: number
   epoch: string
   /** `hard` / `soft`: an invalidation (or a superseding write) of `tags` at `seq`. */
   kind: 'hard' | 'soft' | 'heartbeat'
   tags: readonly string[]
+  /** Who took the step (or asked for the heartbeat): that process's member id on the bus. */
+  origin: string
 }
 
 /** What a transport reports to the cache it serves. */
@@ -90,27 +96,45 @@ export interface Bus {
   connect(store: Store, handlers: BusHandlers): BusConnection
 }
 
-/** Parses the wire form `seq \n epoch \n kind \n tags (JSON)`; undefined when malformed. */
-export function parseBusMessage(text: string): BusMessage | undefined {
+/**
+ * Parses the wire form `last \n epoch \n kinds \n origin \n [tags of each step]` into the steps
+ * it announces, in order: `kinds` has one letter per step (`h` hard, `s` soft) and the steps are
+ * `last - kinds.length + 1 .. last`, contiguous; `b` is a heartbeat (no step, `[]`). Undefined
+ * when malformed.
+ */
+export function parseBusMessage(text: string): BusMessage[] | undefined {
   const a = text.indexOf('\n')
   const b = text.indexOf('\n', a + 1)
   const c = text.indexOf('\n', b + 1)
-  if (a < 0 || b < 0 || c < 0) return undefined
-  const seq = Number(text.slice(0, a))
-  const kind = KINDS.get(text.slice(b + 1, c))
-  if (!Number.isSafeInteger(seq) || kind === undefined) return undefined
-  let tags: unknown
+  const d = text.indexOf('\n', c + 1)
+  if (a < 0 || b < 0 || c < 0 || d < 0) return undefined
+  const last = Number(text.slice(0, a))
+  const epoch = text.slice(a + 1, b)
+  const kinds = text.slice(b + 1, c)
+  const origin = text.slice(c + 1, d)
+  if (!Number.isSafeInteger(last) || kinds.length === 0) return undefined
+  if (kinds === 'b') return [{ seq: last, epoch, kind: 'heartbeat', tags: [], origin }]
+  let lists: unknown
   try {
-    tags = JSON.parse(text.slice(c + 1))
+    lists = JSON.parse(text.slice(d + 1))
   } catch {
     return undefined
   }
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return undefined
-  return { seq, epoch: text.slice(a + 1, b), kind, tags }
+  if (!Array.isArray(lists) || lists.length !== kinds.length) return undefined
+  const first = last - kinds.length + 1
+  const steps: BusMessage[] = []
+  for (let i = 0; i < kinds.length; i++) {
+    const kind = KINDS.get(kinds[i] as string)
+    const tags: unknown = lists[i]
+    if (kind === undefined || !Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+      return undefined
+    }
+    steps.push({ seq: first + i, epoch, kind, tags, origin })
+  }
+  return steps
 }
 
 const KINDS = new Map<string, BusMessage['kind']>([
   ['h', 'hard'],
   ['s', 'soft'],
-  ['b', 'heartbeat'],
 ])

@@ -173,9 +173,11 @@ export class Engine implements LookupHost, FleetHost {
   }
 
   /** Applies a step another process took, delivered by the bus. */
-  applyRemote(tags: readonly string[], seq: number, stale: boolean): void {
+  applyRemote(tags: readonly string[], seq: number, stale: boolean, origin: string): void {
     this.registry.apply(tags, seq, stale)
-    if (this.events.has('bus:invalidate')) this.events.emit('bus:invalidate', { tags, seq, stale })
+    if (this.events.has('bus:invalidate')) {
+      this.events.emit('bus:invalidate', { tags, seq, stale, origin })
+    }
   }
 
   /**

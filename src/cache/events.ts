@@ -18,8 +18,12 @@ export interface CacheEvents {
    * are skipped, reads go to loaders), `half-open` when one probe is let through, `closed` again.
    */
   'store:circuit': { state: 'closed' | 'open' | 'half-open'; cause: unknown }
-  /** Another process's invalidation (or superseding write) arrived over the bus and was applied. */
-  'bus:invalidate': { tags: readonly string[]; seq: number; stale: boolean }
+  /**
+   * Another process's invalidation (or superseding write) arrived over the bus and was applied.
+   * `origin`: the member id of the process that sent it (`cachegraph-bus-<pid>-<random>` on a
+   * Redis bus).
+   */
+  'bus:invalidate': { tags: readonly string[]; seq: number; stale: boolean; origin: string }
   /** The bus vouches for this process again (after start, a lost connection, silence or a gap). */
   'bus:trusted': { seq: number }
   /** The bus can no longer vouch for this process: the L1 serves no hits until `bus:trusted`. */

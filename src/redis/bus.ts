@@ -144,6 +144,8 @@ class RedisBusConnection implements BusConnection {
     this.#ackRequests = keys.ackRequests
     this.clientName = `cachegraph-bus-${process.pid}-${randomBytes(4).toString('hex')}`
     this.memberId = this.clientName
+    // The steps this process sends name it in their bus messages.
+    store.origin = this.memberId
     this.#acks = this.#ackChannel(this.memberId)
     const own: RedisOptions = {
       connectionName: this.clientName,
@@ -168,11 +170,11 @@ class RedisBusConnection implements BusConnection {
       if (channel === this.#ackRequests) return this.#onAckRequest(text)
       if (channel === this.#acks) return this.#onAck(text)
       if (channel !== this.#channel) return
-      const message = parseBusMessage(text)
-      if (message === undefined) {
+      const steps = parseBusMessage(text)
+      if (steps === undefined) {
         handlers.error(new Error(`cachegraph: malformed bus message on ${channel}`))
       } else {
-        handlers.message(message)
+        for (const step of steps) handlers.message(step)
       }
     })
   }
@@ -212,7 +214,12 @@ class RedisBusConnection implements BusConnection {
   }
 
   async heartbeat(): Promise<void> {
-    await runScript(this.#store.client, HEARTBEAT_SCRIPT, [this.#seqKey], [this.#store.prefix])
+    await runScript(
+      this.#store.client,
+      HEARTBEAT_SCRIPT,
+      [this.#seqKey],
+      [this.#store.prefix, this.memberId],
+    )
   }
 
   async join(): Promise<void> {
@@ -258,10 +265,15 @@ class RedisBusConnection implements BusConnection {
       )) as [string, string[]][]
       for (const [id, fields] of rows) {
         end = `(${id}`
-        const message = parseBusMessage(fields[1] ?? '')
-        if (message === undefined || message.epoch !== epoch) return undefined
-        if (message.seq <= after) return contiguous(found.reverse(), after)
-        found.push(message)
+        // One entry per script run: the steps it took, newest last.
+        const steps = parseBusMessage(fields[1] ?? '')
+        if (steps === undefined) return undefined
+        for (let i = steps.length - 1; i >= 0; i--) {
+          const message = steps[i] as BusMessage
+          if (message.epoch !== epoch) return undefined
+          if (message.seq <= after) return contiguous(found.reverse(), after)
+          found.push(message)
+        }
       }
       if (rows.length < REPLAY_PAGE || found.length >= MAX_REPLAY) {
         return contiguous(found.reverse(), after)

@@ -2,7 +2,8 @@ import { PRELUDE } from './scripts.js'
 
 /**
  * Scripts of the Redis Cluster store (key layout as in scripts.ts and keys.ts). `{P}` keys — state and
- * tag records — share one hash slot and are handled by {@link STATE} / {@link CHECK}; entries are
+ * tag records — share one hash slot and are handled by {@link STATE} and the store's STEPS (its
+ * `'c'` check and invalidations, KEYS[1] = `{P}:seq`); entries are
  * spread over the cluster by key and written by {@link PUT_ENTRY} in their own slot. Each script
  * names a key of the slot it works in as KEYS[1], so the cluster client routes it.
  */
@@ -15,26 +16,6 @@ local seq, epoch, floor = state()
 local tags = {}
 for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
 return { seq, epoch, floor, tags, hmget(S .. 'h', tags), hmget(S .. 's', tags) }
-`
-
-/**
- * The `{P}` half of a write. KEYS[1] = `{P}:seq`; ARGV = [prefix, asOf|'', then per entry:
- * tagsJson, tagStartsJson|'', start|'', keyTag|'']. Takes a fresh sequence for superseding
- * entries (recording their key tags), resolves each entry's start and checks its tags.
- * Returns `[seq, epoch, n, ok1..okn, start1..startn]`.
- */
-export const CHECK = `${PRELUDE}
-local seq, epoch, floor = state()
-local n = (#ARGV - 2) / 4
-local function entry(i)
-  local b = 3 + i * 4
-  return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-end
-local now, starts, oks = plan(n, ARGV[2], seq, epoch, floor, entry)
-local reply = { now, epoch, n }
-for i = 0, n - 1 do reply[#reply + 1] = oks[i] and 1 or 0 end
-for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
-return reply
 `
 
 /**

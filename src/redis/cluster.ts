@@ -1,11 +1,12 @@
 import type { Cluster } from 'ioredis'
 
 import { entryKey, slotKeys } from './keys.js'
-import { CHECK, PUT_ENTRY, STATE } from './cluster-scripts.js'
+import { PUT_ENTRY, STATE } from './cluster-scripts.js'
 import {
   acquireLease,
   checkPrefix,
   invalidateInParts,
+  processOrigin,
   releaseLease,
   runScript,
   scanNode,
@@ -21,7 +22,8 @@ import {
   tagRecords,
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
-import { INVALIDATE } from './scripts.js'
+import { STEPS } from './scripts.js'
+import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,
   StoreEntry,
@@ -35,9 +37,8 @@ import type {
 
 const SCRIPTS = {
   state: script(STATE),
-  check: script(CHECK),
+  steps: script(STEPS),
   put: script(PUT_ENTRY),
-  invalidate: script(INVALIDATE),
 }
 
 /**
@@ -62,6 +63,12 @@ export class RedisClusterStore implements Store {
   readonly #slotKey: string
   readonly #epochKey: string
   readonly #ownsClient: boolean
+  /** Who sends this store's steps (as {@link RedisStore.origin}). */
+  origin = processOrigin()
+  /** Checks and invalidations sent in the same tick: one script run in the `{prefix}` slot. */
+  readonly #steps = new StepBatch((args) =>
+    runScript(this.client, SCRIPTS.steps, [this.#slotKey], [this.prefix, this.origin, ...args]),
+  )
 
   constructor(client: Cluster, prefix: string, ownsClient: boolean) {
     checkPrefix(prefix)
@@ -133,8 +140,10 @@ export class RedisClusterStore implements Store {
   }
 
   async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
-    const args: string[] = [this.prefix, asOf]
+    const args: string[] = ['c', asOf, String(entries.length)]
+    let bytes = 0
     for (const entry of entries) {
+      bytes += entrySize(entry)
       args.push(
         JSON.stringify(entry.tags),
         entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
@@ -142,12 +151,9 @@ export class RedisClusterStore implements Store {
         entry.keyTag ?? '',
       )
     }
-    const reply = (await runScript(this.client, SCRIPTS.check, [this.#slotKey], args)) as (
-      string | number
-    )[]
-    const n = Number(reply[2])
-    const oks = reply.slice(3, 3 + n)
-    const starts = reply.slice(3 + n, 3 + 2 * n).map(String)
+    const checked = writeReply(await this.#steps.send({ args, items: entries.length, bytes }))
+    const { oks } = checked
+    const starts = checked.starts.map(String)
     const written = await Promise.all(
       entries.map(async (entry, i) => {
         if (oks[i] !== 1) return false
@@ -167,7 +173,7 @@ export class RedisClusterStore implements Store {
         return stored === 1
       }),
     )
-    return { seq: Number(reply[0]), epoch: String(reply[1]), written, starts: starts.map(Number) }
+    return { seq: checked.seq, epoch: checked.epoch, written, starts: checked.starts }
   }
 
   /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */
@@ -175,8 +181,9 @@ export class RedisClusterStore implements Store {
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    return invalidateInParts(tags, options.stale === true, (args) =>
-      runScript(this.client, SCRIPTS.invalidate, [this.#slotKey], [this.prefix, ...args]),
+    const stale = options.stale === true
+    return invalidateInParts(tags, async (part) =>
+      invalidateReply(await this.#steps.send(invalidateCall(part, stale))),
     )
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 import type { Cluster, Redis } from 'ioredis'
 
@@ -116,21 +116,23 @@ export async function scanNode(
 
 /**
  * An invalidation of `tags` in parts within Redis's limits (batch-limits.ts), sent in turn: each
- * part is one run of the invalidate script (`runPart` with its ARGV after the prefix), one step of
- * the sequence. Answers the last step's `{ seq, epoch }`.
+ * part (`runPart`) is one step of the sequence. Answers the last step's `{ seq, epoch }`.
  */
 export async function invalidateInParts(
   tags: readonly string[],
-  stale: boolean,
-  runPart: (args: string[]) => Promise<unknown>,
+  runPart: (part: readonly string[]) => Promise<StoreInvalidateResult>,
 ): Promise<StoreInvalidateResult> {
-  const flag = stale ? '1' : '0'
   const results = await inTurn(
     parts(tags, (tag) => tag.length),
-    async (part) => {
-      const [seq, epoch] = (await runPart([flag, ...part])) as [string, string]
-      return { seq: Number(seq), epoch }
-    },
+    runPart,
   )
   return results[results.length - 1] as StoreInvalidateResult
+}
+
+/**
+ * The name a store gives the steps it sends (in their bus messages) until a bus tells it the
+ * process's member id: `cachegraph-<pid>-<random>`.
+ */
+export function processOrigin(): string {
+  return `cachegraph-${process.pid}-${randomBytes(4).toString('hex')}`
 }

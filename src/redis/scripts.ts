@@ -48,6 +48,8 @@ local function restart(lastSeq)
   redis.call('HSET', S .. 's', M, seq)
   return seq, epoch, seq
 end
+-- The sequence as the steps taken so far in this script left it (set by state()).
+local cur = nil
 -- The current seq, epoch and floor, after checking that none of the state, records included, was
 -- lost; a loss starts it over.
 local function state()
@@ -55,16 +57,22 @@ local function state()
   if st[1] and st[2] and st[3]
     and redis.call('HGET', S .. 'h', M) == st[1]
     and redis.call('HGET', S .. 's', M) == st[1] then
+    cur = st[1]
     return st[1], st[2], st[3]
   end
-  return restart(st[1])
+  local seq, epoch, floor = restart(st[1])
+  cur = seq
+  return seq, epoch, floor
 end
 -- Every step of the sequence is announced, so subscribers see contiguous sequences and notice a
--- gap. kind: 'h' hard, 's' soft (stale), 'b' heartbeat (no step, no tags).
-local function announce(seq, epoch, kind, tagsJson)
-  local message = seq .. '\\n' .. epoch .. '\\n' .. kind .. '\\n' .. tagsJson
+-- gap. One message per script, whatever the number of steps it took: the lines last, epoch,
+-- kinds, origin and the JSON list of each step's tags, where kinds has one letter per step ('h'
+-- hard, 's' soft) and the steps are last - #kinds + 1 .. last; a heartbeat is kinds 'b', no step
+-- and no tags. origin: the member id of the process that sent the call.
+local function announce(last, epoch, kinds, body, origin)
+  local message = last .. '\\n' .. epoch .. '\\n' .. kinds .. '\\n' .. origin .. '\\n' .. body
   redis.call('PUBLISH', S .. 'bus', message)
-  if kind ~= 'b' then
+  if kinds ~= 'b' then
     local t = redis.call('TIME')
     local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ${LOG_WINDOW_MS}
     redis.call('XADD', S .. 'log', 'MINID', '~', fmt(oldest), '*', 'm', message)
@@ -88,14 +96,25 @@ local function hsetall(key, fields, value)
     redis.call('HSET', key, unpack(args))
   end
 end
--- Takes the next sequence for an invalidation of tags (a Lua list), records and announces it.
-local function step(epoch, tags, stale)
-  local s = fmt(redis.call('INCR', S .. 'seq'))
-  hsetall(S .. (stale and 's' or 'h'), tags, s)
-  redis.call('HSET', S .. 'h', M, s)
-  redis.call('HSET', S .. 's', M, s)
-  announce(s, epoch, stale and 's' or 'h', #tags > 0 and cjson.encode(tags) or '[]')
-  return s
+-- The steps this script took, for its one message: a letter and the tags JSON of each.
+local kinds, bodies = {}, {}
+-- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence
+-- and the records' markers move once for all the script's steps, in finish().
+local function step(tags, stale)
+  cur = fmt(tonumber(cur) + 1)
+  hsetall(S .. (stale and 's' or 'h'), tags, cur)
+  kinds[#kinds + 1] = stale and 's' or 'h'
+  bodies[#bodies + 1] = #tags > 0 and cjson.encode(tags) or '[]'
+  return cur
+end
+-- Ends a script that may have taken steps: moves the sequence and both markers to the last one,
+-- and announces them all in one message and one log entry.
+local function finish(epoch, origin)
+  if #kinds == 0 then return end
+  redis.call('SET', S .. 'seq', cur)
+  redis.call('HSET', S .. 'h', M, cur)
+  redis.call('HSET', S .. 's', M, cur)
+  announce(cur, epoch, table.concat(kinds), '[' .. table.concat(bodies, ',') .. ']', origin)
 end
 -- The start of an entry string (its first line).
 local function startOf(entry)
@@ -124,9 +143,10 @@ local function valid(tags, start, tagStarts, hard)
   return true
 end
 -- Plans a write of n entries: entry(i) gives entry i's tagsJson, tagStartsJson|'', start|'' and
--- keyTag|''. Superseding entries (no start, no asOf, a key tag) share one fresh sequence, recorded
--- for their key tags; every entry gets its start and whether its tags allow it.
-local function plan(n, asOf, seq, epoch, floor, entry)
+-- keyTag|''. Superseding entries (no start, no asOf, a key tag) share one fresh step, recorded
+-- for their key tags; every entry gets its start and whether its tags allow it. Returns the
+-- sequence after the write, each entry's start and whether it may be stored.
+local function plan(n, asOf, floor, entry)
   local keyTags, all, seen, lists = {}, {}, {}, {}
   for i = 0, n - 1 do
     local tags, _, start, keyTag = entry(i)
@@ -140,10 +160,7 @@ local function plan(n, asOf, seq, epoch, floor, entry)
     end
   end
   local fresh = nil
-  if #keyTags > 0 then
-    seq = step(epoch, keyTags, false)
-    fresh = tonumber(seq)
-  end
+  if #keyTags > 0 then fresh = tonumber(step(keyTags, false)) end
   local hard = hardOf(all, floor)
   local starts, oks = {}, {}
   for i = 0, n - 1 do
@@ -152,11 +169,11 @@ local function plan(n, asOf, seq, epoch, floor, entry)
     if start ~= '' then s = tonumber(start)
     elseif asOf ~= '' then s = tonumber(asOf)
     elseif keyTag ~= '' then s = fresh
-    else s = tonumber(seq) end
+    else s = tonumber(cur) end
     starts[i] = s
     oks[i] = valid(lists[i], s, tagStarts ~= '' and cjson.decode(tagStarts) or nil, hard)
   end
-  return seq, starts, oks
+  return cur, starts, oks
 end
 -- Stores an entry string unless a live entry as of a later start is there already.
 local function put(key, start, tags, tagStarts, payload, ttlMs)
@@ -206,42 +223,67 @@ return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
 `
 
 /**
- * write: ARGV = [prefix, asOf|'', then per entry: key, payload, tagsJson, tagStartsJson|'',
- * start|'', keyTag|'', ttlMs]. Returns `[seq, epoch, n, w1..wn, s1..sn]`.
+ * steps: the writes and invalidations one process sent in the same tick, in order, as one atomic
+ * call. ARGV = [prefix, origin, then per call one of:
+ * - `'i'` (hard) or `'s'` (soft) invalidation: n, tag1..tagn — one step;
+ * - `'w'` write: asOf|'', n, then per entry key, payload, tagsJson, tagStartsJson|'', start|'',
+ *   keyTag|'', ttlMs — one step when some entry supersedes, shared by those entries;
+ * - `'c'` check (the `{P}` half of a cluster write, entries written after in their own slots):
+ *   asOf|'', n, then per entry tagsJson, tagStartsJson|'', start|'', keyTag|''.
+ * ]
+ * Each call sees what the calls before it did, as if they had been sent one by one; the steps they
+ * take are consecutive, and go out as one bus message and one log entry (`finish`). Returns
+ * `[epoch, reply1, reply2, ...]`: an invalidation's `[seq]`, a write's or check's
+ * `[seq, n, ok1..okn, start1..startn]` (ok: stored, or for a check allowed), `seq` being the
+ * sequence right after that call.
  */
-export const WRITE = `${PRELUDE}
-local seq, epoch, floor = state()
-local n = (#ARGV - 2) / 7
-local function entry(i)
-  local b = 3 + i * 7
-  return ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+export const STEPS = `${PRELUDE}
+local _, epoch, floor = state()
+local reply = { epoch }
+local a = 3
+while a <= #ARGV do
+  local op = ARGV[a]
+  if op == 'i' or op == 's' then
+    local n = tonumber(ARGV[a + 1])
+    local tags = {}
+    for i = 1, n do tags[i] = ARGV[a + 1 + i] end
+    reply[#reply + 1] = { step(tags, op == 's') }
+    a = a + 2 + n
+  else
+    local asOf, n, base = ARGV[a + 1], tonumber(ARGV[a + 2]), a + 3
+    local write = op == 'w'
+    local width = write and 7 or 4
+    local function entry(i)
+      local b = base + i * width + (write and 2 or 0)
+      return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+    end
+    local now, starts, oks = plan(n, asOf, floor, entry)
+    local out = { now, n }
+    for i = 0, n - 1 do
+      local ok = oks[i]
+      if ok and write then
+        local b = base + i * width
+        ok = put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6])
+      end
+      out[#out + 1] = ok and 1 or 0
+    end
+    for i = 0, n - 1 do out[#out + 1] = fmt(starts[i]) end
+    reply[#reply + 1] = out
+    a = base + n * width
+  end
 end
-local now, starts, oks = plan(n, ARGV[2], seq, epoch, floor, entry)
-local reply = { now, epoch, n }
-for i = 0, n - 1 do
-  local b = 3 + i * 7
-  local ok = oks[i] and put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6])
-  reply[#reply + 1] = ok and 1 or 0
-end
-for i = 0, n - 1 do reply[#reply + 1] = fmt(starts[i]) end
+finish(epoch, ARGV[2])
 return reply
 `
 
-/** invalidate: ARGV = [prefix, '1' for soft | '0', tag...]. Returns `[seq, epoch]`. */
-export const INVALIDATE = `${PRELUDE}
-local _, epoch = state()
-local tags = {}
-for i = 3, #ARGV do tags[#tags + 1] = ARGV[i] end
-return { step(epoch, tags, ARGV[2] == '1'), epoch }
-`
-
 /**
- * heartbeat: ARGV = [prefix]. Announces the current `{ seq, epoch }` on the bus without a step
- * (creating the state if it was lost, so subscribers learn the new epoch). Returns `[seq, epoch]`.
+ * heartbeat: ARGV = [prefix, origin?]. Announces the current `{ seq, epoch }` on the bus without
+ * a step (creating the state if it was lost, so subscribers learn the new epoch). Returns
+ * `[seq, epoch]`.
  */
 export const HEARTBEAT = `${PRELUDE}
 local seq, epoch = state()
-announce(seq, epoch, 'b', '[]')
+announce(seq, epoch, 'b', '[]', ARGV[2] or '')
 return { seq, epoch }
 `
 

@@ -8,6 +8,7 @@ import {
   checkEvictionPolicy,
   checkPrefix,
   invalidateInParts,
+  processOrigin,
   releaseLease,
   runScript,
   scanNode,
@@ -24,7 +25,8 @@ import {
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
-import { INVALIDATE, READ, WRITE } from './scripts.js'
+import { READ, STEPS } from './scripts.js'
+import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,
   StoreEntry,
@@ -57,7 +59,7 @@ export type RedisStoreOptions = (
   prefix?: string
 }
 
-const SCRIPTS = { read: script(READ), write: script(WRITE), invalidate: script(INVALIDATE) }
+const SCRIPTS = { read: script(READ), steps: script(STEPS) }
 
 /**
  * The shared tier on Redis (or Valkey). Each call is one Lua script — one round trip — that reads
@@ -72,6 +74,11 @@ export class RedisStore implements Store {
   readonly #seqKey: string
   readonly #epochKey: string
   #policyChecked = false
+  /**
+   * Who sends this store's steps, in their bus messages: the member id of the cache's bus once one
+   * connects (`redisBus`), else a name of this store's own.
+   */
+  origin = processOrigin()
 
   constructor(client: Redis, prefix: string, ownsClient: boolean) {
     checkPrefix(prefix)
@@ -141,8 +148,10 @@ export class RedisStore implements Store {
   }
 
   async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
-    const args: string[] = [asOf]
+    const args: string[] = ['w', asOf, String(entries.length)]
+    let bytes = 0
     for (const entry of entries) {
+      bytes += entrySize(entry)
       args.push(
         entry.key,
         entry.payload,
@@ -153,15 +162,17 @@ export class RedisStore implements Store {
         String(Math.max(1, Math.ceil(entry.ttlMs))),
       )
     }
-    const reply = (await this.#run(SCRIPTS.write, args)) as (string | number)[]
-    const n = Number(reply[2])
-    return {
-      seq: Number(reply[0]),
-      epoch: String(reply[1]),
-      written: reply.slice(3, 3 + n).map((w) => w === 1),
-      starts: reply.slice(3 + n, 3 + 2 * n).map(Number),
-    }
+    const { seq, epoch, oks, starts } = writeReply(
+      await this.#steps.send({ args, items: entries.length, bytes }),
+    )
+    return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
   }
+
+  /**
+   * Writes and invalidations sent in the same tick: one script run, one range of steps, one bus
+   * message (`step-batch.ts`).
+   */
+  readonly #steps = new StepBatch((args) => this.#run(SCRIPTS.steps, [this.origin, ...args]))
 
   /**
    * One step of the sequence per part of at most `batch-limits.ts` tags, in turn; resolves with
@@ -171,8 +182,9 @@ export class RedisStore implements Store {
     tags: readonly string[],
     options: { stale?: boolean } = {},
   ): Promise<StoreInvalidateResult> {
-    return invalidateInParts(tags, options.stale === true, (args) =>
-      this.#run(SCRIPTS.invalidate, args),
+    const stale = options.stale === true
+    return invalidateInParts(tags, async (part) =>
+      invalidateReply(await this.#steps.send(invalidateCall(part, stale))),
     )
   }
 

@@ -76,7 +76,10 @@ describe('caches on Redis Cluster', () => {
       expect(await reader.get('k')).toBe(1)
       const applied = new Promise((resolve) => b.on('bus:invalidate', resolve))
       const { seq } = await a.invalidate('t')
-      expect(await applied).toEqual({ tags: ['t'], seq, stale: false })
+      // Every bus message names the process that sent it: a's member id.
+      const origin = (await a.members()).find((member) => member.self)?.id
+      expect(origin).toMatch(/^cachegraph-bus-/)
+      expect(await applied).toEqual({ tags: ['t'], seq, stale: false, origin })
       expect(await b.getOrSet('k', () => ++loads, { tags: ['t'] })).toBe(2)
       expect(await reader.get('k')).toBe(2)
       expect(reader.stats().bus).toMatchObject({ trusted: true, gaps: 0 })

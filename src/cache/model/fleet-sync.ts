@@ -10,7 +10,8 @@ import type { Sequence } from './sequence.js'
 export interface FleetHost {
   /** The one owner of `epoch` (and the highest `seq` seen): read here, never copied. */
   readonly sequence: Sequence
-  applyRemote(tags: readonly string[], seq: number, stale: boolean): void
+  /** `origin`: the member id of the process that took the step. */
+  applyRemote(tags: readonly string[], seq: number, stale: boolean, origin: string): void
   forgetBelow(floor: number, epoch: string, lostState: boolean): void
   trustChanged(): void
   busEvent<E extends 'bus:trusted' | 'bus:distrusted' | 'bus:sync'>(
@@ -214,7 +215,7 @@ export class FleetSync {
   }
 
   #apply(message: BusMessage): void {
-    this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
+    this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft', message.origin)
     if (message.seq === this.#through + 1) {
       this.#through = message.seq
       this.#advance()
@@ -242,7 +243,7 @@ export class FleetSync {
     this.#busHighest = message.seq
     this.#ahead.clear()
     if (message.kind !== 'heartbeat') {
-      this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft')
+      this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft', message.origin)
     }
     this.#acks.progressed()
     this.#trust()

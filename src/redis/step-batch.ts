@@ -1,0 +1,119 @@
+import { MAX_PART_BYTES, MAX_PART_ITEMS } from '../stores/batch-limits.js'
+
+/** One call of the steps script (scripts.ts `STEPS`): its arguments and its size. */
+export interface StepCall {
+  /** The call's part of ARGV: `'i' | 's' | 'w' | 'c'` and what follows it. */
+  args: readonly string[]
+  /** Entries or tags it carries (a batch stays within `MAX_PART_ITEMS`). */
+  items: number
+  /** Rough bytes of keys, tags and payloads (a batch stays within about `MAX_PART_BYTES`). */
+  bytes: number
+}
+
+/** What a call gets back: the epoch the script ran in and the call's own reply. */
+export interface StepReply {
+  epoch: string
+  reply: unknown
+}
+
+interface Waiter {
+  call: StepCall
+  resolve: (reply: StepReply) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Merges the writes and invalidations sent in one tick into one run of the steps script, in the
+ * order they were sent. A busy writer's consecutive steps then share one round trip, one move of
+ * the sequence and its markers, and one bus message and log entry for all of them: the cost of a
+ * step no longer carries a message to every process of the fleet. Calls merge up to the limits of
+ * one part (`batch-limits.ts`); past them the batch goes out as several runs, in order (each its
+ * own range of steps and its own message). A failed run fails every call in it.
+ */
+export class StepBatch {
+  readonly #run: (args: string[]) => Promise<unknown>
+  #pending: Waiter[] | undefined
+
+  /** @param run runs the steps script with the merged calls' arguments (after prefix and origin). */
+  constructor(run: (args: string[]) => Promise<unknown>) {
+    this.#run = run
+  }
+
+  send(call: StepCall): Promise<StepReply> {
+    return new Promise<StepReply>((resolve, reject) => {
+      if (this.#pending === undefined) {
+        this.#pending = []
+        // After the promise jobs of this tick: the steps they send join the batch.
+        process.nextTick(() => this.#flush())
+      }
+      this.#pending.push({ call, resolve, reject })
+    })
+  }
+
+  #flush(): void {
+    const waiters = this.#pending ?? []
+    this.#pending = undefined
+    let group: Waiter[] = []
+    let items = 0
+    let bytes = 0
+    for (const waiter of waiters) {
+      const { call } = waiter
+      if (
+        group.length > 0 &&
+        (items + call.items > MAX_PART_ITEMS || bytes + call.bytes > MAX_PART_BYTES)
+      ) {
+        this.#send(group)
+        group = []
+        items = 0
+        bytes = 0
+      }
+      group.push(waiter)
+      items += call.items
+      bytes += call.bytes
+    }
+    if (group.length > 0) this.#send(group)
+  }
+
+  #send(group: readonly Waiter[]): void {
+    const args: string[] = []
+    for (const { call } of group) for (const arg of call.args) args.push(arg)
+    this.#run(args).then(
+      (result) => {
+        const [epoch, ...replies] = result as [string, ...unknown[]]
+        group.forEach((waiter, i) => waiter.resolve({ epoch: String(epoch), reply: replies[i] }))
+      },
+      (error: unknown) => {
+        for (const waiter of group) waiter.reject(error)
+      },
+    )
+  }
+}
+
+/** The `'w'` or `'c'` reply of the steps script, as the store contract answers a write. */
+export function writeReply({ epoch, reply }: StepReply): {
+  seq: number
+  epoch: string
+  oks: unknown[]
+  starts: number[]
+} {
+  const row = reply as (string | number)[]
+  const n = Number(row[1])
+  return {
+    seq: Number(row[0]),
+    epoch,
+    oks: row.slice(2, 2 + n),
+    starts: row.slice(2 + n, 2 + 2 * n).map(Number),
+  }
+}
+
+/** An invalidation of `tags` as a call of the steps script. */
+export function invalidateCall(tags: readonly string[], stale: boolean): StepCall {
+  let bytes = 0
+  for (const tag of tags) bytes += tag.length
+  return { args: [stale ? 's' : 'i', String(tags.length), ...tags], items: tags.length, bytes }
+}
+
+/** The `{ seq, epoch }` an invalidation's reply gives. */
+export function invalidateReply({ epoch, reply }: StepReply): { seq: number; epoch: string } {
+  return { seq: Number((reply as string[])[0]), epoch }
+}

@@ -1,0 +1,181 @@
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+
+import { type BusMessage, parseBusMessage } from '../../src/bus/bus.js'
+import type { Cache } from '../../src/cache/cache.js'
+import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
+import { createCache } from '../../src/index.js'
+import { redisBus } from '../../src/redis/bus.js'
+import { slotKeys } from '../../src/redis/keys.js'
+import { StepBatch } from '../../src/redis/step-batch.js'
+import { type RedisStore, redisStore } from '../../src/redis/store.js'
+import { MAX_PART_ITEMS } from '../../src/stores/batch-limits.js'
+import { gatedBus } from '../helpers/gated-bus.js'
+import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+
+/**
+ * Steps sent in the same tick go to Redis as one script run: one range of sequence numbers, one
+ * bus message and one log entry for all of them, applied in order by every process.
+ */
+const open: Cache[] = []
+const subscribers: Redis[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((cache) => cache.close()))
+  for (const subscriber of subscribers.splice(0)) subscriber.disconnect()
+})
+
+function next<E extends CacheEventName>(cache: Cache, name: E): Promise<CacheEvents[E]> {
+  return new Promise((resolve) => {
+    const listener = (payload: CacheEvents[E]) => {
+      cache.off(name, listener)
+      resolve(payload)
+    }
+    cache.on(name, listener)
+  })
+}
+
+async function member(prefix: string) {
+  const bus = gatedBus(redisBus({ maxSilence: '10s' }))
+  const store = redisStore({ url: inject('redisUrl'), prefix }) as RedisStore
+  const cache = createCache({ store, bus })
+  open.push(cache)
+  await next(cache, 'bus:trusted')
+  return { cache, gate: bus.gate, store }
+}
+
+/** Every message published on the prefix's bus channel (heartbeats left out), as sent. */
+async function tapChannel(prefix: string): Promise<string[]> {
+  const subscriber = new Redis(inject('redisUrl'))
+  subscribers.push(subscriber)
+  const seen: string[] = []
+  subscriber.on('message', (_channel: string, text: string) => {
+    if (text.split('\n')[2] !== 'b') seen.push(text)
+  })
+  await subscriber.subscribe(slotKeys(prefix).bus)
+  return seen
+}
+
+const logLength = (prefix: string) => redisClient().xlen(slotKeys(prefix).log)
+const stepsOf = (messages: readonly BusMessage[], origin: string) =>
+  messages.filter((m) => m.kind !== 'heartbeat' && m.origin === origin)
+
+describe('steps of one tick share one script, one bus message and one log entry', () => {
+  it('a batch with an invalidation in the middle: consecutive steps, applied in order everywhere', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const channel = await tapChannel(prefix)
+    const logBefore = await logLength(prefix)
+    // Same tick: k1 (tag t), then t invalidated, then k2 (tag t).
+    await Promise.all([
+      a.cache.set('k1', 1, { tags: ['t'] }),
+      a.cache.invalidate('t'),
+      a.cache.set('k2', 2, { tags: ['t'] }),
+    ])
+    expect(await logLength(prefix)).toBe(logBefore + 1)
+    const steps = await b.gate.until((m) => m.tags.includes('@key:cg::k2'))
+    const heard = stepsOf(b.gate.delivered, a.store.origin)
+    expect(heard.map((m) => m.tags)).toEqual([['@key:cg::k1'], ['t'], ['@key:cg::k2']])
+    expect(heard.map((m) => m.seq)).toEqual([steps.seq - 2, steps.seq - 1, steps.seq])
+    await expect.poll(() => channel.length).toBe(1)
+    expect(parseBusMessage(channel[0] as string)).toEqual(heard)
+    // In order: the invalidation voids k1, written before it, and not k2, written after it.
+    for (const cache of [a.cache, b.cache]) {
+      expect(await cache.get('k1')).toBeUndefined()
+      expect(await cache.get('k2')).toBe(2)
+    }
+  })
+
+  it('a lost batch message is made up from the log: the replay covers its whole range', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    await b.cache.set('kept', 'k', { tags: ['other'] })
+    await b.cache.set('gone', 'g', { tags: ['t'] })
+    await b.gate.until((m) => m.tags.includes('@key:cg::gone'))
+    // The three steps of the next batch make one message: b loses all of it.
+    b.gate.dropNextSteps(3)
+    await Promise.all([
+      a.cache.set('x', 1),
+      a.cache.invalidate('t'),
+      a.cache.invalidate('u', { stale: true }),
+    ])
+    const bus = () => b.cache.stats().bus as NonNullable<ReturnType<Cache['stats']>['bus']>
+    const before = bus()
+    const synced = next(b.cache, 'bus:sync')
+    const last = await a.cache.invalidate('unrelated') // b sees a gap of three steps
+    expect(await synced).toEqual({ seq: last.seq, replayed: 4, startedOver: false })
+    const after = bus()
+    expect([after.gaps - before.gaps, after.replayed - before.replayed]).toEqual([1, 4])
+    expect(after.startOvers).toBe(before.startOvers)
+    expect(await b.cache.get('gone')).toBeUndefined()
+    const hits = b.cache.stats().l1.hits
+    expect(await b.cache.get('kept')).toBe('k')
+    expect(b.cache.stats().l1.hits).toBe(hits + 1)
+  })
+
+  it('a batch past one part’s limit goes out as several runs, in order, each with its message', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const channel = await tapChannel(prefix)
+    const logBefore = await logLength(prefix)
+    const big = (name: string) =>
+      Array.from({ length: MAX_PART_ITEMS - 400 }, (_, i) => `${name}:${i}`)
+    const [one, two, three] = await Promise.all([
+      a.store.invalidate(big('first')),
+      a.store.invalidate(big('second')),
+      a.store.invalidate(['third']),
+    ])
+    // 600 + 600 tags do not fit one run: the second and third share the next one.
+    expect([two.seq - one.seq, three.seq - two.seq]).toEqual([1, 1])
+    expect(await logLength(prefix)).toBe(logBefore + 2)
+    await expect.poll(() => channel.length).toBe(2)
+    expect(channel.map((text) => parseBusMessage(text)?.map((m) => m.seq))).toEqual([
+      [one.seq],
+      [two.seq, three.seq],
+    ])
+    await b.gate.until((m) => m.seq === three.seq)
+    expect(b.cache.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
+  })
+})
+
+describe('StepBatch', () => {
+  it('merges the calls of one tick, in order, and fails every call of a run that failed', async () => {
+    const runs: string[][] = []
+    const batch = new StepBatch(async (args) => {
+      runs.push(args)
+      if (args.includes('fail')) throw new Error('store down')
+      return ['epoch', ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
+    })
+    const call = (tag: string) => ({ args: ['i', '1', tag], items: 1, bytes: tag.length })
+    const answers = await Promise.all([batch.send(call('a')), batch.send(call('b'))])
+    expect(answers).toEqual([
+      { epoch: 'epoch', reply: ['0'] },
+      { epoch: 'epoch', reply: ['1'] },
+    ])
+    expect(runs).toEqual([['i', '1', 'a', 'i', '1', 'b']])
+    const failed = await Promise.allSettled([batch.send(call('c')), batch.send(call('fail'))])
+    expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected'])
+    // Calls past one part's items go out as another run.
+    runs.length = 0
+    const many = { args: ['i', '0'], items: MAX_PART_ITEMS, bytes: 0 }
+    await Promise.all([batch.send(many), batch.send(call('d'))])
+    expect(runs.length).toBe(2)
+  })
+
+  it('parses messages of one step, of many, and heartbeats, and refuses malformed ones', () => {
+    expect(parseBusMessage('12\ne1\nhs\nme\n[["a"],["b","c"]]')).toEqual([
+      { seq: 11, epoch: 'e1', kind: 'hard', tags: ['a'], origin: 'me' },
+      { seq: 12, epoch: 'e1', kind: 'soft', tags: ['b', 'c'], origin: 'me' },
+    ])
+    expect(parseBusMessage('7\ne1\nb\nme\n[]')).toEqual([
+      { seq: 7, epoch: 'e1', kind: 'heartbeat', tags: [], origin: 'me' },
+    ])
+    for (const bad of [
+      '7\ne1\nh\nme\n["a"]',
+      '7\ne1\nhh\nme\n[["a"]]',
+      '7\ne1\nx\nme\n[[]]',
+      'x',
+    ]) {
+      expect(parseBusMessage(bad)).toBeUndefined()
+    }
+  })
+})
