@@ -151,3 +151,14 @@ export const CLIENT_FLUSH_DROPPED = createWarning({
   name: 'CachegraphClientWarning',
   message: (problem: string) => `${problem}; invalidation dropped`,
 })
+
+/**
+ * An invalidation through the service or the admin API reached no other process: nobody listens
+ * on this store's prefix — most often a service or app on another Redis, `prefix` or namespace
+ * than the apps. Once per process.
+ */
+export const INVALIDATION_UNHEARD = createWarning({
+  code: 'CACHEGRAPH_INVALIDATION_UNHEARD',
+  message: (namespace: string, store: string) =>
+    `cachegraph: an invalidation in namespace '${namespace}' (store: ${store}) reached no other process: nothing else listens on this store's prefix. Check that the apps use the same Redis, prefix and namespace.`,
+})

@@ -1,5 +1,5 @@
 import { CacheError } from '../errors.js'
-import { invalidationBody } from '../protocol/invalidation.js'
+import { heardByOf, invalidationBody } from '../protocol/invalidation.js'
 import { CLIENT_DROPPED } from '../warnings.js'
 import { type ClientEventName, type ClientEvents, Emitter, type Invalidation } from './events.js'
 import { nextDelay } from './backoff.js'
@@ -205,7 +205,14 @@ class Client implements InvalidationClient {
       const result = await post(this.#o.url, headers, body, this.#o.timeout)
       if (result.ok) {
         const { status, body: answer } = result
-        this.#events.emit('sent', { items, status, attempts: attempt, body: answer })
+        const heardBy = heardByOf(answer)
+        this.#events.emit('sent', {
+          items,
+          status,
+          attempts: attempt,
+          body: answer,
+          ...(heardBy === undefined ? {} : { heardBy }),
+        })
         return
       }
       const { error, retryable } = result

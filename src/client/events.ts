@@ -9,8 +9,17 @@ export interface ClientEvents {
    * The service accepted a request. `body` is its answer, parsed when it is JSON (the cachegraph
    * service's `{ status, seq, tags, keys }`: `seq` is the step the invalidation took, which every
    * process's cache has applied once its `stats().bus.seq` reaches it), else the raw text.
+   * `heardBy`: how many processes listen on the service's store and bus and so heard it, when
+   * the service says (`0`: none did — the service is likely on another Redis, prefix or
+   * namespace than the apps).
    */
-  sent: { items: readonly Invalidation[]; status: number; attempts: number; body: unknown }
+  sent: {
+    items: readonly Invalidation[]
+    status: number
+    attempts: number
+    body: unknown
+    heardBy?: number
+  }
   /** A request failed with a network error, a timeout or a 5xx, and will be tried again. */
   retry: { items: readonly Invalidation[]; attempt: number; delayMs: number; error: Error }
   /**

@@ -151,3 +151,31 @@ export function invalidationBody(
   if (keys.length > 0) list.push({ keys: [...keys] })
   return list.length === 1 ? (list[0] as InvalidationItem) : list
 }
+
+/**
+ * The answer to an invalidation (`200`), as the service's `POST /cache/invalidate` and the admin
+ * API's `POST {prefix}/invalidate` send it. Fields may be added; readers ignore what they do not
+ * know.
+ */
+export interface InvalidationAnswer {
+  status: 'invalidated'
+  /** The step of the store's sequence that covers it. */
+  seq: number
+  tags: string[]
+  keys?: string[]
+  /** With `ack`: how the fleet acknowledged it (and how long that took). */
+  fleet?: { members: number; acked: number; late: string[] }
+  /**
+   * How many other processes listen on the same store and bus, so heard it (with `ack`: how many
+   * were asked to acknowledge it). `0` means nobody else did — most often a service or app on
+   * another Redis, prefix or namespace than the apps. Absent without a bus (nobody can hear it,
+   * and processes sharing the store still see it when they read).
+   */
+  heard_by?: number
+}
+
+/** `heard_by` of an answer (anything parsed from JSON), when it carries one. */
+export function heardByOf(answer: unknown): number | undefined {
+  const heard = (answer as Partial<InvalidationAnswer> | null)?.heard_by
+  return typeof heard === 'number' && Number.isSafeInteger(heard) && heard >= 0 ? heard : undefined
+}

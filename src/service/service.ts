@@ -121,7 +121,7 @@ export function createInvalidationService(
     if (refusal !== undefined) return refusal
     if (!authorized(request)) return unauthorized()
     try {
-      const { tags, keys, seq, fleet } = await applyInvalidation(
+      const { tags, keys, seq, fleet, heardBy } = await applyInvalidation(
         cache,
         request,
         maxBodyBytes,
@@ -129,7 +129,14 @@ export function createInvalidationService(
       )
       // Resolves at once unless a CDN option says `awaitPurge`; never rejects.
       await Promise.all(cdns.map((cdn) => cdn.purge(tags, (error) => report(error, request))))
-      return json(200, { status: 'invalidated', seq, tags, keys, ...(fleet && { fleet }) })
+      return json(200, {
+        status: 'invalidated',
+        seq,
+        tags,
+        keys,
+        ...(fleet && { fleet }),
+        ...(heardBy === undefined ? {} : { heard_by: heardBy }),
+      })
     } catch (error) {
       if (isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) {
         report(error, request)

@@ -1,7 +1,8 @@
 import { type Cache, entityTag, type FleetAck } from '../../index.js'
-import { parseInvalidation } from '../../protocol/invalidation.js'
+import { type InvalidationAnswer, parseInvalidation } from '../../protocol/invalidation.js'
 import { readJson } from './body.js'
 import type { RouteContext } from './context.js'
+import { listenersOf, warnIfUnheard } from './heard.js'
 import { clampedInt, namespaceParam, optionalText } from './params.js'
 import { HttpError, json } from './responses.js'
 import { snakeCase } from './snake-case.js'
@@ -16,6 +17,11 @@ export interface AppliedInvalidation {
   seq: number
   /** With `ack`: who applied it. */
   fleet?: FleetAck
+  /**
+   * How many other processes listen on the store and bus, so heard it (with `ack`: how many were
+   * asked); undefined without a bus. `0` is warned about (`CACHEGRAPH_INVALIDATION_UNHEARD`).
+   */
+  heardBy?: number
 }
 
 /**
@@ -41,6 +47,8 @@ export async function applyInvalidation(
   if (ack && keys.length > 0) {
     throw new HttpError(400, 'cachegraph: `ack` covers tags and entities, not `keys`')
   }
+  // Read alongside the invalidation, not after it: the answer waits for no extra round trip.
+  const listening = ack ? undefined : listenersOf(cache)
   if (keys.length > 0) await cache.deleteMany(keys)
   // A keys-only request has no result of its own: the current step covers its deletion.
   // The cache checks each tag (E_INVALID_TAG, answered 400).
@@ -48,25 +56,30 @@ export async function applyInvalidation(
   const seq = result?.seq ?? (await cache.begin())
   const applied: AppliedInvalidation = { tags: [...(result?.tags ?? tags)], keys, seq }
   if (result?.fleet !== undefined) applied.fleet = result.fleet
+  const heardBy = result?.fleet?.members ?? (await listening)
+  if (heardBy !== undefined) applied.heardBy = heardBy
+  warnIfUnheard(cache, heardBy)
   return applied
 }
 
 /**
  * `POST /invalidate` with an invalidation body (see {@link applyInvalidation}) →
- * `{ status: 'invalidated', tags, seq, keys?, fleet? }` (`keys` when some were given; `fleet`
- * in snake_case, with `ack`).
+ * `{ status: 'invalidated', tags, seq, keys?, fleet?, heard_by? }` (`keys` when some were given;
+ * `fleet` in snake_case, with `ack`; `heard_by` with a bus).
  */
 export async function invalidateRoute({ cache, request, maxBodyBytes, dashboard }: RouteContext) {
-  const { tags, keys, seq, fleet } = await applyInvalidation(cache, request, maxBodyBytes)
+  const { tags, keys, seq, fleet, heardBy } = await applyInvalidation(cache, request, maxBodyBytes)
   // The event stream shows who applied it (the invalidation itself is in the stream already).
   if (fleet !== undefined) dashboard.hub.ack(seq, fleet)
-  return json(200, {
+  const answer: InvalidationAnswer = {
     status: 'invalidated',
     tags,
     seq,
     ...(keys.length === 0 ? {} : { keys }),
-    ...(fleet === undefined ? {} : { fleet: snakeCase(fleet) }),
-  })
+    ...(fleet === undefined ? {} : { fleet: snakeCase(fleet) as InvalidationAnswer['fleet'] }),
+    ...(heardBy === undefined ? {} : { heard_by: heardBy }),
+  }
+  return json(200, answer)
 }
 
 /**

@@ -1,0 +1,27 @@
+import type { Cache } from '../../index.js'
+import { INVALIDATION_UNHEARD } from '../../warnings.js'
+
+/**
+ * How many other processes listen on `cache`'s store and bus, and so hear what it invalidates:
+ * the fleet's members whose record is recent (within two `maxSilence` of the newest, all by the
+ * store's clock), this cache left out. Undefined without a bus, or when the records cannot be
+ * read (the invalidation itself is not failed for that).
+ */
+export async function listenersOf(cache: Cache): Promise<number | undefined> {
+  const { maxSilenceMs } = cache.settings
+  if (maxSilenceMs === undefined) return undefined
+  try {
+    const members = await cache.members()
+    const newest = Math.max(...members.map((member) => member.seenAt))
+    return members.filter((m) => !m.self && m.seenAt >= newest - 2 * maxSilenceMs).length
+  } catch {
+    return undefined
+  }
+}
+
+/** Warns (`CACHEGRAPH_INVALIDATION_UNHEARD`, to the cache's logger if it has one) when none did. */
+export function warnIfUnheard(cache: Cache, heardBy: number | undefined): void {
+  if (heardBy !== 0) return
+  const { logger, storeName } = cache.settings
+  INVALIDATION_UNHEARD.log(logger, cache.name, storeName ?? 'none')
+}
