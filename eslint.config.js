@@ -165,6 +165,24 @@ export default tseslint.config(
     },
   },
   {
+    // The prom-client collector reads `stats()` into the text exporter's metric families.
+    files: ['src/prometheus/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!index\\.js$|errors\\.js$|http/metric-families\\.js$)',
+              message:
+                'cachegraph/prometheus loads the public entry, errors.js and the metric families.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The service is the HTTP core's admin API and the protocol over the public engine: stores,
     // the bus and Redis are the host's choice (the CLI's), never the handler's.
     files: ['src/service/**'],
