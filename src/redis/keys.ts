@@ -4,7 +4,8 @@
  * written in TypeScript builds them here.
  *
  * - `{P}:seq`, `{P}:epoch`, `{P}:floor` — the sequence, its epoch, and the lowest sequence the
- *   records vouch for (plain strings, no ttl).
+ *   records vouch for (plain strings, no ttl); `{P}:w` — the watermark a read proves entries
+ *   valid with (see scripts.ts).
  * - `{P}:h`, `{P}:s` — the tag records: hashes `tag → sequence` of the last hard / soft
  *   invalidation of each tag, each with its marker field `''` (no ttl).
  * - `{P}:bus` — the channel every sequence step is published on; `{P}:log` — a stream of the
@@ -30,6 +31,12 @@ export interface SlotKeys {
   readonly epoch: string
   /** `{P}:floor` */
   readonly floor: string
+  /**
+   * `{P}:w`: the watermark, `'w seq'`: no tag record above `w` exists but those of superseding
+   * writes that replaced their key's entry in the same step; `seq` is the sequence it is current
+   * at. With it a read proves entries valid from one `MGET` (reply.ts `parseProven`).
+   */
+  readonly watermark: string
   /** `{P}:h`: the hard invalidation records. */
   readonly hard: string
   /** `{P}:s`: the soft (stale) invalidation records. */
@@ -50,6 +57,7 @@ export function slotKeys(prefix: string): SlotKeys {
     seq: `${slot}:seq`,
     epoch: `${slot}:epoch`,
     floor: `${slot}:floor`,
+    watermark: `${slot}:w`,
     hard: `${slot}:h`,
     soft: `${slot}:s`,
     bus: `${slot}:bus`,

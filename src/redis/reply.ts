@@ -1,4 +1,10 @@
-import type { StoreReadResult, StoredRecord, StoreWriteResult, TagSeq } from '../stores/store.js'
+import type {
+  StoreProvenRead,
+  StoreReadResult,
+  StoredRecord,
+  StoreWriteResult,
+  TagSeq,
+} from '../stores/store.js'
 
 /** Reply of the read script (and of the cluster store's assembled read). */
 export type ReadReply = [
@@ -146,4 +152,85 @@ export function mergeWrites(parts: readonly StoreWriteResult[]): StoreWriteResul
     for (const start of part.starts) starts.push(start)
   }
   return { written, starts, seq: last.seq, epoch: last.epoch }
+}
+
+/** The engine's implicit key tags (`@key:<full key>`), the only records the watermark may skip. */
+const KEY_TAG = '@key:'
+
+/**
+ * Judges entries fetched with one `MGET`, together with `{P}:seq`, `{P}:epoch`, `{P}:floor` and
+ * the watermark `{P}:w` (`'w seq'`, see scripts.ts), without the tag records. An entry whose
+ * tags are all as of `m` or later is valid when `floor <= m`, `w <= m <= seq`, and:
+ *
+ * - `m = seq`: no record is above the sequence; or
+ * - it names no key tag but its own: the only records above `w` are key tags of superseding
+ *   writes that replaced the entry of that key in the same step — the entry read under that key
+ *   now is that one or a later one, checked against them when written.
+ *
+ * Undefined when the state or the watermark is missing or behind the sequence (the script
+ * starts the state over or mends the watermark). `values`: the entries, then the four state keys.
+ */
+export function parseProven(
+  values: readonly (string | null)[],
+  keys: readonly string[],
+): StoreProvenRead | undefined {
+  const count = keys.length
+  const seqText = values[count]
+  const epoch = values[count + 1]
+  const floorText = values[count + 2]
+  const mark = values[count + 3]
+  if (seqText == null || epoch == null || floorText == null || mark == null) return undefined
+  const space = mark.indexOf(' ')
+  if (space < 0 || mark.slice(space + 1) !== seqText) return undefined
+  const seq = Number(seqText)
+  const floor = Number(floorText)
+  const w = Number(mark.slice(0, space))
+  const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
+  const unsure: number[] = []
+  for (let i = 0; i < count; i++) {
+    const entry = values[i]
+    if (entry === null || entry === undefined) continue
+    const record = parseEntry(entry)
+    if (proven(record, keys[i] as string, seq, floor, w)) entries[i] = record
+    else unsure.push(i)
+  }
+  return { entries, tagSeqs: {}, seq, epoch, unsure }
+}
+
+/** The rule of {@link parseProven} for one entry stored under `key`. */
+function proven(record: StoredRecord, key: string, seq: number, floor: number, w: number): boolean {
+  let oldest = record.start
+  if (record.tagStarts !== undefined) {
+    for (const start of record.tagStarts) if (start < oldest) oldest = start
+  }
+  if (oldest < floor || oldest > seq || oldest < w || Number.isNaN(oldest)) return false
+  if (oldest === seq) return true
+  const own = KEY_TAG + key
+  for (const tag of record.tags) if (tag !== own && tag.startsWith(KEY_TAG)) return false
+  return true
+}
+
+/** The part of a merged proven read that answers `count` keys from `from`. */
+export function sliceProven(result: StoreProvenRead, from: number, count: number): StoreProvenRead {
+  const unsure: number[] = []
+  for (const i of result.unsure) if (i >= from && i < from + count) unsure.push(i - from)
+  return { ...result, entries: result.entries.slice(from, from + count), unsure }
+}
+
+/**
+ * Proven reads of the parts of a split read, in order, as {@link mergeSnapshots} merges
+ * unchecked ones; undefined when a part proved nothing or the parts saw different epochs.
+ */
+export function mergeProven(
+  parts: readonly (StoreProvenRead | undefined)[],
+): StoreProvenRead | undefined {
+  const unsure: number[] = []
+  let offset = 0
+  for (const part of parts) {
+    if (part === undefined) return undefined
+    for (const i of part.unsure) unsure.push(offset + i)
+    offset += part.entries.length
+  }
+  const merged = mergeSnapshots(parts)
+  return merged === undefined ? undefined : { ...merged, unsure }
 }

@@ -67,6 +67,15 @@ export interface StoreReadResult {
   epoch: string
 }
 
+/** Answer to {@link Store.readProven}. */
+export interface StoreProvenRead extends StoreReadResult {
+  /**
+   * Indexes of the keys whose entries were found but not proven valid: `undefined` in `entries`,
+   * for {@link Store.read} to answer.
+   */
+  unsure: number[]
+}
+
 /** Options of {@link Store.write}. */
 export interface StoreWriteOptions {
   /** Sequence for entries without their own `start`. */
@@ -131,6 +140,14 @@ export interface Store {
    * uses this then, and {@link Store.read} otherwise.
    */
   readUnchecked?(keys: readonly string[]): Promise<StoreReadResult | undefined>
+  /**
+   * Optional: the entries the store can prove valid without reading their tags' records — no hard
+   * or soft record above any of their tags' starts, none of them older than the floor — with the
+   * current `{ seq, epoch }`, in one cheap call (one `MGET` on Redis); `tagSeqs` is empty. The
+   * entries found but not proven are listed in `unsure`, for {@link Store.read}. Undefined when
+   * the store can prove nothing now (its state is missing or being mended: use `read`).
+   */
+  readProven?(keys: readonly string[]): Promise<StoreProvenRead | undefined>
   /**
    * Optional, for `lock: true`: takes the lease of `key` for `token` unless another token holds
    * it; the lease ends by itself after `ttlMs`. True when `token` holds it now. A lease only says

@@ -51,7 +51,15 @@ export function encodeEntry(serializer: Serializer, value: unknown, meta: EntryM
   return `${meta.createdAt},${meta.expiresAt},${meta.staleUntil},${kind},${meta.version ?? ''}\n${body}`
 }
 
-export function decodeEntry(serializer: Serializer, record: StoredRecord): DecodedEntry {
+/**
+ * `withValue`: false for an entry already judged invalid, which is never served: its metadata is
+ * read (for `inspect`), its value is not deserialized (`undefined`).
+ */
+export function decodeEntry(
+  serializer: Serializer,
+  record: StoredRecord,
+  withValue = true,
+): DecodedEntry {
   const { payload } = record
   // Read field by field: this runs on every shared-tier hit.
   const a = payload.indexOf(',')
@@ -66,7 +74,9 @@ export function decodeEntry(serializer: Serializer, record: StoredRecord): Decod
   let value: unknown
   const failure = payload.charCodeAt(c + 1) === 101 /* e */
   try {
-    value = failure ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
+    if (withValue) {
+      value = failure ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
+    }
   } catch (error) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored value cannot be read back', {
       cause: error,

@@ -1,9 +1,9 @@
 import { CacheError, isCacheError } from '../../errors.js'
 import { MAX_READ_ITEMS, parts } from '../../stores/batch-limits.js'
-import type { Store, StoreReadResult, TagSeq } from '../../stores/store.js'
+import type { Store, StoreProvenRead, StoreReadResult, TagSeq } from '../../stores/store.js'
 import type { FleetSync } from '../model/fleet-sync.js'
 import type { Sequence } from '../model/sequence.js'
-import type { TagRegistry, Validity } from '../model/tag-registry.js'
+import { type TagRegistry, Validity } from '../model/tag-registry.js'
 import type { Serializer } from '../serializer.js'
 import { type DecodedEntry, decodeEntry } from './entry-codec.js'
 import { PartBudget } from './part-budget.js'
@@ -102,16 +102,23 @@ export class SharedTier {
     const registry = this.#deps.registry
     for (let i = 0; i < keys.length; i++) {
       const record = result.entries[i]
-      const entry = record === undefined ? undefined : this.#decode(keys[i] as string, record)
+      // The store judged it invalid already and kept its payload to itself.
+      if (record === undefined || record.payload === '') {
+        entries.push(undefined)
+        continue
+      }
+      // Judged before it is decoded: an invalid entry's value is never read back.
+      const validity = registry.checkRead(
+        record.tags,
+        record.start,
+        record.tagStarts,
+        result.tagSeqs,
+      )
+      const entry = this.#decode(keys[i] as string, record, validity !== Validity.Invalid)
       if (entry === undefined) entries.push(undefined)
       else {
         const shared = entry as SharedEntry
-        shared.validity = registry.checkRead(
-          entry.tags,
-          entry.start,
-          entry.tagStarts,
-          result.tagSeqs,
-        )
+        shared.validity = validity
         entries.push(shared)
       }
     }
@@ -126,11 +133,10 @@ export class SharedTier {
   #decode(
     fullKey: string,
     record: NonNullable<StoreReadResult['entries'][number]>,
+    withValue: boolean,
   ): DecodedEntry | undefined {
-    // The store judged it invalid already and kept its payload to itself.
-    if (record.payload === '') return undefined
     try {
-      return decodeEntry(this.#deps.serializer, record)
+      return decodeEntry(this.#deps.serializer, record, withValue)
     } catch (error) {
       this.#deps.reportError(error, 'decode', fullKey)
       return undefined
@@ -141,7 +147,9 @@ export class SharedTier {
    * Fetches one part from the store. With a trusted bus that has delivered every step up to the
    * store's current sequence, the entries are fetched unchecked (one plain `MGET` on Redis, no
    * script) and judged here; the few whose tags this process cannot vouch for are fetched again
-   * with the store's check. `timeoutMs`: the limit of each call when not the read limit itself.
+   * with the store's check. Without one, the store proves what it can from one cheap call (its
+   * watermark, see {@link Store.readProven}) and checks only the rest. `timeoutMs`: the limit of
+   * each call when not the read limit itself.
    */
   async #fetchPart(
     keys: readonly string[],
@@ -157,8 +165,39 @@ export class SharedTier {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
         return this.#fetchUnsure(keys, fast, timeoutMs)
       }
+    } else if (store.readProven !== undefined) {
+      const readProven = store.readProven.bind(store)
+      const proven = await this.#attempt(() => readProven(keys), timeoutMs)
+      if (proven === FAILED) return undefined
+      if (proven !== undefined) return this.#fetchUnproven(keys, proven, timeoutMs)
     }
     return this.#fetchChecked(keys, timeoutMs)
+  }
+
+  /**
+   * Completes a proven read with the store's checked read of its unsure entries. Should the store
+   * have lost its state in between (another epoch), the proven entries are dropped: the checked
+   * read's epoch is the one to believe.
+   */
+  async #fetchUnproven(
+    keys: readonly string[],
+    proven: StoreProvenRead,
+    timeoutMs?: number,
+  ): Promise<StoreReadResult | undefined> {
+    this.#deps.sequence.observe(proven.seq, proven.epoch)
+    if (proven.unsure.length === 0) return proven
+    const unsure = proven.unsure
+    const checked = await this.#fetchChecked(
+      unsure.map((i) => keys[i] as string),
+      timeoutMs,
+    )
+    // Unreachable now: what cannot be vouched for is a miss.
+    if (checked === undefined) return proven
+    const sameEpoch = checked.epoch === proven.epoch
+    const entries = sameEpoch ? proven.entries : proven.entries.map(() => undefined)
+    unsure.forEach((i, n) => (entries[i] = checked.entries[n]))
+    const seq = sameEpoch ? Math.min(proven.seq, checked.seq) : checked.seq
+    return { entries, tagSeqs: checked.tagSeqs, seq, epoch: checked.epoch }
   }
 
   async #fetchChecked(
