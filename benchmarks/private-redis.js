@@ -121,13 +121,19 @@ async function connectWithin(redis, ms, exited) {
   return false
 }
 
-/** `INFO commandstats` as calls by command name (`get`, `evalsha`, `client|setname`...). */
+/**
+ * `INFO commandstats`: calls by command name (`get`, `evalsha`, `client|setname`...), and the µs
+ * of CPU the server spent in each.
+ */
 export async function commandCalls(admin) {
   const calls = {}
-  for (const match of (await admin.info('commandstats')).matchAll(/cmdstat_(\S+):calls=(\d+)/g)) {
+  const usec = {}
+  const text = await admin.info('commandstats')
+  for (const match of text.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)) {
     calls[match[1]] = Number(match[2])
+    usec[match[1]] = Number(match[3])
   }
-  return calls
+  return { calls, usec }
 }
 
 /** Seconds of CPU the server has used (`used_cpu_sys` + `used_cpu_user` of `INFO cpu`). */
@@ -142,20 +148,26 @@ export async function cpuSeconds(admin) {
  * commands called inside scripts included; the snapshots' own INFO left out), and CPU seconds.
  */
 export async function serverSnapshot(admin) {
-  const [calls, cpu] = [await commandCalls(admin), await cpuSeconds(admin)]
-  return { calls, cpu, at: performance.now() }
+  const [{ calls, usec }, cpu] = [await commandCalls(admin), await cpuSeconds(admin)]
+  return { calls, usec, cpu, at: performance.now() }
 }
 
 export function serverDelta(before, after) {
   const commands = {}
+  /** µs the server spent per call of each command, over the window. */
+  const usPerCall = {}
   for (const [name, calls] of Object.entries(after.calls)) {
     if (name === 'info') continue
     const n = calls - (before.calls[name] ?? 0)
-    if (n > 0) commands[name] = n
+    if (n > 0) {
+      commands[name] = n
+      usPerCall[name] = (after.usec[name] - (before.usec[name] ?? 0)) / n
+    }
   }
   const total = Object.values(commands).reduce((a, b) => a + b, 0)
   return {
     commands,
+    usPerCall,
     total,
     cpuSeconds: after.cpu - before.cpu,
     seconds: (after.at - before.at) / 1000,

@@ -80,7 +80,7 @@ export function fleet(results) {
     '',
     '#### Idle and bus propagation',
     '',
-    `Trusted: members whose bus trusted within 30 s of starting. Idle over ${m.idleSeconds} s. Propagation: ${m.messages} \`invalidate(tag)\` one at a time from one member; ms from the call to applied (\`bus:invalidate\`) in each other member, and until every member applied.`,
+    `Trusted: members whose bus trusted within 30 s of starting. Idle over ${m.idleSeconds} s, with the Redis CPU time per PUBLISH (it grows with the subscribers that hear it). Propagation: ${m.messages} \`invalidate(tag)\` one at a time from one member; ms from the call to applied (\`bus:invalidate\`) in each other member, and until every member applied.`,
     '',
     table(
       [
@@ -88,6 +88,7 @@ export function fleet(results) {
         'trusted',
         'idle commands/s',
         'per member',
+        'µs per PUBLISH',
         'applied',
         'p50 ms',
         'p99 ms',
@@ -101,6 +102,7 @@ export function fleet(results) {
           `${int(f.trusted)} of ${int(f.members)}`,
           fixed1(f.idle?.commandsPerSecond),
           x2(f.idle?.perMember),
+          fixed1(f.idle?.usPerCall?.publish),
           p ? `${int(p.applied)} of ${int(p.expected)}` : '—',
           ms3(p?.ms?.p50),
           ms3(p?.ms?.p99),
@@ -108,7 +110,7 @@ export function fleet(results) {
           ms3(p?.wholeFleetMs?.p99),
         ]
       }),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
     '#### Acknowledged invalidation',

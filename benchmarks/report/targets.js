@@ -160,7 +160,17 @@ export function specTargets(results) {
   const fleets = results.fleet?.fleets ?? []
   for (const f of fleets.filter((f) => f.members > 1)) {
     const perMember = f.idle?.perMember
-    add(`${idleText}, fleet of ${f.label}`, 'fleet', `${x2(perMember)} /s`, perMember, 1, 'atMost')
+    // A fleet that did not form is quiet for the wrong reason: its figure does not count.
+    const why = f.skipped ? 'not met (the fleet did not form)' : undefined
+    add(
+      `${idleText}, fleet of ${f.label}`,
+      'fleet',
+      `${x2(perMember)} /s`,
+      perMember,
+      1,
+      'atMost',
+      why,
+    )
   }
 
   // Writes of new keys.
