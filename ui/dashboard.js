@@ -139,10 +139,12 @@
       head.append(
         el(
           'span',
-          local ? `this process (pid ${data.pid})` : 'bus · another process',
+          local ? `this process (pid ${data.pid})` : `bus · ${sender(data.origin)}`,
           local ? 'badge local' : 'badge bus',
         ),
       )
+      // Which process sent it: its member id on the bus.
+      if (!local && data.origin) head.append(el('span', data.origin, 'origin muted'))
       if (data.stale) head.append(el('span', 'stale', 'badge'))
     } else if (kind === 'delete') {
       head.append(el('span', 'deleted', 'badge'))
@@ -163,6 +165,12 @@
     feed.prepend(item)
     while (feed.children.length > FEED_MAX) feed.lastElementChild.remove()
     return item
+  }
+
+  /** The sender of a bus invalidation, shortly: its pid when its member id names one. */
+  function sender(origin) {
+    const pid = /^cachegraph-(?:bus-)?(\d+)-/.exec(origin || '')
+    return pid ? `from pid ${pid[1]}` : 'another process'
   }
 
   function showAck(data) {

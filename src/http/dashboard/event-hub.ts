@@ -169,9 +169,17 @@ export class EventHub {
           at: Date.now(),
         }),
       ),
-    'bus:invalidate': ({ tags, seq, stale }) =>
+    // origin: the member id of the process that sent it, as its bus message says.
+    'bus:invalidate': ({ tags, seq, stale, origin }) =>
       this.#publish(
-        frame('invalidation', { seq, ...shownTags(tags), stale, source: 'bus', at: Date.now() }),
+        frame('invalidation', {
+          seq,
+          ...shownTags(tags),
+          stale,
+          source: 'bus',
+          origin,
+          at: Date.now(),
+        }),
       ),
     delete: ({ keys }) =>
       this.#publish(

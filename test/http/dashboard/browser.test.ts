@@ -109,10 +109,15 @@ describe.skipIf(!hasChromium)(
       const { page, errors, fleet } = await open()
       // `two` shares the store and bus: its invalidation reaches `one` over the bus.
       await fleet.two.cache.invalidate('product:2')
-      await page
-        .locator('#feed li.invalidation', { hasText: 'product:2' })
-        .locator('.badge.bus')
-        .waitFor({ timeout: 1_000 })
+      const fromTwo = page.locator('#feed li.invalidation', { hasText: 'product:2' })
+      await fromTwo.locator('.badge.bus').waitFor({ timeout: 1_000 })
+      // It names the process that sent it: two's member id, and its pid.
+      const sender = (await fleet.two.cache.members()).find((member) => member.self)
+      expect(sender?.id).toMatch(/^cachegraph-bus-/)
+      expect(await fromTwo.locator('.origin').textContent()).toBe(sender?.id)
+      expect(await fromTwo.locator('.badge.bus').textContent()).toBe(
+        `bus · from pid ${process.pid}`,
+      )
       await fleet.one.cache.invalidate(['catalog', 'product:1'])
       await page
         .locator('#feed li.invalidation', { hasText: 'catalog' })

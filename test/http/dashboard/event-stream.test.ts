@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createAdminHandler } from '../../../src/http/index.js'
 import type { EventHubOptions } from '../../../src/http/index.js'
 import { makeCache, request } from '../admin/admin-fixtures.js'
+import { uniquePrefix } from '../../helpers/tiers.js'
+import { fleetMember } from './fleet-fixture.js'
 
 /** The event stream is bounded: a client that reads slowly or not at all costs a fixed amount. */
 const decoder = new TextDecoder()
@@ -98,6 +100,22 @@ describe('GET /events', () => {
     await cache.set('k', 1)
     await cache.delete('k')
     expect(await reader.until('event: delete')).toMatch(/"keys":\["[^"]*k"\],"key_count":1/)
+    await reader.cancel()
+  })
+
+  it('names the process that sent an invalidation heard over the bus (its member id)', async () => {
+    const prefix = uniquePrefix()
+    const [one, two] = [await fleetMember(prefix), await fleetMember(prefix)]
+    const admin = createAdminHandler({ cache: one.cache, insecure: true })
+    const reader = new Client((await admin(request('GET', '/api/cache/events'))) as Response)
+    await reader.until('event: stats')
+    await two.cache.invalidate('product:9')
+    let data: Record<string, unknown>
+    do data = dataOf(await reader.until('event: invalidation'), 'invalidation')
+    while (!(data.tags as string[]).includes('product:9'))
+    const sender = (await two.cache.members()).find((member) => member.self)?.id
+    expect(sender).toMatch(/^cachegraph-bus-/)
+    expect(data).toMatchObject({ tags: ['product:9'], source: 'bus', origin: sender })
     await reader.cancel()
   })
 
