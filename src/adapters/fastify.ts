@@ -1,6 +1,6 @@
 import type {
   FastifyInstance,
-  FastifyPluginCallback,
+  FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
   RouteHandlerMethod,
@@ -33,20 +33,15 @@ export type CachegraphFastifyOptions = AdapterOptions<FastifyRequest>
 
 type Flow = RequestFlow<FastifyRequest>
 
-/**
- * The cachegraph Fastify plugin. Register it before the routes it should see: it wraps their
- * handlers (so lookups run after every `onRequest`/`preHandler` hook — authentication included)
- * and holds each response in `onSend` until it is stored, or its write's invalidation is done.
- */
-const plugin: FastifyPluginCallback<CachegraphFastifyOptions> = (app, options, done) => {
-  try {
-    install(app, options)
-  } catch (error) {
-    return done(error as Error) // invalid options: `app.register()` rejects with the error
-  }
-  done()
-}
+/** Invalid options reject `app.register()`: the promise's executor turns their throw into that. */
+const plugin: FastifyPluginAsync<CachegraphFastifyOptions> = (app, options) =>
+  new Promise((resolve) => resolve(install(app, options)))
 
+/**
+ * Wraps the handlers of the routes declared after it (so lookups run after every `onRequest` and
+ * `preHandler` hook — authentication included) and holds each response in `onSend` until it is
+ * stored, or its write's invalidation is done.
+ */
 function install(app: FastifyInstance, options: CachegraphFastifyOptions): void {
   // Open event streams would hold app.close() until they time out: end them first.
   const closing = new AbortController()
@@ -56,7 +51,6 @@ function install(app: FastifyInstance, options: CachegraphFastifyOptions): void 
     adminFailed: (err) => app.log.error({ err }, 'cachegraph: admin request failed'),
     closing: closing.signal,
   })
-  if (admin !== undefined) app.addHook('preClose', (hookDone) => (closing.abort(), hookDone()))
   const states = new WeakMap<FastifyRequest, Flow>()
   app.decorate('cache', http.cache)
   app.decorateRequest('cache', { getter: () => http.cache })
@@ -67,25 +61,19 @@ function install(app: FastifyInstance, options: CachegraphFastifyOptions): void 
     const handler = opts.handler as RouteHandlerMethod
     opts.handler = function (this: FastifyInstance, request, reply) {
       if (!flows(route, request.method)) return handler.call(this, request, reply)
-      // `request.host` is the forwarded host only under Fastify's `trustProxy`.
-      const { method, url, headers, host } = request
-      const flow = new RequestFlow(
-        http,
-        () => exchangeOf(request, method, url, headers, host),
-        route,
-      )
+      const flow = new RequestFlow(http, () => exchange(request), route)
       states.set(request, flow)
       const call = (): unknown => handler.call(this, request, reply)
       return isRead(request.method) ? serve(flow, call, reply) : settled(call(), reply, flow)
     }
   })
 
-  if (admin !== undefined) mountAdmin(app, admin, adminPrefix)
+  if (admin !== undefined) {
+    app.addHook('preClose', (hookDone) => (closing.abort(), hookDone()))
+    mountAdmin(app, admin, adminPrefix)
+  }
 
-  app.addHook('onError', (request, _reply, _error, next) => {
-    states.get(request)?.failed()
-    next()
-  })
+  app.addHook('onError', (request, _reply, _error, next) => (states.get(request)?.failed(), next()))
 
   // Callback style: only a held response or a write waits; every other reply goes on at once.
   app.addHook('onSend', (request, reply, payload, next) => {
@@ -118,13 +106,15 @@ function hold(flow: Flow, result: unknown, reply: FastifyReply): void {
   else if (result !== undefined || reply.sent) settle(result)
 }
 
-function replay(reply: FastifyReply, response: ReplayResponse): FastifyReply {
-  reply.code(response.status)
-  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value)
-  const { body } = response
+function replay(reply: FastifyReply, { status, headers, body }: ReplayResponse): FastifyReply {
+  reply.code(status).headers(headers as Record<string, string | string[]>)
   const empty = body === undefined || body.length === 0
   return empty && !reply.hasHeader('content-type') ? reply.send() : reply.send(body)
 }
+
+/** `request.host` is the forwarded host only under Fastify's `trustProxy`. */
+const exchange = (request: FastifyRequest) =>
+  exchangeOf(request, request.method, request.url, request.headers, request.host)
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
@@ -156,8 +146,9 @@ function mountAdmin(app: FastifyInstance, admin: AdminHandler<FastifyRequest>, p
 }
 
 /**
- * The plugin, wrapped by `fastify-plugin`: not encapsulated, so its decorations (`app.cache`,
- * `request.cache`) and hooks reach the routes of every plugin registered after it.
+ * The cachegraph Fastify plugin, wrapped by `fastify-plugin`: its decorations (`app.cache`,
+ * `request.cache`) and hooks reach the context it is registered in — register it before the
+ * routes it should see, at the root to see them all.
  *
  * @example
  * await app.register(cachegraph, { cache })
