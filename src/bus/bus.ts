@@ -36,8 +36,8 @@ export interface BusHandlers {
    * request is published once the step is recorded, on the same subscription).
    */
   ackRequested(requester: string, seq: number, epoch: string): void
-  /** `member` has applied step `seq` (an answer to this process's own request). */
-  acked(member: string, seq: number): void
+  /** Every member asked to acknowledge step `seq` (this process's own request) has applied it. */
+  acked(seq: number): void
 }
 
 /** A transport bound to one cache. */
@@ -45,16 +45,21 @@ export interface BusConnection {
   /** This process's name among the members of the fleet. */
   readonly memberId: string
   /**
-   * Says this process is alive and answers acknowledgement requests (refreshed about four times
-   * per `maxSilence`; a member not heard from for `maxSilence` is no longer waited for).
+   * Says this process is alive and answers acknowledgement requests: requests list it for
+   * {@link MEMBER_LISTED_SILENCES} × `maxSilence` after its last join. Resolves with the store's
+   * sequence at that moment (undefined before the first step): steps a later request waits for
+   * are above it.
    */
-  join(): Promise<void>
+  join(): Promise<number | undefined>
   /**
-   * Asks every live member to acknowledge step `seq` of `epoch`; resolves with the members asked
-   * (this process left out), read at the moment the request went out.
+   * Asks every listed member to acknowledge step `seq` of `epoch`; resolves with the members asked
+   * (this process left out), read at the moment the request went out. `acked(seq)` comes once
+   * every one of them answered.
    */
   requestAcks(seq: number, epoch: string): Promise<string[]>
-  /** Tells `requester` that this process has applied step `seq`. */
+  /** The members asked for step `seq` (this process's request) that have not answered yet. */
+  unanswered(seq: number): Promise<string[]>
+  /** Tells `requester` that this process has applied step `seq` (answers may be batched). */
   ack(requester: string, seq: number): Promise<void>
   /** Asks the store to publish its current `{ seq, epoch }` on the bus (a heartbeat). */
   heartbeat(): Promise<void>
@@ -77,6 +82,20 @@ export interface BusMember {
   /** This cache's own connection. */
   self: boolean
 }
+
+/**
+ * How long a member stays listed after its last join, in `maxSilence`s. The engine renews a
+ * record every 5 while it serves reads and trusts its L1 only within 10 of the last (the rest is
+ * the margin for round trips and clocks); an idle process lets its record lapse.
+ */
+export const MEMBER_LISTED_SILENCES = 15
+
+/**
+ * An idle process still renews its record this often (ms), so the fleet's records show who
+ * listens (`cache.members()`, `heard_by`); acknowledged invalidations do not wait for it (its L1
+ * serves nothing before a read woke it, and the wake joins first).
+ */
+export const MEMBER_IDLE_RENEW_MS = 60_000
 
 /** A bus as passed to `createCache({ bus })`. */
 export interface Bus {

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto'
 
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 
-import { ackChannel, slotKeys } from './keys.js'
+import { ackChannel, ackWaitsKey, slotKeys } from './keys.js'
 import { toMs } from '../util/duration.js'
 import type { Duration } from '../util/duration.js'
 import { invalidOption } from '../errors.js'
 import { RedisClusterStore } from './cluster.js'
 import { runScript, script } from './runner.js'
+import { ACK_ANSWER, ACK_REQUEST, JOIN } from './fleet-scripts.js'
 import { pidOf, readMembers } from './members.js'
-import { ACK_REQUEST, HEARTBEAT, JOIN } from './scripts.js'
+import { HEARTBEAT } from './scripts.js'
 import { RedisStore } from './store.js'
 import type { Store } from '../stores/store.js'
 import {
@@ -18,6 +19,8 @@ import {
   type BusHandlers,
   type BusMember,
   type BusMessage,
+  MEMBER_IDLE_RENEW_MS,
+  MEMBER_LISTED_SILENCES,
   parseBusMessage,
 } from '../bus/bus.js'
 
@@ -41,6 +44,7 @@ export interface RedisBusOptions {
 const HEARTBEAT_SCRIPT = script(HEARTBEAT)
 const JOIN_SCRIPT = script(JOIN)
 const ACK_REQUEST_SCRIPT = script(ACK_REQUEST)
+const ACK_ANSWER_SCRIPT = script(ACK_ANSWER)
 /** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
 const REPLAY_PAGE = 500
 const MAX_REPLAY = 20_000
@@ -125,6 +129,8 @@ class RedisBusConnection implements BusConnection {
   /** `{prefix}:seq`: routes the heartbeat script to the state's slot. */
   readonly #seqKey: string
   readonly #maxSilenceMs: number
+  /** Answers to send in this tick's one call, and their callers. */
+  #answers: { requester: string; seq: number; done: Deferred }[] = []
   #closed = false
 
   constructor(
@@ -194,11 +200,10 @@ class RedisBusConnection implements BusConnection {
     if (requester !== this.memberId) this.#handlers.ackRequested(requester, seq, epoch)
   }
 
-  /** `member seq` */
+  /** `seq`: every member asked for it answered. */
   #onAck(text: string): void {
-    const [member, seqText] = text.split(' ')
-    const seq = Number(seqText)
-    if (member !== undefined && Number.isSafeInteger(seq)) this.#handlers.acked(member, seq)
+    const seq = Number(text)
+    if (Number.isSafeInteger(seq)) this.#handlers.acked(seq)
   }
 
   async #subscribe(): Promise<void> {
@@ -222,28 +227,60 @@ class RedisBusConnection implements BusConnection {
     )
   }
 
-  async join(): Promise<void> {
-    // Forgotten after a while longer than requesters wait for: records of dead members go.
-    await runScript(
+  async join(): Promise<number | undefined> {
+    // Records are forgotten once they have not been listed for as long again.
+    const seq = await runScript(
       this.#store.client,
       JOIN_SCRIPT,
-      [this.#members],
-      [this.memberId, String(this.#maxSilenceMs * 10)],
+      [this.#members, this.#seqKey],
+      [
+        this.memberId,
+        String(Math.max(this.#maxSilenceMs * MEMBER_LISTED_SILENCES, MEMBER_IDLE_RENEW_MS) * 3),
+      ],
     )
+    return typeof seq === 'string' ? Number(seq) : undefined
   }
 
   async requestAcks(seq: number, epoch: string): Promise<string[]> {
-    const members = (await runScript(
+    return (await runScript(
       this.#store.client,
       ACK_REQUEST_SCRIPT,
       [this.#members],
-      [this.#ackRequests, this.memberId, String(seq), epoch, String(this.#maxSilenceMs * 2)],
+      [
+        this.#store.prefix,
+        this.memberId,
+        String(seq),
+        epoch,
+        String(this.#maxSilenceMs * MEMBER_LISTED_SILENCES),
+        // The requester waits maxSilence at most; then it reads who has not answered.
+        String(this.#maxSilenceMs * 3),
+      ],
     )) as string[]
-    return members.filter((member) => member !== this.memberId)
   }
 
-  async ack(requester: string, seq: number): Promise<void> {
-    await this.#store.client.publish(this.#ackChannel(requester), `${this.memberId} ${seq}`)
+  async unanswered(seq: number): Promise<string[]> {
+    return this.#store.client.smembers(ackWaitsKey(this.#store.prefix, this.memberId, seq))
+  }
+
+  /** Answers sent in one call per tick, whatever the number of requests and requesters. */
+  ack(requester: string, seq: number): Promise<void> {
+    const done = deferred()
+    if (this.#answers.length === 0) setImmediate(() => void this.#sendAnswers())
+    this.#answers.push({ requester, seq, done })
+    return done.promise
+  }
+
+  async #sendAnswers(): Promise<void> {
+    const answers = this.#answers
+    this.#answers = []
+    const args = [this.#store.prefix, this.memberId]
+    for (const { requester, seq } of answers) args.push(requester, String(seq))
+    try {
+      await runScript(this.#store.client, ACK_ANSWER_SCRIPT, [this.#members], args)
+      for (const { done } of answers) done.resolve()
+    } catch (error) {
+      for (const { done } of answers) done.reject(error)
+    }
   }
 
   /** Where `member` hears the answers to its acknowledgement requests. */
@@ -290,6 +327,19 @@ class RedisBusConnection implements BusConnection {
     await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 100).unref())])
     this.#subscriber.disconnect()
   }
+}
+
+interface Deferred {
+  promise: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+  return { promise, resolve, reject }
 }
 
 function isRedisStore(store: Store): store is RedisStore | RedisClusterStore {

@@ -11,8 +11,9 @@
  * - `{P}:bus` — the channel every sequence step is published on; `{P}:log` — a stream of the
  *   same messages, replayed by a process that missed some.
  * - `{P}:members` — a sorted set `member → last seen (ms)` of the processes with a bus;
- *   `{P}:ackreq` — the channel of acknowledgement requests; `{P}:ack:<member>` — where `member`
- *   hears the answers to its own.
+ *   `{P}:ackreq` — the channel of acknowledgement requests; `{P}:acks:<member>:<seq>` — a set of
+ *   the members `member`'s request for step `seq` still waits for; `{P}:ack:<member>` — the
+ *   channel where `member` hears that all of them answered.
  * - `P:e:<key>` — an entry, always with a ttl, outside the `{P}` slot so a cluster spreads
  *   entries; `P:l:<key>` — the lease of `<key>`, beside it, with its ttl.
  *
@@ -70,6 +71,10 @@ export function slotKeys(prefix: string): SlotKeys {
 /** `{P}:ack:<member>`: where `member` hears the answers to its acknowledgement requests. */
 export const ackChannel = (prefix: string, member: string): string =>
   `${slotOf(prefix)}:ack:${member}`
+
+/** `{P}:acks:<member>:<seq>`: the members `member`'s request for step `seq` still waits for. */
+export const ackWaitsKey = (prefix: string, member: string, seq: number): string =>
+  `${slotOf(prefix)}:acks:${member}:${seq}`
 
 /** `P:e:`: what every entry's key starts with (a `SCAN` pattern is this plus a glob). */
 export const entryPrefix = (prefix: string): string => `${prefix}:e:`

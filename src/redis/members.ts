@@ -20,9 +20,11 @@ export interface RedisMembersStore {
 const MAX_MEMBERS = 500
 
 /**
- * The members of a Redis bus's fleet: every process with a bus on `store`'s prefix refreshes its
- * record in `{prefix}:members` about four times per `maxSilence` (docs/fleet.md), so a record
- * older than that belongs to a process that is paused, cut off or gone.
+ * The members of a Redis bus's fleet: every process with a bus on `store`'s prefix joins
+ * `{prefix}:members` when it starts and when it wakes from idle, and renews its record every
+ * 5 × `maxSilence` while it reads and once a minute while idle (docs/fleet.md). A record older
+ * than that belongs to a process that is paused, cut off or gone; acknowledged invalidations wait
+ * for those joined within 15 × `maxSilence`.
  *
  * A cache on that store lists them with `cache.members()`; this reads them without one.
  *

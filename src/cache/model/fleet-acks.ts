@@ -6,6 +6,8 @@ export interface FleetAck {
   members: number
   /** Those that answered: they had applied the invalidation. */
   acked: number
+  /** The members that answered, by name (the bus's member ids). */
+  applied: readonly string[]
   /**
    * Those that did not answer within `maxSilence`. Each one has stopped trusting its L1 by then
    * (it could not hear the bus, or was paused, or is gone), so none serves the old value either.
@@ -61,6 +63,9 @@ export class FleetAcks {
    * Waits until every other member has applied step `seq` of `epoch` (this process applied it
    * already), or `maxSilence` has passed — by then a member that did not answer has stopped
    * trusting its L1. Never rejects: a request that cannot go out waits the full time.
+   *
+   * The members answer into one record in the store, and the last one tells this process: one
+   * call to ask, one notification back, and one more call only when someone did not answer.
    */
   async wait(seq: number, epoch: string): Promise<FleetAck> {
     const started = Date.now()
@@ -73,15 +78,26 @@ export class FleetAcks {
         this.#report(error)
       }
       await wait.settled(Math.max(0, started + this.#maxSilenceMs - Date.now()))
+      if (!wait.done) await this.#late(wait, seq)
     } finally {
       this.#waits.delete(seq)
     }
     return { ...wait.result(), waitedMs: Date.now() - started }
   }
 
-  /** `member` answered this process's request for step `seq`. */
-  answered(member: string, seq: number): void {
-    this.#waits.get(seq)?.answer(member)
+  /** Every member asked for step `seq` answered (this process's request). */
+  answered(seq: number): void {
+    this.#waits.get(seq)?.answerAll()
+  }
+
+  /** Asks the store who did not answer; when it cannot say, every member asked counts as late. */
+  async #late(wait: AckWait, seq: number): Promise<void> {
+    if (wait.asked.length === 0) return
+    try {
+      wait.unanswered(await this.#connection().unanswered(seq))
+    } catch (error) {
+      this.#report(error)
+    }
   }
 
   /** Another member waits for this process to apply step `seq` of `epoch`. */
@@ -117,18 +133,32 @@ export class FleetAcks {
 class AckWait {
   /** Members asked; undefined until the request went out. */
   #asked: readonly string[] | undefined
-  /** Answers, also those that came before the list of members did. */
-  readonly #answered = new Set<string>()
+  /** Every member asked answered (the notice may come before the list of members does). */
+  #all = false
+  /** The members that did not answer, once the store said so; undefined: all that were asked. */
+  #unanswered: ReadonlySet<string> | undefined
   #wake: (() => void) | undefined
+
+  get asked(): readonly string[] {
+    return this.#asked ?? []
+  }
+
+  get done(): boolean {
+    return this.#done()
+  }
 
   expect(members: readonly string[]): void {
     this.#asked = members
     this.#check()
   }
 
-  answer(member: string): void {
-    this.#answered.add(member)
+  answerAll(): void {
+    this.#all = true
     this.#check()
+  }
+
+  unanswered(members: readonly string[]): void {
+    this.#unanswered = new Set(members)
   }
 
   /** Resolves once every member asked has answered, or after `ms`. */
@@ -142,12 +172,16 @@ class AckWait {
 
   result(): Omit<FleetAck, 'waitedMs'> {
     const asked = this.#asked ?? []
-    const late = asked.filter((member) => !this.#answered.has(member))
-    return { members: asked.length, acked: asked.length - late.length, late }
+    const answered = (member: string) =>
+      this.#done() || (this.#unanswered !== undefined && !this.#unanswered.has(member))
+    const late = asked.filter((member) => !answered(member))
+    const isLate = new Set(late)
+    const applied = asked.filter((member) => !isLate.has(member))
+    return { members: asked.length, acked: applied.length, applied, late }
   }
 
   #done(): boolean {
-    return this.#asked !== undefined && this.#asked.every((m) => this.#answered.has(m))
+    return this.#asked !== undefined && (this.#all || this.#asked.length === 0)
   }
 
   #check(): void {

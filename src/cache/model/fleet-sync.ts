@@ -1,4 +1,10 @@
-import type { Bus, BusConnection, BusMessage } from '../../bus/bus.js'
+import {
+  type Bus,
+  type BusConnection,
+  type BusMessage,
+  MEMBER_IDLE_RENEW_MS,
+  MEMBER_LISTED_SILENCES,
+} from '../../bus/bus.js'
 import type { Store } from '../../stores/store.js'
 import type { CacheEvents } from '../events.js'
 import { type FleetAck, FleetAcks } from './fleet-acks.js'
@@ -21,6 +27,11 @@ export interface FleetHost {
   reportError(error: unknown, operation: string): void
 }
 
+/** A reading member renews its record every this many `maxSilence`s. */
+const RENEW_SILENCES = 5
+/** It trusts its L1 only this many `maxSilence`s after its last join (requests list it longer). */
+const TRUST_SILENCES = 10
+
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
 
@@ -39,9 +50,19 @@ export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
  *   through the subscription shows nothing was missed (or the gap is made up).
  * - A new epoch, or a sequence that went backwards, means the store lost state: start over.
  *
- * Heartbeats: a process that has heard nothing for a quarter of `maxSilence` (plus jitter) asks
- * the store to announce its `{ seq, epoch }`. Every process hears it, so a quiet fleet sends
- * about one heartbeat per interval, not one per process.
+ * Heartbeats: a process that reads and has heard nothing for a quarter of `maxSilence` (plus
+ * jitter) asks the store to announce its `{ seq, epoch }`. Every process hears it, so a fleet
+ * sends about one heartbeat per interval, not one per process.
+ *
+ * An idle process needs no trust until it reads: once nothing asked for it for 2 × `maxSilence`,
+ * it sends no heartbeat, renews its member record only once a minute, and goes **dormant** —
+ * still trusted as far as events and stats go, but its L1 serves nothing until its next read has
+ * woken it: a join when its member record may have lapsed, then one heartbeat through its
+ * subscription showing that no step was missed (a gap is replayed as ever).
+ *
+ * Membership (for acknowledged invalidations): a record renewed every {@link RENEW_SILENCES}
+ * `maxSilence`s while the process reads; it trusts only within {@link TRUST_SILENCES} of its
+ * last join, and requests list a member for `MEMBER_LISTED_SILENCES` after it (bus.ts).
  */
 export class FleetSync {
   readonly #engine: FleetHost
@@ -60,6 +81,8 @@ export class FleetSync {
   /** Own steps applied above `#through`, waiting for the ones below them. */
   readonly #ahead = new Set<number>()
   #lastHeard: number
+  /** When the timer last ran. */
+  #tickedAt: number
   #nextHeartbeatAfter: number
   readonly #heartbeat: SingleRequest
   /** Messages that arrived while a gap is being replayed, in order. */
@@ -68,7 +91,20 @@ export class FleetSync {
   readonly #counts = { messages: 0, gaps: 0, replayed: 0, startOvers: 0, distrusts: 0 }
   /** When the last successful `join` was sent: a member that cannot say it is alive distrusts. */
   #joinedAt = -Infinity
+  /** The store's sequence at the last join (every step a later request waits for is above). */
+  #joinSeq: number | undefined
   readonly #joining: SingleRequest
+  readonly #renewMs: number
+  readonly #trustJoinMs: number
+  readonly #listedMs: number
+  /** When a read last asked whether the L1 may serve: an idle process sends nothing. */
+  #wantedAt: number
+  /** Idle: trusted, but nothing vouched for it lately; the next read wakes it (see the class). */
+  #dormant = false
+  /** When a read woke the dormant process (undefined: not waking). */
+  #wokeAt: number | undefined
+  /** The lowest heartbeat that ends the wake (undefined until its join, if any, went through). */
+  #wakeFloor: number | undefined
   /** Acknowledged invalidations: this process's requests and the answers it owes. */
   readonly #acks: FleetAcks
 
@@ -76,7 +112,14 @@ export class FleetSync {
     this.#engine = engine
     this.#maxSilenceMs = bus.maxSilenceMs
     this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
+    this.#renewMs = bus.maxSilenceMs * RENEW_SILENCES
+    this.#trustJoinMs = bus.maxSilenceMs * TRUST_SILENCES
+    // Requests list a member this long after its join, by the store's clock; one more maxSilence
+    // for the round trip and the clocks.
+    this.#listedMs = bus.maxSilenceMs * (MEMBER_LISTED_SILENCES + 1)
     this.#lastHeard = Date.now()
+    this.#wantedAt = this.#lastHeard
+    this.#tickedAt = this.#lastHeard
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
     // Before connecting: the subscription may ask for a heartbeat (or an ack) as soon as it is live.
     const report = (operation: string) => (error: unknown) => engine.reportError(error, operation)
@@ -86,7 +129,7 @@ export class FleetSync {
       report('bus:heartbeat'),
     )
     this.#joining = new SingleRequest(
-      () => this.#connection.join(),
+      () => this.#connection.join().then((seq) => void (this.#joinSeq = seq)),
       this.#maxSilenceMs,
       report('bus:join'),
     )
@@ -101,8 +144,12 @@ export class FleetSync {
       subscribed: () => this.#onSubscribed(),
       lost: () => this.#distrust('lost', false),
       error: (error) => engine.reportError(error, 'bus'),
-      ackRequested: (requester, seq, epoch) => this.#acks.requested(requester, seq, epoch),
-      acked: (member, seq) => this.#acks.answered(member, seq),
+      ackRequested: (requester, seq, epoch) => {
+        // A request lists the members that joined lately: one that did not is not waited for.
+        if (Date.now() - this.#joinedAt < this.#listedMs)
+          this.#acks.requested(requester, seq, epoch)
+      },
+      acked: (seq) => this.#acks.answered(seq),
     })
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
     this.#timer.unref()
@@ -118,18 +165,19 @@ export class FleetSync {
    * The L1 may serve hits and shared-tier entries may be judged with what this process knows.
    * Checked against the clock on every call, not only by the timer: a process resuming from a
    * pause (SIGSTOP, a long block) finishes the work in hand before any timer runs, and must not
-   * serve from its L1 meanwhile.
+   * serve from its L1 meanwhile. Asking is also what keeps a process from going dormant.
    */
   get trusted(): boolean {
-    if (this.#trusted) {
-      const now = Date.now()
-      if (
-        now - this.#lastHeard >= this.#maxSilenceMs ||
-        now - this.#joinedAt >= this.#maxSilenceMs
-      ) {
-        this.#distrust('silence', this.#subscribed)
-        this.#sendHeartbeat()
-      }
+    const now = Date.now()
+    this.#wantedAt = now
+    if (!this.#trusted) return false
+    if (this.#dormant) {
+      this.#wake(now)
+      return false
+    }
+    if (now - this.#lastHeard >= this.#maxSilenceMs || now - this.#joinedAt >= this.#trustJoinMs) {
+      this.#distrust('silence', this.#subscribed)
+      this.#sendHeartbeat()
     }
     return this.#trusted
   }
@@ -152,7 +200,7 @@ export class FleetSync {
    * the store together with that `{ seq, epoch }` can be judged here.
    */
   covers(seq: number, epoch: string): boolean {
-    return this.#trusted && epoch === this.#epoch && seq <= this.#through
+    return this.#trusted && !this.#dormant && epoch === this.#epoch && seq <= this.#through
   }
 
   /** This process took step `seq` of the current epoch itself and applied it already. */
@@ -203,8 +251,12 @@ export class FleetSync {
     this.#busHighest = message.seq
     this.#advance()
     if (message.kind === 'heartbeat') {
-      if (message.seq <= this.#through) return this.#trust()
-      return void this.#recover(message)
+      if (message.seq > this.#through) return void this.#recover(message)
+      if (this.#dormant && this.#wakeFloor !== undefined && message.seq >= this.#wakeFloor) {
+        this.#dormant = false
+        this.#wokeAt = undefined
+      }
+      return this.#trust()
     }
     if (message.seq <= this.#through) return // an own step, applied already
     if (message.seq === this.#through + 1) {
@@ -298,7 +350,7 @@ export class FleetSync {
 
   #trust(): void {
     if (this.#trusted || !this.#subscribed || this.#closed) return
-    if (Date.now() - this.#joinedAt >= this.#maxSilenceMs) return // #join() trusts once it went through
+    if (Date.now() - this.#joinedAt >= this.#trustJoinMs) return // #join() trusts once it went through
     this.#trusted = true
     this.#engine.trustChanged()
     this.#engine.busEvent('bus:trusted', { seq: this.#through })
@@ -306,6 +358,8 @@ export class FleetSync {
 
   #distrust(reason: DistrustReason, subscribed: boolean): void {
     if (!subscribed) this.#subscribed = false
+    this.#dormant = false
+    this.#wokeAt = undefined
     if (!this.#trusted) return
     this.#trusted = false
     this.#counts.distrusts++
@@ -314,12 +368,50 @@ export class FleetSync {
   }
 
   #tick(): void {
-    this.#join()
-    const quiet = Date.now() - this.#lastHeard
-    if (quiet >= this.#maxSilenceMs) this.#distrust('silence', this.#subscribed)
+    const now = Date.now()
+    // The timer itself was held up (a paused or starved process): that is silence, not idleness.
+    const stalled = now - this.#tickedAt >= this.#maxSilenceMs
+    this.#tickedAt = now
+    if (this.#trusted && !stalled && now - this.#wantedAt >= this.#maxSilenceMs * 2) {
+      // Idle: nothing is sent. Whatever vouched for the L1 may lapse; the next read wakes it.
+      // (After twice maxSilence: a bus that went silent while the process read is a distrust.)
+      // A process that is not trusted keeps asking, as a broken bus is not idleness.
+      this.#dormant = true
+      // Its record says it listens (who hears the fleet's invalidations), rarely.
+      if (now - this.#joinedAt >= MEMBER_IDLE_RENEW_MS) this.#join()
+      return
+    }
+    if (now - this.#joinedAt >= this.#renewMs) this.#join()
+    if (this.#dormant) {
+      // Waking: its heartbeat (after its join) has not come back within a quarter of maxSilence.
+      if (this.#wokeAt !== undefined && now - this.#wokeAt >= this.#heartbeatMs) {
+        this.#distrust('silence', this.#subscribed)
+      } else return
+    }
+    const quiet = now - this.#lastHeard
+    if (quiet >= this.#maxSilenceMs || now - this.#joinedAt >= this.#trustJoinMs) {
+      this.#distrust('silence', this.#subscribed)
+    }
     // Distrusted while messages flow: only a heartbeat through the subscription can show that
     // nothing was missed.
     if (quiet >= this.#nextHeartbeatAfter || !this.#trusted) this.#sendHeartbeat()
+  }
+
+  /**
+   * A read found the process dormant: it joins first when its record may have lapsed (a request
+   * made meanwhile did not list it, so only a heartbeat taken after the join shows it has every
+   * step such a request waited for), then asks for a heartbeat.
+   */
+  #wake(now: number): void {
+    if (this.#wokeAt !== undefined) return
+    this.#wokeAt = now
+    if (now - this.#joinedAt < this.#renewMs) {
+      this.#wakeFloor = 0
+      this.#sendHeartbeat()
+    } else {
+      this.#wakeFloor = undefined
+      this.#join()
+    }
   }
 
   #sendHeartbeat(): void {
@@ -328,15 +420,23 @@ export class FleetSync {
     this.#heartbeat.send()
   }
 
-  /** Says this process is alive (every tick); a first success, or one after failures, may trust. */
+  /**
+   * Says this process is alive (at the start, every {@link RENEW_SILENCES} `maxSilence`s while it
+   * reads, and on waking); a first success, or one after failures, may trust.
+   */
   #join(): void {
     if (this.#joining.pending || this.#closed) return
     const sentAt = Date.now()
     this.#joining.send(() => {
-      const wasStale = sentAt - this.#joinedAt >= this.#maxSilenceMs
+      const wasStale = sentAt - this.#joinedAt >= this.#trustJoinMs
       this.#joinedAt = Math.max(this.#joinedAt, sentAt)
-      // Trust waits for a heartbeat through the subscription, as after any distrust.
-      if (wasStale && !this.#trusted) this.#sendHeartbeat()
+      if (this.#wokeAt !== undefined && this.#wakeFloor === undefined) {
+        this.#wakeFloor = this.#joinSeq ?? 0
+        this.#sendHeartbeat()
+      } else if (wasStale && !this.#trusted) {
+        // Trust waits for a heartbeat through the subscription, as after any distrust.
+        this.#sendHeartbeat()
+      }
     })
   }
 

@@ -1,10 +1,13 @@
 import type { Cache } from '../../index.js'
 import { INVALIDATION_UNHEARD } from '../../warnings.js'
 
+/** An idle member renews its record this often (docs/fleet.md; `MEMBER_IDLE_RENEW_MS`). */
+const IDLE_RENEW_MS = 60_000
+
 /**
  * How many other processes listen on `cache`'s store and bus, and so hear what it invalidates:
- * the fleet's members whose record is recent (within two `maxSilence` of the newest, all by the
- * store's clock), this cache left out. Undefined without a bus, or when the records cannot be
+ * the fleet's members whose record is recent (an idle member renews its record once a minute:
+ * within two of that of the newest, all by the store's clock), this cache left out. Undefined without a bus, or when the records cannot be
  * read (the invalidation itself is not failed for that).
  */
 export async function listenersOf(cache: Cache): Promise<number | undefined> {
@@ -13,7 +16,8 @@ export async function listenersOf(cache: Cache): Promise<number | undefined> {
   try {
     const members = await cache.members()
     const newest = Math.max(...members.map((member) => member.seenAt))
-    return members.filter((m) => !m.self && m.seenAt >= newest - 2 * maxSilenceMs).length
+    const within = Math.max(2 * maxSilenceMs, 2 * IDLE_RENEW_MS)
+    return members.filter((m) => !m.self && m.seenAt >= newest - within).length
   } catch {
     return undefined
   }
