@@ -34,13 +34,14 @@ function deferred<T>(): Deferred<T> {
  * if (capture.waiting) addHeaders(await capture.offer({ status, headers, body }))
  */
 export class Capture {
-  readonly #response = deferred<CapturedResponse>()
-  readonly #release = deferred<Headers>()
+  // Made when first needed: a hit never runs the handler, and pays for no promise.
+  #response: Deferred<CapturedResponse> | undefined
+  #release: Deferred<Headers> | undefined
   #waiting = true
 
   /** Resolves with the offered response; rejects with the error given to {@link Capture.fail}. */
   get response(): Promise<CapturedResponse> {
-    return this.#response.promise
+    return (this.#response ??= deferred()).promise
   }
 
   /** Nothing was offered or failed yet: the handler has not answered. */
@@ -52,21 +53,21 @@ export class Capture {
   offer(response: CapturedResponse): Promise<Headers> {
     if (this.#waiting) {
       this.#waiting = false
-      this.#response.resolve(response)
+      ;(this.#response ??= deferred()).resolve(response)
     }
-    return this.#release.promise
+    return (this.#release ??= deferred()).promise
   }
 
   /** The handler failed before answering. */
   fail(error: unknown): void {
     if (!this.#waiting) return
     this.#waiting = false
-    this.#response.reject(error)
+    ;(this.#response ??= deferred()).reject(error)
   }
 
   /** Lets the offered response go, with `headers` added. */
   release(headers: Headers): void {
-    this.#release.resolve(headers)
+    ;(this.#release ??= deferred()).resolve(headers)
   }
 }
 

@@ -1,5 +1,11 @@
 import { toMs } from '../util/duration.js'
-import { CacheError, type Cache, currentDependencies, type LoaderContext } from '../index.js'
+import {
+  CacheError,
+  type Cache,
+  currentDependencies,
+  type GetOrSetOptions,
+  type LoaderContext,
+} from '../index.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
@@ -59,6 +65,7 @@ export class HttpCache<R = unknown> {
   readonly #skip: Readonly<Record<string, string>>
   readonly #passSkip: ServeOutcome
   readonly #refreshes: RefreshGate
+  readonly #routeReads = new WeakMap<HttpRoute<R>, GetOrSetOptions<Loaded>>()
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveHttpOptions(options)
@@ -129,7 +136,7 @@ export class HttpCache<R = unknown> {
           captured = await port.run()
           return this.#admit(route, plan, exchange, captured, ctx)
         },
-        { ttl: route.ttl, version: VERSION, grace: 0 },
+        this.#readOptions(route),
       )
     } catch (error) {
       if (captured !== undefined) {
@@ -158,11 +165,13 @@ export class HttpCache<R = unknown> {
     // Another request's response that could not be shared (a cookie, an error): run our own.
     if (loaded.kind !== 'response') return this.#passSkip
     const response = replayOf(this.#o, loaded, exchange)
-    if (this.#cdn !== undefined) {
-      const edge = this.#cdn.headers(loaded.edge, this.#o.clock.now())
-      response.headers = { ...response.headers, ...edge }
+    if (this.#cdn === undefined) return { action: 'replay', response }
+    // The replay is shared by the hits of the same second: the edge's headers go on a copy.
+    const edge = this.#cdn.headers(loaded.edge, this.#o.clock.now())
+    return {
+      action: 'replay',
+      response: { ...response, headers: { ...response.headers, ...edge } },
     }
-    return { action: 'replay', response }
   }
 
   /**
@@ -293,6 +302,16 @@ export class HttpCache<R = unknown> {
     ctx.setTags(...tags)
     if (this.#cdn === undefined) return verdict.response
     return { ...verdict.response, edge: this.#edgeOf(route, captured) }
+  }
+
+  /** The read-through options of `route`'s lookups, made once per route. */
+  #readOptions(route: HttpRoute<R>): GetOrSetOptions<Loaded> {
+    let options = this.#routeReads.get(route)
+    if (options === undefined) {
+      options = { ttl: route.ttl, version: VERSION, grace: 0 }
+      this.#routeReads.set(route, options)
+    }
+    return options
   }
 
   /** The route's ttl in ms: its own, else the plugin's, else the cache's. */

@@ -84,6 +84,20 @@ function ownBytes(body: string | Uint8Array): string | Uint8Array {
   return copy
 }
 
+/**
+ * What a hit of one stored response sends while its `Age` stays the same second: built once and
+ * handed to every such hit (adapters only read it), so a hot hit allocates nothing here.
+ */
+interface Prepared {
+  readonly age: number
+  readonly full: ReplayResponse
+  /** The 304 (built on the first conditional hit). */
+  notModified: ReplayResponse | undefined
+}
+
+/** Keyed by the stored response itself: dropped with it, never serialized with it. */
+const prepared = new WeakMap<StoredResponse, Prepared>()
+
 /** What a hit sends: the stored response with `Age`, or a 304 when `If-None-Match` matches. */
 export function replayOf(
   o: ResolvedHttpOptions,
@@ -91,17 +105,34 @@ export function replayOf(
   exchange: HttpExchange<unknown>,
 ): ReplayResponse {
   const age = Math.max(0, Math.floor((o.clock.now() - stored.storedAt) / 1000))
-  const meta = { etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+  let ready = prepared.get(stored)
+  if (ready === undefined || ready.age !== age) {
+    const headers = { ...stored.headers, etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+    ready = {
+      age,
+      full: { status: stored.status, headers, body: stored.body },
+      notModified: undefined,
+    }
+    prepared.set(stored, ready)
+  }
   // RFC 9110 §13.2.1: preconditions apply only where the response would be 2xx.
   if (
     stored.status >= 200 &&
     stored.status <= 299 &&
     noneMatch(exchange.header('if-none-match'), stored.etag)
   ) {
-    const headers = { ...notModifiedHeaders(stored.headers), ...meta }
-    return { status: 304, headers, body: undefined }
+    return (ready.notModified ??= notModified(stored, age))
   }
-  return { status: stored.status, headers: { ...stored.headers, ...meta }, body: stored.body }
+  return ready.full
+}
+
+function notModified(stored: StoredResponse, age: number): ReplayResponse {
+  const meta = { etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+  return {
+    status: 304,
+    headers: { ...notModifiedHeaders(stored.headers), ...meta },
+    body: undefined,
+  }
 }
 
 /** The parsed JSON body of a response, if it is JSON within the size cap. */
