@@ -43,11 +43,16 @@ export function apiKeys(flags: string[] | undefined, env: NodeJS.ProcessEnv): st
 }
 
 /**
- * A Redis URL (`redis://` or `rediss://`), from `--redis` or `REDIS_URL` (`source` names which), or
- * a usage error: a value ioredis would take as a host name or a path starts a service that is
- * degraded forever instead of refusing to start.
+ * A URL flag (or the variable standing in for it, `source` names which) of one of `protocols`, or
+ * a usage error naming it — the same check and exit code (2) for every URL of every command. The
+ * message shows what was given up to its scheme only when it parses (a URL may carry a password).
  */
-export function redisUrlFlag(value: string | undefined, source: string): string | undefined {
+export function urlFlag(
+  value: string | undefined,
+  source: string,
+  protocols: readonly string[],
+  example: string,
+): URL | undefined {
   if (value === undefined) return undefined
   let url: URL | undefined
   try {
@@ -55,11 +60,22 @@ export function redisUrlFlag(value: string | undefined, source: string): string 
   } catch {
     url = undefined
   }
-  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+  if (url === undefined || !protocols.includes(url.protocol)) {
     const shown = url === undefined ? value.slice(0, 100) : `${url.protocol}//…`
+    const schemes = protocols.map((protocol) => `${protocol}//`).join(' or ')
     throw new UsageError(
-      `${source} must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379), got ${JSON.stringify(shown)}`,
+      `${source} must be a ${schemes} URL (e.g. ${example}), got ${JSON.stringify(shown)}`,
     )
   }
+  return url
+}
+
+/**
+ * A Redis URL (`redis://` or `rediss://`), from `--redis` or `REDIS_URL` (`source` names which), or
+ * a usage error: a value ioredis would take as a host name or a path starts a service that is
+ * degraded forever instead of refusing to start.
+ */
+export function redisUrlFlag(value: string | undefined, source: string): string | undefined {
+  urlFlag(value, source, ['redis:', 'rediss:'], 'redis://127.0.0.1:6379')
   return value
 }

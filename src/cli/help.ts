@@ -47,7 +47,9 @@ stats options: --url, --api-key, --timeout as above.
 
 Exit codes:
   0  ok (the service answered 2xx; serve stopped cleanly)
-  1  the service refused or failed the request (non-2xx: 401, 400, 503...), or serve could not start
-  2  usage error (unknown command or flag, bad value, serve without an API key or --insecure)
+  1  the service refused or failed the request (non-2xx: 401, 400, 503...), or serve could not start;
+     a 401 says whether a key was sent at all
+  2  usage error (unknown command or flag, bad value, serve without an API key or --insecure), and
+     a bad URL in any command — --url, --redis, --postgres, CACHEGRAPH_URL, REDIS_URL — named
   3  the service could not be reached (connection refused, DNS failure, timeout)
 `

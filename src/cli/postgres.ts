@@ -1,5 +1,6 @@
 import type { Cache } from '../index.js'
 import type { PostgresInvalidation, TableMapping } from '../postgres/index.js'
+import { urlFlag } from './args.js'
 import { UsageError } from './exit-codes.js'
 
 /** The `serve` flags of the change capture from PostgreSQL (docs/postgres.md). */
@@ -35,9 +36,7 @@ export function captureConfig(values: PostgresFlags): CaptureConfig | undefined 
     if (specs.length > 0) throw new UsageError('--table needs --postgres URL')
     return undefined
   }
-  if (!/^postgres(ql)?:\/\//.test(values.postgres)) {
-    throw new UsageError('--postgres must be a postgres:// or postgresql:// URL')
-  }
+  urlFlag(values.postgres, '--postgres', ['postgres:', 'postgresql:'], 'postgres://localhost/shop')
   if (specs.length === 0) {
     throw new UsageError(
       '--postgres needs at least one --table TABLE=ENTITY (e.g. products=product)',

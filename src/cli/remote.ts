@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 
 import { invalidationBody, type OutgoingInvalidation } from '../protocol/invalidation.js'
-import { intFlag } from './args.js'
+import { intFlag, urlFlag } from './args.js'
 import { EXIT, UsageError } from './exit-codes.js'
 import { logLine } from './log-line.js'
 
@@ -10,6 +10,8 @@ const COMMON = {
   'api-key': { type: 'string' },
   timeout: { type: 'string' },
 } as const
+
+const DEFAULT_URL = new URL('http://127.0.0.1:8080')
 
 interface Io {
   out: (line: string) => void
@@ -59,16 +61,13 @@ async function call(
   io: Io,
   body?: unknown,
 ): Promise<number> {
-  const base = values.url ?? env.CACHEGRAPH_URL ?? 'http://127.0.0.1:8080'
+  const source = values.url !== undefined ? '--url' : 'CACHEGRAPH_URL'
+  const given = values.url ?? env.CACHEGRAPH_URL
+  const base = urlFlag(given, source, ['http:', 'https:'], 'http://127.0.0.1:8080') ?? DEFAULT_URL
   const timeout = intFlag(values.timeout, '--timeout', 5_000, 1, 600_000)
-  let url: URL
-  try {
-    url = new URL(path, base)
-  } catch {
-    throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(base)}`)
-  }
-  const key = values['api-key'] ?? env.CACHE_API_KEY
-  const headers: Record<string, string> = key === undefined ? {} : { 'x-api-key': key }
+  const url = new URL(path, base)
+  const key = sentKey(values['api-key'], env.CACHE_API_KEY)
+  const headers: Record<string, string> = key === undefined ? {} : { 'x-api-key': key.value }
   if (body !== undefined) headers['content-type'] = 'application/json'
   let response: Response
   let text: string
@@ -86,10 +85,30 @@ async function call(
     io.err(logLine(`cannot reach ${url.origin}: ${why}`))
     return EXIT.unreachable
   }
+  if (response.status === 401) {
+    io.err(logLine(`401: ${unauthorized(key)}`))
+    return EXIT.failed
+  }
   if (!response.ok) {
     io.err(logLine(`${response.status} ${response.statusText}: ${text}`))
     return EXIT.failed
   }
   io.out(text)
   return EXIT.ok
+}
+
+/** The key to send and where it came from; an empty one is no key. */
+function sentKey(
+  flag: string | undefined,
+  env: string | undefined,
+): { value: string; source: string } | undefined {
+  if (flag !== undefined && flag !== '') return { value: flag, source: '--api-key' }
+  if (env !== undefined && env !== '') return { value: env, source: 'CACHE_API_KEY' }
+  return undefined
+}
+
+/** Why a 401: no key was sent at all, or the one sent is not one the service accepts. */
+function unauthorized(key: { source: string } | undefined): string {
+  if (key === undefined) return 'no key was sent — pass --api-key or set CACHE_API_KEY'
+  return `the key was refused (from ${key.source}) — it is not one of the service's --api-key / CACHE_API_KEYS`
 }
