@@ -129,7 +129,7 @@ describe('cachegraph/otel', () => {
     expect(otel.named('getOrSet').at(-1)?.status.code).toBe(2)
   })
 
-  it('names the processes that did not acknowledge, and how many did (ack: true)', async () => {
+  it('names the processes that acknowledged, and those that were late (ack: true)', async () => {
     const otel = setup({ reads: false })
     const prefix = uniquePrefix()
     const member = async () =>
@@ -152,6 +152,9 @@ describe('cachegraph/otel', () => {
       'cachegraph.fleet.late': [],
     })
     expect(span?.attributes['cachegraph.fleet.waited_ms']).toBeTypeOf('number')
+    // Which processes acknowledged: their member ids on the bus.
+    expect(result.fleet?.applied).toHaveLength(1)
+    expect(span?.attributes['cachegraph.fleet.applied']).toEqual(result.fleet?.applied)
     expect(otel.named('getOrSet')).toEqual([]) // reads: false
   })
 
