@@ -147,21 +147,28 @@ end
 -- for their key tags; every entry gets its start and whether its tags allow it. Returns the
 -- sequence after the write, each entry's start and whether it may be stored.
 local function plan(n, asOf, floor, entry)
-  local keyTags, all, seen, lists = {}, {}, {}, {}
+  local keyTags, all, seen, lists, sure = {}, {}, {}, {}, {}
   for i = 0, n - 1 do
-    local tags, _, start, keyTag = entry(i)
-    if start == '' and asOf == '' and keyTag ~= '' then keyTags[#keyTags + 1] = keyTag end
-    lists[i] = cjson.decode(tags)
-    for _, tag in ipairs(lists[i]) do
-      if not seen[tag] then
-        seen[tag] = true
-        all[#all + 1] = tag
+    local tags, tagStarts, start, keyTag = entry(i)
+    if start == '' and asOf == '' and keyTag ~= '' then
+      keyTags[#keyTags + 1] = keyTag
+      -- As of the fresh step, the newest of all: no record can be above it, so a superseding
+      -- entry without per-tag starts needs no check (nor its tags decoded, nor their records read).
+      sure[i] = tagStarts == ''
+    end
+    if not sure[i] then
+      lists[i] = cjson.decode(tags)
+      for _, tag in ipairs(lists[i]) do
+        if not seen[tag] then
+          seen[tag] = true
+          all[#all + 1] = tag
+        end
       end
     end
   end
   local fresh = nil
   if #keyTags > 0 then fresh = tonumber(step(keyTags, false)) end
-  local hard = hardOf(all, floor)
+  local hard = #all > 0 and hardOf(all, floor) or {}
   local starts, oks = {}, {}
   for i = 0, n - 1 do
     local _, tagStarts, start, keyTag = entry(i)
@@ -171,7 +178,7 @@ local function plan(n, asOf, floor, entry)
     elseif keyTag ~= '' then s = fresh
     else s = tonumber(cur) end
     starts[i] = s
-    oks[i] = valid(lists[i], s, tagStarts ~= '' and cjson.decode(tagStarts) or nil, hard)
+    oks[i] = sure[i] or valid(lists[i], s, tagStarts ~= '' and cjson.decode(tagStarts) or nil, hard)
   end
   return cur, starts, oks
 end
