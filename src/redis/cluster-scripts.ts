@@ -1,4 +1,4 @@
-import { PRELUDE } from './scripts.js'
+import { MEND, PRELUDE } from './scripts.js'
 
 /**
  * Scripts of the Redis Cluster store (key layout as in scripts.ts and keys.ts). `{P}` keys — state and
@@ -11,8 +11,9 @@ import { PRELUDE } from './scripts.js'
 /**
  * KEYS[1] = `{P}:seq`; ARGV = [prefix, tag...]. Returns `[seq, epoch, floor, tags, hard, soft]`.
  */
-export const STATE = `${PRELUDE}
+export const STATE = `${PRELUDE}${MEND}
 local seq, epoch, floor = state()
+mend(seq)
 local tags = {}
 for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
 return { seq, epoch, floor, tags, hmget(S .. 'h', tags), hmget(S .. 's', tags) }

@@ -16,7 +16,9 @@ import {
   mergeReads,
   mergeSnapshots,
   mergeWrites,
+  mergeProven,
   parseEntry,
+  parseProven,
   parseSnapshot,
   type ReadReply,
   tagRecords,
@@ -28,6 +30,7 @@ import type {
   Store,
   StoreEntry,
   StoreInvalidateResult,
+  StoreProvenRead,
   StoreReadResult,
   StoreScanOptions,
   StoreScanPage,
@@ -62,6 +65,8 @@ export class RedisClusterStore implements Store {
   readonly prefix: string
   readonly #slotKey: string
   readonly #epochKey: string
+  readonly #floorKey: string
+  readonly #watermarkKey: string
   readonly #ownsClient: boolean
   /** Who sends this store's steps (as {@link RedisStore.origin}). */
   origin = processOrigin()
@@ -77,6 +82,8 @@ export class RedisClusterStore implements Store {
     const keys = slotKeys(prefix)
     this.#slotKey = keys.seq
     this.#epochKey = keys.epoch
+    this.#floorKey = keys.floor
+    this.#watermarkKey = keys.watermark
     this.#ownsClient = ownsClient
   }
 
@@ -113,6 +120,27 @@ export class RedisClusterStore implements Store {
       seq: Number(records[0]?.[0] ?? last[0]),
       epoch: last[1],
     }
+  }
+
+  /**
+   * The entries' `GET`s and one `MGET` of the state and the watermark in the `{P}` slot, in
+   * parallel: one round trip, no script. The two halves are not one atomic read, but both happen
+   * after the read began, which is all the guarantee needs: any invalidation that resolved before
+   * it is in the watermark read. Entries not proven are `unsure`, for {@link read} (two round
+   * trips more). Big reads are split as `read` is.
+   */
+  async readProven(keys: readonly string[]): Promise<StoreProvenRead | undefined> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#readProven(keys)
+    return mergeProven(await inTurn(split, (part) => this.#readProven(part)))
+  }
+
+  async #readProven(keys: readonly string[]): Promise<StoreProvenRead | undefined> {
+    const [rows, state] = await Promise.all([
+      Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
+      this.client.mget(this.#slotKey, this.#epochKey, this.#floorKey, this.#watermarkKey),
+    ])
+    return parseProven([...rows, ...state], keys)
   }
 
   /** The entries' `GET`s and the sequence and epoch (one `MGET` in the `{P}` slot), in parallel. */

@@ -43,7 +43,7 @@ local function restart(lastSeq)
   local seq = fmt(math.max(now, tonumber(lastSeq or '0') + 1))
   local epoch = t[1] .. '.' .. t[2]
   redis.call('DEL', S .. 'h', S .. 's')
-  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq)
+  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq, S .. 'w', seq .. ' ' .. seq)
   redis.call('HSET', S .. 'h', M, seq)
   redis.call('HSET', S .. 's', M, seq)
   return seq, epoch, seq
@@ -98,10 +98,49 @@ local function hsetall(key, fields, value)
 end
 -- The steps this script took, for its one message: a letter and the tags JSON of each.
 local kinds, bodies = {}, {}
+-- The watermark {P}:w, 'w seq' (read by store.ts to prove entries valid with one MGET): no
+-- record above w exists but those of superseding writes that replaced their key's entry in the
+-- same step, and seq is the sequence it is current at, so a copy that fell behind the sequence
+-- is not believed. wHigh: the highest step of this script it must cover (every step does, but a
+-- write that replaced every entry it superseded puts the one before back).
+local wHigh = nil
+-- The w of the watermark if it is current at seq, else nil.
+local function watermarkAt(seq)
+  local was = redis.call('GET', S .. 'w')
+  local sp = was and string.find(was, ' ', 1, true)
+  if sp and string.sub(was, sp + 1) == seq then return string.sub(was, 1, sp - 1) end
+  return nil
+end
+-- The highest sequence a record may have: seq, or the last step logged if higher (a sequence
+-- put back below steps whose records are still there). Every step that records tags is logged.
+local function highest(seq)
+  local last = redis.call('XREVRANGE', S .. 'log', '+', '-', 'COUNT', 1)[1]
+  local logged = last and tonumber(string.match(last[2][2], '^(%d+)')) or 0
+  return fmt(math.max(tonumber(seq), logged))
+end
+local function watermark()
+  local kept = watermarkAt(fmt(tonumber(cur) - #kinds))
+  local w = wHigh
+  if kept == nil then w = highest(cur)
+  elseif w == nil or tonumber(kept) > tonumber(w) then w = kept end
+  redis.call('SET', S .. 'w', w .. ' ' .. cur)
+end
+-- Whether a write (ARGV from base, 7 per entry, out its reply) stored every superseding entry
+-- under the key its key tag names.
+local function replaced(n, asOf, base, out)
+  for i = 0, n - 1 do
+    local b = base + i * 7
+    if ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= '' then
+      if out[3 + i] ~= 1 or ARGV[b + 5] ~= '@key:' .. ARGV[b] then return false end
+    end
+  end
+  return true
+end
 -- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence
 -- and the records' markers move once for all the script's steps, in finish().
 local function step(tags, stale)
   cur = fmt(tonumber(cur) + 1)
+  wHigh = cur
   hsetall(S .. (stale and 's' or 'h'), tags, cur)
   kinds[#kinds + 1] = stale and 's' or 'h'
   bodies[#bodies + 1] = #tags > 0 and cjson.encode(tags) or '[]'
@@ -111,6 +150,7 @@ end
 -- and announces them all in one message and one log entry.
 local function finish(epoch, origin)
   if #kinds == 0 then return end
+  watermark()
   redis.call('SET', S .. 'seq', cur)
   redis.call('HSET', S .. 'h', M, cur)
   redis.call('HSET', S .. 's', M, cur)
@@ -193,13 +233,27 @@ end
 `
 
 /**
- * read: ARGV = [prefix, key...]. Returns `[seq, epoch, floor, entries, tags, hard, soft]`:
+ * For the read scripts, after `state()`: a watermark (`{P}:w`) that is missing or not current at
+ * the sequence is set to the highest sequence a record may have (`highest`) — sound, since no
+ * record is above it — so the reads after this one can prove their entries with one MGET again.
+ */
+export const MEND = `
+local function mend(seq)
+  if watermarkAt(seq) == nil then redis.call('SET', S .. 'w', highest(seq) .. ' ' .. seq) end
+end
+`
+
+/**
+ * read: ARGV = [prefix, key...]. The store runs it for the entries it could not prove valid with
+ * one MGET and the watermark `{P}:w` (store.ts `readProven`), and mends the watermark. Returns
+ * `[seq, epoch, floor, entries, tags, hard, soft]`:
  * one entry string per key (false when missing; only its header, up to the payload, when the
  * entry is already invalid — its tags still come, so the reader learns why); tags / hard / soft
  * list every tag of the found entries and its records.
  */
-export const READ = `${PRELUDE}
+export const READ = `${PRELUDE}${MEND}
 local seq, epoch, floor = state()
+mend(seq)
 local found, tags, seen = {}, {}, {}
 for i = 2, #ARGV do
   local e = redis.call('GET', P .. ':e:' .. ARGV[i])
@@ -264,6 +318,7 @@ while a <= #ARGV do
       local b = base + i * width + (write and 2 or 0)
       return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
     end
+    local high, before = wHigh, cur
     local now, starts, oks = plan(n, asOf, floor, entry)
     local out = { now, n }
     for i = 0, n - 1 do
@@ -276,6 +331,10 @@ while a <= #ARGV do
     end
     for i = 0, n - 1 do out[#out + 1] = fmt(starts[i]) end
     reply[#reply + 1] = out
+    -- The watermark (see watermark()) need not cover a superseding step that replaced every entry
+    -- it superseded under the key its key tag names: nothing else can carry a record it made but
+    -- entries that name that key tag, which a read proves otherwise.
+    if write and now ~= before and replaced(n, asOf, base, out) then wHigh = high end
     a = base + n * width
   end
 end

@@ -18,9 +18,12 @@ import {
   mergeReads,
   mergeSnapshots,
   mergeWrites,
+  mergeProven,
+  parseProven,
   parseRead,
   parseSnapshot,
   type ReadReply,
+  sliceProven,
   sliceRead,
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
@@ -31,6 +34,7 @@ import type {
   Store,
   StoreEntry,
   StoreInvalidateResult,
+  StoreProvenRead,
   StoreReadResult,
   StoreScanOptions,
   StoreScanPage,
@@ -73,6 +77,8 @@ export class RedisStore implements Store {
   readonly #ownsClient: boolean
   readonly #seqKey: string
   readonly #epochKey: string
+  readonly #floorKey: string
+  readonly #watermarkKey: string
   #policyChecked = false
   /**
    * Who sends this store's steps, in their bus messages: the member id of the cache's bus once one
@@ -88,6 +94,8 @@ export class RedisStore implements Store {
     const keys = slotKeys(prefix)
     this.#seqKey = keys.seq
     this.#epochKey = keys.epoch
+    this.#floorKey = keys.floor
+    this.#watermarkKey = keys.watermark
   }
 
   /** The Redis key of an entry. */
@@ -121,6 +129,28 @@ export class RedisStore implements Store {
       return parseRead(reply, keys.length)
     },
     sliceRead,
+    MAX_READ_ITEMS,
+  )
+
+  /**
+   * One `MGET` of the entries, the state and the watermark `{P}:w`: the entries it proves valid
+   * need nothing more (reply.ts `parseProven`), the others are `unsure`, for {@link read}. Proven
+   * reads made in the same tick share one `MGET`; big ones are split as `read` is.
+   */
+  readProven(keys: readonly string[]): Promise<StoreProvenRead | undefined> {
+    const split = parts(keys, keyLength, MAX_READ_ITEMS)
+    if (split.length === 1) return this.#provenReads.load(keys)
+    return inTurn(split, (part) => this.#provenReads.load(part)).then(mergeProven)
+  }
+
+  readonly #provenReads = new TickBatch<StoreProvenRead | undefined>(
+    async (keys) => {
+      this.#checkPolicy()
+      const names = keys.map((key) => this.entryKey(key))
+      names.push(this.#seqKey, this.#epochKey, this.#floorKey, this.#watermarkKey)
+      return parseProven(await this.client.mget(names), keys)
+    },
+    (result, from, count) => result && sliceProven(result, from, count),
     MAX_READ_ITEMS,
   )
 
@@ -210,13 +240,17 @@ export class RedisStore implements Store {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
 
-  /** One script call, one round trip; the eviction policy is checked on first use. */
+  /** One script call, one round trip. */
   #run(source: (typeof SCRIPTS)[keyof typeof SCRIPTS], args: readonly string[]): Promise<unknown> {
-    if (!this.#policyChecked) {
-      this.#policyChecked = true
-      void checkEvictionPolicy(this.client)
-    }
+    this.#checkPolicy()
     return runScript(this.client, source, [], [this.prefix, ...args])
+  }
+
+  /** The eviction policy is checked on first use. */
+  #checkPolicy(): void {
+    if (this.#policyChecked) return
+    this.#policyChecked = true
+    void checkEvictionPolicy(this.client)
   }
 }
 

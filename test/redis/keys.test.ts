@@ -20,7 +20,8 @@ describe('Redis key names (keys.ts)', () => {
     expect(await store.acquireLease?.('k', 'token', 60_000)).toBe(true)
     const keys = slotKeys(prefix)
     const client = redisClient()
-    for (const name of [keys.seq, keys.epoch, keys.floor, keys.hard, keys.soft, keys.log]) {
+    const state = [keys.seq, keys.epoch, keys.floor, keys.watermark, keys.hard, keys.soft, keys.log]
+    for (const name of state) {
       expect(await client.exists(name), name).toBe(1)
     }
     expect(await client.get(entryKey(prefix, 'k'))).toContain('p')
@@ -35,9 +36,7 @@ describe('Redis key names (keys.ts)', () => {
       } while (cursor !== '0')
     }
     expect([...found].sort()).toEqual(
-      [keys.seq, keys.epoch, keys.floor, keys.hard, keys.soft, keys.log]
-        .concat(entryKey(prefix, 'k'), leaseKey(prefix, 'k'))
-        .sort(),
+      state.concat(entryKey(prefix, 'k'), leaseKey(prefix, 'k')).sort(),
     )
   })
 })
