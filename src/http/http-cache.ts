@@ -10,6 +10,7 @@ import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
 import { directives, headerText, normalizeHeaders } from './headers.js'
 import { buildKey, functionPart, headerPart, hostPart, varyPart } from './key.js'
+import { internString } from './intern.js'
 import { isUserTag } from './option-checks.js'
 import {
   type HttpCacheOptions,
@@ -294,6 +295,8 @@ export class HttpCache<R = unknown> {
     }
     const shape = shapeOf(segments, route.pattern)
     const tags = responseTags(shape, this.#o.entityTypes)
+    // Its ancestors' subtree tags (`http:/items/*`) are every sibling's too: one copy for all.
+    for (let i = 1; i < segments.length; i++) tags[i] = internString(tags[i] as string)
     const body = jsonBody(this.#o, captured.headers, verdict.response.body)
     if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
     const own = route.tags

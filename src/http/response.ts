@@ -10,6 +10,7 @@ import {
   strongEtag,
   varyNames,
 } from './headers.js'
+import { internHeaders } from './intern.js'
 import type { ResolvedHttpOptions } from './options.js'
 import { bodyEntityType, type PathShape } from './tags.js'
 import type { CapturedResponse, HttpExchange, ReplayResponse, StoredResponse } from './types.js'
@@ -64,7 +65,7 @@ export function storedForm(
   const response: StoredResponse = {
     kind: 'response',
     status: captured.status,
-    headers: storableHeaders(headers, o.dropHeaders),
+    headers: internHeaders(storableHeaders(headers, o.dropHeaders)),
     body: ownBytes(body),
     etag: headerText(headers['etag']) ?? strongEtag(body),
     storedAt: o.clock.now(),

@@ -16,13 +16,16 @@ import { decodeSegment } from './url.js'
  */
 export const TAG_PREFIX = 'http:'
 
+// Tags are kept by every cached response: made with `join`, which yields one flat string, where
+// a template literal leaves a tree of its pieces in memory for as long as the response is cached.
+
 /** The exact tag of the path made of `segments` (`http:/` for the root). */
 export const exactTag = (segments: readonly string[]): string =>
-  `${TAG_PREFIX}/${segments.join('/')}`
+  segments.length === 0 ? `${TAG_PREFIX}/` : [TAG_PREFIX, ...segments].join('/')
 
 /** The subtree tag of the path made of `segments`: that path and everything under it. */
 export const subtreeTag = (segments: readonly string[]): string =>
-  `${TAG_PREFIX}/${segments.join('/')}/*`
+  segments.length === 0 ? `${TAG_PREFIX}//*` : [TAG_PREFIX, ...segments, '*'].join('/')
 
 /** Maps a collection segment to its entity type: a configured type, `false` for none, or unset. */
 export type EntityTypes = Readonly<Record<string, string | false>>
