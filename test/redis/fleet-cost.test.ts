@@ -68,11 +68,11 @@ async function commandsDuring(operation: () => Promise<unknown>): Promise<number
   return (await commands()) - before - 1
 }
 
-/** Reads `k` until one is an L1 hit: the process woke and its bus vouches for it again. */
-async function untilL1Hit(cache: Cache): Promise<void> {
+/** Reads `k` (`value`) until one is an L1 hit: the process woke and its bus vouches for it again. */
+async function untilL1Hit(cache: Cache, value = 'v'): Promise<void> {
   await until(async () => {
     const hits = cache.stats().l1.hits
-    expect(await cache.get('k')).toBe('v')
+    expect(await cache.get('k')).toBe(value)
     return cache.stats().l1.hits > hits
   }, 5_000)
 }
@@ -184,6 +184,25 @@ describe('acknowledged invalidations', () => {
     } finally {
       monitor.disconnect()
     }
+  })
+
+  it('a store that lost its state lost the records too: members join again before their L1 serves', async () => {
+    const prefix = uniquePrefix()
+    const maxSilence = 300
+    const [a, b] = [await member(prefix, maxSilence), await member(prefix, maxSilence)]
+    await b.cache.set('k', 'v', { tags: ['t'] })
+    await untilL1Hit(b.cache)
+    const reset = next(b.cache, 'store:reset')
+    const state = ['seq', 'epoch', 'floor', 'h', 's', 'members'].map((k) => `{${prefix}}:${k}`)
+    await admin.del(...state)
+    await a.cache.invalidate('unrelated') // the first step of a new epoch
+    await reset
+    await until(async () => (await admin.zscore(`{${prefix}}:members`, b.id)) !== null)
+    await b.cache.set('k', 'v2', { tags: ['t'] })
+    await untilL1Hit(b.cache, 'v2')
+    const { fleet } = await a.cache.invalidate('t', { ack: true })
+    expect(fleet).toMatchObject({ members: 1, applied: [b.id], late: [] })
+    expect(await b.cache.get('k')).toBeUndefined()
   })
 
   it('a member that died is named late, and holds the request up for maxSilence at most', async () => {

@@ -218,6 +218,23 @@ export class FleetSync {
     this.#through = seq
     this.#busHighest = 0
     this.#ahead.clear()
+    this.#rejoin()
+  }
+
+  /**
+   * The store lost its state, the member records with it: until this process joined again a
+   * request would not wait for it, so its L1 (just dropped) serves nothing before that join and a
+   * heartbeat after it — as on a wake.
+   */
+  #rejoin(): void {
+    if (this.#trusted) {
+      this.#dormant = true
+      this.#wokeAt = Date.now()
+      this.#wakeFloor = undefined
+    } else {
+      this.#joinedAt = -Infinity // #trust() waits for the join
+    }
+    this.#join()
   }
 
   async close(): Promise<void> {
@@ -298,6 +315,7 @@ export class FleetSync {
       this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft', message.origin)
     }
     this.#acks.progressed()
+    if (lostState) this.#rejoin()
     this.#trust()
   }
 
