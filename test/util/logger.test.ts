@@ -1,4 +1,7 @@
+import { Hono } from 'hono'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+
+import { cachegraph } from '../../src/adapters/hono.js'
 
 import { createInvalidationClient, flushCache } from '../../src/client/index.js'
 import { warnNow } from '../../src/client/exit-hooks.js'
@@ -6,6 +9,7 @@ import { consoleLog } from '../../src/http/adapter/setup.js'
 import { resolveHttpOptions } from '../../src/http/options.js'
 import { createCache, isCacheError } from '../../src/index.js'
 import { memoryStore } from '../../src/stores/memory.js'
+import { faultyStore } from '../../src/testing/index.js'
 import { CLIENT_FLUSH_DROPPED, createWarning, type Logger } from '../../src/warnings.js'
 
 interface Logged {
@@ -153,5 +157,33 @@ describe('the logger option', () => {
     expect(watch.calls()).toBe(0)
     consoleLog.requestFailed(failure, where)
     expect(console.error).toHaveBeenCalledWith('cachegraph: request failed', where, failure)
+  })
+
+  it("gets a Hono app's failed write invalidation through the cache's logger, not the console", async () => {
+    const watch = silenceWatch()
+    const logger = recordingLogger()
+    const store = faultyStore(memoryStore())
+    const cache = createCache({ store, logger, storeTimeout: { invalidate: '100ms' } })
+    const app = new Hono()
+    app.use(cachegraph({ cache }))
+    app.get('/items/:id', cachegraph.route(), (c) => c.json({ id: 1 }))
+    app.patch('/items/:id', (c) => c.json({ ok: true }))
+    expect((await app.request('/items/1')).headers.get('x-cache')).toBe('MISS')
+    store.faults.set({ operations: ['invalidate'], error: true })
+    expect((await app.request('/items/1', { method: 'PATCH' })).status).toBe(200)
+    await cache.close()
+    const failed = logger.logged.find((entry) => entry.message === 'cachegraph: request failed')
+    expect(failed).toMatchObject({
+      level: 'error',
+      object: {
+        code: 'E_INVALIDATION_NOT_RECORDED',
+        operation: 'http:invalidate',
+        method: 'PATCH',
+        path: '/items/1',
+      },
+    })
+    // The store's failure itself, as the cache's `error` event, at `error` too.
+    expect(logger.logged.some((entry) => entry.object.operation === 'invalidate')).toBe(true)
+    expect(watch.calls()).toBe(0)
   })
 })
