@@ -166,7 +166,11 @@ export class Cache {
 
   #getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions<T>): Promise<T> {
     const version = options?.version
-    const hit = this.#freshHit(key, version === undefined ? undefined : String(version))
+    // With earlyRefresh, a hit may have to start a refresh: the full path decides.
+    const hit =
+      options?.earlyRefresh === undefined
+        ? this.#freshHit(key, version === undefined ? undefined : String(version))
+        : undefined
     if (hit !== undefined) return Promise.resolve(hit.value as T)
     let problem: CacheError | undefined
     try {

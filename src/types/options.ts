@@ -120,6 +120,18 @@ export interface LoaderContext {
   setTags(...tags: string[]): void
   /** Returns the value to the callers without storing it. */
   skip(): void
+  /**
+   * Overrides the grace of this entry: how long past its ttl it may still be served while one
+   * loader refreshes it.
+   */
+  setGrace(grace: Duration): void
+  /**
+   * Aborts when every caller waiting for this load gave up through its own `signal` (a load
+   * joined by several callers aborts only once all of them did; one caller without a signal, a
+   * caller served a graced value, or a background refresh keeps it going). Pass it on to
+   * `fetch`, a database driver, ...
+   */
+  readonly signal: AbortSignal
 }
 
 /** A loader: sync or async. Returning `undefined` means "do not cache". */
@@ -201,8 +213,20 @@ export interface GetOrSetOptions<T> {
    * @default 'global'
    */
   scope?: 'global' | 'session'
-  /** This caller stops waiting when the signal aborts; the shared load goes on for the others. */
+  /**
+   * This caller stops waiting when the signal aborts; the shared load goes on for the others.
+   * The loader sees it as `ctx.signal`, which aborts once every caller of the load aborted.
+   */
   signal?: AbortSignal
+  /**
+   * Refresh a hot entry before it expires: a hit from L1 past this fraction of the entry's ttl
+   * starts one background reload of the key (single-flighted; the hit is answered at once), whose
+   * result is stored under the usual rules — never over an invalidation that came after the
+   * reload began. Between 0 and 1 (excluded), e.g. `0.8`: a hit in the last 20 % of the ttl.
+   * bentocache calls it early expiration, cache-manager a `refreshThreshold`.
+   * @default none
+   */
+  earlyRefresh?: number
   /**
    * With a shared store: one process at a time computes this key (a lease in the store); the
    * others wait for its value, up to `wait`, then compute it themselves. A lease nobody releases

@@ -4,6 +4,7 @@ import {
   createCache,
   type CacheEvents,
   type CacheSettings,
+  type Duration,
   type InvalidationResult,
   type LoaderContext,
   type Memoized,
@@ -134,6 +135,27 @@ describe('events', () => {
     cache.off('invalidated', () => {})
     // @ts-expect-error: a miss has no tags
     cache.on('miss', (event: CacheEvents['invalidate']) => void event.tags)
+  })
+})
+
+describe('loader context', () => {
+  test('ctx has the load’s signal and setGrace; earlyRefresh is a fraction', () => {
+    const value = cache.getOrSet(
+      'k',
+      (ctx) => {
+        expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>()
+        expectTypeOf(ctx.setGrace).parameters.toEqualTypeOf<[grace: Duration]>()
+        ctx.setGrace('1h')
+        return loadUser()
+      },
+      { signal: AbortSignal.timeout(1_000), earlyRefresh: 0.8 },
+    )
+    expectTypeOf(value).toEqualTypeOf<Promise<User>>()
+    // @ts-expect-error: a fraction of the ttl, not a string
+    void cache.getOrSet('k', loadUser, { earlyRefresh: '80%' })
+    // @ts-expect-error: the signal is the load's, read-only
+    void cache.getOrSet('k', (ctx) => ((ctx.signal = AbortSignal.abort()), 1))
+    void cache.wrap(findUser, { name: 'getUser', earlyRefresh: 0.9 })
   })
 })
 

@@ -50,6 +50,11 @@ export interface LoadPlan {
   sessionOnly: boolean
   /** `lock`: one process computes, the others wait for its value. */
   lock: LockPlan | undefined
+  /**
+   * An early refresh of an entry created at this time: the shared tier's copy is a hit only when
+   * it is newer (another process refreshed it already).
+   */
+  refreshOf?: number
 }
 
 /** One load of one key, shared by every caller that may join it. */
@@ -68,6 +73,34 @@ export interface Flight {
   /** Some caller was served a graced value instead of this load's result. */
   servedStale: boolean
   failureReported: boolean
+  /** `ctx.signal`: aborted once every caller gave up (see {@link joinFlight}). */
+  readonly abort: AbortController
+  /** Callers still waiting that may give up through their signal. */
+  abortable: number
+  /** Someone waits who cannot give up (no signal), or the load runs for the cache itself. */
+  anchored: boolean
+}
+
+/**
+ * A caller waits for `flight`: with no signal it anchors the load (it runs to the end); with one,
+ * the load's own signal aborts once every such caller's signal did and nothing anchors it.
+ */
+export function joinFlight(flight: Flight, signal: AbortSignal | undefined): void {
+  if (flight.anchored) return
+  if (signal === undefined) {
+    flight.anchored = true
+    return
+  }
+  flight.abortable++
+  const onAbort = () => {
+    flight.abortable--
+    if (flight.abortable === 0 && !flight.anchored) flight.abort.abort(signal.reason)
+  }
+  if (signal.aborted) return onAbort()
+  signal.addEventListener('abort', onAbort, { once: true })
+  // A long-lived signal must not keep the listeners of settled loads.
+  const forget = () => signal.removeEventListener('abort', onAbort)
+  flight.promise.then(forget, forget)
 }
 
 export function resultOf(entry: L1Entry | DecodedEntry): LoadResult {
@@ -88,6 +121,9 @@ export function startFlight(engine: Engine, plan: LoadPlan): Flight {
     promise: undefined as unknown as Promise<LoadResult>,
     servedStale: false,
     failureReported: false,
+    abort: new AbortController(),
+    abortable: 0,
+    anchored: plan.refreshOf !== undefined,
   }
   flight.promise = traced(channels.load, { key: plan.fullKey }, () =>
     load(engine, flight, plan, resolveProbe),
@@ -154,7 +190,8 @@ async function lookUp(
   const now = engine.clock.now()
   // getOrSet rethrows a cached failure; the caller's own grace narrows later (read-through.ts).
   const verdict = judge(entry, now, plan.version, true, Infinity)
-  if (verdict === Served.Hit && entry !== undefined) {
+  const refreshed = plan.refreshOf === undefined || (entry?.createdAt ?? 0) > plan.refreshOf
+  if (verdict === Served.Hit && entry !== undefined && refreshed) {
     countHit(engine, '', plan.fullKey, 'l2', false)
     engine.fillL1(plan.l1Key, entry, now)
     return { hit: resultOf(entry), seq: read?.seq ?? -Infinity }
@@ -180,17 +217,19 @@ async function compute(
   const frame = newFrame(plan.tags, start, depth)
   flight.start = start
   flight.frame = frame
+  const grace = { ms: plan.graceMs }
+  const ctx = loaderContext(plan.key, frame, flight.abort.signal, grace)
   let value: unknown
   try {
-    value = await runInFrame(frame, () => plan.loader(loaderContext(plan.key, frame)))
+    value = await runInFrame(frame, () => plan.loader(ctx))
   } catch (error) {
     if (plan.cacheErrors?.when(error) === true) {
-      await store(engine, plan, frame, new CachedFailure(error), plan.cacheErrors.ttlMs)
+      await store(engine, plan, frame, new CachedFailure(error), plan.cacheErrors.ttlMs, grace.ms)
     }
     throw error
   }
   if (plan.tagsOf !== undefined) for (const tag of plan.tagsOf(value)) addOwnTag(frame, tag)
-  return store(engine, plan, frame, value, frame.ttlMs ?? plan.ttlMs)
+  return store(engine, plan, frame, value, frame.ttlMs ?? plan.ttlMs, grace.ms)
 }
 
 /** Stores a load's result (unless told not to) and returns it to the callers. */
@@ -200,6 +239,7 @@ async function store(
   frame: LoadFrame,
   value: unknown,
   requestedTtlMs: number,
+  graceMs: number,
 ): Promise<LoadResult> {
   const { tags, tagStarts } = frameTags(frame)
   const now = engine.options.clock.now()
@@ -224,7 +264,7 @@ async function store(
     const localOnly = session !== undefined
     const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs, localOnly }
     await traced(channels.set, { key: fullKey }, () =>
-      commit(engine, [{ ...write, graceMs: plan.graceMs, version: plan.version }], now),
+      commit(engine, [{ ...write, graceMs, version: plan.version }], now),
     )
   } catch (error) {
     // The value cannot be stored (e.g. not serializable): callers still get it.
@@ -233,11 +273,19 @@ async function store(
   return result
 }
 
-export function loaderContext(key: string, frame: LoadFrame): LoaderContext {
+/** A loader's `ctx`; `grace.ms` is what `setGrace` sets (the load stores with it). */
+export function loaderContext(
+  key: string,
+  frame: LoadFrame,
+  signal: AbortSignal,
+  grace: { ms: number },
+): LoaderContext {
   return {
     key,
+    signal,
     setTtl: (ttl) => void (frame.ttlMs = toMs(ttl, 'ttl')),
     setTags: (...tags) => tags.forEach((tag) => addOwnTag(frame, tag)),
     skip: () => void (frame.skip = true),
+    setGrace: (duration) => void (grace.ms = toMs(duration, 'grace')),
   }
 }

@@ -14,6 +14,7 @@ import { type Engine } from '../engine.js'
 import { keyTag, l1KeyOf, type Namespace } from '../model/namespace.js'
 import {
   type Flight,
+  joinFlight,
   type LoadPlan,
   type LoadResult,
   loaderContext,
@@ -55,7 +56,7 @@ export class ReadThrough {
   ): Promise<T> {
     const engine = this.#engine
     const parent = currentFrame()
-    if (!engine.options.enabled) return this.#runDisabled(key, loader, parent)
+    if (!engine.options.enabled) return this.#runDisabled(key, loader, parent, options.signal)
     const session = sessionsOpen() ? currentSession(engine) : undefined
     if (options.scope === 'session' && session === undefined) {
       throw new CacheError(
@@ -107,6 +108,9 @@ export class ReadThrough {
     const verdict = judge(entry, now, version, true, readGraceMs)
     if (verdict === Served.Hit && entry !== undefined) {
       countHit(engine, ns.prefix, key, 'l1', false)
+      if (options.earlyRefresh !== undefined && !isPrivate) {
+        this.#refreshEarly(ns, key, loader, entry, now, options, implicitTags, session)
+      }
       return this.#deliver({ ...resultOf(entry), session: isPrivate }, parent) as T
     }
     let stale: LoadResult | undefined
@@ -133,6 +137,7 @@ export class ReadThrough {
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
     const joinedAt = flight === undefined ? undefined : engine.registry.generation
     flight ??= start()
+    joinFlight(flight, options.signal)
     if (stale === undefined && engine.store !== undefined) {
       stale = await waitFor(flight.probe, options.signal)
       if (stale !== undefined && engine.options.clock.now() >= stale.expiresAt + readGraceMs) {
@@ -154,7 +159,9 @@ export class ReadThrough {
     if (this.#mustReload(flight, joinedAt, result)) {
       // Joined after an invalidation, and the loader later turned out to depend on what was
       // invalidated: this caller must not get the older value. Lead a fresh load.
-      result = await waitFor(start().promise, options.signal, hardTimeoutMs, fullKey)
+      const again = start()
+      joinFlight(again, options.signal)
+      result = await waitFor(again.promise, options.signal, hardTimeoutMs, fullKey)
     }
     return this.#deliver(result, parent) as T
   }
@@ -180,6 +187,8 @@ export class ReadThrough {
       if (outcome.kind === 'error') this.#reportFailure(flight, outcome.error)
     }
     flight.servedStale = true
+    // Its result now refreshes the entry for everyone: no caller's signal may abort it.
+    flight.anchored = true
     countHit(engine, '', flight.fullKey, 'l1', true)
     return this.#deliver(stale, parent)
   }
@@ -204,6 +213,8 @@ export class ReadThrough {
   /** Whether a caller arriving now may share `flight`'s result. */
   #canJoin(flight: Flight): boolean {
     const registry = this.#engine.registry
+    // Every caller of an aborted load gave up: its loader was told to stop.
+    if (flight.abort.signal.aborted) return false
     // A process its bus does not vouch for cannot tell what was invalidated since it began.
     if (this.#engine.sync?.trusted === false) return false
     if (registry.generation === flight.generation) return true
@@ -213,6 +224,49 @@ export class ReadThrough {
       return registry.check(tags, flight.frame.start, tagStarts) !== Validity.Invalid
     }
     return registry.check(flight.tags, flight.start) !== Validity.Invalid
+  }
+
+  /**
+   * `earlyRefresh`: a hit past that fraction of its entry's ttl starts one background reload of
+   * the key, unless a load of it runs already. The reload is an ordinary flight — as of the
+   * sequence read before its loader runs, so an invalidation after that voids its write — that
+   * no caller's signal aborts; a failure is reported as an `error` event.
+   */
+  #refreshEarly<T>(
+    ns: Namespace,
+    key: string,
+    loader: Loader<T>,
+    entry: { createdAt: number; expiresAt: number },
+    now: number,
+    options: GetOrSetOptions<T>,
+    implicitTags: readonly string[],
+    session: SessionState | undefined,
+  ): void {
+    const fraction = options.earlyRefresh as number
+    if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
+      throw new CacheError(
+        'E_INVALID_OPTION',
+        `cachegraph: earlyRefresh must be a number between 0 and 1 (excluded), got ${String(fraction)}`,
+      )
+    }
+    const { createdAt, expiresAt } = entry
+    if (now < createdAt + (expiresAt - createdAt) * fraction) return
+    const fullKey = ns.prefix + key
+    const flightKey = session === undefined ? fullKey : session.prefix + fullKey
+    if (this.#flights.has(flightKey)) return
+    const flight = this.#start(
+      ns,
+      fullKey,
+      flightKey,
+      key,
+      loader,
+      options as GetOrSetOptions<unknown>,
+      options.version === undefined ? undefined : String(options.version),
+      implicitTags,
+      session,
+      createdAt,
+    )
+    flight.servedStale = true
   }
 
   #reportFailure(flight: Flight, error: unknown): void {
@@ -231,6 +285,7 @@ export class ReadThrough {
     version: string | undefined,
     implicitTags: readonly string[],
     session: SessionState | undefined,
+    refreshOf?: number,
   ): Flight {
     const engine = this.#engine
     const { cacheErrors } = options
@@ -252,6 +307,7 @@ export class ReadThrough {
       session,
       sessionOnly: options.scope === 'session',
       lock: lockPlan(options.lock),
+      ...(refreshOf === undefined ? {} : { refreshOf }),
       cacheErrors:
         cacheErrors === undefined
           ? undefined
@@ -276,9 +332,17 @@ export class ReadThrough {
     return flight
   }
 
-  async #runDisabled<T>(key: string, loader: Loader<T>, parent: LoadFrame | undefined): Promise<T> {
+  async #runDisabled<T>(
+    key: string,
+    loader: Loader<T>,
+    parent: LoadFrame | undefined,
+    signal = new AbortController().signal,
+  ): Promise<T> {
     const frame = newFrame([], parent?.start ?? Infinity)
-    const value = await runInFrame(frame, () => loader(loaderContext(key, frame)))
+    // Nothing is shared: the loader runs for this caller alone, with its signal.
+    const value = await runInFrame(frame, () =>
+      loader(loaderContext(key, frame, signal, { ms: 0 })),
+    )
     const { tags, tagStarts } = frameTags(frame)
     mergeInto(parent, tags, frame.start, tagStarts, frame.expiresAt)
     return value

@@ -35,14 +35,16 @@ export function memoize<A extends unknown[], R>(
   const dynamicTags = typeof tags === 'function' || entity !== undefined || entities !== undefined
 
   const version = readOptions.version === undefined ? undefined : String(readOptions.version)
+  const earlyRefresh = readOptions.earlyRefresh !== undefined
   const staticOptions: GetOrSetOptions<R> = {
     ...readOptions,
     tags: typeof tags === 'function' ? [] : (tags ?? []),
   }
   const memoized = ((...args: A): Promise<R> => {
     const key = keyOf(args)
-    // A hit answers before any per-call options are built.
-    const hit = internal.freshValue(key, version)
+    // A hit answers before any per-call options are built (with earlyRefresh, the full path
+    // decides whether it starts a refresh).
+    const hit = earlyRefresh ? MISS : internal.freshValue(key, version)
     if (hit !== MISS) return Promise.resolve(hit as R)
     const call: GetOrSetOptions<R> = dynamicTags
       ? { ...readOptions, tags: (result: R) => tagsOf(args, result) }
