@@ -8,6 +8,23 @@ import { invalidOption } from '../errors.js'
  * port: a key part that can hold no space, `#`, `~` or `@`. `undefined`: malformed.
  */
 export function canonicalHost(value: string): string | undefined {
+  // Every request asks, and a server sees few hosts: the answers are remembered (`null`:
+  // malformed), a bounded number of short ones, past which they start over.
+  if (value.length > MAX_NAME_LENGTH) return canonicalOf(value)
+  const known = canonical.get(value)
+  if (known !== undefined) return known ?? undefined
+  if (canonical.size >= MAX_REMEMBERED) canonical.clear()
+  const host = canonicalOf(value)
+  canonical.set(value, host ?? null)
+  return host
+}
+
+const MAX_REMEMBERED = 256
+/** A DNS name has at most 253 characters; with a port and brackets, a little more. */
+const MAX_NAME_LENGTH = 300
+const canonical = new Map<string, string | null>()
+
+function canonicalOf(value: string): string | undefined {
   const match = HOST.exec(value.trim().toLowerCase())
   if (match === null) return undefined
   const name = (match[1] as string).replace(/\.$/, '')
