@@ -5,14 +5,18 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 
 import {
+  adminAnswer,
+  BodyKinds,
+  capturedFetch,
   checkRoute,
   fetchExchange,
   fetchRequestOf,
   nodeAnswer,
+  replayFetch,
   routeOf,
   underPrefix,
 } from '../../../src/http/adapter/index.js'
-import { createHttpCache } from '../../../src/http/index.js'
+import { createAdminHandler, createHttpCache } from '../../../src/http/index.js'
 import { createCache } from '../../../src/index.js'
 
 function incoming(method: string, headers: Record<string, string | string[]>): IncomingMessage {
@@ -78,5 +82,48 @@ describe('the adapters’ kit', () => {
     expect(underPrefix('/api/cache', '/api/cache')).toBe(true)
     expect(underPrefix('/api/cache/keys', '/api/cache')).toBe(true)
     expect(underPrefix('/api/cachet', '/api/cache')).toBe(false)
+  })
+
+  it('answers admin calls for Node frameworks, and nothing outside the prefix', async () => {
+    const cache = createCache()
+    const admin = createAdminHandler<string>({ cache, insecure: true })
+    const stats = await adminAnswer(
+      admin,
+      'req',
+      incoming('GET', {}),
+      '/api/cache/stats',
+      undefined,
+      false,
+    )
+    expect(stats?.status).toBe(200)
+    expect(JSON.parse((stats?.body as Buffer).toString())).toMatchObject({ hits: 0 })
+    expect(
+      await adminAnswer(admin, 'req', incoming('GET', {}), '/users', undefined, false),
+    ).toBeUndefined()
+    await cache.close()
+  })
+
+  it('replays a cached response as a fetch Response, and captures one by what its body was made of', async () => {
+    const replayed = replayFetch({
+      status: 203,
+      headers: { 'set-cookie': ['a=1', 'b=2'], 'x-cache': 'HIT' },
+      body: 'hello',
+    })
+    expect([replayed.status, replayed.headers.getSetCookie(), await replayed.text()]).toEqual([
+      203,
+      ['a=1', 'b=2'],
+      'hello',
+    ])
+    const kinds = new BodyKinds()
+    const text = kinds.note(new Response('hi'), 'hi')
+    const bytes = kinds.note(new Response(new Uint8Array([1])), new Uint8Array([1]))
+    const stream = kinds.note(new Response('s'), new ReadableStream())
+    expect([kinds.of(text), kinds.of(bytes), kinds.of(stream)]).toEqual([
+      'text',
+      'bytes',
+      undefined,
+    ])
+    expect((await capturedFetch(text, kinds.of(text), false)).body).toBe('hi')
+    expect((await capturedFetch(stream, kinds.of(stream), false)).body).toBeUndefined()
   })
 })
