@@ -19,7 +19,14 @@ import {
   type RouteCacheOptions,
 } from './options.js'
 import { compileRoute, type HttpRoute, MAX_LEARNED_VARY } from './route.js'
-import { bodyEntityTags, jsonBody, replayOf, type SkipReason, storedForm } from './response.js'
+import {
+  bodyEntityTags,
+  etagOf,
+  jsonBody,
+  replayOf,
+  type SkipReason,
+  storedForm,
+} from './response.js'
 import { RefreshGate } from './refresh.js'
 import { shareableHost } from './shareable.js'
 import { responseTags, shapeOf, writeTags } from './tags.js'
@@ -34,7 +41,7 @@ import type {
 import { canonicalPath, canonicalQuery, segmentsOf } from './url.js'
 
 /** Stored responses carry this `version`: entries of another shape are ignored, never replayed. */
-const VERSION = 'http1'
+const VERSION = 'http2'
 /** Longer paths are not cached: every ancestor becomes a tag, and tags should stay small. */
 const MAX_PATH_LENGTH = 2_048
 const MAX_DEPTH = 32
@@ -158,7 +165,7 @@ export class HttpCache<R = unknown> {
           // As of when it was stored: the edge gets the whole lifetime, not a second less.
           ...this.#cdn?.headers(loaded.edge, loaded.storedAt),
           'x-cache': bypass ? 'BYPASS' : 'MISS',
-          etag: loaded.etag,
+          etag: etagOf(loaded),
         })
       }
       return DONE

@@ -62,16 +62,26 @@ export function storedForm(
   const vary = varyNames(headerText(headers['vary']))
   if (vary.includes('*')) return { skip: 'vary' }
   if (!vary.every((name) => keyVary.includes(name))) return { skip: 'vary', vary }
-  const response: StoredResponse = {
-    kind: 'response',
-    status: captured.status,
-    headers: internHeaders(storableHeaders(headers, o.dropHeaders)),
-    body: ownBytes(body),
-    etag: headerText(headers['etag']) ?? strongEtag(body),
-    storedAt: o.clock.now(),
-  }
+  const kept = internHeaders(storableHeaders(headers, o.dropHeaders))
+  const own = headerText(headers['etag'])
+  const storedAt = o.clock.now()
+  // Without the app's own ETag none is kept: a hash is as cheap to recompute as to hold.
+  const response: StoredResponse =
+    own === undefined
+      ? { kind: 'response', status: captured.status, headers: kept, body: ownBytes(body), storedAt }
+      : {
+          kind: 'response',
+          status: captured.status,
+          headers: kept,
+          body: ownBytes(body),
+          etag: own,
+          storedAt,
+        }
   return { response, ttlMs: freshness.ttlMs }
 }
+
+/** The `ETag` of a stored response: the app's own, else a strong hash of its body. */
+export const etagOf = (stored: StoredResponse): string => stored.etag ?? strongEtag(stored.body)
 
 /**
  * The body as it may be kept: a byte view into a larger buffer (Node's 8 KB allocation pool, which
@@ -91,6 +101,7 @@ function ownBytes(body: string | Uint8Array): string | Uint8Array {
  */
 interface Prepared {
   readonly age: number
+  readonly etag: string
   readonly full: ReplayResponse
   /** The 304 (built on the first conditional hit). */
   notModified: ReplayResponse | undefined
@@ -108,9 +119,11 @@ export function replayOf(
   const age = Math.max(0, Math.floor((o.clock.now() - stored.storedAt) / 1000))
   let ready = prepared.get(stored)
   if (ready === undefined || ready.age !== age) {
-    const headers = { ...stored.headers, etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+    const etag = ready?.etag ?? etagOf(stored)
+    const headers = { ...stored.headers, etag, 'x-cache': 'HIT', age: String(age) }
     ready = {
       age,
+      etag,
       full: { status: stored.status, headers, body: stored.body },
       notModified: undefined,
     }
@@ -120,15 +133,15 @@ export function replayOf(
   if (
     stored.status >= 200 &&
     stored.status <= 299 &&
-    noneMatch(exchange.header('if-none-match'), stored.etag)
+    noneMatch(exchange.header('if-none-match'), ready.etag)
   ) {
-    return (ready.notModified ??= notModified(stored, age))
+    return (ready.notModified ??= notModified(stored, ready.etag, age))
   }
   return ready.full
 }
 
-function notModified(stored: StoredResponse, age: number): ReplayResponse {
-  const meta = { etag: stored.etag, 'x-cache': 'HIT', age: String(age) }
+function notModified(stored: StoredResponse, etag: string, age: number): ReplayResponse {
+  const meta = { etag, 'x-cache': 'HIT', age: String(age) }
   return {
     status: 304,
     headers: { ...notModifiedHeaders(stored.headers), ...meta },

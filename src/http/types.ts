@@ -38,14 +38,17 @@ export interface CapturedResponse {
   failed?: boolean
 }
 
-/** A response as stored in the cache (with `version: 'http1'`). */
+/** A response as stored in the cache (with `version: 'http2'`). */
 export interface StoredResponse {
   readonly kind: 'response'
   readonly status: number
   readonly headers: StoredHeaders
   readonly body: string | Uint8Array
-  /** The app's own `ETag`, else a strong hash of the body. */
-  readonly etag: string
+  /**
+   * The app's own `ETag`. Absent: the response's `ETag` is a strong hash of the body, computed
+   * when a response needs it rather than kept by every cached response.
+   */
+  readonly etag?: string
   /** When it was stored (for `Age`), by the options' clock. */
   readonly storedAt: number
   /** With the `cdn` option: its edge tags and lifetime. */
