@@ -26,7 +26,7 @@ export const uniquePrefix = (): string => `cgtest:${randomUUID()}`
 let pending = 0
 /** Counts the store calls in flight, for {@link quiesce}. */
 function tracked<S extends Store>(store: S): S {
-  for (const method of ['read', 'write', 'invalidate', 'readUnchecked'] as const) {
+  for (const method of ['read', 'write', 'invalidate', 'readUnchecked', 'readProven'] as const) {
     if (store[method] === undefined) continue
     const call = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>
     const wrapped = (...args: unknown[]) => {
