@@ -9,6 +9,7 @@ import { errorResponse, HttpError, json } from '../http/admin/responses.js'
 import { healthOf } from '../protocol/health.js'
 import { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../http/metrics.js'
 import type { Cache } from '../index.js'
+import { checkLogger, type Logger, logError } from '../warnings.js'
 import { apiKeyCheck } from './auth.js'
 
 /** Options of {@link createInvalidationService}. */
@@ -48,6 +49,16 @@ export interface InvalidationServiceOptions {
   cdn?: CdnOption | readonly CdnOption[]
   /** Called with every error behind a 5xx answer, and every failed purge, for logging. */
   onError?: (error: unknown, request: Request) => void
+  /**
+   * Where the service logs (pino-compatible: `warn`, `error`, `debug`), in place of process
+   * warnings: an invalidation no other process heard (`CACHEGRAPH_INVALIDATION_UNHEARD`) at
+   * `warn` with its `code`; and, without `onError`, every error `onError` would be called with
+   * (an invalidation the store did not record, a failed purge, a 5xx) at `error`, as
+   * `{ code?, operation, method, path, err }`.
+   * @default the cache's `logger`; without one, process warnings, and errors go to `onError` only
+   * @example logger: pino()
+   */
+  logger?: Logger
 }
 
 /** The service: a fetch-style handler that never rejects (every failure is an answer). */
@@ -77,6 +88,7 @@ export function createInvalidationService(
   options: InvalidationServiceOptions,
 ): InvalidationService {
   const { cache, apiKeys, insecure = false, onError } = options
+  const logger = checkLogger(options.logger, 'service.logger') ?? cache.settings.logger
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   if (!Array.isArray(apiKeys) || apiKeys.some((key) => typeof key !== 'string' || key === '')) {
     throw invalidOption('service.apiKeys', 'must be a list of non-empty strings')
@@ -86,9 +98,14 @@ export function createInvalidationService(
   }
   const authorized = apiKeys.length === 0 ? () => true : apiKeyCheck(apiKeys)
   const crossSiteOrigins = new Set(options.admin === false ? [] : (options.admin?.origins ?? []))
-  const report = (error: unknown, request: Request) => {
+  const report = (error: unknown, request: Request, operation: string) => {
+    if (onError === undefined) {
+      if (logger !== undefined)
+        logError(logger, `cachegraph: ${operation} failed`, error, where(request, operation))
+      return
+    }
     try {
-      onError?.(error, request)
+      onError(error, request)
     } catch {
       // A failing logger must not turn an answer into a crash.
     }
@@ -106,7 +123,8 @@ export function createInvalidationService(
           authorize: authorized,
           prefix: options.admin?.prefix ?? '/api/cache',
           ...(options.signal === undefined ? {} : { signal: options.signal }),
-          ...(onError === undefined ? {} : { onError: report }),
+          onError: (error, request) => report(error, request, 'admin'),
+          logger,
         })
 
   const unauthorized = () =>
@@ -126,9 +144,11 @@ export function createInvalidationService(
         request,
         maxBodyBytes,
         ackOf(request),
+        logger,
       )
       // Resolves at once unless a CDN option says `awaitPurge`; never rejects.
-      await Promise.all(cdns.map((cdn) => cdn.purge(tags, (error) => report(error, request))))
+      const purgeFailed = (error: unknown) => report(error, request, 'cdn:purge')
+      await Promise.all(cdns.map((cdn) => cdn.purge(tags, purgeFailed)))
       return json(200, {
         status: 'invalidated',
         seq,
@@ -139,7 +159,7 @@ export function createInvalidationService(
       })
     } catch (error) {
       if (isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) {
-        report(error, request)
+        report(error, request, 'service:invalidate')
         return json(
           503,
           {
@@ -151,7 +171,7 @@ export function createInvalidationService(
         )
       }
       const response = errorResponse(error)
-      if (response.status >= 500) report(error, request)
+      if (response.status >= 500) report(error, request, 'service:invalidate')
       return response
     }
   }
@@ -191,12 +211,23 @@ export function createInvalidationService(
     try {
       response = await route(request)
     } catch (error) {
-      report(error, request)
+      report(error, request, 'service:request')
       response = errorResponse(error)
     }
     if (request.method !== 'HEAD') return response
     return new Response(null, { status: response.status, headers: response.headers })
   }
+}
+
+/** What a logged error says about the request that met it. */
+function where(request: Request, operation: string): Record<string, unknown> {
+  let path = ''
+  try {
+    path = new URL(request.url).pathname
+  } catch {
+    // Logged with an empty path.
+  }
+  return { operation, method: request.method, path }
 }
 
 /**

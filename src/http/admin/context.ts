@@ -1,4 +1,5 @@
 import type { Cache } from '../../index.js'
+import type { Logger } from '../../warnings.js'
 import type { EventHub } from '../dashboard/event-hub.js'
 
 /** What the dashboard routes need besides the cache. */
@@ -17,6 +18,8 @@ export interface RouteContext {
   param: string
   maxBodyBytes: number
   dashboard: DashboardContext
+  /** Where warnings go (the `logger` option, else the cache's); undefined: process warnings. */
+  logger: Logger | undefined
 }
 
 /** A route handler: resolves to the answer, or throws (see `errorResponse`). */

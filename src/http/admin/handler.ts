@@ -103,6 +103,7 @@ export function createAdminHandler<R = Request>(options: AdminOptions<R>): Admin
         param: route.paramName === '' ? '' : decodePart(route.rawParam, route.paramName),
         maxBodyBytes,
         dashboard,
+        logger: resolved.logger,
       }
       response = await handle(context)
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Cache } from '../../index.js'
-import { INVALIDATION_UNHEARD } from '../../warnings.js'
+import { INVALIDATION_UNHEARD, type Logger } from '../../warnings.js'
 
 /** An idle member renews its record this often (docs/fleet.md; `MEMBER_IDLE_RENEW_MS`). */
 const IDLE_RENEW_MS = 60_000
@@ -23,9 +23,15 @@ export async function listenersOf(cache: Cache): Promise<number | undefined> {
   }
 }
 
-/** Warns (`CACHEGRAPH_INVALIDATION_UNHEARD`, to the cache's logger if it has one) when none did. */
-export function warnIfUnheard(cache: Cache, heardBy: number | undefined): void {
+/**
+ * Warns (`CACHEGRAPH_INVALIDATION_UNHEARD`) when none did: to `logger`, by default the cache's,
+ * else as a process warning.
+ */
+export function warnIfUnheard(
+  cache: Cache,
+  heardBy: number | undefined,
+  logger: Logger | undefined = cache.settings.logger,
+): void {
   if (heardBy !== 0) return
-  const { logger, storeName } = cache.settings
-  INVALIDATION_UNHEARD.log(logger, cache.name, storeName ?? 'none')
+  INVALIDATION_UNHEARD.log(logger, cache.name, cache.settings.storeName ?? 'none')
 }

@@ -1,5 +1,6 @@
 import { type Cache, entityTag, type FleetAck } from '../../index.js'
 import { type InvalidationAnswer, parseInvalidation } from '../../protocol/invalidation.js'
+import type { Logger } from '../../warnings.js'
 import { readJson } from './body.js'
 import type { RouteContext } from './context.js'
 import { listenersOf, warnIfUnheard } from './heard.js'
@@ -29,13 +30,15 @@ export interface AppliedInvalidation {
  * `{ entity_id, entity_type }`, `{ tags }`, `{ keys }`, a list of them; `stale` and `ack` on one
  * object) from `request` and applies it: keys deleted, tags and entities invalidated in one step.
  * `ack` may also come from the caller (the service's `?ack=1`). Shared by the service's
- * `POST /cache/invalidate` and the admin API's `POST /invalidate`.
+ * `POST /cache/invalidate` and the admin API's `POST /invalidate`. An invalidation nobody heard
+ * is warned about to `logger` (the cache's by default).
  */
 export async function applyInvalidation(
   cache: Cache,
   request: Request,
   maxBodyBytes: number,
   ackByCaller = false,
+  logger: Logger | undefined = cache.settings.logger,
 ): Promise<AppliedInvalidation> {
   const parsed = parseInvalidation(await readJson(request, maxBodyBytes), entityTag)
   if (!parsed.ok) throw new HttpError(400, parsed.error)
@@ -58,7 +61,7 @@ export async function applyInvalidation(
   if (result?.fleet !== undefined) applied.fleet = result.fleet
   const heardBy = result?.fleet?.members ?? (await listening)
   if (heardBy !== undefined) applied.heardBy = heardBy
-  warnIfUnheard(cache, heardBy)
+  warnIfUnheard(cache, heardBy, logger)
   return applied
 }
 
@@ -67,8 +70,15 @@ export async function applyInvalidation(
  * `{ status: 'invalidated', tags, seq, keys?, fleet?, heard_by? }` (`keys` when some were given;
  * `fleet` in snake_case, with `ack`; `heard_by` with a bus).
  */
-export async function invalidateRoute({ cache, request, maxBodyBytes, dashboard }: RouteContext) {
-  const { tags, keys, seq, fleet, heardBy } = await applyInvalidation(cache, request, maxBodyBytes)
+export async function invalidateRoute(context: RouteContext) {
+  const { cache, request, maxBodyBytes, dashboard, logger } = context
+  const { tags, keys, seq, fleet, heardBy } = await applyInvalidation(
+    cache,
+    request,
+    maxBodyBytes,
+    false,
+    logger,
+  )
   // The event stream shows who applied it (the invalidation itself is in the stream already).
   if (fleet !== undefined) dashboard.hub.ack(seq, fleet)
   const answer: InvalidationAnswer = {

@@ -1,5 +1,6 @@
 import { invalidOption } from '../../errors.js'
 import type { Cache } from '../../index.js'
+import { checkLogger, type Logger } from '../../warnings.js'
 import type { EventHubOptions } from '../dashboard/event-hub.js'
 import { checkOrigins } from './origin.js'
 
@@ -25,6 +26,12 @@ interface CommonAdminOptions {
    * logging: the answer itself carries a generic message only.
    */
   onError?: (error: unknown, request: Request) => void
+  /**
+   * Where the admin API's warnings go (pino-compatible: `warn`, `error`, `debug`): an invalidation
+   * no other process heard (`CACHEGRAPH_INVALIDATION_UNHEARD`), at `warn` with its `code`.
+   * @default the cache's `logger`, else a process warning
+   */
+  logger?: Logger
   /**
    * Other origins whose pages may send state-changing requests (POST, DELETE) to the admin API,
    * e.g. an operations console on its own host. A request with any other `Origin` than the admin
@@ -91,6 +98,7 @@ export interface ResolvedAdminOptions<R> {
   maxBodyBytes: number
   authorize: Authorize<R> | undefined
   onError: ((error: unknown, request: Request) => void) | undefined
+  logger: Logger | undefined
   origins: ReadonlySet<string>
   ui: boolean
   events: EventHubOptions
@@ -139,6 +147,7 @@ export function resolveAdminOptions<R>(options: AdminOptions<R>): ResolvedAdminO
     maxBodyBytes,
     authorize,
     onError,
+    logger: checkLogger(options.logger, 'admin.logger') ?? cache.settings.logger,
     origins,
     ui: options.ui ?? true,
     events: options.events ?? {},
