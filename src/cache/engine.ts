@@ -48,6 +48,8 @@ export class Engine implements LookupHost, FleetHost {
     this.registry = new TagRegistry(options.maxTags)
     this.l1 = options.l1 === false ? undefined : new L1(options.l1)
     this.store = options.store
+    // The store was created apart from the cache: its warnings go to the cache's logger too.
+    if (options.logger !== undefined) options.store?.useLogger?.(options.logger)
     const l1 = options.l1 === false ? undefined : options.l1
     this.clone = l1?.clone === true
     const needsSizes = l1?.maxBytes !== undefined || options.maxEntryBytes !== undefined

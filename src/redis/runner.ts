@@ -5,7 +5,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { invalidOption } from '../errors.js'
 import { inTurn, parts } from '../stores/batch-limits.js'
 import type { StoreInvalidateResult } from '../stores/store.js'
-import { REDIS_EVICTION_POLICY } from '../warnings.js'
+import { type Logger, REDIS_EVICTION_POLICY } from '../warnings.js'
 import { entryPrefix, leaseKey } from './keys.js'
 import { RELEASE } from './scripts.js'
 
@@ -72,13 +72,13 @@ const SAFE_POLICIES = /^(volatile-|noeviction$)/
  * Counters and tag records have no ttl and must never be evicted: an evicted record could make
  * an invalidated entry valid again (the floor catches a lost record, at the price of reloads).
  * Eviction policies that may pick keys without a ttl are reported once per process, as the coded warning
- * CACHEGRAPH_REDIS_POLICY.
+ * CACHEGRAPH_REDIS_POLICY: to `logger` when there is one, else as a process warning.
  */
-export async function checkEvictionPolicy(client: Redis): Promise<void> {
+export async function checkEvictionPolicy(client: Redis, logger?: Logger): Promise<void> {
   try {
     const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
     const policy = reply[1] ?? ''
-    if (policy !== '' && !SAFE_POLICIES.test(policy)) REDIS_EVICTION_POLICY(policy)
+    if (policy !== '' && !SAFE_POLICIES.test(policy)) REDIS_EVICTION_POLICY.log(logger, policy)
   } catch {
     // CONFIG may be disabled (managed Redis): nothing to check then.
   }

@@ -41,6 +41,7 @@ import type {
   StoreWriteOptions,
   StoreWriteResult,
 } from '../stores/store.js'
+import type { Logger } from '../warnings.js'
 
 /** Options of {@link redisStore}. */
 export type RedisStoreOptions = (
@@ -80,6 +81,7 @@ export class RedisStore implements Store {
   readonly #floorKey: string
   readonly #watermarkKey: string
   #policyChecked = false
+  #logger: Logger | undefined
   /**
    * Who sends this store's steps, in their bus messages: the member id of the cache's bus once one
    * connects (`redisBus`), else a name of this store's own.
@@ -236,6 +238,11 @@ export class RedisStore implements Store {
     )
   }
 
+  /** Where the store's warning goes: the logger of the (first) cache with one given this store. */
+  useLogger(logger: Logger): void {
+    this.#logger ??= logger
+  }
+
   async close(): Promise<void> {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
@@ -250,7 +257,7 @@ export class RedisStore implements Store {
   #checkPolicy(): void {
     if (this.#policyChecked) return
     this.#policyChecked = true
-    void checkEvictionPolicy(this.client)
+    void checkEvictionPolicy(this.client, this.#logger)
   }
 }
 

@@ -5,6 +5,7 @@
  * The engine validates entries itself: a store only has to answer each call atomically, and a
  * good store answers each call in one round trip. See docs/invalidation.md for the model.
  */
+import type { Logger } from '../warnings.js'
 
 /** Highest invalidation sequence recorded for a tag, hard (drop) and soft (serve stale). */
 export interface TagSeq {
@@ -162,6 +163,12 @@ export interface Store {
    * pattern clears, not for the read path.
    */
   scan?(options: StoreScanOptions): Promise<StoreScanPage>
+  /**
+   * Optional: a cache given this store calls it with its `logger` (when it has one), before its
+   * first call. The store reports its warnings there (with their `code`) in place of process
+   * warnings; a store shared by several caches keeps the first logger.
+   */
+  useLogger?(logger: Logger): void
   /** Releases connections and timers. */
   close(): Promise<void>
 }

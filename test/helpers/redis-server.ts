@@ -48,14 +48,17 @@ export interface OwnRedis {
 const MISSING = `cachegraph's tests need Redis: set REDIS_URL to a server, or install redis-server
 (Debian/Ubuntu: apt-get install redis-server) so the tests can start their own.`
 
-/** Starts a throwaway `redis-server` from PATH on a free port (no persistence). */
-export async function startRedis(): Promise<OwnRedis> {
+/**
+ * Starts a throwaway `redis-server` from PATH on a free port (no persistence), with `args` added
+ * to its command line (e.g. `['--maxmemory-policy', 'allkeys-lru']`).
+ */
+export async function startRedis(args: readonly string[] = []): Promise<OwnRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
   const launch = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
       {
         stdio: 'ignore',
       },
