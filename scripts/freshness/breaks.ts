@@ -77,7 +77,7 @@ function patch(spec: PatchSpec): Patch {
 export const BREAKS: readonly Break[] = [
   {
     // commit() checks `valid(w, w.start)` against the registry before it fills the L1, and the
-    // Redis WRITE script refuses entries whose tags have a hard record above their start.
+    // Redis steps script refuses entries whose tags have a hard record above their start.
     name: 'in-flight-guard',
     what: 'a load that began before an invalidation is stored anyway',
     patches: [
@@ -87,7 +87,7 @@ export const BREAKS: readonly Break[] = [
         near: /function commit\(/,
       }),
       patch({
-        find: /oks\[i\] = valid\(/,
+        find: /oks\[i\] = (?:sure\[i\] or )?valid\(/,
         replace: 'oks[i] = true or valid(',
       }),
     ],

@@ -186,15 +186,35 @@ export function parseProven(
   const floor = Number(floorText)
   const w = Number(mark.slice(0, space))
   const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
+  const tagSeqs: Record<string, TagSeq> = {}
   const unsure: number[] = []
   for (let i = 0; i < count; i++) {
     const entry = values[i]
     if (entry === null || entry === undefined) continue
     const record = parseEntry(entry)
-    if (proven(record, keys[i] as string, seq, floor, w)) entries[i] = record
-    else unsure.push(i)
+    if (proven(record, keys[i] as string, seq, floor, w)) {
+      entries[i] = record
+      vouch(record, w, tagSeqs)
+    } else unsure.push(i)
   }
-  return { entries, tagSeqs: {}, seq, epoch, unsure }
+  return { entries, tagSeqs, seq, epoch, unsure }
+}
+
+/**
+ * What a proven entry tells of its tags' records, for the process to judge it by them as by the
+ * records a checked read returns (a process that started over above the entry's start knows no
+ * record of its own for it): an upper bound of each record, never below the real one. No record is above `w` but key tags of superseding writes, and such a record is
+ * at most the start the entry holds for that tag (else the entry was not proven); so a key tag
+ * is vouched for at its start, any other tag at `w`.
+ */
+function vouch(record: StoredRecord, w: number, into: Record<string, TagSeq>): void {
+  record.tags.forEach((tag, i) => {
+    const start = record.tagStarts?.[i] ?? record.start
+    const bound = tag.startsWith(KEY_TAG) ? start : w
+    // Every bound is at least the record: the lowest is the closest.
+    const known = into[tag]
+    if (known === undefined || known.hard > bound) into[tag] = { hard: bound, soft: bound }
+  })
 }
 
 /** The rule of {@link parseProven} for one entry stored under `key`. */

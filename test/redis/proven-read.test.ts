@@ -167,6 +167,18 @@ describe('a read proven from one MGET never serves what the read script refuses'
                 true,
               )
               expect(checked.entries[i]?.start).toBe(record.start)
+              // What the proof vouches for each tag is never below the record the script read,
+              // and never above the entry's own start of that tag.
+              record.tags.forEach((tag, t) => {
+                const bound = fast.tagSeqs[tag]?.hard as number
+                const read = checked.tagSeqs[tag]
+                const at = `${tag} of ${KEYS[i]} after ${JSON.stringify(ops)}`
+                if (read !== undefined) {
+                  expect(bound, at).toBeGreaterThanOrEqual(read.hard)
+                  expect(fast.tagSeqs[tag]?.soft, at).toBeGreaterThanOrEqual(read.soft)
+                }
+                expect(bound, at).toBeLessThanOrEqual(record.tagStarts?.[t] ?? record.start)
+              })
             }
           })
           fresh = new Map()

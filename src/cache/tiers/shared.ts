@@ -197,7 +197,9 @@ export class SharedTier {
     const entries = sameEpoch ? proven.entries : proven.entries.map(() => undefined)
     unsure.forEach((i, n) => (entries[i] = checked.entries[n]))
     const seq = sameEpoch ? Math.min(proven.seq, checked.seq) : checked.seq
-    return { entries, tagSeqs: checked.tagSeqs, seq, epoch: checked.epoch }
+    // The checked read's records are exact; the proven entries' bounds stand for the rest.
+    const tagSeqs = sameEpoch ? { ...proven.tagSeqs, ...checked.tagSeqs } : checked.tagSeqs
+    return { entries, tagSeqs, seq, epoch: checked.epoch }
   }
 
   async #fetchChecked(
