@@ -8,6 +8,7 @@ import { createInvalidationService } from '../../src/service/service.js'
 import { faultyStore } from '../../src/testing/index.js'
 import { INVALIDATION_UNHEARD, type Logger } from '../../src/warnings.js'
 import { trusted, uniquePrefix } from '../helpers/tiers.js'
+import { recordingLogger, silenceWatch } from '../helpers/logger.js'
 
 /**
  * The service's `logger` (issue 24): its warnings and the errors it reports reach the logger —
@@ -15,32 +16,6 @@ import { trusted, uniquePrefix } from '../helpers/tiers.js'
  */
 const KEY = 'k-1'
 const open: { close(): Promise<void> }[] = []
-
-interface Logged {
-  level: 'warn' | 'error' | 'debug'
-  object: Record<string, unknown>
-  message: string | undefined
-}
-
-/** A pino-shaped logger that keeps what it is given. */
-function recordingLogger(): Logger & { logged: Logged[] } {
-  const logged: Logged[] = []
-  const at =
-    (level: Logged['level']) => (object: Record<string, unknown> | string, message?: string) =>
-      void logged.push({ level, object: object as Record<string, unknown>, message })
-  return { logged, warn: at('warn'), error: at('error'), debug: at('debug') }
-}
-
-/** Spies on every way cachegraph reported before loggers; none may be used when one is given. */
-function silenceWatch() {
-  const spies = [
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => {}),
-    vi.spyOn(console, 'error').mockImplementation(() => {}),
-    vi.spyOn(console, 'warn').mockImplementation(() => {}),
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
-  ]
-  return { calls: () => spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0) }
-}
 
 beforeEach(() => INVALIDATION_UNHEARD.reset())
 afterEach(async () => {

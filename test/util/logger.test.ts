@@ -11,32 +11,7 @@ import { createCache, isCacheError } from '../../src/index.js'
 import { memoryStore } from '../../src/stores/memory.js'
 import { faultyStore } from '../../src/testing/index.js'
 import { CLIENT_FLUSH_DROPPED, createWarning, type Logger } from '../../src/warnings.js'
-
-interface Logged {
-  level: 'warn' | 'error' | 'debug'
-  object: Record<string, unknown>
-  message: string | undefined
-}
-
-/** A pino-shaped logger that keeps what it is given. */
-function recordingLogger(): Logger & { logged: Logged[] } {
-  const logged: Logged[] = []
-  const at =
-    (level: Logged['level']) => (object: Record<string, unknown> | string, message?: string) =>
-      void logged.push({ level, object: object as Record<string, unknown>, message })
-  return { logged, warn: at('warn'), error: at('error'), debug: at('debug') }
-}
-
-/** Spies on every way cachegraph reported before loggers; none may be used when one is given. */
-function silenceWatch() {
-  const spies = [
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => {}),
-    vi.spyOn(console, 'error').mockImplementation(() => {}),
-    vi.spyOn(console, 'warn').mockImplementation(() => {}),
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
-  ]
-  return { calls: () => spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0) }
-}
+import { recordingLogger, silenceWatch } from '../helpers/logger.js'
 
 afterEach(() => {
   vi.restoreAllMocks()
