@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 
-import { describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { applyPatch, BREAKS } from '../../scripts/freshness/breaks.js'
 import { FAULT_KINDS } from '../../scripts/freshness/faults.js'
 import type { Report } from '../../scripts/freshness/report.js'
+import { REPO, runChecker } from '../helpers/freshness.js'
 
 /**
  * The short, CI form of `npm run check:freshness`: real worker processes on the run's Redis and
@@ -15,29 +14,10 @@ import type { Report } from '../../scripts/freshness/report.js'
  * It tests the BUILT library (`dist/`, as the checker does): `npm test` builds first; run
  * `npm run build` before `npx vitest run test/fleet` on its own.
  */
-const REPO = fileURLToPath(new URL('../../', import.meta.url))
 const SHORT = ['--duration', '7s', '--readers', '3', '--writers', '1', '--json']
 
 function check(args: string[]): Promise<{ code: number | null; report: Report; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/freshness/main.ts', ...SHORT, ...args],
-      { cwd: REPO, env: { ...process.env, REDIS_URL: inject('redisUrl') } },
-    )
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(stdout) as Report, stderr })
-      } catch {
-        reject(new Error(`freshness checker exited ${code} without a report:\n${stderr}`))
-      }
-    })
-  })
+  return runChecker<Report>([...SHORT, ...args])
 }
 
 describe('freshness checker (scripts/freshness)', () => {

@@ -1,35 +1,11 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-import { describe, expect, inject, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { judge, type NextReport } from '../../scripts/freshness/next.js'
+import { runChecker } from '../helpers/freshness.js'
 
 /** The freshness checker's Next.js path (`npm run check:freshness -- --next`), short. */
-const REPO = fileURLToPath(new URL('../../', import.meta.url))
-
-function check(
-  args: string[],
-): Promise<{ code: number | null; report: NextReport; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/freshness/main.ts', '--next', '--json', ...args],
-      { cwd: REPO, env: { ...process.env, REDIS_URL: inject('redisUrl') } },
-    )
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(stdout) as NextReport, stderr })
-      } catch {
-        reject(new Error(`freshness checker exited ${code} without a report:\n${stderr}`))
-      }
-    })
-  })
+function check(args: string[]) {
+  return runChecker<NextReport>(['--next', '--json', ...args])
 }
 
 describe('freshness checker, Next.js path', () => {
