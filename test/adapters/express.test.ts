@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import cachegraphDefault, { cachegraph } from '../../src/adapters/express.js'
 import type { CachegraphExpressOptions } from '../../src/adapters/express.js'
 import { type Cache, createCache, isCacheError } from '../../src/index.js'
-import { cases } from './cases.js'
+import { cases } from '../http/cases.js'
 import { expressListening } from './express-driver.js'
 import { type ExpressModule, expressVersions } from './express-versions.js'
 import { send } from './fastify-driver.js'
-import { type Req, type Res, runCases } from './harness.js'
+import { type Req, type Res, runCases } from '../http/harness.js'
 
 const open: { server: Server; cache: Cache }[] = []
 afterEach(async () => {

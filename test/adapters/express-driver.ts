@@ -8,8 +8,14 @@ import { cachegraph } from '../../src/adapters/express.js'
 import type { RouteCacheOptions } from '../../src/http/index.js'
 import type { ExpressModule } from './express-versions.js'
 import { send } from './fastify-driver.js'
-import type { Driver, Harness, TableCacheOptions, TableRequest, TableRoute } from './harness.js'
-import { routeOptionsFor } from './harness.js'
+import type {
+  Driver,
+  Harness,
+  TableCacheOptions,
+  TableRequest,
+  TableRoute,
+} from '../http/harness.js'
+import { routeOptionsFor } from '../http/harness.js'
 
 /** Who authenticated each request (set by an app-level middleware, before the routes). */
 const users = new WeakMap<Request, string>()

@@ -11,8 +11,8 @@ import type {
   TableCacheOptions,
   TableRequest,
   TableRoute,
-} from './harness.js'
-import { routeOptionsFor } from './harness.js'
+} from '../http/harness.js'
+import { routeOptionsFor } from '../http/harness.js'
 
 /** Who authenticated each request (set by an app-level middleware, before the routes). */
 const users = new WeakMap<Context, string>()

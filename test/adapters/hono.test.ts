@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest'
 import cachegraphDefault, { cachegraph } from '../../src/adapters/hono.js'
 import type { CachegraphVariables } from '../../src/adapters/hono.js'
 import { type Cache, createCache, isCacheError } from '../../src/index.js'
-import { cases } from './cases.js'
+import { cases } from '../http/cases.js'
 import { honoRequest } from './hono-driver.js'
-import { runCases } from './harness.js'
+import { runCases } from '../http/harness.js'
 
 describe('hono app.request(): shared HTTP behaviour', () => runCases(honoRequest, cases))
 

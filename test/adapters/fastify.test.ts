@@ -6,9 +6,9 @@ import type { CachegraphFastifyOptions } from '../../src/adapters/fastify.js'
 import { type Cache, createCache, isCacheError, memoryStore } from '../../src/index.js'
 import { fakeClock, faultyStore } from '../../src/testing/index.js'
 import { deferred, until } from '../helpers/deferred.js'
-import { cases } from './cases.js'
+import { cases } from '../http/cases.js'
 import { fastifyInject, fastifyListening } from './fastify-driver.js'
-import { runCases } from './harness.js'
+import { runCases } from '../http/harness.js'
 
 describe('fastify.inject(): shared HTTP behaviour', () => runCases(fastifyInject, cases))
 describe('fastify on 127.0.0.1: shared HTTP behaviour', () => runCases(fastifyListening, cases))

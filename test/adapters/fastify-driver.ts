@@ -14,8 +14,8 @@ import type {
   TableCacheOptions,
   TableRequest,
   TableRoute,
-} from './harness.js'
-import { routeOptionsFor } from './harness.js'
+} from '../http/harness.js'
+import { routeOptionsFor } from '../http/harness.js'
 
 /** Who authenticated each request (set by a route-level `preHandler`, i.e. after app hooks). */
 const users = new WeakMap<FastifyRequest, string>()
