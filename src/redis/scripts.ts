@@ -353,33 +353,6 @@ announce(seq, epoch, 'b', '[]', ARGV[2] or '')
 return { seq, epoch }
 `
 
-/**
- * Membership of the fleet (for acknowledged invalidations): `{P}:members` is a sorted set of
- * member → the server's time (ms) of its last `JOIN`.
- *
- * join: KEYS = [`{P}:members`]; ARGV = [member, forgetAfterMs]. Refreshes the member, forgets
- * members silent for longer than `forgetAfterMs`.
- */
-export const JOIN = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - tonumber(ARGV[2])))
-return 1
-`
-
-/**
- * ack request: KEYS = [`{P}:members`]; ARGV = [channel, requester, seq, epoch, liveWithinMs].
- * Publishes the request on `channel` (`{P}:ackreq`) and returns, at that same moment, the members
- * heard from within `liveWithinMs`.
- */
-export const ACK_REQUEST = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
-return redis.call('ZRANGEBYSCORE', KEYS[1], string.format('%.0f', now - tonumber(ARGV[5])), '+inf')
-`
-
 /** release a lease: KEYS[1] = the lease key; ARGV = [token]. Deletes it only if still ours. */
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
