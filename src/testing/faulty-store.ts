@@ -139,6 +139,8 @@ class FaultInjector implements StoreFaults {
   readonly #delays = new Set<{ timer: NodeJS.Timeout; cancel: () => void }>()
   readonly #random: () => number
   #closed = false
+  /** Counts heal() calls: one that came while a call was still on its way to its hang ends it. */
+  #heals = 0
 
   constructor(seed: number) {
     this.#random = seeded(seed)
@@ -156,6 +158,7 @@ class FaultInjector implements StoreFaults {
 
   heal(): void {
     this.clear()
+    this.#heals++
     this.#release()
   }
 
@@ -182,10 +185,12 @@ class FaultInjector implements StoreFaults {
     this.#counts[operation].faults++
     const { latencyMs = 0, error, hang = false, drop = false } = fault
     const delay = typeof latencyMs === 'function' ? latencyMs(operation, this.#random) : latencyMs
+    const heals = this.#heals
     if (delay > 0) await this.#delay(delay, operation)
     if (drop) await call().catch(() => {})
-    if (hang)
-      await new Promise<void>((resolve) => (this.#closed ? resolve() : this.#hung.add(resolve)))
+    // A heal() while the dropped call was still out (its effect already visible) ends the hang.
+    if (hang && !this.#closed && this.#heals === heals)
+      await new Promise<void>((resolve) => this.#hung.add(resolve))
     if (error === undefined && !drop && !hang) return call()
     throw error === undefined || error === true
       ? new InjectedFaultError(operation, hang ? 'hang' : drop ? 'drop' : 'error')
