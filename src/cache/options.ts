@@ -218,6 +218,19 @@ export function checkNamespace(name: unknown, option: string): asserts name is s
   }
 }
 
+/**
+ * Throws unless `value` is a valid `earlyRefresh`: a fraction of the ttl in (0, 1). Checked when
+ * a call or a memoized function is made, not only when a hit is late enough to use it.
+ */
+export function checkEarlyRefresh(value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
+    throw invalidOption(
+      'earlyRefresh',
+      `must be a number between 0 and 1 (excluded), got ${String(value)}`,
+    )
+  }
+}
+
 function checkPositiveInteger(value: unknown, option: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw invalidOption(option, `must be a positive integer, got ${String(value)}`)

@@ -178,4 +178,21 @@ describe('earlyRefresh', () => {
     }
     await cache.close()
   })
+
+  it('refuses a bad fraction on a miss too, before the loader runs, and when a function is wrapped', async () => {
+    const cache = createCache()
+    let loads = 0
+    const load = () => ++loads
+    for (const earlyRefresh of [0, -1, 2, Number.NaN, '0.5' as unknown as number]) {
+      await expect(cache.getOrSet('absent', load, { earlyRefresh })).rejects.toThrow(
+        /option `earlyRefresh` must be a number between 0 and 1/,
+      )
+      expect(() => cache.wrap(load, { name: 'load', earlyRefresh })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+      )
+    }
+    expect(loads).toBe(0)
+    expect(await cache.has('absent')).toBe(false)
+    await cache.close()
+  })
 })

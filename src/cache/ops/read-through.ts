@@ -25,6 +25,7 @@ import { lockPlan } from './lease.js'
 import { Validity } from '../model/tag-registry.js'
 import { waitBounded, waitFor } from './wait.js'
 import { CacheError } from '../../errors.js'
+import { checkEarlyRefresh } from '../options.js'
 import { currentSession, sessionsOpen, type SessionState } from './session.js'
 
 const DEFAULT_ERROR_TTL_MS = 5_000
@@ -55,6 +56,7 @@ export class ReadThrough {
     implicitTags: readonly string[] = [],
   ): Promise<T> {
     const engine = this.#engine
+    if (options.earlyRefresh !== undefined) checkEarlyRefresh(options.earlyRefresh)
     const parent = currentFrame()
     if (!engine.options.enabled) return this.#runDisabled(key, loader, parent, options.signal)
     const session = sessionsOpen() ? currentSession(engine) : undefined
@@ -243,12 +245,6 @@ export class ReadThrough {
     session: SessionState | undefined,
   ): void {
     const fraction = options.earlyRefresh as number
-    if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
-      throw new CacheError(
-        'E_INVALID_OPTION',
-        `cachegraph: earlyRefresh must be a number between 0 and 1 (excluded), got ${String(fraction)}`,
-      )
-    }
     const { createdAt, expiresAt } = entry
     if (now < createdAt + (expiresAt - createdAt) * fraction) return
     const fullKey = ns.prefix + key

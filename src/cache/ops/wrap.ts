@@ -5,6 +5,7 @@ import type { GetOrSetOptions } from '../../types/options.js'
 import { argsKey } from '../../memo/args-key.js'
 import { resultEntityTags } from '../../memo/entities.js'
 import { invalidatesWith } from './invalidates.js'
+import { checkEarlyRefresh } from '../options.js'
 
 /**
  * `cache.wrap(fn, options)`: memoizes `fn` through `cache.getOrSet`, keyed by `name` and its
@@ -36,6 +37,7 @@ export function memoize<A extends unknown[], R>(
 
   const version = readOptions.version === undefined ? undefined : String(readOptions.version)
   const earlyRefresh = readOptions.earlyRefresh !== undefined
+  if (earlyRefresh) checkEarlyRefresh(readOptions.earlyRefresh)
   const staticOptions: GetOrSetOptions<R> = {
     ...readOptions,
     tags: typeof tags === 'function' ? [] : (tags ?? []),
