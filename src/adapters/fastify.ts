@@ -61,7 +61,11 @@ function install(app: FastifyInstance, options: CachegraphFastifyOptions): void 
     const handler = opts.handler as RouteHandlerMethod
     opts.handler = function (this: FastifyInstance, request, reply) {
       if (!flows(route, request.method)) return handler.call(this, request, reply)
-      const flow = new RequestFlow(http, () => exchange(request), route)
+      const asked = exchange(request)
+      // A fresh hit of memory is sent at once: no flow, no promise, nothing for `onSend` to do.
+      const hit = http.hit(route, asked)
+      if (hit !== undefined) return void replay(reply, hit)
+      const flow = new RequestFlow(http, () => asked, route)
       states.set(request, flow)
       const call = (): unknown => handler.call(this, request, reply)
       return isRead(request.method) ? serve(flow, call, reply) : settled(call(), reply, flow)

@@ -97,6 +97,23 @@ export class Cache {
     return this.#getSlow(key)
   }
 
+  /**
+   * The value of `key` when this process's memory tier holds it as a fresh hit — by the rule
+   * `getOrSet` serves it with, for the same `version` — synchronously; `undefined` otherwise, and
+   * then nothing happened (no miss counted, no shared-tier read, no load). A hit is counted and
+   * its dependencies recorded as `getOrSet`'s would be. For hot paths that answer a hit without
+   * a promise and fall back to `getOrSet` (the HTTP layer); while `getOrSet` is traced it
+   * answers `undefined`, so each read goes through the traced call.
+   *
+   * @example const user = cache.peek<User>(key) ?? (await cache.getOrSet(key, load))
+   */
+  peek<T = unknown>(key: string, options?: { version?: string | number }): T | undefined {
+    if (getOrSetStarted.hasSubscribers) return undefined
+    const version = options?.version
+    const hit = this.#freshHit(key, version === undefined ? undefined : String(version))
+    return hit === undefined ? undefined : (hit.value as T)
+  }
+
   async #getSlow<T>(key: string): Promise<T | undefined> {
     checkKey(key)
     const engine = this.#engine

@@ -34,6 +34,7 @@ import type {
   CacheStatus,
   CapturedResponse,
   HttpExchange,
+  ReplayResponse,
   ServeOutcome,
   ServePort,
   StoredResponse,
@@ -50,6 +51,8 @@ const status = (value: CacheStatus): Readonly<Record<string, string>> => ({ 'x-c
 const PASS: ServeOutcome = { action: 'pass', headers: {} }
 const PASS_SKIP: ServeOutcome = { action: 'pass', headers: status('SKIP') }
 const DONE: ServeOutcome = { action: 'done' }
+/** The stored responses' version, as `cache.peek` takes it. */
+const PEEK = { version: VERSION }
 
 /** What `getOrSet` hands back: a stored response, or a marker that the leader's was private. */
 type Loaded = StoredResponse | { readonly kind: 'unshareable'; readonly reason: SkipReason }
@@ -74,11 +77,14 @@ export class HttpCache<R = unknown> {
   readonly #passSkip: ServeOutcome
   readonly #refreshes: RefreshGate
   readonly #routeReads = new WeakMap<HttpRoute<R>, GetOrSetOptions<Loaded>>()
+  /** The cache answers fresh hits synchronously (a `Cache`; not a stand-in without `peek`). */
+  readonly #peeks: boolean
 
   constructor(options: HttpCacheOptions) {
     this.#o = resolveHttpOptions(options)
     const { cache, minRefreshMs, cacheNow, cdn } = this.#o
     this.#refreshes = new RefreshGate(cache, minRefreshMs, cacheNow)
+    this.#peeks = typeof (cache as Partial<Cache>).peek === 'function'
     this.#cdn =
       cdn === undefined ? undefined : new Cdn(cdn, (error) => this.#purgeFailed(error, undefined))
     this.#skip = { ...this.#cdn?.skipHeaders, ...status('SKIP') }
@@ -102,6 +108,22 @@ export class HttpCache<R = unknown> {
   keyOf(route: HttpRoute<R>, exchange: HttpExchange<R>): string | undefined {
     const plan = this.#plan(route, exchange)
     return typeof plan === 'string' ? undefined : plan.key
+  }
+
+  /**
+   * The answer to a GET/HEAD request of `route` when it is a fresh hit of this process's memory
+   * tier (`cache.peek`), synchronously: no promise, and nothing allocated while the entry's
+   * answer of this second is prepared. `undefined`: {@link HttpCache.serve} decides (a miss, a
+   * shared-tier hit, a request that asks to refresh, one that is not cacheable).
+   */
+  hit(route: HttpRoute<R>, exchange: HttpExchange<R>): ReplayResponse | undefined {
+    if (!this.#peeks || !route.caches || !isRead(exchange.method)) return undefined
+    // `no-cache` may refresh the entry, `no-store` passes it by: serve() judges those.
+    if (this.#o.honorNoCache && hasDirectives(exchange)) return undefined
+    const plan = this.#plan(route, exchange)
+    if (typeof plan === 'string') return undefined
+    const loaded = this.#o.cache.peek<Loaded>(plan.key, PEEK)
+    return loaded?.kind === 'response' ? this.#replay(loaded, exchange) : undefined
   }
 
   /**
@@ -172,14 +194,16 @@ export class HttpCache<R = unknown> {
     }
     // Another request's response that could not be shared (a cookie, an error): run our own.
     if (loaded.kind !== 'response') return this.#passSkip
-    const response = replayOf(this.#o, loaded, exchange)
-    if (this.#cdn === undefined) return { action: 'replay', response }
+    return { action: 'replay', response: this.#replay(loaded, exchange) }
+  }
+
+  /** What a hit of `stored` sends (with a CDN, plus the edge's headers of now). */
+  #replay(stored: StoredResponse, exchange: HttpExchange<R>): ReplayResponse {
+    const response = replayOf(this.#o, stored, exchange)
+    if (this.#cdn === undefined) return response
     // The replay is shared by the hits of the same second: the edge's headers go on a copy.
-    const edge = this.#cdn.headers(loaded.edge, this.#o.clock.now())
-    return {
-      action: 'replay',
-      response: { ...response, headers: { ...response.headers, ...edge } },
-    }
+    const edge = this.#cdn.headers(stored.edge, this.#o.clock.now())
+    return { ...response, headers: { ...response.headers, ...edge } }
   }
 
   /**
@@ -372,6 +396,10 @@ export class HttpCache<R = unknown> {
 export function createHttpCache<R = unknown>(options: HttpCacheOptions): HttpCache<R> {
   return new HttpCache<R>(options)
 }
+
+/** The request says `Cache-Control` or `Pragma`: {@link requestDirectives} has something to read. */
+const hasDirectives = (exchange: HttpExchange<unknown>): boolean =>
+  exchange.header('cache-control') !== undefined || exchange.header('pragma') !== undefined
 
 /** The request's `Cache-Control` directives (`Pragma: no-cache` when it has none, RFC 9111 §5.4). */
 function requestDirectives(exchange: HttpExchange<unknown>): Set<string> | undefined {

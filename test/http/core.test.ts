@@ -164,6 +164,53 @@ describe('HttpCache.serve', () => {
   })
 })
 
+describe('HttpCache.hit', () => {
+  const get = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
+    exchangeOf({}, method, url, headers)
+
+  it('answers a fresh hit of memory synchronously, as serve() replays it', async () => {
+    const { http, cache } = core()
+    const route = http.route({})
+    expect(http.hit(route, get('/x'))).toBeUndefined()
+    await serve(http, route, '/x', ok())
+    const hits = cache.stats().hits
+    const hit = http.hit(route, get('/x?'))
+    expect(hit).toMatchObject({ status: 200, body: '{"id":1}', headers: { 'x-cache': 'HIT' } })
+    expect(cache.stats().hits).toBe(hits + 1)
+    const served = await serve(http, route, '/x', ok())
+    expect(served.outcome).toEqual({ action: 'replay', response: hit })
+    const etag = hit?.headers['etag'] as string
+    expect(http.hit(route, get('/x', { 'if-none-match': etag }))?.status).toBe(304)
+  })
+
+  it('leaves to serve() what is not a plain fresh hit', async () => {
+    const { http, cache } = core()
+    const route = http.route({})
+    await serve(http, route, '/x', ok())
+    expect(http.hit(route, get('/x', { 'cache-control': 'no-cache' }))).toBeUndefined()
+    expect(http.hit(route, get('/x', { pragma: 'no-cache' }))).toBeUndefined()
+    expect(http.hit(route, get('/x', { authorization: 'Bearer a' }))).toBeUndefined()
+    expect(http.hit(route, get('/x', {}, 'POST'))).toBeUndefined()
+    expect(http.hit(http.route({ enabled: false }), get('/x'))).toBeUndefined()
+    expect(http.hit(route, get('/x'))).toBeDefined()
+    await cache.invalidate('http:/x')
+    expect(http.hit(route, get('/x'))).toBeUndefined()
+  })
+
+  it('answers with directives when the app does not honor them', async () => {
+    const { http } = core({ honorNoCache: false })
+    const route = http.route({})
+    await serve(http, route, '/x', ok())
+    expect(http.hit(route, get('/x', { 'cache-control': 'no-cache' }))?.status).toBe(200)
+  })
+
+  it('never replays a value of another version under the key', async () => {
+    const { http, cache } = core()
+    await cache.set('GET /x', { kind: 'response', status: 200, headers: {}, body: 'forged' })
+    expect(http.hit(http.route({}), get('/x'))).toBeUndefined()
+  })
+})
+
 describe('HttpCache.afterWrite', () => {
   const write = (http: HttpCache, route: HttpRoute, method: string, url: string, status = 200) =>
     http.afterWrite(route, exchangeOf({}, method, url, {}), { ...ok(), status })
