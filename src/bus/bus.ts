@@ -31,11 +31,11 @@ export interface BusHandlers {
   /** A failure worth reporting (the transport keeps trying). */
   error(error: unknown): void
   /**
-   * Another process (`requester`) waits until every member has applied step `seq` of `epoch`:
-   * call {@link BusConnection.ack} once this process has. Arrives after the step itself (the
-   * request is published once the step is recorded, on the same subscription).
+   * Another process (`requester`) waits until the `asked` members it listed have applied step
+   * `seq` of `epoch`: call {@link BusConnection.ack} once this process has. Arrives after the step
+   * itself (the request is published once the step is recorded, on the same subscription).
    */
-  ackRequested(requester: string, seq: number, epoch: string): void
+  ackRequested(requester: string, seq: number, epoch: string, asked: number): void
   /** Every member asked to acknowledge step `seq` (this process's own request) has applied it. */
   acked(seq: number): void
 }
@@ -54,13 +54,16 @@ export interface BusConnection {
   /**
    * Asks every listed member to acknowledge step `seq` of `epoch`; resolves with the members asked
    * (this process left out), read at the moment the request went out. `acked(seq)` comes once
-   * every one of them answered.
+   * as many answers as members asked have come (it may come again: check with `answered`).
    */
-  requestAcks(seq: number, epoch: string): Promise<string[]>
-  /** The members asked for step `seq` (this process's request) that have not answered yet. */
-  unanswered(seq: number): Promise<string[]>
-  /** Tells `requester` that this process has applied step `seq` (answers may be batched). */
-  ack(requester: string, seq: number): Promise<void>
+  requestAcks(seq: number, epoch: string): Promise<FleetAsked>
+  /** The members that answered this process's request for step `seq` so far. */
+  answered(seq: number): Promise<string[]>
+  /**
+   * Tells `requester`, whose request asked `asked` members, that this process has applied step
+   * `seq` (answers may be batched).
+   */
+  ack(requester: string, seq: number, asked: number): Promise<void>
   /** Asks the store to publish its current `{ seq, epoch }` on the bus (a heartbeat). */
   heartbeat(): Promise<void>
   /**
@@ -81,6 +84,24 @@ export interface BusMember {
   seenAt: number
   /** This cache's own connection. */
   self: boolean
+  /**
+   * It hears the fleet's invalidations: its record was renewed as often as a member that listens
+   * renews it, idle or not (within 2 × `MEMBER_IDLE_RENEW_MS`, or 2 × `maxSilence` when longer,
+   * of the newest record, by the store's clock). The one rule for "who listens" (`heard_by`).
+   */
+  listening: boolean
+}
+
+/** Whom an acknowledgement request asked. */
+export interface FleetAsked {
+  /** The members asked (the requester left out). */
+  asked: string[]
+  /**
+   * The records could say who listens. False when they were lost lately (evicted while the
+   * store's state was not): members that listen may be missing, so the requester waits the
+   * full `maxSilence`, after which every member has applied the step or distrusts its L1.
+   */
+  sure: boolean
 }
 
 /**

@@ -8,8 +8,9 @@ import type { Duration } from '../util/duration.js'
 import { invalidOption } from '../errors.js'
 import { RedisClusterStore } from './cluster.js'
 import { runScript, script } from './runner.js'
-import { ACK_ANSWER, ACK_REQUEST, JOIN } from './fleet-scripts.js'
-import { pidOf, readMembers } from './members.js'
+import { sendAnswer } from './ack-answers.js'
+import { ACK_REQUEST, JOIN, RECORDS_LEFT } from './fleet-scripts.js'
+import { isListening, pidOf, readMembers } from './members.js'
 import { HEARTBEAT } from './scripts.js'
 import { RedisStore } from './store.js'
 import type { Store } from '../stores/store.js'
@@ -19,6 +20,7 @@ import {
   type BusHandlers,
   type BusMember,
   type BusMessage,
+  type FleetAsked,
   MEMBER_IDLE_RENEW_MS,
   MEMBER_LISTED_SILENCES,
   parseBusMessage,
@@ -44,7 +46,6 @@ export interface RedisBusOptions {
 const HEARTBEAT_SCRIPT = script(HEARTBEAT)
 const JOIN_SCRIPT = script(JOIN)
 const ACK_REQUEST_SCRIPT = script(ACK_REQUEST)
-const ACK_ANSWER_SCRIPT = script(ACK_ANSWER)
 /** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
 const REPLAY_PAGE = 500
 const MAX_REPLAY = 20_000
@@ -88,9 +89,17 @@ export class RedisBus implements Bus {
   async members(): Promise<BusMember[]> {
     const connection = this.#connection
     if (connection === undefined) return []
-    return (await readMembers(connection.store)).map(({ id, seenAt }) => {
+    const records = await readMembers(connection.store)
+    const newest = Math.max(...records.map((record) => record.seenAt))
+    return records.map(({ id, seenAt }) => {
       const pid = pidOf(id)
-      return { id, ...(pid === undefined ? {} : { pid }), seenAt, self: id === connection.memberId }
+      return {
+        id,
+        ...(pid === undefined ? {} : { pid }),
+        seenAt,
+        self: id === connection.memberId,
+        listening: isListening(seenAt, newest, this.maxSilenceMs),
+      }
     })
   }
 
@@ -129,8 +138,10 @@ class RedisBusConnection implements BusConnection {
   /** `{prefix}:seq`: routes the heartbeat script to the state's slot. */
   readonly #seqKey: string
   readonly #maxSilenceMs: number
-  /** Answers to send in this tick's one call, and their callers. */
-  #answers: { requester: string; seq: number; done: Deferred }[] = []
+  /** When the last join went through (this clock): the record is there unless it was lost. */
+  #joinedAt = -Infinity
+  /** The score of this member's record by its last join (the server's clock). */
+  #joinScore = -Infinity
   #closed = false
 
   constructor(
@@ -190,14 +201,22 @@ class RedisBusConnection implements BusConnection {
     return this.#store
   }
 
-  /** `requester seq epoch` */
+  /** `requester seq epoch asked since` */
   #onAckRequest(text: string): void {
-    const [requester, seqText, epoch] = text.split(' ')
-    const seq = Number(seqText)
-    if (requester === undefined || epoch === undefined || !Number.isSafeInteger(seq)) {
+    const [requester, seqText, epoch, askedText, sinceText] = text.split(' ')
+    const [seq, asked, since] = [Number(seqText), Number(askedText), Number(sinceText)]
+    if (
+      requester === undefined ||
+      epoch === undefined ||
+      ![seq, asked, since].every(Number.isSafeInteger)
+    ) {
       return this.#handlers.error(new Error('cachegraph: malformed acknowledgement request'))
     }
-    if (requester !== this.memberId) this.#handlers.ackRequested(requester, seq, epoch)
+    // Listed only when its last join is within the listing (answers are counted, not named). A
+    // join that went through but has not replied yet may have been listed: the request then
+    // waits maxSilence for this member and names it late.
+    if (requester === this.memberId || this.#joinScore < since) return
+    this.#handlers.ackRequested(requester, seq, epoch, asked)
   }
 
   /** `seq`: every member asked for it answered. */
@@ -228,8 +247,9 @@ class RedisBusConnection implements BusConnection {
   }
 
   async join(): Promise<number | undefined> {
+    const sentAt = Date.now()
     // Records are forgotten once they have not been listed for as long again.
-    const seq = await runScript(
+    const [score, seq] = (await runScript(
       this.#store.client,
       JOIN_SCRIPT,
       [this.#members, this.#seqKey],
@@ -237,12 +257,16 @@ class RedisBusConnection implements BusConnection {
         this.memberId,
         String(Math.max(this.#maxSilenceMs * MEMBER_LISTED_SILENCES, MEMBER_IDLE_RENEW_MS) * 3),
       ],
-    )
+    )) as [number, string | null]
+    this.#joinedAt = Math.max(this.#joinedAt, sentAt)
+    this.#joinScore = Math.max(this.#joinScore, score)
     return typeof seq === 'string' ? Number(seq) : undefined
   }
 
-  async requestAcks(seq: number, epoch: string): Promise<string[]> {
-    return (await runScript(
+  async requestAcks(seq: number, epoch: string): Promise<FleetAsked> {
+    // Its own record is there unless the records were lost: it joined within the listing time.
+    const expectSelf = Date.now() - this.#joinedAt < this.#maxSilenceMs * MEMBER_LISTED_SILENCES
+    const [sure, ...asked] = (await runScript(
       this.#store.client,
       ACK_REQUEST_SCRIPT,
       [this.#members],
@@ -252,35 +276,31 @@ class RedisBusConnection implements BusConnection {
         String(seq),
         epoch,
         String(this.#maxSilenceMs * MEMBER_LISTED_SILENCES),
-        // The requester waits maxSilence at most; then it reads who has not answered.
+        // The requester waits maxSilence at most; then it reads who answered.
         String(this.#maxSilenceMs * 3),
+        expectSelf ? '1' : '0',
       ],
     )) as string[]
+    return { asked, sure: sure === '1' }
   }
 
-  async unanswered(seq: number): Promise<string[]> {
-    return this.#store.client.smembers(ackWaitsKey(this.#store.prefix, this.memberId, seq))
+  async answered(seq: number): Promise<string[]> {
+    const answers = ackWaitsKey(this.#store.prefix, this.memberId, seq)
+    return this.#store.client.lrange(answers, 1, -1)
   }
 
-  /** Answers sent in one call per tick, whatever the number of requests and requesters. */
-  ack(requester: string, seq: number): Promise<void> {
-    const done = deferred()
-    if (this.#answers.length === 0) setImmediate(() => void this.#sendAnswers())
-    this.#answers.push({ requester, seq, done })
-    return done.promise
-  }
-
-  async #sendAnswers(): Promise<void> {
-    const answers = this.#answers
-    this.#answers = []
-    const args = [this.#store.prefix, this.memberId]
-    for (const { requester, seq } of answers) args.push(requester, String(seq))
-    try {
-      await runScript(this.#store.client, ACK_ANSWER_SCRIPT, [this.#members], args)
-      for (const { done } of answers) done.resolve()
-    } catch (error) {
-      for (const { done } of answers) done.reject(error)
-    }
+  /**
+   * One `RPUSHX` per request, in one round trip per tick for every bus on this store client
+   * (ack-answers.ts).
+   */
+  ack(requester: string, seq: number, asked: number): Promise<void> {
+    return sendAnswer(this.#store.client, {
+      key: ackWaitsKey(this.#store.prefix, requester, seq),
+      channel: this.#ackChannel(requester),
+      seq,
+      asked,
+      member: this.memberId,
+    })
   }
 
   /** Where `member` hears the answers to its acknowledgement requests. */
@@ -321,25 +341,18 @@ class RedisBusConnection implements BusConnection {
   async close(): Promise<void> {
     this.#closed = true
     // Leaving the fleet: acknowledgement requests stop waiting for this process at once (one
-    // that exits without close() is waited for until maxSilence, and listed for 2 × maxSilence).
-    // Bounded: a store that does not answer must not hold up the close.
-    const leave = this.#store.client.zrem(this.#members, this.memberId).catch(() => 0)
+    // that exits without close() is waited for until maxSilence, and listed for
+    // MEMBER_LISTED_SILENCES × maxSilence). The mark left behind tells the next member to join
+    // that the records were emptied, not lost (fleet-scripts.ts). Bounded: a store that does not
+    // answer must not hold up the close.
+    const client = this.#store.client
+    const leave = client
+      .zrem(this.#members, this.memberId)
+      .then((removed) => (removed === 1 ? client.zadd(this.#members, Date.now(), RECORDS_LEFT) : 0))
+      .catch(() => 0)
     await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 100).unref())])
     this.#subscriber.disconnect()
   }
-}
-
-interface Deferred {
-  promise: Promise<void>
-  resolve(): void
-  reject(error: unknown): void
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
-  return { promise, resolve, reject }
 }
 
 function isRedisStore(store: Store): store is RedisStore | RedisClusterStore {

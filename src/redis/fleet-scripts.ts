@@ -2,11 +2,24 @@
  * The scripts of a Redis bus's fleet: membership and acknowledged invalidations (`bus.ts`). Keys
  * as in `keys.ts`, all in the `{P}` hash slot (KEYS[1] routes the call on a cluster):
  *
- * - `{P}:members` — a sorted set `member → the server's time (ms) of its last join`.
- * - `{P}:acks:<requester>:<seq>` — the members a request for step `seq` still waits for; each
- *   removes itself once it applied the step, and the last one tells the requester on its channel
- *   `{P}:ack:<requester>`. Expires once the requester stopped waiting.
+ * - `{P}:members` — a sorted set `member → the server's time (ms) of its last join`, and the
+ *   mark {@link RECORDS_LOST} `→ when the records were found lost` while the store's state was
+ *   not (an eviction of this one key): until the members have all joined again, a request cannot
+ *   know whom to wait for.
+ * - `{P}:acks:<requester>:<seq>` — a list: an empty first item, then the members that answered
+ *   the request for step `seq` (a member appends itself once it applied the step, with `RPUSHX`:
+ *   one command, no script, and nothing once the request is over). The member whose append
+ *   reaches the number asked tells the requester on its channel `{P}:ack:<requester>`. Expires
+ *   once the requester stopped waiting.
  */
+
+/** The mark that the records were lost (marks start with `~`: no member is named so). */
+export const RECORDS_LOST = '~records-lost'
+/**
+ * The mark the last member to leave with `close()` keeps, so that the next one to join finds
+ * records that were emptied, not lost.
+ */
+export const RECORDS_LEFT = '~records-left'
 
 /** `now` in ms by the server's clock (scripts replicate their effects, so TIME is allowed). */
 const NOW = `
@@ -16,55 +29,54 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * join: KEYS = [`{P}:members`, `{P}:seq`]; ARGV = [member, forgetAfterMs]. Refreshes the member,
- * forgets members silent for longer than `forgetAfterMs`, and returns the store's sequence at that
- * moment (`false` when there is none yet): every step a request taken after the join could wait
- * for is above it.
+ * forgets members silent for longer than `forgetAfterMs`, and returns `[now, seq]`: the time of
+ * the join by the server's clock (the member's score) and the store's sequence at that moment
+ * (nil when there is none yet): every step a request taken after the join could wait for is
+ * above it. A member that finds itself alone in records that were gone while the state
+ * was not marks them lost ({@link RECORDS_LOST}): the others are still to join again.
  */
 export const JOIN = `${NOW}
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+if redis.call('ZADD', KEYS[1], now, ARGV[1]) == 1 and redis.call('ZCARD', KEYS[1]) == 1
+  and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('ZADD', KEYS[1], now, '${RECORDS_LOST}')
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - tonumber(ARGV[2])))
-return redis.call('GET', KEYS[2])
+return { now, redis.call('GET', KEYS[2]) }
 `
 
 /**
  * ack request: KEYS = [`{P}:members`]; ARGV = [prefix, requester, seq, epoch, listedWithinMs,
- * keepMs]. Reads the members that joined within `listedWithinMs` (the requester left out), records
- * them as the ones the request waits for (`{P}:acks:<requester>:<seq>`, kept `keepMs`) and
- * publishes the request on `{P}:ackreq` as `requester seq epoch` — unless nobody is to be asked.
- * Returns the members asked.
+ * keepMs, expectSelf]. Reads the members that joined within `listedWithinMs` (the requester left out), starts
+ * the list of answers (`{P}:acks:<requester>:<seq>`, kept `keepMs`) and publishes the request on
+ * `{P}:ackreq` as `requester seq epoch asked since` — unless nobody is to be asked. `since` is the
+ * listing's bound: a member whose last join is older was not asked, and does not answer (an
+ * answer counts towards `asked` whoever sends it).
+ *
+ * Returns `[sure, ...members asked]`: `sure` is `'0'` when the records cannot say who listens —
+ * they were found lost within `listedWithinMs` ({@link RECORDS_LOST}), or the requester's own
+ * record is gone although it should be there (`expectSelf` is `'1'`: it joined lately), which
+ * marks them lost now — and `'1'` otherwise. Marks (names starting with `~`) are nobody.
  */
 export const ACK_REQUEST = `${NOW}
 local S = '{' .. ARGV[1] .. '}:'
-local listed = redis.call('ZRANGEBYSCORE', KEYS[1], string.format('%.0f', now - tonumber(ARGV[5])), '+inf')
-local asked = {}
+local since = string.format('%.0f', now - tonumber(ARGV[5]))
+local listed = redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')
+local asked = { '1' }
+local self = false
 for _, member in ipairs(listed) do
-  if member ~= ARGV[2] then asked[#asked + 1] = member end
+  if member == ARGV[2] then self = true
+  elseif member == '${RECORDS_LOST}' then asked[1] = '0'
+  elseif string.byte(member, 1) ~= 126 then asked[#asked + 1] = member end
 end
-if #asked == 0 then return asked end
-local waits = S .. 'acks:' .. ARGV[2] .. ':' .. ARGV[3]
-redis.call('DEL', waits)
-for i = 1, #asked, 1000 do
-  redis.call('SADD', waits, unpack(asked, i, math.min(i + 999, #asked)))
+if not self and ARGV[7] == '1' and not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, '${RECORDS_LOST}')
+  asked[1] = '0'
 end
-redis.call('PEXPIRE', waits, ARGV[6])
-redis.call('PUBLISH', S .. 'ackreq', ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
+if #asked == 1 then return asked end
+local answers = S .. 'acks:' .. ARGV[2] .. ':' .. ARGV[3]
+redis.call('DEL', answers)
+redis.call('RPUSH', answers, '')
+redis.call('PEXPIRE', answers, ARGV[6])
+redis.call('PUBLISH', S .. 'ackreq', ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. (#asked - 1) .. ' ' .. since)
 return asked
-`
-
-/**
- * ack answers, one call for every request a member answers in a tick: KEYS = [`{P}:members`];
- * ARGV = [prefix, member, requester1, seq1, requester2, seq2, ...]. Removes the member from each
- * request's waits; the member that empties one publishes `seq` on `{P}:ack:<requester>`. An
- * answer to a request that is over (its waits expired) or that did not ask this member changes
- * nothing.
- */
-export const ACK_ANSWER = `
-local S = '{' .. ARGV[1] .. '}:'
-for i = 3, #ARGV - 1, 2 do
-  local waits = S .. 'acks:' .. ARGV[i] .. ':' .. ARGV[i + 1]
-  if redis.call('SREM', waits, ARGV[2]) == 1 and redis.call('SCARD', waits) == 0 then
-    redis.call('PUBLISH', S .. 'ack:' .. ARGV[i], ARGV[i + 1])
-  end
-end
-return 1
 `

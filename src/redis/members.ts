@@ -1,3 +1,4 @@
+import { MEMBER_IDLE_RENEW_MS } from '../bus/bus.js'
 import { slotKeys } from './keys.js'
 
 /** One process of a Redis bus's fleet. */
@@ -50,9 +51,21 @@ export async function readMembers(store: RedisMembersStore): Promise<RedisMember
   )
   const members: RedisMember[] = []
   for (let i = flat.length - 2; i >= 0; i -= 2) {
-    members.push({ id: flat[i] as string, seenAt: Number(flat[i + 1]) })
+    const id = flat[i] as string
+    // Marks of the records themselves (fleet-scripts.ts), not members.
+    if (!id.startsWith('~')) members.push({ id, seenAt: Number(flat[i + 1]) })
   }
   return members
+}
+
+/**
+ * Whether a member whose record was renewed at `seenAt` listens, given the `newest` record of its
+ * fleet (both by the store's clock): an idle member renews its record every
+ * `MEMBER_IDLE_RENEW_MS`, a reading one more often, so a listening member's record is within two
+ * of those of the newest. The one rule `BusMember.listening` (and `heard_by`) follows.
+ */
+export function isListening(seenAt: number, newest: number, maxSilenceMs: number): boolean {
+  return seenAt >= newest - Math.max(2 * maxSilenceMs, 2 * MEMBER_IDLE_RENEW_MS)
 }
 
 /** The process id in a member's name (`cachegraph-bus-<pid>-<random>`). */

@@ -1,4 +1,4 @@
-import type { BusConnection } from '../../bus/bus.js'
+import type { BusConnection, FleetAsked } from '../../bus/bus.js'
 
 /** How the fleet acknowledged one invalidation (`invalidate(tags, { ack: true })`). */
 export interface FleetAck {
@@ -13,6 +13,12 @@ export interface FleetAck {
    * (it could not hear the bus, or was paused, or is gone), so none serves the old value either.
    */
   late: readonly string[]
+  /**
+   * False when the fleet's records were lost lately (evicted while the store's state was not),
+   * so members that listen may not have been asked: the request then waited the full
+   * `maxSilence`, after which every member has applied the invalidation or distrusts its L1.
+   */
+  membersKnown: boolean
   /** How long the wait took, in ms. */
   waitedMs: number
 }
@@ -27,6 +33,8 @@ interface OwedAck {
   requester: string
   seq: number
   epoch: string
+  /** How many members the request asked. */
+  asked: number
 }
 
 /** Requests of other members this process keeps at most (a requester waits `maxSilence`). */
@@ -64,12 +72,13 @@ export class FleetAcks {
    * already), or `maxSilence` has passed — by then a member that did not answer has stopped
    * trusting its L1. Never rejects: a request that cannot go out waits the full time.
    *
-   * The members answer into one record in the store, and the last one tells this process: one
-   * call to ask, one notification back, and one more call only when someone did not answer.
+   * The members answer into one list in the store, and the one that completes it tells this
+   * process: one call to ask, one notification back, one call to read who answered (a member
+   * not asked may have answered too, so the count alone does not prove it).
    */
   async wait(seq: number, epoch: string): Promise<FleetAck> {
     const started = Date.now()
-    const wait = new AckWait()
+    const wait = new AckWait(() => this.#connection().answered(seq), this.#report)
     this.#waits.set(seq, wait)
     try {
       try {
@@ -78,32 +87,22 @@ export class FleetAcks {
         this.#report(error)
       }
       await wait.settled(Math.max(0, started + this.#maxSilenceMs - Date.now()))
-      if (!wait.done) await this.#late(wait, seq)
+      if (!wait.done && wait.asking) await wait.read()
     } finally {
       this.#waits.delete(seq)
     }
     return { ...wait.result(), waitedMs: Date.now() - started }
   }
 
-  /** Every member asked for step `seq` answered (this process's request). */
+  /** As many members as were asked for step `seq` (this process's request) answered. */
   answered(seq: number): void {
-    this.#waits.get(seq)?.answerAll()
-  }
-
-  /** Asks the store who did not answer; when it cannot say, every member asked counts as late. */
-  async #late(wait: AckWait, seq: number): Promise<void> {
-    if (wait.asked.length === 0) return
-    try {
-      wait.unanswered(await this.#connection().unanswered(seq))
-    } catch (error) {
-      this.#report(error)
-    }
+    this.#waits.get(seq)?.noticed()
   }
 
   /** Another member waits for this process to apply step `seq` of `epoch`. */
-  requested(requester: string, seq: number, epoch: string): void {
+  requested(requester: string, seq: number, epoch: string, asked: number): void {
     if (this.#owed.length >= MAX_OWED_ACKS) this.#owed.shift() // it stopped waiting long ago
-    this.#owed.push({ requester, seq, epoch })
+    this.#owed.push({ requester, seq, epoch, asked })
     this.progressed()
   }
 
@@ -122,7 +121,7 @@ export class FleetAcks {
         continue
       }
       this.#connection()
-        .ack(owed.requester, owed.seq)
+        .ack(owed.requester, owed.seq, owed.asked)
         .catch((error: unknown) => this.#report(error))
     }
     this.#owed = still
@@ -131,34 +130,62 @@ export class FleetAcks {
 
 /** One process's wait for the acknowledgements of its step. */
 class AckWait {
+  readonly #read: () => Promise<string[]>
+  readonly #report: (error: unknown) => void
   /** Members asked; undefined until the request went out. */
   #asked: readonly string[] | undefined
-  /** Every member asked answered (the notice may come before the list of members does). */
-  #all = false
-  /** The members that did not answer, once the store said so; undefined: all that were asked. */
-  #unanswered: ReadonlySet<string> | undefined
+  /** The records could say who listens (see `FleetAck.membersKnown`). */
+  #sure = true
+  /** The members that answered, as last read from the store. */
+  #answered: ReadonlySet<string> = new Set()
+  /** A notice came that has not been checked yet (it may come before the list of members). */
+  #noticed = false
+  #reading: Promise<void> | undefined
   #wake: (() => void) | undefined
 
-  get asked(): readonly string[] {
-    return this.#asked ?? []
+  constructor(read: () => Promise<string[]>, report: (error: unknown) => void) {
+    this.#read = read
+    this.#report = report
   }
 
   get done(): boolean {
     return this.#done()
   }
 
-  expect(members: readonly string[]): void {
-    this.#asked = members
+  expect({ asked, sure }: FleetAsked): void {
+    this.#asked = asked
+    this.#sure = sure
     this.#check()
   }
 
-  answerAll(): void {
-    this.#all = true
+  noticed(): void {
+    this.#noticed = true
     this.#check()
   }
 
-  unanswered(members: readonly string[]): void {
-    this.#unanswered = new Set(members)
+  /** Whether anyone was asked (only then is there anything to read). */
+  get asking(): boolean {
+    return (this.#asked?.length ?? 0) > 0
+  }
+
+  /** Reads who answered (one read at a time; a notice during one reads again after it). */
+  read(): Promise<void> {
+    this.#reading ??= this.#readUntilCurrent().finally(() => {
+      this.#reading = undefined
+      this.#check()
+    })
+    return this.#reading
+  }
+
+  async #readUntilCurrent(): Promise<void> {
+    do {
+      this.#noticed = false
+      try {
+        this.#answered = new Set(await this.#read())
+      } catch (error) {
+        this.#report(error)
+      }
+    } while (this.#noticed)
   }
 
   /** Resolves once every member asked has answered, or after `ms`. */
@@ -172,19 +199,24 @@ class AckWait {
 
   result(): Omit<FleetAck, 'waitedMs'> {
     const asked = this.#asked ?? []
-    const answered = (member: string) =>
-      this.#done() || (this.#unanswered !== undefined && !this.#unanswered.has(member))
-    const late = asked.filter((member) => !answered(member))
-    const isLate = new Set(late)
-    const applied = asked.filter((member) => !isLate.has(member))
-    return { members: asked.length, acked: applied.length, applied, late }
+    const applied = asked.filter((member) => this.#answered.has(member))
+    const late = asked.filter((member) => !this.#answered.has(member))
+    return { members: asked.length, acked: applied.length, applied, late, membersKnown: this.#sure }
   }
 
   #done(): boolean {
-    return this.#asked !== undefined && (this.#all || this.#asked.length === 0)
+    return (
+      this.#asked !== undefined &&
+      this.#sure &&
+      this.#asked.every((member) => this.#answered.has(member))
+    )
   }
 
   #check(): void {
+    if (this.#asked !== undefined && this.#noticed && this.#reading === undefined) {
+      void this.read()
+      return
+    }
     if (this.#wake !== undefined && this.#done()) this.#wake()
   }
 }

@@ -144,10 +144,10 @@ export class FleetSync {
       subscribed: () => this.#onSubscribed(),
       lost: () => this.#distrust('lost', false),
       error: (error) => engine.reportError(error, 'bus'),
-      ackRequested: (requester, seq, epoch) => {
+      ackRequested: (requester, seq, epoch, asked) => {
         // A request lists the members that joined lately: one that did not is not waited for.
         if (Date.now() - this.#joinedAt < this.#listedMs)
-          this.#acks.requested(requester, seq, epoch)
+          this.#acks.requested(requester, seq, epoch, asked)
       },
       acked: (seq) => this.#acks.answered(seq),
     })
