@@ -169,6 +169,10 @@ const KEY_TAG = '@key:'
  *
  * Undefined when the state or the watermark is missing or behind the sequence (the script
  * starts the state over or mends the watermark). `values`: the entries, then the four state keys.
+ * `tagSeqs` stays empty: a proven entry has no record above its tags' starts (no record is above
+ * `w` but key tags of superseding writes, `w` is at most the entry's oldest start, and a key
+ * tag's record is at most the entry's start for that tag), which is all the process needs to
+ * know of the store's records to judge it (`shared.ts`).
  */
 export function parseProven(
   values: readonly (string | null)[],
@@ -186,35 +190,15 @@ export function parseProven(
   const floor = Number(floorText)
   const w = Number(mark.slice(0, space))
   const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
-  const tagSeqs: Record<string, TagSeq> = {}
   const unsure: number[] = []
   for (let i = 0; i < count; i++) {
     const entry = values[i]
     if (entry === null || entry === undefined) continue
     const record = parseEntry(entry)
-    if (proven(record, keys[i] as string, seq, floor, w)) {
-      entries[i] = record
-      vouch(record, w, tagSeqs)
-    } else unsure.push(i)
+    if (proven(record, keys[i] as string, seq, floor, w)) entries[i] = record
+    else unsure.push(i)
   }
-  return { entries, tagSeqs, seq, epoch, unsure }
-}
-
-/**
- * What a proven entry tells of its tags' records, for the process to judge it by them as by the
- * records a checked read returns (a process that started over above the entry's start knows no
- * record of its own for it): an upper bound of each record, never below the real one. No record is above `w` but key tags of superseding writes, and such a record is
- * at most the start the entry holds for that tag (else the entry was not proven); so a key tag
- * is vouched for at its start, any other tag at `w`.
- */
-function vouch(record: StoredRecord, w: number, into: Record<string, TagSeq>): void {
-  record.tags.forEach((tag, i) => {
-    const start = record.tagStarts?.[i] ?? record.start
-    const bound = tag.startsWith(KEY_TAG) ? start : w
-    // Every bound is at least the record: the lowest is the closest.
-    const known = into[tag]
-    if (known === undefined || known.hard > bound) into[tag] = { hard: bound, soft: bound }
-  })
+  return { entries, tagSeqs: {}, seq, epoch, unsure }
 }
 
 /** The rule of {@link parseProven} for one entry stored under `key`. */

@@ -1,6 +1,12 @@
 import { CacheError, isCacheError } from '../../errors.js'
 import { MAX_READ_ITEMS, parts } from '../../stores/batch-limits.js'
-import type { Store, StoreProvenRead, StoreReadResult, TagSeq } from '../../stores/store.js'
+import type {
+  Store,
+  StoredRecord,
+  StoreProvenRead,
+  StoreReadResult,
+  TagSeq,
+} from '../../stores/store.js'
 import type { FleetSync } from '../model/fleet-sync.js'
 import type { Sequence } from '../model/sequence.js'
 import { type TagRegistry, Validity } from '../model/tag-registry.js'
@@ -100,6 +106,9 @@ export class SharedTier {
   ): SharedRead {
     if (before !== undefined && before.epoch !== result.epoch) entries.fill(undefined)
     const registry = this.#deps.registry
+    // A proven read's entries but its `unsure` ones (ascending) were proven by the store.
+    const unsure = (result as Partial<StoreProvenRead>).unsure
+    let next = 0
     for (let i = 0; i < keys.length; i++) {
       const record = result.entries[i]
       // The store judged it invalid already and kept its payload to itself.
@@ -107,13 +116,15 @@ export class SharedTier {
         entries.push(undefined)
         continue
       }
+      let proven = false
+      if (unsure !== undefined) {
+        while (next < unsure.length && (unsure[next] as number) < i) next++
+        proven = unsure[next] !== i
+      }
       // Judged before it is decoded: an invalid entry's value is never read back.
-      const validity = registry.checkRead(
-        record.tags,
-        record.start,
-        record.tagStarts,
-        result.tagSeqs,
-      )
+      const validity = proven
+        ? judgeProven(registry, record)
+        : registry.checkRead(record.tags, record.start, record.tagStarts, result.tagSeqs)
       const entry = this.#decode(keys[i] as string, record, validity !== Validity.Invalid)
       if (entry === undefined) entries.push(undefined)
       else {
@@ -183,7 +194,7 @@ export class SharedTier {
     keys: readonly string[],
     proven: StoreProvenRead,
     timeoutMs?: number,
-  ): Promise<StoreReadResult | undefined> {
+  ): Promise<StoreProvenRead | undefined> {
     this.#deps.sequence.observe(proven.seq, proven.epoch)
     if (proven.unsure.length === 0) return proven
     const unsure = proven.unsure
@@ -197,9 +208,8 @@ export class SharedTier {
     const entries = sameEpoch ? proven.entries : proven.entries.map(() => undefined)
     unsure.forEach((i, n) => (entries[i] = checked.entries[n]))
     const seq = sameEpoch ? Math.min(proven.seq, checked.seq) : checked.seq
-    // The checked read's records are exact; the proven entries' bounds stand for the rest.
-    const tagSeqs = sameEpoch ? { ...proven.tagSeqs, ...checked.tagSeqs } : checked.tagSeqs
-    return { entries, tagSeqs, seq, epoch: checked.epoch }
+    // The checked read's records are exact, for its entries (`unsure`); the others are proven.
+    return { entries, tagSeqs: checked.tagSeqs, seq, epoch: checked.epoch, unsure }
   }
 
   async #fetchChecked(
@@ -300,3 +310,28 @@ export class SharedTier {
 }
 
 const FAILED = Symbol('failed')
+
+/**
+ * The validity of an entry the store proved valid as of its read ({@link Store.readProven}): no
+ * record of the store's is above its tags' starts, so only what this process knows beyond the
+ * store can invalidate it. The records this process has settle it but for a tag it forgot below
+ * its floor; then the store's word for each tag ({@link provenBounds}) stands in for the forgotten
+ * record, as a checked read's records would.
+ */
+function judgeProven(registry: TagRegistry, record: StoredRecord): Validity {
+  const { tags, start, tagStarts } = record
+  if (registry.decides(tags, start, tagStarts)) return registry.check(tags, start, tagStarts)
+  return registry.checkRead(tags, start, tagStarts, provenBounds(record))
+}
+
+/** The store's records of a proven entry's tags, bounded from above: each tag's own start. */
+export function provenBounds(record: StoredRecord): Record<string, TagSeq> {
+  const bounds: Record<string, TagSeq> = {}
+  record.tags.forEach((tag, i) => {
+    const bound = record.tagStarts?.[i] ?? record.start
+    // A tag named twice takes its lowest start: every bound is at least the record.
+    const known = bounds[tag]
+    if (known === undefined || known.hard > bound) bounds[tag] = { hard: bound, soft: bound }
+  })
+  return bounds
+}
