@@ -68,3 +68,49 @@ describe('L1 (SIEVE eviction)', () => {
     expect(l1.get('big')).toBeUndefined()
   })
 })
+
+describe('L1 entries keep their times and start exactly', () => {
+  const times = (start: number, createdAt: number, expiresAt: number, staleUntil: number) => ({
+    ...entry('v', start),
+    createdAt,
+    expiresAt,
+    staleUntil,
+  })
+  const cases: [string, L1Entry][] = [
+    [
+      'wall-clock times',
+      times(1_765_000_000_123, 1_765_000_000_000, 1_765_000_060_000, 1_765_000_090_000),
+    ],
+    ['a fake clock at 0', times(0, 0, 1_000, 1_000)],
+    [
+      'a jittered ttl',
+      times(
+        5,
+        1_765_000_000_000,
+        1_765_000_000_000 + 59_123.456789,
+        1_765_000_000_000 + 59_123.456789 + 30_000,
+      ),
+    ],
+    ['no expiry', times(-3, 1_765_000_000_000, Infinity, Infinity)],
+    ['expired long ago, a start far from the first', times(2 ** 52, -1e15, -5e14, 7e15)],
+    ['fractions', times(0.5, 0.1, 0.30000000000000004, 1e-300)],
+  ]
+  for (const [name, given] of cases) {
+    it(name, () => {
+      const l1 = new L1({ maxEntries: 10, maxBytes: undefined })
+      l1.set('k', given, 0)
+      const kept = l1.get('k') as L1Entry
+      expect({
+        start: kept.start,
+        createdAt: kept.createdAt,
+        expiresAt: kept.expiresAt,
+        staleUntil: kept.staleUntil,
+      }).toEqual({
+        start: given.start,
+        createdAt: given.createdAt,
+        expiresAt: given.expiresAt,
+        staleUntil: given.staleUntil,
+      })
+    })
+  }
+})

@@ -198,7 +198,7 @@ function putL1(
     engine.options.l1 !== false && engine.options.l1.clone ? structuredClone(w.value) : w.value
   const entry: L1Entry = {
     value,
-    tags: w.tags,
+    tags: l1Tags(w),
     start,
     tagStarts: w.tagStarts ?? undefined,
     ...meta,
@@ -208,6 +208,36 @@ function putL1(
     failure: value instanceof CachedFailure,
   }
   l1.set(w.l1Key, entry, now)
+}
+
+/**
+ * The tags an L1 entry keeps: the write's, with its key tag rebuilt from two strings other entries
+ * hold anyway — the namespace's `@key:<prefix>` (one per namespace) and the entry's own L1 key —
+ * so each entry pays for one small string node instead of a copy of its key (or a tree of three
+ * pieces, as `keyTag` leaves it). Root namespaces only: there the L1 key is the caller's key.
+ */
+function l1Tags(w: PendingWrite): readonly string[] {
+  const { tags, fullKey, l1Key } = w
+  if (fullKey.length <= l1Key.length || !fullKey.endsWith(l1Key)) return tags
+  const own = keyTag(fullKey)
+  const at = tags.indexOf(own)
+  if (at < 0) return tags
+  const copy = tags.slice()
+  copy[at] = keyTagPrefix(fullKey.slice(0, fullKey.length - l1Key.length)) + l1Key
+  return copy
+}
+
+const keyTagPrefixes = new Map<string, string>()
+
+/** `keyTag(prefix)`, one flat copy per namespace prefix (bounded: past 256, made each time). */
+function keyTagPrefix(prefix: string): string {
+  let known = keyTagPrefixes.get(prefix)
+  if (known === undefined) {
+    // Joined, not concatenated: one flat string, not a tree of its pieces.
+    known = [keyTag(''), prefix].join('')
+    if (keyTagPrefixes.size < 256) keyTagPrefixes.set(prefix, known)
+  }
+  return known
 }
 
 /** `maxEntryBytes` by the L1 estimate (before serializing). */

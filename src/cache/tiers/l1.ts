@@ -19,16 +19,94 @@ export interface L1Entry extends EntryMeta {
   readonly failure: boolean
 }
 
-/** Bookkeeping of the eviction policy, kept on the entry itself (no extra object per entry). */
-interface Node extends L1Entry {
-  key: string
+/**
+ * A time or sequence an entry keeps inline as a small integer offset from one of its own fields
+ * (a V8 small integer lives in the field itself; a millisecond timestamp does not fit one and
+ * costs a 16-byte heap number per field), or, when the offset does not give the value back
+ * exactly, the value itself in a box of its own.
+ */
+type Kept = number | Exact
+
+class Exact {
+  constructor(readonly value: number) {}
+}
+
+const SMALL = 0x3fffffff
+
+/** `value` kept against `base`: `value - base` when `base + (value - base)` is `value` exactly. */
+function keep(value: number, base: number): Kept {
+  const offset = value - base
+  return Number.isInteger(offset) && offset >= -SMALL && offset <= SMALL && base + offset === value
+    ? offset
+    : new Exact(value)
+}
+
+const restore = (kept: Kept, base: number): number =>
+  typeof kept === 'number' ? base + kept : kept.value
+
+/** The first start an entry was made with in this process: the reference of every later one. */
+let startBase = NaN
+
+/**
+ * An entry as the L1 keeps it: the writer's fields and the eviction policy's bookkeeping in one
+ * object of one shape, every field set by the constructor. (An entry given fields after it was
+ * made gets an out-of-object property array, +88 bytes, and a shape for each way it was built.)
+ * `createdAt` and `staleUntil` are kept as offsets from `expiresAt`, and `start` from the
+ * process's first start: a few bytes where a heap number each would cost 16. The hit path reads
+ * `expiresAt`, `version`, `failure`, `checkedAt` and `validity`, plain fields.
+ */
+class Node implements L1Entry {
+  value: unknown
+  readonly tags: readonly string[]
+  readonly tagStarts: readonly number[] | undefined
+  readonly expiresAt: number
+  readonly version: string | undefined
+  checkedAt: number
+  validity: Validity
+  readonly size: number
+  readonly failure: boolean
+  readonly key: string
   /** When its key came in (kept when the entry is replaced): map order, for listing cursors. */
-  order: number
-  visited: boolean
+  readonly order: number
+  visited = false
   /** Towards the newest entry. */
-  newer: Node | undefined
+  newer: Node | undefined = undefined
   /** Towards the oldest entry. */
-  older: Node | undefined
+  older: Node | undefined = undefined
+  readonly #start: Kept
+  readonly #createdAt: Kept
+  readonly #staleUntil: Kept
+
+  constructor(key: string, entry: L1Entry, order: number) {
+    this.value = entry.value
+    this.tags = entry.tags
+    this.tagStarts = entry.tagStarts
+    this.expiresAt = entry.expiresAt
+    this.version = entry.version
+    this.checkedAt = entry.checkedAt
+    this.validity = entry.validity
+    this.size = entry.size
+    this.failure = entry.failure
+    this.key = key
+    this.order = order
+    const start = entry.start
+    if (startBase !== startBase) startBase = start
+    this.#start = keep(start, startBase)
+    this.#createdAt = keep(entry.createdAt, entry.expiresAt)
+    this.#staleUntil = keep(entry.staleUntil, entry.expiresAt)
+  }
+
+  get start(): number {
+    return restore(this.#start, startBase)
+  }
+
+  get createdAt(): number {
+    return restore(this.#createdAt, this.expiresAt)
+  }
+
+  get staleUntil(): number {
+    return restore(this.#staleUntil, this.expiresAt)
+  }
 }
 
 /** Options of {@link L1}. */
@@ -72,7 +150,7 @@ export class L1 {
   }
 
   /**
-   * Stores `entry` unless a still-live entry built as of a later sequence is already there: an
+   * Stores (a copy of) `entry` unless a still-live entry built as of a later sequence is already there: an
    * older snapshot never overwrites a newer one (a slow loader racing a `set`).
    */
   set(key: string, entry: L1Entry, now: number): boolean {
@@ -87,13 +165,9 @@ export class L1 {
       if (current !== undefined) this.#map.delete(key)
       return false
     }
-    const node = entry as Node
-    node.key = key
     // A replaced entry keeps its map slot, so it keeps its order too.
-    node.order = current?.order ?? ++this.#inserted
-    node.visited = false
+    const node = new Node(key, entry, current === undefined ? ++this.#inserted : current.order)
     node.older = this.#newest
-    node.newer = undefined
     if (this.#newest !== undefined) this.#newest.newer = node
     this.#newest = node
     this.#oldest ??= node
