@@ -6,7 +6,7 @@ import { adminAnswer, type AdapterOptions, checkRoute } from '../http/adapter/in
 import { consoleLog, createAdapterCore, type HeldResponse, hold } from '../http/adapter/index.js'
 import { RequestFlow, underPrefix } from '../http/adapter/index.js'
 import { exchangeOf, isRead, isWrite } from '../http/index.js'
-import type { HttpRoute, RouteCacheOptions } from '../http/index.js'
+import type { HttpRoute, ReplayResponse, RouteCacheOptions } from '../http/index.js'
 import { CacheError, type Cache } from '../index.js'
 
 declare global {
@@ -104,6 +104,8 @@ function serve(
   res: Response,
   next: NextFunction,
 ): void {
+  const hit = flow.hit(route)
+  if (hit !== undefined) return replay(res, hit)
   const run = (undoable: (undo: () => void) => void) => {
     // A response no route produced (a 404 of no route, an error handler's) is never stored.
     const held = hold(res as HeldResponse, async (response) =>
@@ -115,17 +117,19 @@ function serve(
   flow
     .lookup(route, run)
     .then((outcome) => {
-      if (outcome.action === 'replay') {
-        const { status, headers, body } = outcome.response
-        res.status(status)
-        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
-        res.end(body)
-      } else if (outcome.action === 'pass') {
+      if (outcome.action === 'replay') replay(res, outcome.response)
+      else if (outcome.action === 'pass') {
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value)
         next()
       }
     })
     .catch(next)
+}
+
+function replay(res: Response, { status, headers, body }: ReplayResponse): void {
+  res.status(status)
+  for (const name in headers) res.setHeader(name, headers[name] as string | readonly string[])
+  res.end(body)
 }
 
 /** The route pattern Express matched (`/users/:id` under its router's base), if any. */

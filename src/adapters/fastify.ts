@@ -83,6 +83,8 @@ function install(app: FastifyInstance, options: CachegraphFastifyOptions): void 
   app.addHook('onSend', (request, reply, payload, next) => {
     const flow = states.get(request)
     if (flow === undefined) return next()
+    const passing = flow.passing()
+    if (passing !== undefined) return void (reply.headers(passing), next())
     const { statusCode: status } = reply
     const headers = flow.sending({ status, headers: reply.getHeaders(), body: bodyOf(payload) })
     if (!(headers instanceof Promise)) return void (reply.headers(headers), next())

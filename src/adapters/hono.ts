@@ -134,6 +134,8 @@ function recordBodies(c: Context): BodyKinds {
 
 /** Serves a GET/HEAD request of `route`: a hit as a `Response`, or the rest of the chain. */
 async function serve(state: State, route: HttpRoute<Context>, c: Context, next: Next) {
+  const hit = state.flow.hit(route)
+  if (hit !== undefined) return replayFetch(hit)
   const addHeaders = (headers: Readonly<Record<string, string>>) => {
     for (const [name, value] of Object.entries(headers)) c.header(name, value)
   }

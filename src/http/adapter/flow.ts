@@ -104,6 +104,14 @@ export class RequestFlow<R> {
   }
 
   /**
+   * The answer to a GET/HEAD request of `route` when it is a fresh hit of memory, synchronously
+   * (`HttpCache.hit`); `undefined`: {@link RequestFlow.lookup} it.
+   */
+  hit(route: HttpRoute<R>): ReplayResponse | undefined {
+    return this.#http.hit(route, this.#request)
+  }
+
+  /**
    * Looks a GET/HEAD request of `route` up. On a miss `run` starts the handler so that its
    * response, about to be sent, reaches {@link RequestFlow.sending}; it tells `undoable` how
    * to undo that (a hold on the response) before it goes on, should the route take over.
@@ -149,6 +157,17 @@ export class RequestFlow<R> {
   /** A held handler has not answered yet. */
   get waiting(): boolean {
     return this.#capture?.waiting === true
+  }
+
+  /**
+   * The headers to add when the response about to be sent only passes by (a replay, or a
+   * response the cache left alone): the adapter need not gather it. `undefined`: it is held or a
+   * write's, for {@link RequestFlow.sending}.
+   */
+  passing(): Headers | undefined {
+    if (this.#capture?.waiting === true || isWrite(this.#request.method)) return undefined
+    this.#answered = true
+    return this.#added
   }
 
   /**
