@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer'
+
 import { type EntitySpec, resultEntityTags } from '../index.js'
 import {
   byteLength,
@@ -65,15 +67,16 @@ export function storedForm(
   const kept = internHeaders(storableHeaders(headers, o.dropHeaders))
   const own = headerText(headers['etag'])
   const storedAt = o.clock.now()
+  const stored = keptBody(body, kept['content-type'] !== undefined)
   // Without the app's own ETag none is kept: a hash is as cheap to recompute as to hold.
   const response: StoredResponse =
     own === undefined
-      ? { kind: 'response', status: captured.status, headers: kept, body: ownBytes(body), storedAt }
+      ? { kind: 'response', status: captured.status, headers: kept, body: stored, storedAt }
       : {
           kind: 'response',
           status: captured.status,
           headers: kept,
-          body: ownBytes(body),
+          body: stored,
           etag: own,
           storedAt,
         }
@@ -84,12 +87,20 @@ export function storedForm(
 export const etagOf = (stored: StoredResponse): string => stored.etag ?? strongEtag(stored.body)
 
 /**
- * The body as it may be kept: a byte view into a larger buffer (Node's 8 KB allocation pool, which
- * is where frameworks' `Buffer.from(text)` of a small body lands) is copied to bytes of its own,
- * or every cached response would keep a whole pool chunk alive — 3 to 8 times its size.
+ * The body as it is kept. Bytes that are all ASCII become text when the response names its
+ * `Content-Type` (a framework's `Buffer.from(text)`, Express's `res.send` of a body over 1,000
+ * characters): the same bytes on the wire and in its hash, held as one string instead of a
+ * `Buffer`, its `ArrayBuffer` and a backing store outside the heap (~170 bytes more per response).
+ * (Without a `Content-Type` they stay bytes: a framework sends text and bytes with different
+ * default types.) Other bytes that are a view into a larger buffer — Node's 8 KB allocation pool
+ * — are copied to bytes of their own, or every cached response would keep a whole pool chunk
+ * alive: 3 to 8 times its size.
  */
-function ownBytes(body: string | Uint8Array): string | Uint8Array {
-  if (typeof body === 'string' || body.byteLength === body.buffer.byteLength) return body
+function keptBody(body: string | Uint8Array, typed: boolean): string | Uint8Array {
+  if (typeof body === 'string') return body
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (typed && isAscii(bytes)) return bytes.toString('latin1')
+  if (body.byteLength === body.buffer.byteLength) return body
   const copy = Buffer.allocUnsafeSlow(body.byteLength)
   copy.set(body)
   return copy

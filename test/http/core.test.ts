@@ -114,7 +114,8 @@ describe('HttpCache.serve', () => {
   it("keeps a body's bytes, not the pool chunk a small Buffer is a view of", async () => {
     const { http } = core()
     const route = http.route({})
-    const text = JSON.stringify({ id: 1, pad: 'x'.repeat(1000) })
+    // Not ASCII: kept as bytes (ASCII with a Content-Type is kept as text, below).
+    const text = JSON.stringify({ id: 1, pad: 'é'.repeat(500) })
     const pooled = Buffer.from(text) // under 4 KB: a slice of Node's shared 8 KB pool
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength)
     await serve(http, route, '/x', ok(pooled as unknown as string))
@@ -122,6 +123,36 @@ describe('HttpCache.serve', () => {
     const body = (hit.outcome as { response: { body: Uint8Array } }).response.body
     expect(Buffer.from(body).toString()).toBe(text)
     expect(body.buffer.byteLength).toBe(body.byteLength)
+  })
+
+  it('keeps ASCII bytes with a Content-Type as text: the same bytes sent, the same ETag', async () => {
+    const text = JSON.stringify({ id: 1, pad: 'x'.repeat(1000) })
+    const bodies: [string, CapturedResponse, string | Uint8Array][] = [
+      ['ASCII, typed', ok(Buffer.from(text) as unknown as string), text],
+      ['ASCII, untyped', { status: 200, headers: {}, body: Buffer.from(text) }, Buffer.from(text)],
+      ['UTF-8, typed', ok(Buffer.from('é') as unknown as string), Buffer.from('é')],
+    ]
+    for (const [name, response, kept] of bodies) {
+      const { http } = core()
+      const route = http.route({})
+      const miss = await serve(http, route, '/x', response)
+      expect(miss.released?.['x-cache'], name).toBe('MISS')
+      const hit = await serve(http, route, '/x', ok())
+      expect(hit.outcome, name).toMatchObject({ action: 'replay' })
+      const replayed = (hit.outcome as { response: { body: string | Uint8Array } }).response
+      expect(typeof replayed.body, name).toBe(typeof kept)
+      expect(Buffer.from(replayed.body), name).toEqual(Buffer.from(kept))
+    }
+    // The ETag is a hash of the bytes, whichever form holds them.
+    const etags: unknown[] = []
+    for (const body of [text, Buffer.from(text)]) {
+      const { http } = core()
+      const route = http.route({})
+      await serve(http, route, '/x', ok(body as string))
+      const hit = await serve(http, route, '/x', ok())
+      etags.push((hit.outcome as { response: { headers: { etag: string } } }).response.headers.etag)
+    }
+    expect(etags[0]).toBe(etags[1])
   })
 
   it('a response whose tags cannot be computed is still released, and reported', async () => {
