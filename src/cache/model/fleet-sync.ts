@@ -1,13 +1,8 @@
-import {
-  type Bus,
-  type BusConnection,
-  type BusMessage,
-  MEMBER_IDLE_RENEW_MS,
-  MEMBER_LISTED_SILENCES,
-} from '../../bus/bus.js'
+import type { Bus, BusConnection, BusMessage } from '../../bus/bus.js'
 import type { Store } from '../../stores/store.js'
 import type { CacheEvents } from '../events.js'
 import { type FleetAck, FleetAcks } from './fleet-acks.js'
+import { FleetMembership } from './fleet-membership.js'
 import { SingleRequest } from './single-request.js'
 import type { BusStats } from '../stats.js'
 import type { Sequence } from './sequence.js'
@@ -26,11 +21,6 @@ export interface FleetHost {
   ): void
   reportError(error: unknown, operation: string): void
 }
-
-/** A reading member renews its record every this many `maxSilence`s. */
-const RENEW_SILENCES = 5
-/** It trusts its L1 only this many `maxSilence`s after its last join (requests list it longer). */
-const TRUST_SILENCES = 10
 
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
@@ -55,14 +45,9 @@ export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
  * sends about one heartbeat per interval, not one per process.
  *
  * An idle process needs no trust until it reads: once nothing asked for it for 2 × `maxSilence`,
- * it sends no heartbeat, renews its member record only once a minute, and goes **dormant** —
- * still trusted as far as events and stats go, but its L1 serves nothing until its next read has
- * woken it: a join when its member record may have lapsed, then one heartbeat through its
- * subscription showing that no step was missed (a gap is replayed as ever).
- *
- * Membership (for acknowledged invalidations): a record renewed every {@link RENEW_SILENCES}
- * `maxSilence`s while the process reads; it trusts only within {@link TRUST_SILENCES} of its
- * last join, and requests list a member for `MEMBER_LISTED_SILENCES` after it (bus.ts).
+ * it sends no heartbeat and goes **dormant** — still trusted as far as events and stats go, but
+ * its L1 serves nothing until its next read has woken it. Membership (the joins acknowledged
+ * invalidations rely on), dormancy and the wake are fleet-membership.ts's.
  */
 export class FleetSync {
   readonly #engine: FleetHost
@@ -89,22 +74,8 @@ export class FleetSync {
   #buffered: BusMessage[] | undefined
   #closed = false
   readonly #counts = { messages: 0, gaps: 0, replayed: 0, startOvers: 0, distrusts: 0 }
-  /** When the last successful `join` was sent: a member that cannot say it is alive distrusts. */
-  #joinedAt = -Infinity
-  /** The store's sequence at the last join (every step a later request waits for is above). */
-  #joinSeq: number | undefined
-  readonly #joining: SingleRequest
-  readonly #renewMs: number
-  readonly #trustJoinMs: number
-  readonly #listedMs: number
-  /** When a read last asked whether the L1 may serve: an idle process sends nothing. */
-  #wantedAt: number
-  /** Idle: trusted, but nothing vouched for it lately; the next read wakes it (see the class). */
-  #dormant = false
-  /** When a read woke the dormant process (undefined: not waking). */
-  #wokeAt: number | undefined
-  /** The lowest heartbeat that ends the wake (undefined until its join, if any, went through). */
-  #wakeFloor: number | undefined
+  /** Joins, dormancy and the wake. */
+  readonly #membership: FleetMembership
   /** Acknowledged invalidations: this process's requests and the answers it owes. */
   readonly #acks: FleetAcks
 
@@ -112,13 +83,7 @@ export class FleetSync {
     this.#engine = engine
     this.#maxSilenceMs = bus.maxSilenceMs
     this.#heartbeatMs = Math.max(5, Math.floor(bus.maxSilenceMs / 4))
-    this.#renewMs = bus.maxSilenceMs * RENEW_SILENCES
-    this.#trustJoinMs = bus.maxSilenceMs * TRUST_SILENCES
-    // Requests list a member this long after its join, by the store's clock; one more maxSilence
-    // for the round trip and the clocks.
-    this.#listedMs = bus.maxSilenceMs * (MEMBER_LISTED_SILENCES + 1)
     this.#lastHeard = Date.now()
-    this.#wantedAt = this.#lastHeard
     this.#tickedAt = this.#lastHeard
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
     // Before connecting: the subscription may ask for a heartbeat (or an ack) as soon as it is live.
@@ -128,11 +93,14 @@ export class FleetSync {
       this.#maxSilenceMs,
       report('bus:heartbeat'),
     )
-    this.#joining = new SingleRequest(
-      () => this.#connection.join().then((seq) => void (this.#joinSeq = seq)),
-      this.#maxSilenceMs,
-      report('bus:join'),
-    )
+    this.#membership = new FleetMembership({
+      connection: () => this.#connection,
+      maxSilenceMs: this.#maxSilenceMs,
+      heartbeatMs: this.#heartbeatMs,
+      sendHeartbeat: () => this.#sendHeartbeat(),
+      trusted: () => this.#trusted,
+      report: report('bus:join'),
+    })
     this.#acks = new FleetAcks({
       connection: () => this.#connection,
       position: () => ({ epoch: this.#synced ? this.#epoch : undefined, through: this.#through }),
@@ -146,14 +114,13 @@ export class FleetSync {
       error: (error) => engine.reportError(error, 'bus'),
       ackRequested: (requester, seq, epoch, asked) => {
         // A request lists the members that joined lately: one that did not is not waited for.
-        if (Date.now() - this.#joinedAt < this.#listedMs)
-          this.#acks.requested(requester, seq, epoch, asked)
+        if (this.#membership.listed(Date.now())) this.#acks.requested(requester, seq, epoch, asked)
       },
       acked: (seq) => this.#acks.answered(seq),
     })
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs)
     this.#timer.unref()
-    this.#join()
+    this.#membership.join()
   }
 
   /** The epoch this process works in: the sequence's, the one place it is kept. */
@@ -169,13 +136,9 @@ export class FleetSync {
    */
   get trusted(): boolean {
     const now = Date.now()
-    this.#wantedAt = now
-    if (!this.#trusted) return false
-    if (this.#dormant) {
-      this.#wake(now)
-      return false
-    }
-    if (now - this.#lastHeard >= this.#maxSilenceMs || now - this.#joinedAt >= this.#trustJoinMs) {
+    const awake = this.#membership.wanted(now) // a dormant process starts waking
+    if (!this.#trusted || !awake) return false
+    if (now - this.#lastHeard >= this.#maxSilenceMs || this.#membership.lapsed(now)) {
       this.#distrust('silence', this.#subscribed)
       this.#sendHeartbeat()
     }
@@ -200,7 +163,9 @@ export class FleetSync {
    * the store together with that `{ seq, epoch }` can be judged here.
    */
   covers(seq: number, epoch: string): boolean {
-    return this.#trusted && !this.#dormant && epoch === this.#epoch && seq <= this.#through
+    return (
+      this.#trusted && !this.#membership.dormant && epoch === this.#epoch && seq <= this.#through
+    )
   }
 
   /** This process took step `seq` of the current epoch itself and applied it already. */
@@ -218,27 +183,12 @@ export class FleetSync {
     this.#through = seq
     this.#busHighest = 0
     this.#ahead.clear()
-    this.#rejoin()
-  }
-
-  /**
-   * The store lost its state, the member records with it: until this process joined again a
-   * request would not wait for it, so its L1 (just dropped) serves nothing before that join and a
-   * heartbeat after it — as on a wake.
-   */
-  #rejoin(): void {
-    if (this.#trusted) {
-      this.#dormant = true
-      this.#wokeAt = Date.now()
-      this.#wakeFloor = undefined
-    } else {
-      this.#joinedAt = -Infinity // #trust() waits for the join
-    }
-    this.#join()
+    this.#membership.rejoin()
   }
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#membership.close()
     clearInterval(this.#timer)
     await this.#connection.close()
   }
@@ -269,10 +219,7 @@ export class FleetSync {
     this.#advance()
     if (message.kind === 'heartbeat') {
       if (message.seq > this.#through) return void this.#recover(message)
-      if (this.#dormant && this.#wakeFloor !== undefined && message.seq >= this.#wakeFloor) {
-        this.#dormant = false
-        this.#wokeAt = undefined
-      }
+      this.#membership.heard(message.seq)
       return this.#trust()
     }
     if (message.seq <= this.#through) return // an own step, applied already
@@ -315,7 +262,7 @@ export class FleetSync {
       this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft', message.origin)
     }
     this.#acks.progressed()
-    if (lostState) this.#rejoin()
+    if (lostState) this.#membership.rejoin()
     this.#trust()
   }
 
@@ -368,7 +315,7 @@ export class FleetSync {
 
   #trust(): void {
     if (this.#trusted || !this.#subscribed || this.#closed) return
-    if (Date.now() - this.#joinedAt >= this.#trustJoinMs) return // #join() trusts once it went through
+    if (this.#membership.lapsed(Date.now())) return // its join trusts once it went through
     this.#trusted = true
     this.#engine.trustChanged()
     this.#engine.busEvent('bus:trusted', { seq: this.#through })
@@ -376,8 +323,7 @@ export class FleetSync {
 
   #distrust(reason: DistrustReason, subscribed: boolean): void {
     if (!subscribed) this.#subscribed = false
-    this.#dormant = false
-    this.#wokeAt = undefined
+    this.#membership.distrusted()
     if (!this.#trusted) return
     this.#trusted = false
     this.#counts.distrusts++
@@ -390,24 +336,12 @@ export class FleetSync {
     // The timer itself was held up (a paused or starved process): that is silence, not idleness.
     const stalled = now - this.#tickedAt >= this.#maxSilenceMs
     this.#tickedAt = now
-    if (this.#trusted && !stalled && now - this.#wantedAt >= this.#maxSilenceMs * 2) {
-      // Idle: nothing is sent. Whatever vouched for the L1 may lapse; the next read wakes it.
-      // (After twice maxSilence: a bus that went silent while the process read is a distrust.)
-      // A process that is not trusted keeps asking, as a broken bus is not idleness.
-      this.#dormant = true
-      // Its record says it listens (who hears the fleet's invalidations), rarely.
-      if (now - this.#joinedAt >= MEMBER_IDLE_RENEW_MS) this.#join()
-      return
-    }
-    if (now - this.#joinedAt >= this.#renewMs) this.#join()
-    if (this.#dormant) {
-      // Waking: its heartbeat (after its join) has not come back within a quarter of maxSilence.
-      if (this.#wokeAt !== undefined && now - this.#wokeAt >= this.#heartbeatMs) {
-        this.#distrust('silence', this.#subscribed)
-      } else return
-    }
+    const turn = this.#membership.tick(now, this.#trusted, !stalled)
+    // Idle: nothing is sent. Waking: its heartbeat (after its join) is on its way.
+    if (turn === 'idle' || turn === 'waking') return
+    if (turn === 'overdue') this.#distrust('silence', this.#subscribed)
     const quiet = now - this.#lastHeard
-    if (quiet >= this.#maxSilenceMs || now - this.#joinedAt >= this.#trustJoinMs) {
+    if (quiet >= this.#maxSilenceMs || this.#membership.lapsed(now)) {
       this.#distrust('silence', this.#subscribed)
     }
     // Distrusted while messages flow: only a heartbeat through the subscription can show that
@@ -415,47 +349,10 @@ export class FleetSync {
     if (quiet >= this.#nextHeartbeatAfter || !this.#trusted) this.#sendHeartbeat()
   }
 
-  /**
-   * A read found the process dormant: it joins first when its record may have lapsed (a request
-   * made meanwhile did not list it, so only a heartbeat taken after the join shows it has every
-   * step such a request waited for), then asks for a heartbeat.
-   */
-  #wake(now: number): void {
-    if (this.#wokeAt !== undefined) return
-    this.#wokeAt = now
-    if (now - this.#joinedAt < this.#renewMs) {
-      this.#wakeFloor = 0
-      this.#sendHeartbeat()
-    } else {
-      this.#wakeFloor = undefined
-      this.#join()
-    }
-  }
-
   #sendHeartbeat(): void {
     if (this.#heartbeat.pending || !this.#subscribed || this.#closed) return
     this.#nextHeartbeatAfter = this.#jitteredHeartbeat()
     this.#heartbeat.send()
-  }
-
-  /**
-   * Says this process is alive (at the start, every {@link RENEW_SILENCES} `maxSilence`s while it
-   * reads, and on waking); a first success, or one after failures, may trust.
-   */
-  #join(): void {
-    if (this.#joining.pending || this.#closed) return
-    const sentAt = Date.now()
-    this.#joining.send(() => {
-      const wasStale = sentAt - this.#joinedAt >= this.#trustJoinMs
-      this.#joinedAt = Math.max(this.#joinedAt, sentAt)
-      if (this.#wokeAt !== undefined && this.#wakeFloor === undefined) {
-        this.#wakeFloor = this.#joinSeq ?? 0
-        this.#sendHeartbeat()
-      } else if (wasStale && !this.#trusted) {
-        // Trust waits for a heartbeat through the subscription, as after any distrust.
-        this.#sendHeartbeat()
-      }
-    })
   }
 
   /** A quarter of maxSilence, plus up to as much again so a fleet does not beat in unison. */
