@@ -1,35 +1,17 @@
-import { toMs } from '../util/duration.js'
-import {
-  CacheError,
-  type Cache,
-  currentDependencies,
-  type GetOrSetOptions,
-  type LoaderContext,
-} from '../index.js'
+import type { Cache, GetOrSetOptions } from '../index.js'
+import { admit, type Loaded } from './admit.js'
 import { isRead, isWrite } from './capture.js'
 import { Cdn } from './cdn/cdn.js'
-import { directives, headerText, normalizeHeaders } from './headers.js'
-import { buildKey, functionPart, headerPart, hostPart, varyPart } from './key.js'
-import { internString } from './intern.js'
-import { isUserTag } from './option-checks.js'
 import {
   type HttpCacheOptions,
   type ResolvedHttpOptions,
   resolveHttpOptions,
   type RouteCacheOptions,
 } from './options.js'
-import { compileRoute, type HttpRoute, MAX_LEARNED_VARY } from './route.js'
-import {
-  bodyEntityTags,
-  etagOf,
-  jsonBody,
-  replayOf,
-  type SkipReason,
-  storedForm,
-} from './response.js'
+import { hasDirectives, planOf, requestDirectives } from './plan.js'
 import { RefreshGate } from './refresh.js'
-import { shareableHost } from './shareable.js'
-import { responseTags, shapeOf, writeTags } from './tags.js'
+import { etagOf, replayOf } from './response.js'
+import { compileRoute, type HttpRoute } from './route.js'
 import type {
   CacheStatus,
   CapturedResponse,
@@ -39,13 +21,10 @@ import type {
   ServePort,
   StoredResponse,
 } from './types.js'
-import { canonicalPath, canonicalQuery, segmentsOf } from './url.js'
+import { writeTagsOf } from './write-tags.js'
 
 /** Stored responses carry this `version`: entries of another shape are ignored, never replayed. */
 const VERSION = 'http2'
-/** Longer paths are not cached: every ancestor becomes a tag, and tags should stay small. */
-const MAX_PATH_LENGTH = 2_048
-const MAX_DEPTH = 32
 
 const status = (value: CacheStatus): Readonly<Record<string, string>> => ({ 'x-cache': value })
 const PASS: ServeOutcome = { action: 'pass', headers: {} }
@@ -53,16 +32,6 @@ const PASS_SKIP: ServeOutcome = { action: 'pass', headers: status('SKIP') }
 const DONE: ServeOutcome = { action: 'done' }
 /** The stored responses' version, as `cache.peek` takes it. */
 const PEEK = { version: VERSION }
-
-/** What `getOrSet` hands back: a stored response, or a marker that the leader's was private. */
-type Loaded = StoredResponse | { readonly kind: 'unshareable'; readonly reason: SkipReason }
-
-interface Plan {
-  key: string
-  path: string
-  /** The learned `Vary` names this key includes. */
-  vary: readonly string[]
-}
 
 /**
  * The framework-agnostic HTTP response cache. Adapters declare each route once
@@ -106,7 +75,7 @@ export class HttpCache<R = unknown> {
 
   /** The key a GET/HEAD request has on `route`, or `undefined` when it is not cacheable. */
   keyOf(route: HttpRoute<R>, exchange: HttpExchange<R>): string | undefined {
-    const plan = this.#plan(route, exchange)
+    const plan = planOf(this.#o, route, exchange)
     return typeof plan === 'string' ? undefined : plan.key
   }
 
@@ -120,7 +89,7 @@ export class HttpCache<R = unknown> {
     if (!this.#peeks || !route.caches || !isRead(exchange.method)) return undefined
     // `no-cache` may refresh the entry, `no-store` passes it by: serve() judges those.
     if (this.#o.honorNoCache && hasDirectives(exchange)) return undefined
-    const plan = this.#plan(route, exchange)
+    const plan = planOf(this.#o, route, exchange)
     if (typeof plan === 'string') return undefined
     const loaded = this.#o.cache.peek<Loaded>(plan.key, PEEK)
     return loaded?.kind === 'response' ? this.#replay(loaded, exchange) : undefined
@@ -138,7 +107,7 @@ export class HttpCache<R = unknown> {
   ): Promise<ServeOutcome> {
     const method = exchange.method
     if (!route.caches || !isRead(method)) return PASS
-    const plan = this.#plan(route, exchange)
+    const plan = planOf(this.#o, route, exchange)
     if (typeof plan === 'string') return this.#passSkip
     const asked = this.#o.honorNoCache ? requestDirectives(exchange) : undefined
     if (asked?.has('no-store') === true) return this.#passSkip
@@ -164,7 +133,7 @@ export class HttpCache<R = unknown> {
         async (ctx) => {
           ran = true
           captured = await port.run()
-          return this.#admit(route, plan, exchange, captured, ctx)
+          return admit(this.#o, this.#cdn, route, plan, exchange, captured, ctx)
         },
         this.#readOptions(route),
       )
@@ -231,7 +200,7 @@ export class HttpCache<R = unknown> {
     if (response.status < 200 || response.status > 299) return
     let tags: string[]
     try {
-      tags = this.#writeTags(route, exchange, response)
+      tags = writeTagsOf(this.#o, route, exchange, response)
     } catch (error) {
       this.#report(error, 'http:invalidate', exchange)
       return
@@ -257,87 +226,6 @@ export class HttpCache<R = unknown> {
     })
   }
 
-  #writeTags(route: HttpRoute<R>, exchange: HttpExchange<R>, response: CapturedResponse): string[] {
-    const { entityTypes } = this.#o
-    const path = canonicalPath(exchange.path)
-    const shape = path === undefined ? undefined : shapeOf(segmentsOf(path), route.pattern)
-    const extra = route.extraInvalidates
-    const needBody =
-      (shape !== undefined && route.invalidation !== false) || typeof extra === 'function'
-    const body = needBody ? jsonBody(this.#o, response.headers, response.body) : undefined
-    const tags: string[] = []
-    if (shape !== undefined && route.invalidation !== false) {
-      tags.push(...writeTags(route.invalidation, exchange.method, shape, entityTypes))
-      if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
-    }
-    if (typeof extra === 'function') {
-      tags.push(...extra(exchange.request, { status: response.status, body }))
-    } else if (extra !== undefined) tags.push(...extra)
-    return tags
-  }
-
-  /** The key and variant of a request, or why it is not cacheable. */
-  #plan(route: HttpRoute<R>, exchange: HttpExchange<R>): Plan | SkipReason {
-    const shared = shareableHost(this.#o, route, exchange)
-    if (typeof shared === 'string') return shared
-    const { host } = shared
-    const path = canonicalPath(exchange.path)
-    const query = canonicalQuery(exchange.query)
-    if (path === undefined || query === undefined || path.length > MAX_PATH_LENGTH) return 'url'
-    const parts: string[] = host === undefined ? [] : [hostPart(host)]
-    const { varyBy, learnedVary } = route
-    for (let i = 0; i < varyBy.length; i++) {
-      const entry = varyBy[i] as (typeof varyBy)[number]
-      if (typeof entry === 'string') {
-        const value = exchange.header(entry)
-        if (value === undefined || value === '') return 'vary-value'
-        parts.push(headerPart(entry, value))
-      } else {
-        const value = varyValue(entry(exchange.request), i)
-        if (value === undefined) return 'vary-value'
-        parts.push(functionPart(i, value))
-      }
-    }
-    for (const name of learnedVary) parts.push(varyPart(name, exchange.header(name)))
-    const key = buildKey(route.keyPrefix, exchange.method, path, query, parts)
-    return { key, path, vary: learnedVary }
-  }
-
-  /** Inside the read-through: decides whether the captured response is stored, and its tags. */
-  #admit(
-    route: HttpRoute<R>,
-    plan: Plan,
-    exchange: HttpExchange<R>,
-    captured: CapturedResponse,
-    ctx: LoaderContext,
-  ): Loaded {
-    const verdict = storedForm(this.#o, captured, plan.vary)
-    if ('skip' in verdict) {
-      if (verdict.vary !== undefined) this.#learn(route, verdict.vary)
-      ctx.skip()
-      return { kind: 'unshareable', reason: verdict.skip }
-    }
-    // The shorter of the route's ttl and the response's own lifetime (freshness.ts).
-    if (verdict.ttlMs !== undefined && verdict.ttlMs < this.#ttlMs(route)) ctx.setTtl(verdict.ttlMs)
-    const segments = segmentsOf(plan.path)
-    if (segments.length > MAX_DEPTH) {
-      ctx.skip()
-      return { kind: 'unshareable', reason: 'url' }
-    }
-    const shape = shapeOf(segments, route.pattern)
-    const tags = responseTags(shape, this.#o.entityTypes)
-    // Its ancestors' subtree tags (`http:/items/*`) are every sibling's too: one copy for all.
-    for (let i = 1; i < segments.length; i++) tags[i] = internString(tags[i] as string)
-    const body = jsonBody(this.#o, captured.headers, verdict.response.body)
-    if (body !== undefined) tags.push(...bodyEntityTags(this.#o, route.entity, shape, body))
-    const own = route.tags
-    if (typeof own === 'function') tags.push(...checked(own(exchange.request), 'cache.tags'))
-    else if (own !== undefined) tags.push(...own)
-    ctx.setTags(...tags)
-    if (this.#cdn === undefined) return verdict.response
-    return { ...verdict.response, edge: this.#edgeOf(route, captured) }
-  }
-
   /** The read-through options of `route`'s lookups, made once per route. */
   #readOptions(route: HttpRoute<R>): GetOrSetOptions<Loaded> {
     let options = this.#routeReads.get(route)
@@ -346,38 +234,6 @@ export class HttpCache<R = unknown> {
       this.#routeReads.set(route, options)
     }
     return options
-  }
-
-  /** The route's ttl in ms: its own, else the plugin's, else the cache's. */
-  #ttlMs(route: HttpRoute<R>): number {
-    return route.ttl === undefined ? this.#o.defaultTtlMs : toMs(route.ttl, 'cache.ttl')
-  }
-
-  /**
-   * The edge side of a response being stored: every tag of its entry (what the handler recorded
-   * included) and its lifetime — the route's ttl, shortened by the response's own lifetime and
-   * by its shortest-lived input.
-   */
-  #edgeOf(route: HttpRoute<R>, captured: CapturedResponse) {
-    const cdn = this.#cdn as Cdn
-    const dependencies = currentDependencies()
-    const now = this.#o.clock.now()
-    let lifetime = dependencies?.ttlMs ?? this.#ttlMs(route)
-    if (dependencies !== undefined) {
-      lifetime = Math.min(lifetime, dependencies.expiresAt - this.#o.cacheNow())
-    }
-    const own = headerText(normalizeHeaders(captured.headers)['cache-control']) !== undefined
-    return cdn.edgeInfo(dependencies?.tags ?? [], lifetime, own, now)
-  }
-
-  /**
-   * The response varies on headers this route's keys did not include yet: from now on they do
-   * (a union, so routes whose responses vary differently converge). This response is not stored
-   * under the key it was looked up with, which ignored those headers.
-   */
-  #learn(route: HttpRoute<R>, vary: readonly string[]): void {
-    const union = [...new Set([...route.learnedVary, ...vary])].sort()
-    if (union.length <= MAX_LEARNED_VARY) route.learnedVary = union
   }
 
   #report(error: unknown, operation: string, exchange: HttpExchange<R>): void {
@@ -395,45 +251,4 @@ export class HttpCache<R = unknown> {
 /** Creates the HTTP response cache adapters build on. Options are checked here. */
 export function createHttpCache<R = unknown>(options: HttpCacheOptions): HttpCache<R> {
   return new HttpCache<R>(options)
-}
-
-/** The request says `Cache-Control` or `Pragma`: {@link requestDirectives} has something to read. */
-const hasDirectives = (exchange: HttpExchange<unknown>): boolean =>
-  exchange.header('cache-control') !== undefined || exchange.header('pragma') !== undefined
-
-/** The request's `Cache-Control` directives (`Pragma: no-cache` when it has none, RFC 9111 §5.4). */
-function requestDirectives(exchange: HttpExchange<unknown>): Set<string> | undefined {
-  const cacheControl = exchange.header('cache-control')
-  if (cacheControl !== undefined) return directives(cacheControl)
-  const pragma = exchange.header('pragma')
-  return pragma === undefined ? undefined : directives(pragma)
-}
-
-/** The result of a route's tag function, checked like `cache.invalidate` checks tags. */
-function checked(tags: readonly string[], what: string): readonly string[] {
-  if (!Array.isArray(tags) || !tags.every(isUserTag)) {
-    throw new CacheError(
-      'E_INVALID_TAG',
-      `cachegraph: ${what} must return tags (non-empty strings not starting with @)`,
-    )
-  }
-  return tags
-}
-
-/** A `varyBy` function's value as key text; `undefined` when missing. */
-function varyValue(value: unknown, index: number): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined
-  switch (typeof value) {
-    case 'string':
-      return value
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-      return String(value)
-    default:
-      throw new CacheError(
-        'E_INVALID_VALUE',
-        `cachegraph: varyBy[${index}] must return a string, number, bigint or boolean, got ${typeof value}`,
-      )
-  }
 }
