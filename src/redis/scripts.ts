@@ -29,7 +29,9 @@ export const LOG_WINDOW_MS = 10_000
 export const PRELUDE = `
 local P = ARGV[1]
 local S = '{' .. P .. '}:'
-local function fmt(n) return string.format('%.0f', n) end
+-- '%d' formats a Lua number as a C long (64 bits here): exact below 2^53, and far cheaper than
+-- '%.0f', which goes through the floating-point printer.
+local function fmt(n) return string.format('%d', n) end
 -- The records' own marker: a field no tag can be ('' is never a tag) holding the sequence the
 -- records are complete up to. Every step moves it in both hashes, so a records key that was
 -- evicted or deleted (no marker) or put back from an older copy (a lower marker) no longer
@@ -48,8 +50,8 @@ local function restart(lastSeq)
   redis.call('HSET', S .. 's', M, seq)
   return seq, epoch, seq
 end
--- The sequence as the steps taken so far in this script left it (set by state()).
-local cur = nil
+-- The sequence as the steps taken so far in this script left it (set by state()), and as a number.
+local cur, curN = nil, nil
 -- The current seq, epoch and floor, after checking that none of the state, records included, was
 -- lost; a loss starts it over.
 local function state()
@@ -57,11 +59,11 @@ local function state()
   if st[1] and st[2] and st[3]
     and redis.call('HGET', S .. 'h', M) == st[1]
     and redis.call('HGET', S .. 's', M) == st[1] then
-    cur = st[1]
+    cur, curN = st[1], tonumber(st[1])
     return st[1], st[2], st[3]
   end
   local seq, epoch, floor = restart(st[1])
-  cur = seq
+  cur, curN = seq, tonumber(seq)
   return seq, epoch, floor
 end
 -- Every step of the sequence is announced, so subscribers see contiguous sequences and notice a
@@ -86,16 +88,6 @@ local function hmget(key, fields)
   end
   return out
 end
-local function hsetall(key, fields, value)
-  for i = 1, #fields, 500 do
-    local args = {}
-    for j = i, math.min(i + 499, #fields) do
-      args[#args + 1] = fields[j]
-      args[#args + 1] = value
-    end
-    redis.call('HSET', key, unpack(args))
-  end
-end
 -- The steps this script took, for its one message: a letter and the tags JSON of each.
 local kinds, bodies = {}, {}
 -- The watermark {P}:w, 'w seq' (read by store.ts to prove entries valid with one MGET): no
@@ -119,7 +111,7 @@ local function highest(seq)
   return fmt(math.max(tonumber(seq), logged))
 end
 local function watermark()
-  local kept = watermarkAt(fmt(tonumber(cur) - #kinds))
+  local kept = watermarkAt(fmt(curN - #kinds))
   local w = wHigh
   if kept == nil then w = highest(cur)
   elseif w == nil or tonumber(kept) > tonumber(w) then w = kept end
@@ -136,24 +128,51 @@ local function replaced(n, asOf, base, out)
   end
   return true
 end
--- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence
--- and the records' markers move once for all the script's steps, in finish().
+-- The records the script's steps made, tag -> sequence per hash: written once, with the markers,
+-- in finish() (one HSET per hash for all steps, not one per step); a later call of the same script
+-- reads them from here (plan()), so it still sees what the calls before it did.
+local recorded = { h = {}, s = {} }
+-- A list of tags as JSON: written out directly when no tag has a character JSON escapes (cjson
+-- also escapes '/'), else by cjson.
+local function json(tags)
+  for _, tag in ipairs(tags) do
+    if string.find(tag, '[%c"\\\\/\\128-\\255]') then return cjson.encode(tags) end
+  end
+  return #tags > 0 and '["' .. table.concat(tags, '","') .. '"]' or '[]'
+end
+-- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence,
+-- the records and their markers move once for all the script's steps, in finish().
 local function step(tags, stale)
-  cur = fmt(tonumber(cur) + 1)
+  curN = curN + 1
+  cur = fmt(curN)
   wHigh = cur
-  hsetall(S .. (stale and 's' or 'h'), tags, cur)
+  local records = recorded[stale and 's' or 'h']
+  for _, tag in ipairs(tags) do records[tag] = cur end
   kinds[#kinds + 1] = stale and 's' or 'h'
-  bodies[#bodies + 1] = #tags > 0 and cjson.encode(tags) or '[]'
+  bodies[#bodies + 1] = json(tags)
   return cur
 end
--- Ends a script that may have taken steps: moves the sequence and both markers to the last one,
--- and announces them all in one message and one log entry.
+-- Writes a hash's records of this script and its marker (at cur), at most 500 fields per HSET.
+local function record(key, records)
+  local args = { M, cur }
+  for tag, seq in pairs(records) do
+    if #args == 1000 then
+      redis.call('HSET', key, unpack(args))
+      args = {}
+    end
+    args[#args + 1] = tag
+    args[#args + 1] = seq
+  end
+  redis.call('HSET', key, unpack(args))
+end
+-- Ends a script that may have taken steps: writes their records, moves the sequence and both
+-- markers to the last one, and announces them all in one message and one log entry.
 local function finish(epoch, origin)
   if #kinds == 0 then return end
   watermark()
   redis.call('SET', S .. 'seq', cur)
-  redis.call('HSET', S .. 'h', M, cur)
-  redis.call('HSET', S .. 's', M, cur)
+  record(S .. 'h', recorded.h)
+  record(S .. 's', recorded.s)
   announce(cur, epoch, table.concat(kinds), '[' .. table.concat(bodies, ',') .. ']', origin)
 end
 -- The start of an entry string (its first line).
@@ -185,7 +204,8 @@ end
 -- Plans a write of n entries: entry(i) gives entry i's tagsJson, tagStartsJson|'', start|'' and
 -- keyTag|''. Superseding entries (no start, no asOf, a key tag) share one fresh step, recorded
 -- for their key tags; every entry gets its start and whether its tags allow it. Returns the
--- sequence after the write, each entry's start and whether it may be stored.
+-- sequence after the write, each entry's start (a number, and the string of a sequence this
+-- script holds as one, else nil) and whether it may be stored.
 local function plan(n, asOf, floor, entry)
   local keyTags, all, seen, lists, sure = {}, {}, {}, {}, {}
   for i = 0, n - 1 do
@@ -206,27 +226,39 @@ local function plan(n, asOf, floor, entry)
       end
     end
   end
-  local fresh = nil
-  if #keyTags > 0 then fresh = tonumber(step(keyTags, false)) end
+  local fresh, freshText = nil, nil
+  if #keyTags > 0 then
+    freshText = step(keyTags, false)
+    fresh = curN
+  end
   local hard = #all > 0 and hardOf(all, floor) or {}
-  local starts, oks = {}, {}
+  -- Records of this script's earlier steps are not written yet (finish()); they are the newest.
+  for _, tag in ipairs(all) do
+    local seq = recorded.h[tag]
+    if seq then hard[tag] = tonumber(seq) end
+  end
+  local starts, texts, oks = {}, {}, {}
   for i = 0, n - 1 do
     local _, tagStarts, start, keyTag = entry(i)
     local s
     if start ~= '' then s = tonumber(start)
     elseif asOf ~= '' then s = tonumber(asOf)
-    elseif keyTag ~= '' then s = fresh
-    else s = tonumber(cur) end
+    elseif keyTag ~= '' then s, texts[i] = fresh, freshText
+    else s, texts[i] = curN, cur end
     starts[i] = s
     oks[i] = sure[i] or valid(lists[i], s, tagStarts ~= '' and cjson.decode(tagStarts) or nil, hard)
   end
-  return cur, starts, oks
+  return cur, starts, texts, oks
 end
--- Stores an entry string unless a live entry as of a later start is there already.
-local function put(key, start, tags, tagStarts, payload, ttlMs)
-  local current = redis.call('GET', key)
-  if current and startOf(current) > start then return false end
-  local value = fmt(start) .. '\\n' .. tags .. '\\n' .. tagStarts .. '\\n' .. payload
+-- Stores an entry string unless a live entry as of a later start is there already. newest: the
+-- entry is as of a step this script just took, above every start handed out, so nothing stored can
+-- be later and the entry is not read first. startText: start as a string, when at hand.
+local function put(key, start, tags, tagStarts, payload, ttlMs, newest, startText)
+  if not newest then
+    local current = redis.call('GET', key)
+    if current and startOf(current) > start then return false end
+  end
+  local value = (startText or fmt(start)) .. '\\n' .. tags .. '\\n' .. tagStarts .. '\\n' .. payload
   redis.call('SET', key, value, 'PX', ttlMs)
   return true
 end
@@ -319,17 +351,18 @@ while a <= #ARGV do
       return ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
     end
     local high, before = wHigh, cur
-    local now, starts, oks = plan(n, asOf, floor, entry)
+    local now, starts, texts, oks = plan(n, asOf, floor, entry)
     local out = { now, n }
     for i = 0, n - 1 do
       local ok = oks[i]
       if ok and write then
         local b = base + i * width
-        ok = put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6])
+        local newest = ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= ''
+        ok = put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6], newest, texts[i])
       end
       out[#out + 1] = ok and 1 or 0
     end
-    for i = 0, n - 1 do out[#out + 1] = fmt(starts[i]) end
+    for i = 0, n - 1 do out[#out + 1] = texts[i] or fmt(starts[i]) end
     reply[#reply + 1] = out
     -- The watermark (see watermark()) need not cover a superseding step that replaced every entry
     -- it superseded under the key its key tag names: nothing else can carry a record it made but
