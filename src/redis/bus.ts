@@ -9,7 +9,7 @@ import { invalidOption } from '../errors.js'
 import { RedisClusterStore } from './cluster.js'
 import { runScript, script } from './runner.js'
 import { sendAnswer } from './ack-answers.js'
-import { ACK_REQUEST, JOIN, RECORDS_LEFT } from './fleet-scripts.js'
+import { ACK_REQUEST, JOIN, LEAVE } from './fleet-scripts.js'
 import { isListening, pidOf, readMembers } from './members.js'
 import { HEARTBEAT } from './scripts.js'
 import { RedisStore } from './store.js'
@@ -46,6 +46,7 @@ export interface RedisBusOptions {
 const HEARTBEAT_SCRIPT = script(HEARTBEAT)
 const JOIN_SCRIPT = script(JOIN)
 const ACK_REQUEST_SCRIPT = script(ACK_REQUEST)
+const LEAVE_SCRIPT = script(LEAVE)
 /** Replay reads the log newest first, this many a page, and gives up past `MAX_REPLAY`. */
 const REPLAY_PAGE = 500
 const MAX_REPLAY = 20_000
@@ -345,11 +346,12 @@ class RedisBusConnection implements BusConnection {
     // MEMBER_LISTED_SILENCES × maxSilence). The mark left behind tells the next member to join
     // that the records were emptied, not lost (fleet-scripts.ts). Bounded: a store that does not
     // answer must not hold up the close.
-    const client = this.#store.client
-    const leave = client
-      .zrem(this.#members, this.memberId)
-      .then((removed) => (removed === 1 ? client.zadd(this.#members, Date.now(), RECORDS_LEFT) : 0))
-      .catch(() => 0)
+    const leave = runScript(
+      this.#store.client,
+      LEAVE_SCRIPT,
+      [this.#members],
+      [this.memberId, String(Date.now())],
+    ).catch(() => 0)
     await Promise.race([leave, new Promise((resolve) => setTimeout(resolve, 100).unref())])
     this.#subscriber.disconnect()
   }

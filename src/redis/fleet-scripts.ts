@@ -45,6 +45,18 @@ return { now, redis.call('GET', KEYS[2]) }
 `
 
 /**
+ * leave: KEYS = [`{P}:members`]; ARGV = [member, nowMs]. Removes the member; the last one to leave
+ * keeps the mark {@link RECORDS_LEFT}, so the next one to join finds records emptied, not lost. A
+ * member whose record was gone already leaves nothing (records lost stay lost).
+ */
+export const LEAVE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[1], ARGV[2], '${RECORDS_LEFT}')
+end
+return 1
+`
+
+/**
  * ack request: KEYS = [`{P}:members`]; ARGV = [prefix, requester, seq, epoch, listedWithinMs,
  * keepMs, expectSelf]. Reads the members that joined within `listedWithinMs` (the requester left out), starts
  * the list of answers (`{P}:acks:<requester>:<seq>`, kept `keepMs`) and publishes the request on
