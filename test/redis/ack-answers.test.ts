@@ -3,9 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/index.js'
+import { listenersOf } from '../../src/http/admin/heard.js'
 import { sendAnswer } from '../../src/redis/ack-answers.js'
 import { redisBus } from '../../src/redis/bus.js'
-import { RECORDS_LOST } from '../../src/redis/fleet-scripts.js'
+import { RECORDS_LEFT, RECORDS_LOST } from '../../src/redis/fleet-scripts.js'
 import { ackChannel, ackWaitsKey } from '../../src/redis/keys.js'
 import { redisStore } from '../../src/redis/store.js'
 import { until } from '../helpers/deferred.js'
@@ -50,6 +51,18 @@ async function member(prefix: string, client?: Redis) {
     cache.on('bus:trusted', trusted)
   })
   return { cache, gate: bus.gate, id: redis.clientName as string }
+}
+
+/** A member without a gate (a gate forwards messages, and lists no members). */
+async function listener(prefix: string) {
+  const bus = redisBus({ maxSilence: MAX_SILENCE_MS })
+  const cache = createCache({ store: redisStore({ url: server.url, prefix }), bus })
+  open.push(cache)
+  await new Promise<void>((resolve) => {
+    const trusted = () => (cache.off('bus:trusted', trusted), resolve())
+    cache.on('bus:trusted', trusted)
+  })
+  return { cache, id: bus.clientName as string }
 }
 
 /** A value with tag `t` cached in `cache`'s L1 (the second read is an L1 hit). */
@@ -179,5 +192,26 @@ describe('records lost while the state was not', () => {
     const { fleet } = await a.cache.invalidate('t', { ack: true })
     expect(fleet).toMatchObject({ members: 1, applied: [b.id], membersKnown: true })
     expect(await admin.zscore(`{${prefix}}:members`, RECORDS_LOST)).toBeNull()
+  })
+})
+
+describe('who listens', () => {
+  it('members say whether they listen (one rule, which heard_by counts by); marks are nobody', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await listener(prefix), await listener(prefix)]
+    const members = `{${prefix}}:members`
+    const [seconds] = await admin.time()
+    const now = Number(seconds) * 1000
+    const gone = 'cachegraph-bus-1-0000dead' // silent for three idle renewals
+    await admin.zadd(members, now - 180_000, gone, now, RECORDS_LOST, now, RECORDS_LEFT)
+    const listed = await a.cache.members()
+    expect(listed.map((m) => [m.id, m.listening]).sort()).toEqual(
+      [
+        [a.id, true],
+        [b.id, true],
+        [gone, false],
+      ].sort(),
+    )
+    expect(await listenersOf(a.cache)).toBe(1)
   })
 })
