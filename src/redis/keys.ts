@@ -10,10 +10,11 @@
  *   invalidation of each tag, each with its marker field `''` (no ttl).
  * - `{P}:bus` — the channel every sequence step is published on; `{P}:log` — a stream of the
  *   same messages, replayed by a process that missed some.
- * - `{P}:members` — a sorted set `member → last seen (ms)` of the processes with a bus;
- *   `{P}:ackreq` — the channel of acknowledgement requests; `{P}:acks:<member>:<seq>` — a set of
- *   the members `member`'s request for step `seq` still waits for; `{P}:ack:<member>` — the
- *   channel where `member` hears that all of them answered.
+ * - `{P}:members` — a sorted set `member → last seen (ms)` of the processes with a bus (and marks
+ *   starting with `~`, fleet-scripts.ts); `{P}:ackreq` — the channel of acknowledgement requests;
+ *   `{P}:acks:<member>:<seq>` — a list of the members that answered `member`'s request for step
+ *   `seq`; `{P}:ack:<member>` — the channel where `member` hears that as many answered as it
+ *   asked.
  * - `P:e:<key>` — an entry, always with a ttl, outside the `{P}` slot so a cluster spreads
  *   entries; `P:l:<key>` — the lease of `<key>`, beside it, with its ttl.
  *
@@ -72,7 +73,7 @@ export function slotKeys(prefix: string): SlotKeys {
 export const ackChannel = (prefix: string, member: string): string =>
   `${slotOf(prefix)}:ack:${member}`
 
-/** `{P}:acks:<member>:<seq>`: the members `member`'s request for step `seq` still waits for. */
+/** `{P}:acks:<member>:<seq>`: the members that answered `member`'s request for step `seq`. */
 export const ackWaitsKey = (prefix: string, member: string, seq: number): string =>
   `${slotOf(prefix)}:acks:${member}:${seq}`
 
