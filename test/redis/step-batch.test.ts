@@ -85,6 +85,44 @@ describe('steps of one tick share one script, one bus message and one log entry'
     }
   })
 
+  it('a call sees the records of the calls before it in the same run, not those after it', async () => {
+    const store = redisStore({ url: inject('redisUrl'), prefix: uniquePrefix() }) as RedisStore
+    try {
+      const { seq } = await store.read([])
+      const load = (key: string) => ({ key, payload: key, tags: ['t'], start: seq, ttlMs: 60_000 })
+      const superseding = (key: string, tags: string[]) => ({
+        key,
+        payload: key,
+        tags: [...tags, `@key:${key}`],
+        keyTag: `@key:${key}`,
+        ttlMs: 60_000,
+      })
+      // One tick, one script: before the invalidation, as of seq: stored; after it: refused. A
+      // superseding write after it is as of its own step, above t's record: stored; and a load
+      // of that key as of seq, after it, is refused by the key's new record.
+      const [before, invalidated, after, set, late] = await Promise.all([
+        store.write([load('before')]),
+        store.invalidate(['t']),
+        store.write([load('after')]),
+        store.write([superseding('set', ['t'])]),
+        store.write([{ ...load('set'), tags: ['@key:set'] }]),
+      ])
+      expect([before, after, set, late].map((w) => w.written)).toEqual([
+        [true],
+        [false],
+        [true],
+        [false],
+      ])
+      expect(set.starts).toEqual([invalidated.seq + 1])
+      const read = await store.read(['after', 'set'])
+      expect(read.entries.map((entry) => entry?.payload)).toEqual([undefined, 'set'])
+      expect(read.tagSeqs['@key:set']?.hard).toBe(invalidated.seq + 1)
+      expect(read.tagSeqs.t?.hard).toBe(invalidated.seq)
+    } finally {
+      await store.close()
+    }
+  })
+
   it('a lost batch message is made up from the log: the replay covers its whole range', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
