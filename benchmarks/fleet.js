@@ -5,8 +5,10 @@
 //   - idle: Redis commands/s while nobody does anything, in total and per member;
 //   - bus propagation: one member invalidates one tag at a time; ms from the call to applied
 //     (`bus:invalidate`) in every other member, p50/p99/max, and until the whole fleet applied;
-//   - acknowledged invalidation: `invalidate(tag, { ack: true })` one at a time; Redis commands
-//     and Redis CPU per call (net of the idle background), latency, members that answered;
+//   - acknowledged invalidation: `invalidate(tag, { ack: true })` one at a time, after every
+//     member read once (so all are awake and listed, as in a fleet that serves); Redis commands
+//     and Redis CPU per call (net of the idle background, so the awake members' heartbeats and
+//     joins count too: `byCommandPerCall` separates the answers), latency, members that answered;
 //   - one writer: `set` of new keys at 64 in flight from one member while the others listen,
 //     against raw ioredis `SET` from the same process in the same rounds; sets/s, ratio, Redis
 //     CPU and commands per set;
@@ -155,10 +157,29 @@ function host() {
       }
       return { sent, failed, timedOut }
     },
+    /** Every member reads once (an idle one wakes and joins again); resolves once all trust. */
+    async wake() {
+      for (let c = 0; c < caches.length; c += START_BATCH) {
+        await Promise.all(caches.slice(c, c + START_BATCH).map((x) => x.get('warm-up')))
+      }
+      const deadline = Date.now() + TRUST_TIMEOUT_MS
+      const awake = () => caches.filter((cache) => cache.stats().bus?.trusted).length
+      while (awake() < caches.length && Date.now() < deadline) await sleep(20)
+      return { awake: awake() }
+    },
     async acked({ run, count, maxMs }) {
       const calls = []
       let failed = 0
+      let firstError
       let timedOut = false
+      // The wake's burst of joins may have opened the store's circuit: wait until it records.
+      const records = () =>
+        caches[0].invalidate(`a:${run}:ready`).then(
+          () => true,
+          () => false,
+        )
+      const until = Date.now() + TRUST_TIMEOUT_MS
+      while (Date.now() < until && (await within(records())) !== true) await sleep(100)
       const started = Date.now()
       for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
         const t0 = performance.now()
@@ -174,11 +195,12 @@ function host() {
             acked: result.fleet?.acked,
             late: result.fleet?.late?.length,
           })
-        } catch {
+        } catch (error) {
           failed++
+          firstError ??= error?.code ?? String(error?.message ?? error)
         }
       }
-      return { calls, failed, timedOut }
+      return { calls, failed, timedOut, firstError }
     },
     /** Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn. */
     async write({ mode, marker, ms, only }) {
@@ -400,10 +422,12 @@ async function measureFleet(redis, shape, all) {
       }
     }
 
-    // Acknowledged invalidations.
-    console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time...`)
+    // Acknowledged invalidations, every member reading lately (an idle member's record lapses
+    // from the requests' listing: it is not asked, and wakes with a join before its L1 serves).
+    console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time, members awake...`)
+    await Promise.all(hosts.map((h) => h.call('wake')))
     const ackBefore = await serverSnapshot(admin)
-    const { calls, failed, timedOut } = await writer.call('acked', {
+    const { calls, failed, timedOut, firstError } = await writer.call('acked', {
       run,
       count: ACKS,
       maxMs: ACK_MAX_MS,
@@ -413,6 +437,7 @@ async function measureFleet(redis, shape, all) {
     fleet.acked = {
       calls: calls.length,
       failed,
+      firstError,
       timedOut,
       ms: latencyStats(calls.map((c) => c.ms)),
       commandsPerCall: calls.length > 0 ? ackNet.commands / calls.length : NaN,
@@ -505,7 +530,7 @@ function printFleet(f) {
   if (f.skipped) return
   const a = f.acked
   console.log(
-    `  acked invalidation: ${a.calls} calls (${a.failed} threw${a.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}), p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
+    `  acked invalidation: ${a.calls} calls (${a.failed} threw${a.firstError ? ` (${a.firstError})` : ''}${a.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}), p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
       `${f2(a.commandsPerCall)} commands and ${f2(a.redisCpuUsPerCall)} µs Redis CPU per call ` +
       `(net of idle); members ${a.members}, acked ${a.acked}, late ${a.late}`,
   )
