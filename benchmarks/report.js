@@ -12,7 +12,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs'
 
-import { fleet, idle, writeHeavy } from './report/fleet.js'
+import { fanout, fleet, idle, writeHeavy } from './report/fleet.js'
 import { table } from './report/format.js'
 import { http, httpMemory, serviceLoad } from './report/http.js'
 import { firstRead, invalidation, l1Hit, memoHit, serializer } from './report/in-process.js'
@@ -45,6 +45,7 @@ const SECTIONS = [
   writeHeavy,
   idle,
   fleet,
+  fanout,
   next,
 ]
 

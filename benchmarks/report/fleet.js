@@ -184,3 +184,40 @@ export function fleet(results) {
   if (notStored > 0) out.push('', `${int(notStored)} sets resolved false (not stored).`)
   return out
 }
+
+const TRANSPORTS = {
+  publish: 'Redis PUBLISH',
+  spublish: 'Redis SPUBLISH (sharded)',
+  nats: 'NATS publish',
+}
+
+export function fanout(results) {
+  const r = results.fanout
+  const out = ['### Fan-out of one message by transport (`fanout.js`)', '']
+  if (!r) return [...out, NOT_RUN('fanout')]
+  const m = r.method ?? {}
+  out.push(
+    `${m.messages} messages per run, at most ${m.window} unanswered, until every subscriber received every one; subscribers in up to ${m.hosts} other processes; medians of ${m.rounds} rounds. Server CPU: \`INFO cpu\` of a private Redis ${r.redisVersion ?? '?'}; the NATS server's own CPU time from /proc, in 10 ms ticks${r.nats ? '' : ' (no NATS server: left out)'}.`,
+    '',
+    table(
+      [
+        'transport',
+        'subscribers',
+        'bytes',
+        'messages/s',
+        'server CPU µs per message',
+        'per delivery',
+      ],
+      (r.results ?? []).map((x) => [
+        TRANSPORTS[x.kind] ?? x.kind,
+        int(x.subscribers),
+        int(x.bytes),
+        int(x.messagesPerSec),
+        fixed1(x.serverCpuUsPerMessage),
+        x2(x.serverCpuUsPerDelivery),
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  )
+  return out
+}
