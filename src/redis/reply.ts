@@ -5,6 +5,7 @@ import type {
   StoreWriteResult,
   TagSeq,
 } from '../stores/store.js'
+import { numberAt } from '../util/digits.js'
 
 /** Reply of the read script (and of the cluster store's assembled read). */
 export type ReadReply = [
@@ -27,23 +28,32 @@ export function parseEntry(entry: string): StoredRecord {
   const a = entry.indexOf('\n')
   const b = entry.indexOf('\n', a + 1)
   const c = entry.indexOf('\n', b + 1)
-  const record: StoredRecord = {
+  // One shape for every record (tagStarts present, maybe undefined): the read path stays
+  // monomorphic.
+  return {
     payload: entry.slice(c + 1),
-    start: Number(entry.slice(0, a)),
+    start: numberAt(entry, 0, a),
     tags: parseTags(entry, a + 1, b),
+    tagStarts: c > b + 1 ? (JSON.parse(entry.slice(b + 1, c)) as number[]) : undefined,
   }
-  if (c > b + 1) record.tagStarts = JSON.parse(entry.slice(b + 1, c)) as number[]
-  return record
 }
 
 /**
  * The JSON string array between `from` and `to`. On the read path of every shared-tier hit, so
- * the common form — no escapes — is split directly; anything else goes through `JSON.parse`.
+ * the common form — no escapes — is cut tag by tag (each ends at the next quote); anything else
+ * goes through `JSON.parse`.
  */
 function parseTags(entry: string, from: number, to: number): string[] {
   if (to - from === 2) return [] // []
   if (entry.lastIndexOf('\\', to) >= from) return JSON.parse(entry.slice(from, to)) as string[]
-  return entry.slice(from + 2, to - 2).split('","')
+  const tags: string[] = []
+  // At the opening quote of each tag: `["a","b"]`.
+  for (let open = from + 1; open < to;) {
+    const close = entry.indexOf('"', open + 1)
+    tags.push(entry.slice(open + 1, close))
+    open = close + 2
+  }
+  return tags
 }
 
 /** Turns a read reply into the store contract's shape. */

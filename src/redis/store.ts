@@ -110,6 +110,8 @@ export class RedisStore implements Store {
    * (`batch-limits.ts`) is split into parts read in turn, each checked atomically.
    */
   read(keys: readonly string[]): Promise<StoreReadResult> {
+    // One key (every `get`) is one part: nothing to split.
+    if (keys.length === 1) return this.#reads.load(keys)
     const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#reads.load(keys)
     return inTurn(split, (part) => this.#reads.load(part)).then(mergeReads)
@@ -120,6 +122,8 @@ export class RedisStore implements Store {
    * Unchecked reads made in the same tick share one `MGET`; big ones are split as `read` is.
    */
   readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
+    // One key (every `get`) is one part: nothing to split.
+    if (keys.length === 1) return this.#uncheckedReads.load(keys)
     const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#uncheckedReads.load(keys)
     return inTurn(split, (part) => this.#uncheckedReads.load(part)).then(mergeSnapshots)
@@ -140,6 +144,8 @@ export class RedisStore implements Store {
    * reads made in the same tick share one `MGET`; big ones are split as `read` is.
    */
   readProven(keys: readonly string[]): Promise<StoreProvenRead | undefined> {
+    // One key (every `get`) is one part: nothing to split.
+    if (keys.length === 1) return this.#provenReads.load(keys)
     const split = parts(keys, keyLength, MAX_READ_ITEMS)
     if (split.length === 1) return this.#provenReads.load(keys)
     return inTurn(split, (part) => this.#provenReads.load(part)).then(mergeProven)

@@ -1,6 +1,8 @@
 import { CacheError } from '../../errors.js'
 import type { StoredRecord } from '../../stores/store.js'
-import type { Serializer } from '../serializer.js'
+import { Validity } from '../model/tag-registry.js'
+import { richJson, type Serializer } from '../serializer.js'
+import { numberAt } from '../../util/digits.js'
 
 /** Engine metadata kept with a value in every tier. */
 export interface EntryMeta {
@@ -26,6 +28,8 @@ export interface DecodedEntry extends EntryMeta {
   size: number
   /** The value is a `CachedFailure`. */
   failure: boolean
+  /** What the tag records said of it as it was read (`TagRegistry.checkRead`). */
+  validity: Validity
 }
 
 /**
@@ -53,15 +57,17 @@ export function encodeEntry(serializer: Serializer, value: unknown, meta: EntryM
 
 /**
  * `withValue`: false for an entry already judged invalid, which is never served: its metadata is
- * read (for `inspect`), its value is not deserialized (`undefined`).
+ * read (for `inspect`), its value is not deserialized (`undefined`). `validity`: the judgement of
+ * its tags, kept with it.
  */
 export function decodeEntry(
   serializer: Serializer,
   record: StoredRecord,
   withValue = true,
+  validity: Validity = Validity.Valid,
 ): DecodedEntry {
   const { payload } = record
-  // Read field by field: this runs on every shared-tier hit.
+  // Read field by field, numbers without slicing: this runs on every shared-tier hit.
   const a = payload.indexOf(',')
   const b = payload.indexOf(',', a + 1)
   const c = payload.indexOf(',', b + 1)
@@ -70,12 +76,13 @@ export function decodeEntry(
   if (a < 0 || b < 0 || c < 0 || d < 0 || newline < 0) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored entry has no valid header')
   }
-  const body = payload.slice(newline + 1)
   let value: unknown
   const failure = payload.charCodeAt(c + 1) === 101 /* e */
   try {
     if (withValue) {
-      value = failure ? new CachedFailure(rebuildError(body)) : serializer.deserialize(body)
+      value = failure
+        ? new CachedFailure(rebuildError(payload.slice(newline + 1)))
+        : deserializeFrom(serializer, payload, newline + 1)
     }
   } catch (error) {
     throw new CacheError('E_DESERIALIZE', 'cachegraph: stored value cannot be read back', {
@@ -87,13 +94,25 @@ export function decodeEntry(
     tags: record.tags,
     start: record.start,
     tagStarts: record.tagStarts,
-    createdAt: Number(payload.slice(0, a)),
-    expiresAt: Number(payload.slice(a + 1, b)),
-    staleUntil: Number(payload.slice(b + 1, c)),
+    createdAt: numberAt(payload, 0, a),
+    expiresAt: numberAt(payload, a + 1, b),
+    staleUntil: numberAt(payload, b + 1, c),
     version: newline === d + 1 ? undefined : payload.slice(d + 1, newline),
     size: payload.length,
     failure,
+    validity,
   }
+}
+
+/**
+ * The value serialized in `payload` from `from`. The default serializer's plain JSON (`j` then
+ * the JSON) is parsed in place, without the body's own slice first.
+ */
+function deserializeFrom(serializer: Serializer, payload: string, from: number): unknown {
+  if (serializer === richJson && payload.charCodeAt(from) === 106 /* j */) {
+    return JSON.parse(payload.slice(from + 1)) as unknown
+  }
+  return serializer.deserialize(payload.slice(from))
 }
 
 /** A failure as plain data: name, message, code. Never a class named by cached data. */

@@ -17,9 +17,7 @@ import type { StoreAccess } from './store-access.js'
 import type { CircuitState, StoreOperation } from './store-guard.js'
 
 /** A shared-tier entry, decoded and judged against the tag records as its part arrived. */
-export interface SharedEntry extends DecodedEntry {
-  validity: Validity
-}
+export type SharedEntry = DecodedEntry
 
 /** Answer of {@link SharedTier.read}: one slot per key, and the sequence a load is as of. */
 export interface SharedRead {
@@ -75,18 +73,25 @@ export class SharedTier {
    * reached. A big read goes out in parts, one after the other, each within the read time limit;
    * should a part fail, the keys from there on are misses (their loaders answer).
    */
-  async read(fullKeys: readonly string[]): Promise<SharedRead | undefined> {
-    const split = parts(fullKeys, (key) => key.length, MAX_READ_ITEMS)
-    if (split.length === 1) {
-      const result = await this.#fetchPart(fullKeys)
-      return result === undefined ? undefined : this.#judgePart(fullKeys, result, [])
+  read(fullKeys: readonly string[]): Promise<SharedRead | undefined> {
+    // One key (every `get`) is one part: nothing to split.
+    if (fullKeys.length !== 1) {
+      const split = parts(fullKeys, (key) => key.length, MAX_READ_ITEMS)
+      if (split.length > 1) return this.#readParts(fullKeys, split)
     }
+    return this.#readPart(fullKeys, undefined, [], undefined)
+  }
+
+  async #readParts(
+    fullKeys: readonly string[],
+    split: readonly (readonly string[])[],
+  ): Promise<SharedRead | undefined> {
     const budget = this.partBudget('read', split.length)
     let merged: SharedRead | undefined
     for (const part of split) {
-      const result = await this.#fetchPart(part, budget.next())
-      if (result === undefined) break
-      merged = this.#judgePart(part, result, merged?.entries ?? [], merged)
+      const read = await this.#readPart(part, budget.next(), merged?.entries ?? [], merged)
+      if (read === undefined) break
+      merged = read
     }
     if (merged === undefined) return undefined
     for (let i = merged.entries.length; i < fullKeys.length; i++) merged.entries.push(undefined)
@@ -125,13 +130,7 @@ export class SharedTier {
       const validity = proven
         ? judgeProven(registry, record)
         : registry.checkRead(record.tags, record.start, record.tagStarts, result.tagSeqs)
-      const entry = this.#decode(keys[i] as string, record, validity !== Validity.Invalid)
-      if (entry === undefined) entries.push(undefined)
-      else {
-        const shared = entry as SharedEntry
-        shared.validity = validity
-        entries.push(shared)
-      }
+      entries.push(this.#decode(keys[i] as string, record, validity))
     }
     const seq =
       before === undefined || before.epoch !== result.epoch
@@ -144,10 +143,10 @@ export class SharedTier {
   #decode(
     fullKey: string,
     record: NonNullable<StoreReadResult['entries'][number]>,
-    withValue: boolean,
-  ): DecodedEntry | undefined {
+    validity: Validity,
+  ): SharedEntry | undefined {
     try {
-      return decodeEntry(this.#deps.serializer, record, withValue)
+      return decodeEntry(this.#deps.serializer, record, validity !== Validity.Invalid, validity)
     } catch (error) {
       this.#deps.reportError(error, 'decode', fullKey)
       return undefined
@@ -155,34 +154,52 @@ export class SharedTier {
   }
 
   /**
-   * Fetches one part from the store. With a trusted bus that has delivered every step up to the
-   * store's current sequence, the entries are fetched unchecked (one plain `MGET` on Redis, no
-   * script) and judged here; the few whose tags this process cannot vouch for are fetched again
-   * with the store's check. Without one, the store proves what it can from one cheap call (its
-   * watermark, see {@link Store.readProven}) and checks only the rest. `timeoutMs`: the limit of
-   * each call when not the read limit itself.
+   * Reads one part from the store, and judges it ({@link #judgePart}) into `entries`. With a
+   * trusted bus that has delivered every step up to the store's current sequence, the entries are
+   * fetched unchecked (one plain `MGET` on Redis, no script) and judged here; the few whose tags
+   * this process cannot vouch for are fetched again with the store's check. Without one, the
+   * store proves what it can from one cheap call (its watermark, see {@link Store.readProven}) and
+   * checks only the rest. `timeoutMs`: the limit of each call when not the read limit itself.
+   * One async step on the path of every shared-tier hit: the common answer needs no other.
    */
-  async #fetchPart(
+  async #readPart(
     keys: readonly string[],
-    timeoutMs?: number,
-  ): Promise<StoreReadResult | undefined> {
+    timeoutMs: number | undefined,
+    entries: (SharedEntry | undefined)[],
+    before: SharedRead | undefined,
+  ): Promise<SharedRead | undefined> {
     const store = this.store
     const sync = this.#deps.sync()
+    let result: StoreReadResult | undefined
     if (sync?.trusted === true && store.readUnchecked !== undefined) {
       const readUnchecked = store.readUnchecked.bind(store)
-      const fast = await this.#attempt(() => readUnchecked(keys), timeoutMs)
-      if (fast === FAILED) return undefined
+      let fast: StoreReadResult | undefined
+      try {
+        fast = await this.call('read', () => readUnchecked(keys), timeoutMs)
+      } catch (error) {
+        return this.#readFailed(error)
+      }
       if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
-        return this.#fetchUnsure(keys, fast, timeoutMs)
+        const unsure = this.#undecided(fast)
+        result = unsure.length === 0 ? fast : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
       }
     } else if (store.readProven !== undefined) {
       const readProven = store.readProven.bind(store)
-      const proven = await this.#attempt(() => readProven(keys), timeoutMs)
-      if (proven === FAILED) return undefined
-      if (proven !== undefined) return this.#fetchUnproven(keys, proven, timeoutMs)
+      let proven: StoreProvenRead | undefined
+      try {
+        proven = await this.call('read', () => readProven(keys), timeoutMs)
+      } catch (error) {
+        return this.#readFailed(error)
+      }
+      if (proven !== undefined) {
+        this.#deps.sequence.observe(proven.seq, proven.epoch)
+        result =
+          proven.unsure.length === 0 ? proven : await this.#fetchUnproven(keys, proven, timeoutMs)
+      }
     }
-    return this.#fetchChecked(keys, timeoutMs)
+    result ??= await this.#fetchChecked(keys, timeoutMs)
+    return result === undefined ? undefined : this.#judgePart(keys, result, entries, before)
   }
 
   /**
@@ -195,8 +212,6 @@ export class SharedTier {
     proven: StoreProvenRead,
     timeoutMs?: number,
   ): Promise<StoreProvenRead | undefined> {
-    this.#deps.sequence.observe(proven.seq, proven.epoch)
-    if (proven.unsure.length === 0) return proven
     const unsure = proven.unsure
     const checked = await this.#fetchChecked(
       unsure.map((i) => keys[i] as string),
@@ -217,26 +232,37 @@ export class SharedTier {
     timeoutMs?: number,
   ): Promise<StoreReadResult | undefined> {
     const store = this.store
-    const result = await this.#attempt(() => store.read(keys), timeoutMs)
-    if (result === FAILED) return undefined
+    let result: StoreReadResult
+    try {
+      result = await this.call('read', () => store.read(keys), timeoutMs)
+    } catch (error) {
+      return this.#readFailed(error)
+    }
     this.#deps.sequence.observe(result.seq, result.epoch)
     this.#deps.registry.learn(result.tagSeqs)
     return result
   }
 
-  /** Keeps the unchecked entries this process can judge; fetches the others checked. */
+  /** Indexes of the unchecked entries this process cannot judge by what it knows. */
+  #undecided(fast: StoreReadResult): number[] {
+    const registry = this.#deps.registry
+    const unsure: number[] = []
+    const entries = fast.entries
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]
+      if (entry !== undefined && !registry.decides(entry.tags, entry.start, entry.tagStarts))
+        unsure.push(i)
+    }
+    return unsure
+  }
+
+  /** Fetches checked the unchecked entries at `unsure`; keeps the others. */
   async #fetchUnsure(
     keys: readonly string[],
     fast: StoreReadResult,
+    unsure: readonly number[],
     timeoutMs?: number,
   ): Promise<StoreReadResult | undefined> {
-    const registry = this.#deps.registry
-    const unsure: number[] = []
-    fast.entries.forEach((entry, i) => {
-      if (entry !== undefined && !registry.decides(entry.tags, entry.start, entry.tagStarts))
-        unsure.push(i)
-    })
-    if (unsure.length === 0) return fast
     const checked = await this.#fetchChecked(
       unsure.map((i) => keys[i] as string),
       timeoutMs,
@@ -256,19 +282,15 @@ export class SharedTier {
     return { ...fast, tagSeqs }
   }
 
-  /** One guarded store read; a failure is counted and reported, and thrown only when strict. */
-  async #attempt<T>(call: () => Promise<T>, timeoutMs?: number): Promise<T | typeof FAILED> {
-    try {
-      return await this.call('read', call, timeoutMs)
-    } catch (error) {
-      this.#deps.failed(error, 'store:read')
-      if (this.#deps.strict) {
-        throw isCacheError(error)
-          ? error
-          : new CacheError('E_STORE', 'cachegraph: the shared store failed', { cause: error })
-      }
-      return FAILED
+  /** A failed store read: counted and reported, and thrown only when strict; else a miss. */
+  #readFailed(error: unknown): undefined {
+    this.#deps.failed(error, 'store:read')
+    if (this.#deps.strict) {
+      throw isCacheError(error)
+        ? error
+        : new CacheError('E_STORE', 'cachegraph: the shared store failed', { cause: error })
     }
+    return undefined
   }
 
   /**
@@ -308,8 +330,6 @@ export class SharedTier {
     return new PartBudget(this.#access.timeout(operation), parts)
   }
 }
-
-const FAILED = Symbol('failed')
 
 /**
  * The validity of an entry the store proved valid as of its read ({@link Store.readProven}): no

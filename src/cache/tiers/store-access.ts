@@ -53,12 +53,21 @@ export class StoreAccess {
    * own call counts) and its caller falls back to its loader while the replay goes on.
    * `timeoutMs`: the limit of this call when not the operation's own (a part of a big batch).
    */
-  async call<T>(
+  call<T>(
     operation: StoreOperation,
     call: () => Promise<T>,
     timeoutMs = this.#guard.timeout(operation),
   ): Promise<T> {
+    // The common case: the guard's own promise, nothing wrapped around it.
     if (this.#replay.size === 0) return this.#guard.run(operation, call, timeoutMs)
+    return this.#callAfterReplay(operation, call, timeoutMs)
+  }
+
+  async #callAfterReplay<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    timeoutMs: number,
+  ): Promise<T> {
     if (operation !== 'read') {
       await this.#sendQueued()
       return this.#guard.run(operation, call, timeoutMs)

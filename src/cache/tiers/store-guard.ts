@@ -53,25 +53,81 @@ export class StoreGuard {
 
   /**
    * Runs `call` within the operation's time limit (or `timeoutMs`, when the caller already spent
-   * part of it), unless the circuit refuses it.
+   * part of it), unless the circuit refuses it. On the path of every shared-tier read: the call's
+   * answer, its time limit and its count for the breaker are one promise.
    */
-  async run<T>(
+  run<T>(
     operation: StoreOperation,
     call: () => Promise<T>,
     timeoutMs = this.#options.timeouts[operation],
   ): Promise<T> {
-    const probe = this.#admit(operation)
+    let probe: boolean
+    let promise: Promise<T>
     try {
-      const result = await withTimeout(call(), timeoutMs, operation)
-      this.#succeeded()
-      return result
+      probe = this.#admit(operation)
     } catch (error) {
-      // The caller's own input is the caller's error, not the store's: it never opens the circuit.
-      if (!isCallerError(error)) this.#failed(error)
-      throw error
-    } finally {
-      if (probe) this.#probing = false
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+      return Promise.reject(error)
     }
+    try {
+      promise = call()
+    } catch (error) {
+      this.#settled(false, error, probe)
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as thrown
+      return Promise.reject(error)
+    }
+    return this.#within(promise, timeoutMs, operation, probe)
+  }
+
+  /** Counts a call's end. */
+  #settled(ok: boolean, error: unknown, probe: boolean): void {
+    if (probe) this.#probing = false
+    if (ok) this.#succeeded()
+    // The caller's own input is the caller's error, not the store's: it never opens the circuit.
+    else if (!isCallerError(error)) this.#failed(error)
+  }
+
+  /**
+   * `promise`, or an `E_TIMEOUT` rejection after `ms`; whichever comes first is counted (a
+   * success, or a failure for the breaker).
+   */
+  #within<T>(promise: Promise<T>, ms: number, operation: string, probe: boolean): Promise<T> {
+    if (ms === Infinity) {
+      return promise.then(
+        (value) => (this.#settled(true, undefined, probe), value),
+        (error: unknown) => {
+          this.#settled(false, error, probe)
+          throw error
+        },
+      )
+    }
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = {
+        deadline: Date.now() + ms,
+        expire: () => {
+          const error = new CacheError(
+            'E_TIMEOUT',
+            `cachegraph: shared store ${operation} timed out (${ms} ms)`,
+          )
+          this.#settled(false, error, probe)
+          reject(error)
+        },
+      }
+      deadlines.add(pending)
+      promise.then(
+        (value) => {
+          if (!deadlines.remove(pending)) return
+          this.#settled(true, undefined, probe)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (!deadlines.remove(pending)) return
+          this.#settled(false, error, probe)
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error, passed on as is
+          reject(error)
+        },
+      )
+    })
   }
 
   /** Throws when the circuit is open; true when this call is the half-open probe. */
@@ -167,27 +223,3 @@ class Deadlines {
 }
 
 const deadlines = new Deadlines()
-
-/** `promise`, or an `E_TIMEOUT` rejection after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  if (ms === Infinity) return promise
-  return new Promise<T>((resolve, reject) => {
-    const pending: Pending = {
-      deadline: Date.now() + ms,
-      expire: () =>
-        reject(
-          new CacheError('E_TIMEOUT', `cachegraph: shared store ${operation} timed out (${ms} ms)`),
-        ),
-    }
-    deadlines.add(pending)
-    promise.then(
-      (value) => {
-        if (deadlines.remove(pending)) resolve(value)
-      },
-      (error: unknown) => {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's own error, passed on as is
-        if (deadlines.remove(pending)) reject(error)
-      },
-    )
-  })
-}
