@@ -257,6 +257,35 @@ describe('the Fastify plugin', () => {
     expect(calls).toBe(3)
   })
 
+  it("a hit is answered after the app's hooks ran, and through its onSend hooks", async () => {
+    const { app, cache } = await setup()
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.headers['x-key'] !== 'open') await reply.code(403).send({ refused: true })
+    })
+    const seen: string[] = []
+    app.addHook('onSend', async (request, reply, payload) => {
+      seen.push(`${request.url} ${String(reply.getHeader('x-cache'))}`)
+      reply.header('x-app', 'yes')
+      return payload
+    })
+    let runs = 0
+    app.get('/doc', { config: { cache: {} } }, async () => ({ n: ++runs }))
+    const get = (key: string) => app.inject({ url: '/doc', headers: { 'x-key': key } })
+    expect((await get('open')).headers['x-cache']).toBe('MISS')
+    const hits = cache.stats().hits
+    const hit = await get('open')
+    expect([hit.statusCode, hit.headers['x-cache'], hit.headers['x-app']]).toEqual([
+      200,
+      'HIT',
+      'yes',
+    ])
+    expect([hit.json(), runs, cache.stats().hits]).toEqual([{ n: 1 }, 1, hits + 1])
+    const refused = await get('closed')
+    expect([refused.statusCode, refused.json()]).toEqual([403, { refused: true }])
+    expect(refused.headers['x-cache']).toBeUndefined()
+    expect(seen).toEqual(['/doc MISS', '/doc HIT', '/doc undefined'])
+  })
+
   it("varyBy functions run after the app's authentication hooks", async () => {
     const { app } = await setup()
     app.decorateRequest('user', undefined)
