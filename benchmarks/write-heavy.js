@@ -13,7 +13,10 @@
 // BENCH_ROUND_MS (default 1500) per contestant per round; 1 warm-up round (not counted), then
 // BENCH_ROUNDS (default 8) in an order that rotates. The ratio is taken per round; reported: the
 // median of the per-round ratios, and medians of ops/s. Around each timed run, `INFO commandstats`
-// and `INFO cpu` give the commands Redis ran (inside scripts included) and its CPU time per set.
+// and `INFO cpu` give the commands Redis ran (inside scripts included) and its CPU time per set,
+// and `process.cpuUsage()` this process's (user + system): on a shared machine the two CPU times
+// per set move less with the neighbours' load than throughput does, and show which side a set's
+// cost is on.
 // Every set must resolve true (stored). The keys of a run are deleted (SCAN + UNLINK) after it,
 // untimed, so the server's memory stays small.
 //
@@ -106,9 +109,11 @@ async function main() {
     const marker = `${RUN}-r${round}-${contestant.id}:`
     const before = await serverSnapshot(redis.admin)
     const failedBefore = notStored
+    const cpuBefore = process.cpuUsage()
     const { ops: calls, seconds } = await runFor(ROUND_MS, IN_FLIGHT, (n) =>
       contestant.write(`${marker}${n}`, n),
     )
+    const cpu = process.cpuUsage(cpuBefore)
     const delta = serverDelta(before, await serverSnapshot(redis.admin))
     await deleteKeysContaining(redis.admin, marker)
     const ops = calls - (notStored - failedBefore)
@@ -116,6 +121,7 @@ async function main() {
       opsPerSec: ops / seconds,
       commandsPerSet: delta.total / ops,
       redisCpuUsPerSet: (delta.cpuSeconds * 1e6) / ops,
+      processCpuUsPerSet: (cpu.user + cpu.system) / ops,
       commands: delta.commands,
       ops,
     }
@@ -135,6 +141,7 @@ async function main() {
       perSet[contestant.id] = {
         commands: x.commandsPerSet,
         redisCpuUs: x.redisCpuUsPerSet,
+        processCpuUs: x.processCpuUsPerSet,
         byCommand: Object.fromEntries(
           Object.entries(x.commands).map(([name, n]) => [name, n / x.ops]),
         ),
@@ -163,6 +170,7 @@ async function main() {
         {
           commands: median(rounds.map((r) => r.perSet[c.id].commands)),
           redisCpuUs: median(rounds.map((r) => r.perSet[c.id].redisCpuUs)),
+          processCpuUs: median(rounds.map((r) => r.perSet[c.id].processCpuUs)),
           byCommand: Object.fromEntries(
             Object.entries(byCommand).map(([name, xs]) => [name, median(xs)]),
           ),
@@ -184,7 +192,7 @@ async function main() {
       .join(', ')
     console.log(
       `${c.label.padEnd(36)} ${x.commands.toFixed(2)} commands/set (${by}); ` +
-        `Redis CPU ${x.redisCpuUs.toFixed(1)} µs/set`,
+        `Redis CPU ${x.redisCpuUs.toFixed(1)} µs/set, this process's CPU ${x.processCpuUs.toFixed(1)} µs/set`,
     )
   }
   const value = ratios['cachegraph / raw'].median

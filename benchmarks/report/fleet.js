@@ -29,12 +29,20 @@ export function writeHeavy(results) {
     id === 'raw' ? '1.00' : spread(r.ratios?.[`${id} / raw`]),
     x2(r.perSet?.[id]?.commands),
     fixed1(r.perSet?.[id]?.redisCpuUs),
+    fixed1(r.perSet?.[id]?.processCpuUs),
   ])
   out.push(
     table(
-      ['contestant', 'sets/s', '× raw SET', 'Redis commands per set', 'Redis CPU µs per set'],
+      [
+        'contestant',
+        'sets/s',
+        '× raw SET',
+        'Redis commands per set',
+        'Redis CPU µs per set',
+        'process CPU µs per set',
+      ],
       rows,
-      ['l', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
   const cg = r.perSet?.cachegraph?.byCommand
