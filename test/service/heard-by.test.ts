@@ -9,7 +9,7 @@ import { listen, type ListeningServer } from '../../src/service/server.js'
 import { createInvalidationService } from '../../src/service/service.js'
 import { INVALIDATION_UNHEARD, type Logger } from '../../src/warnings.js'
 import { request } from '../http/admin/admin-fixtures.js'
-import { trusted, uniquePrefix } from '../helpers/tiers.js'
+import { redisClient, trusted, uniquePrefix } from '../helpers/tiers.js'
 
 /**
  * A namespace or prefix mismatch is visible (issue 24): the answer to an invalidation says how
@@ -93,6 +93,23 @@ describe('POST /cache/invalidate says how many processes heard it', () => {
     const body = (await (await post(server, { tags: ['t'] })).json()) as Record<string, unknown>
     expect(body).toMatchObject({ status: 'invalidated' })
     expect(body).not.toHaveProperty('heard_by')
+  })
+
+  it('with ack after the fleet lost its records, says nothing of listeners rather than 0', async () => {
+    const prefix = uniquePrefix()
+    await member(prefix)
+    const { logger, warnings } = recordingLogger()
+    const server = await serve(await member(prefix, logger))
+    await redisClient().del(`{${prefix}}:members`) // evicted alone: who listens is unknown
+    const response = await fetch(`${server.url}/cache/invalidate?ack=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ tags: ['product:7'] }),
+    })
+    const body = (await response.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ status: 'invalidated', fleet: { membersKnown: false } })
+    expect(body).not.toHaveProperty('heard_by')
+    expect(warnings).toEqual([])
   })
 
   it('reaches the client: the sent event carries heardBy', async () => {

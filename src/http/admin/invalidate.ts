@@ -59,7 +59,10 @@ export async function applyInvalidation(
   const seq = result?.seq ?? (await cache.begin())
   const applied: AppliedInvalidation = { tags: [...(result?.tags ?? tags)], keys, seq }
   if (result?.fleet !== undefined) applied.fleet = result.fleet
-  const heardBy = result?.fleet?.members ?? (await listening)
+  // Those asked heard it; when the fleet's records were lost nobody knows who was not asked.
+  const fleet = result?.fleet
+  const heardBy =
+    fleet === undefined ? await listening : fleet.membersKnown ? fleet.members : undefined
   if (heardBy !== undefined) applied.heardBy = heardBy
   warnIfUnheard(cache, heardBy, logger)
   return applied
