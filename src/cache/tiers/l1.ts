@@ -48,7 +48,7 @@ const restore = (kept: Kept, base: number): number =>
 let startBase = NaN
 
 /**
- * An entry as the L1 keeps it: the writer's fields and the eviction policy's bookkeeping in one
+ * An entry as the L1 keeps it: the writer's fields and the eviction policy's bit in one
  * object of one shape, every field set by the constructor. (An entry given fields after it was
  * made gets an out-of-object property array, +88 bytes, and a shape for each way it was built.)
  * `createdAt` and `staleUntil` are kept as offsets from `expiresAt`, and `start` from the
@@ -65,19 +65,14 @@ class Node implements L1Entry {
   validity: Validity
   readonly size: number
   readonly failure: boolean
-  readonly key: string
   /** When its key came in (kept when the entry is replaced): map order, for listing cursors. */
   readonly order: number
   visited = false
-  /** Towards the newest entry. */
-  newer: Node | undefined = undefined
-  /** Towards the oldest entry. */
-  older: Node | undefined = undefined
   readonly #start: Kept
   readonly #createdAt: Kept
   readonly #staleUntil: Kept
 
-  constructor(key: string, entry: L1Entry, order: number) {
+  constructor(entry: L1Entry, order: number) {
     this.value = entry.value
     this.tags = entry.tags
     this.tagStarts = entry.tagStarts
@@ -87,7 +82,6 @@ class Node implements L1Entry {
     this.validity = entry.validity
     this.size = entry.size
     this.failure = entry.failure
-    this.key = key
     this.order = order
     const start = entry.start
     if (startBase !== startBase) startBase = start
@@ -120,16 +114,17 @@ export interface L1Config {
  * a hit only sets `visited`; to make room a hand walks from the oldest entry towards the newest,
  * clearing `visited` bits and evicting the first entry it finds unvisited. Hits therefore write
  * one boolean instead of moving list nodes, which keeps the hit path close to a bare `Map`
- * lookup, and the hit ratio is on par with LRU or better on skewed workloads. It knows nothing of
- * tags: the engine validates entries against its tag registry.
+ * lookup, and the hit ratio is on par with LRU or better on skewed workloads. The queue is the
+ * `Map`'s own insertion order and the hand an iterator of it (a `Map` iterator goes on past
+ * deletions and sees later insertions): no list links per entry. A replaced entry keeps its
+ * place. It knows nothing of tags: the engine validates entries against its tag registry.
  */
 export class L1 {
   readonly #map = new Map<string, Node>()
   readonly #maxEntries: number
   readonly #maxBytes: number
-  #newest: Node | undefined
-  #oldest: Node | undefined
-  #hand: Node | undefined
+  /** The SIEVE hand: the keys from where it stopped; undefined: start from the oldest. */
+  #hand: Iterator<string> | undefined
   #bytes = 0
   #inserted = 0
 
@@ -150,27 +145,22 @@ export class L1 {
   }
 
   /**
-   * Stores (a copy of) `entry` unless a still-live entry built as of a later sequence is already there: an
-   * older snapshot never overwrites a newer one (a slow loader racing a `set`).
+   * Stores (a copy of) `entry` unless a still-live entry built as of a later sequence is already
+   * there: an older snapshot never overwrites a newer one (a slow loader racing a `set`).
    */
   set(key: string, entry: L1Entry, now: number): boolean {
     const current = this.#map.get(key)
     if (current !== undefined) {
       if (current.start > entry.start && current.staleUntil > now) return false
-      // Unlinked from the list only: the map slot is overwritten below (no delete + re-insert).
-      this.#detach(current)
       this.#bytes -= current.size
     }
     if (entry.size > this.#maxBytes) {
       if (current !== undefined) this.#map.delete(key)
       return false
     }
-    // A replaced entry keeps its map slot, so it keeps its order too.
-    const node = new Node(key, entry, current === undefined ? ++this.#inserted : current.order)
-    node.older = this.#newest
-    if (this.#newest !== undefined) this.#newest.newer = node
-    this.#newest = node
-    this.#oldest ??= node
+    // A replaced entry keeps its map slot (overwritten, not deleted and re-inserted), so it keeps
+    // its order too.
+    const node = new Node(entry, current === undefined ? ++this.#inserted : current.order)
     this.#map.set(key, node)
     this.#bytes += node.size
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evict()
@@ -179,12 +169,14 @@ export class L1 {
 
   delete(key: string): void {
     const node = this.#map.get(key)
-    if (node !== undefined) this.#unlink(node)
+    if (node === undefined) return
+    this.#map.delete(key)
+    this.#bytes -= node.size
   }
 
   clear(): void {
     this.#map.clear()
-    this.#newest = this.#oldest = this.#hand = undefined
+    this.#hand = undefined
     this.#bytes = 0
   }
 
@@ -206,28 +198,17 @@ export class L1 {
   }
 
   #evict(): void {
-    let node = this.#hand ?? this.#oldest
-    while (node !== undefined && node.visited) {
-      node.visited = false
-      node = node.newer ?? this.#oldest
+    if (this.#map.size === 0) return
+    // Each step clears a bit or evicts: one full turn clears them all, the next evicts.
+    for (;;) {
+      const step = this.#hand?.next()
+      if (step === undefined || step.done === true) {
+        this.#hand = this.#map.keys()
+        continue
+      }
+      const node = this.#map.get(step.value) as Node
+      if (node.visited) node.visited = false
+      else return this.delete(step.value)
     }
-    if (node === undefined) return
-    this.#hand = node.newer
-    this.#unlink(node)
-  }
-
-  #unlink(node: Node): void {
-    this.#detach(node)
-    this.#map.delete(node.key)
-    this.#bytes -= node.size
-  }
-
-  #detach(node: Node): void {
-    if (this.#hand === node) this.#hand = node.newer
-    if (node.newer === undefined) this.#newest = node.older
-    else node.newer.older = node.older
-    if (node.older === undefined) this.#oldest = node.newer
-    else node.older.newer = node.newer
-    node.newer = node.older = undefined
   }
 }
