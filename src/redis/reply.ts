@@ -205,8 +205,8 @@ export function parseProven(
     const entry = values[i]
     if (entry === null || entry === undefined) continue
     const record = parseEntry(entry)
-    if (proven(record, keys[i] as string, seq, floor, w)) entries[i] = record
-    else unsure.push(i)
+    entries[i] = record
+    if (!proven(record, keys[i] as string, seq, floor, w)) unsure.push(i)
   }
   return { entries, tagSeqs: {}, seq, epoch, unsure }
 }

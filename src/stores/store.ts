@@ -71,8 +71,9 @@ export interface StoreReadResult {
 /** Answer to {@link Store.readProven}. */
 export interface StoreProvenRead extends StoreReadResult {
   /**
-   * Indexes of the keys whose entries were found but not proven valid: `undefined` in `entries`,
-   * for {@link Store.read} to answer.
+   * Indexes of the keys whose entries were found but not proven valid: in `entries` as read,
+   * unchecked (the process may refuse one by its own records; it never serves one as is), for
+   * {@link Store.read} to answer.
    */
   unsure: number[]
 }

@@ -194,12 +194,35 @@ export class SharedTier {
       }
       if (proven !== undefined) {
         this.#deps.sequence.observe(proven.seq, proven.epoch)
+        if (proven.unsure.length > 0) this.#refuseKnown(proven)
         result =
           proven.unsure.length === 0 ? proven : await this.#fetchUnproven(keys, proven, timeoutMs)
       }
     }
     result ??= await this.#fetchChecked(keys, timeoutMs)
     return result === undefined ? undefined : this.#judgePart(keys, result, entries, before)
+  }
+
+  /**
+   * Drops from a proven read's `unsure` entries those this process's own records refuse already
+   * (a hard record above a tag's start: the first read after an invalidation this process heard
+   * of): they are misses, whatever the store's records say, with no checked read to wait for.
+   */
+  #refuseKnown(proven: StoreProvenRead): void {
+    const registry = this.#deps.registry
+    const kept: number[] = []
+    for (const i of proven.unsure) {
+      const record = proven.entries[i]
+      // Decided here (no tag forgotten below the floor): an invalid verdict is a real record's.
+      if (
+        record !== undefined &&
+        registry.decides(record.tags, record.start, record.tagStarts) &&
+        registry.check(record.tags, record.start, record.tagStarts) === Validity.Invalid
+      ) {
+        proven.entries[i] = undefined
+      } else kept.push(i)
+    }
+    proven.unsure = kept
   }
 
   /**
@@ -218,7 +241,10 @@ export class SharedTier {
       timeoutMs,
     )
     // Unreachable now: what cannot be vouched for is a miss.
-    if (checked === undefined) return proven
+    if (checked === undefined) {
+      for (const i of unsure) proven.entries[i] = undefined
+      return proven
+    }
     const sameEpoch = checked.epoch === proven.epoch
     const entries = sameEpoch ? proven.entries : proven.entries.map(() => undefined)
     unsure.forEach((i, n) => (entries[i] = checked.entries[n]))
