@@ -127,8 +127,12 @@ export function bodyEntityType(shape: PathShape, types: EntityTypes): string | u
 /** Tags of a cached response of this path: its exact tag, every ancestor's subtree, its entity. */
 export function responseTags(shape: PathShape, types: EntityTypes): string[] {
   const { segments } = shape
-  const tags = [exactTag(segments)]
-  for (let i = 1; i <= segments.length; i++) tags.push(subtreeTag(segments.slice(0, i)))
+  const exact = exactTag(segments)
+  const tags = [exact]
+  for (let i = 1; i < segments.length; i++) tags.push(subtreeTag(segments.slice(0, i)))
+  // Its own subtree tag is kept as its exact tag and `/*`, two strings held anyway: one small
+  // string node per response instead of a copy of its path.
+  if (segments.length > 0) tags.push(exact + '/*')
   const entity = pathEntityTag(shape, types)
   if (entity !== undefined) tags.push(entity)
   return tags

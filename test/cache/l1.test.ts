@@ -94,6 +94,8 @@ describe('L1 entries keep their times and start exactly', () => {
     ['no expiry', times(-3, 1_765_000_000_000, Infinity, Infinity)],
     ['expired long ago, a start far from the first', times(2 ** 52, -1e15, -5e14, 7e15)],
     ['fractions', times(0.5, 0.1, 0.30000000000000004, 1e-300)],
+    ['no start yet', times(Infinity, 7, 9, 9)],
+    ['int32 times far from the others', times(-5, 2 ** 31 - 1, 5, -(2 ** 31))],
   ]
   for (const [name, given] of cases) {
     it(name, () => {

@@ -20,10 +20,10 @@ export interface L1Entry extends EntryMeta {
 }
 
 /**
- * A time or sequence an entry keeps inline as a small integer offset from one of its own fields
- * (a V8 small integer lives in the field itself; a millisecond timestamp does not fit one and
- * costs a 16-byte heap number per field), or, when the offset does not give the value back
- * exactly, the value itself in a box of its own.
+ * A time or sequence an entry keeps inline as a small integer offset from a reference (a V8 small
+ * integer lives in the field itself; a millisecond timestamp does not fit one and costs a 16-byte
+ * heap number per field). A value the offset does not give back exactly is kept as it is when it
+ * cannot be read as an offset (not an int32: a fraction, a large or infinite number), else boxed.
  */
 type Kept = number | Exact
 
@@ -31,35 +31,36 @@ class Exact {
   constructor(readonly value: number) {}
 }
 
-const SMALL = 0x3fffffff
+/** An int32: read as an offset. */
+const isOffset = (kept: number): boolean => (kept | 0) === kept
 
-/** `value` kept against `base`: `value - base` when `base + (value - base)` is `value` exactly. */
 function keep(value: number, base: number): Kept {
   const offset = value - base
-  return Number.isInteger(offset) && offset >= -SMALL && offset <= SMALL && base + offset === value
-    ? offset
-    : new Exact(value)
+  if (isOffset(offset) && base + offset === value) return offset
+  return isOffset(value) || value !== value ? new Exact(value) : value
 }
 
 const restore = (kept: Kept, base: number): number =>
-  typeof kept === 'number' ? base + kept : kept.value
+  typeof kept === 'number' ? (isOffset(kept) ? base + kept : kept) : kept.value
 
 /** The first start an entry was made with in this process: the reference of every later one. */
 let startBase = NaN
+/** The first finite expiry: the reference of every later one. */
+let timeBase = NaN
 
 /**
  * An entry as the L1 keeps it: the writer's fields and the eviction policy's bit in one
  * object of one shape, every field set by the constructor. (An entry given fields after it was
  * made gets an out-of-object property array, +88 bytes, and a shape for each way it was built.)
- * `createdAt` and `staleUntil` are kept as offsets from `expiresAt`, and `start` from the
- * process's first start: a few bytes where a heap number each would cost 16. The hit path reads
- * `expiresAt`, `version`, `failure`, `checkedAt` and `validity`, plain fields.
+ * `expiresAt` is kept as an offset from the process's first expiry, `createdAt` and `staleUntil`
+ * from `expiresAt`, and `start` from the process's first start: none needs a heap number of its
+ * own. The hit path reads `version`, `failure`, `checkedAt` and `validity` (plain fields) and
+ * `expiresAt` (a field and an add).
  */
 class Node implements L1Entry {
   value: unknown
   readonly tags: readonly string[]
   readonly tagStarts: readonly number[] | undefined
-  readonly expiresAt: number
   readonly version: string | undefined
   checkedAt: number
   validity: Validity
@@ -68,6 +69,7 @@ class Node implements L1Entry {
   /** When its key came in (kept when the entry is replaced): map order, for listing cursors. */
   readonly order: number
   visited = false
+  readonly #expiresAt: Kept
   readonly #start: Kept
   readonly #createdAt: Kept
   readonly #staleUntil: Kept
@@ -76,7 +78,6 @@ class Node implements L1Entry {
     this.value = entry.value
     this.tags = entry.tags
     this.tagStarts = entry.tagStarts
-    this.expiresAt = entry.expiresAt
     this.version = entry.version
     this.checkedAt = entry.checkedAt
     this.validity = entry.validity
@@ -84,10 +85,17 @@ class Node implements L1Entry {
     this.failure = entry.failure
     this.order = order
     const start = entry.start
-    if (startBase !== startBase) startBase = start
+    if (startBase !== startBase && start - start === 0) startBase = start
     this.#start = keep(start, startBase)
-    this.#createdAt = keep(entry.createdAt, entry.expiresAt)
-    this.#staleUntil = keep(entry.staleUntil, entry.expiresAt)
+    const expiresAt = entry.expiresAt
+    if (timeBase !== timeBase && expiresAt - expiresAt === 0) timeBase = expiresAt
+    this.#expiresAt = keep(expiresAt, timeBase)
+    this.#createdAt = keep(entry.createdAt, expiresAt)
+    this.#staleUntil = keep(entry.staleUntil, expiresAt)
+  }
+
+  get expiresAt(): number {
+    return restore(this.#expiresAt, timeBase)
   }
 
   get start(): number {
