@@ -366,7 +366,10 @@ export class SharedTier {
  */
 function judgeProven(registry: TagRegistry, record: StoredRecord): Validity {
   const { tags, start, tagStarts } = record
-  if (registry.decides(tags, start, tagStarts)) return registry.check(tags, start, tagStarts)
+  if (registry.decides(tags, start, tagStarts)) {
+    // Decided with no record at all (a process that never heard of an invalidation): valid.
+    return registry.size === 0 ? Validity.Valid : registry.check(tags, start, tagStarts)
+  }
   return registry.checkRead(tags, start, tagStarts, provenBounds(record))
 }
 
