@@ -111,7 +111,8 @@ export class SharedTier {
   ): SharedRead {
     if (before !== undefined && before.epoch !== result.epoch) entries.fill(undefined)
     const registry = this.#deps.registry
-    // A proven read's entries but its `unsure` ones (ascending) were proven by the store.
+    // With `unsure` (ascending), the entries but those need no records from the store: proven
+    // by it (no bus), or decided by this process's own records (unchecked, with a bus).
     const unsure = (result as Partial<StoreProvenRead>).unsure
     let next = 0
     for (let i = 0; i < keys.length; i++) {
@@ -182,7 +183,10 @@ export class SharedTier {
       if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
         const unsure = this.#undecided(fast)
-        result = unsure.length === 0 ? fast : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
+        result =
+          unsure.length === 0
+            ? { ...fast, unsure }
+            : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
       }
     } else if (store.readProven !== undefined) {
       const readProven = store.readProven.bind(store)
@@ -286,16 +290,16 @@ export class SharedTier {
   async #fetchUnsure(
     keys: readonly string[],
     fast: StoreReadResult,
-    unsure: readonly number[],
+    unsure: number[],
     timeoutMs?: number,
-  ): Promise<StoreReadResult | undefined> {
+  ): Promise<StoreProvenRead | undefined> {
     const checked = await this.#fetchChecked(
       unsure.map((i) => keys[i] as string),
       timeoutMs,
     )
     // Unreachable now: what cannot be vouched for is a miss.
     unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
-    if (checked === undefined) return fast
+    if (checked === undefined) return { ...fast, unsure }
     const tagSeqs = { ...fast.tagSeqs }
     for (const tag in checked.tagSeqs) {
       const seqs = checked.tagSeqs[tag] as TagSeq
@@ -305,7 +309,7 @@ export class SharedTier {
           ? seqs
           : { hard: Math.max(known.hard, seqs.hard), soft: Math.max(known.soft, seqs.soft) }
     }
-    return { ...fast, tagSeqs }
+    return { ...fast, tagSeqs, unsure }
   }
 
   /** A failed store read: counted and reported, and thrown only when strict; else a miss. */
@@ -362,7 +366,8 @@ export class SharedTier {
  * record of the store's is above its tags' starts, so only what this process knows beyond the
  * store can invalidate it. The records this process has settle it but for a tag it forgot below
  * its floor; then the store's word for each tag ({@link provenBounds}) stands in for the forgotten
- * record, as a checked read's records would.
+ * record, as a checked read's records would. Also the validity of an unchecked entry (with a
+ * bus) this process decides by its own records (`TagRegistry.decides`): then it is `check`.
  */
 function judgeProven(registry: TagRegistry, record: StoredRecord): Validity {
   const { tags, start, tagStarts } = record
