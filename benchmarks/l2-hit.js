@@ -1,8 +1,9 @@
 // L2 hit benchmark: cachegraph's read path on its Redis store (no L1), against a raw ioredis
 // GET + JSON.parse, bentocache's Redis driver and cacheable's Redis store. cachegraph runs twice:
 // with its bus (the fleet set-up: entries are fetched with one MGET and judged in the process,
-// which the bus keeps informed) and with the store alone (every read is the checking Lua script).
-// Then, on the same
+// which the bus keeps informed) and with the store alone (one MGET of the entries, the sequence
+// and the watermark proves them valid; only the entries it cannot prove go to the checking Lua
+// script). Then, on the same
 // Redis: the latency of invalidate(tag) against the number of dependents, and the first read
 // after an invalidation against a raw GET of a missing key.
 //
