@@ -32,7 +32,10 @@ afterEach(async () => {
 describe.each(STORES)('lock: true (%s)', (_name, shared) => {
   const pair = () => {
     const store = shared()
-    const make = () => createCache({ store: store(), l1: false })
+    // Generous store time limits and no breaker: on a busy machine a slow lease call must not
+    // count as an unreachable store (which lets a waiter compute on its own, by design).
+    const make = () =>
+      createCache({ store: store(), l1: false, storeTimeout: '10s', breaker: false })
     const caches = [make(), make()] as const
     open.push(...caches)
     return caches
