@@ -1,32 +1,30 @@
 import type { TestProject } from 'vitest/node'
 
+import { randomUUID } from 'node:crypto'
+
 import { Redis } from 'ioredis'
 
 import { answers, startRedis } from './helpers/redis-server.js'
+import { unlinkMatching } from './helpers/unlink-prefix.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string
+    /** This run's id: every `uniquePrefix()` of the run starts `cgtest:<run>:`. */
+    testRun: string
   }
 }
 
 /**
- * Deletes what the tests left in a Redis that is not theirs: every key of a `uniquePrefix()`
- * (`cgtest:<uuid>:…` entries and `{cgtest:<uuid>}:…` state), found with SCAN so a large
- * database is never blocked. Other keys are left alone.
+ * Deletes what this run's tests left in a Redis that is not theirs: every key of a
+ * `uniquePrefix()` of the run (`cgtest:<run>:<uuid>:…` entries and `{cgtest:<run>:<uuid>}:…`
+ * state). Keys of another run going on at the same time on the same server are left alone.
  */
-async function removeTestKeys(url: string): Promise<void> {
+async function removeTestKeys(url: string, run: string): Promise<void> {
   const client = new Redis(url, { maxRetriesPerRequest: 1 })
   client.on('error', () => {}) // a cleanup that cannot connect leaves the keys; the run's result stands
   try {
-    for (const pattern of ['cgtest:*', '{cgtest:*']) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        if (keys.length > 0) await client.unlink(...keys)
-        cursor = next
-      } while (cursor !== '0')
-    }
+    await unlinkMatching(client, [`cgtest:${run}:*`, `{cgtest:${run}:*`])
   } catch {
     // Same as above: leftovers are harmless, each run uses fresh prefixes.
   } finally {
@@ -40,10 +38,12 @@ async function removeTestKeys(url: string): Promise<void> {
  * keys of those prefixes are deleted when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const run = randomUUID().slice(0, 8)
+  project.provide('testRun', run)
   const candidate = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   if (await answers(candidate)) {
     project.provide('redisUrl', candidate)
-    return () => removeTestKeys(candidate)
+    return () => removeTestKeys(candidate, run)
   }
   const own = await startRedis()
   project.provide('redisUrl', own.url)

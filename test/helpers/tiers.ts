@@ -5,9 +5,10 @@ import { afterAll, inject } from 'vitest'
 
 import { type Cache, type CacheOptions, memoryStore, type Store } from '../../src/index.js'
 import type { RedisBus } from '../../src/redis/bus.js'
-import { allKeyPatterns, slotKeys } from '../../src/redis/keys.js'
+import { slotKeys } from '../../src/redis/keys.js'
 import { redisBus } from '../../src/redis/bus.js'
 import { type RedisStore, redisStore } from '../../src/redis/store.js'
+import { unlinkPrefix } from './unlink-prefix.js'
 
 let client: Redis | undefined
 /** One connection per test file, to the run's Redis (see test/global-setup.ts). */
@@ -20,8 +21,11 @@ afterAll(async () => {
   client = undefined
 })
 
-/** A fresh key prefix: every cache of a test gets its own sequence and tag space. */
-export const uniquePrefix = (): string => `cgtest:${randomUUID()}`
+/**
+ * A fresh key prefix: every cache of a test gets its own sequence and tag space. It starts with
+ * the run's id, so the run deletes its own keys when it ends (`global-setup.ts`).
+ */
+export const uniquePrefix = (): string => `cgtest:${inject('testRun')}:${randomUUID()}`
 
 let pending = 0
 /** Counts the store calls in flight, for {@link quiesce}. */
@@ -101,14 +105,7 @@ export async function losePrefix(store: Store): Promise<void> {
   let redis = store as Store & { inner?: Store }
   while (redis.inner !== undefined) redis = redis.inner
   const { client, prefix } = redis as unknown as RedisStore
-  for (const pattern of allKeyPatterns(prefix)) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-      if (keys.length > 0) await client.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  }
+  await unlinkPrefix(client, prefix)
 }
 
 /** The Redis store under any wrappers (`faultyStore` exposes `inner`). */
