@@ -73,6 +73,15 @@ describe.skipIf(!hasChromium)(
       const response = await page.goto(`${url}/api/cache/ui`)
       expect(response?.status()).toBe(200)
       await page.locator('#connection.ok').waitFor()
+      // Every listed key has its details: a test's invalidation then cannot race a row's
+      // `GET /keys/:key` into a 404 (shown as "gone", and logged by the browser as an error).
+      const ages = page.locator('#keys tr td:nth-child(4)')
+      await ages.first().waitFor()
+      await expect
+        .poll(async () => (await ages.allTextContents()).filter((age) => age === '…').length, {
+          timeout: 10_000,
+        })
+        .toBe(0)
       return { page, errors, fleet }
     }
 
