@@ -183,12 +183,10 @@ export class SharedTier {
       if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
         const unsure = this.#undecided(fast)
-        if (unsure.length === 0) {
-          // The read is this call's own: it takes its `unsure` in place, no copy per read.
-          const decided = fast as StoreProvenRead
-          decided.unsure = unsure
-          result = decided
-        } else result = await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
+        result =
+          unsure.length === 0
+            ? { ...fast, unsure }
+            : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
       }
     } else if (store.readProven !== undefined) {
       const readProven = store.readProven.bind(store)
