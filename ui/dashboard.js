@@ -270,7 +270,7 @@
         const page = await api('GET', `/keys?${query}`)
         cursor = page.cursor
         found += page.keys.length
-        await Promise.all(page.keys.map(addKeyRow))
+        page.keys.forEach(addKeyRow)
       } while (found < 50 && cursor !== 0 && Date.now() - started < 3000)
       $('more-keys').hidden = cursor === 0
       const rows = $('keys').children.length
@@ -283,12 +283,17 @@
     }
   }
 
-  async function addKeyRow({ key, namespace, ttl }) {
+  /**
+   * A row from the listing alone: `GET /keys` brings each key's tags, size and creation time, so
+   * a key invalidated after the listing cannot turn a per-row fetch into a 404.
+   */
+  function addKeyRow({ key, namespace, ttl, tags, size, created_at: createdAt }) {
     const row = el('tr')
     row.dataset.key = key
-    const tags = el('td', undefined, 'tags')
-    const age = el('td', '…')
-    const size = el('td', '…')
+    const tagCell = el('td', undefined, 'tags')
+    for (const tag of tags) tagCell.append(tagLink(tag))
+    if (tags.length === 0) tagCell.append(el('span', 'none', 'muted'))
+    const age = createdAt === null ? '–' : duration(Date.now() - Date.parse(createdAt))
     const remove = el('button', 'Delete', 'danger')
     remove.type = 'button'
     remove.addEventListener('click', async () => {
@@ -311,25 +316,13 @@
     row.append(
       el('td', key, 'key'),
       el('td', namespace, 'muted'),
-      tags,
-      age,
-      size,
+      tagCell,
+      el('td', age),
+      el('td', bytes(size)),
       el('td', `${ttl} s`),
       actions,
     )
     $('keys').append(row)
-    try {
-      const info = await api(
-        'GET',
-        `/keys/${encodeURIComponent(key)}?namespace=${encodeURIComponent(namespace)}`,
-      )
-      for (const tag of info.tags) tags.append(tagLink(tag))
-      if (info.tags.length === 0) tags.append(el('span', 'none', 'muted'))
-      age.textContent = duration(Date.now() - Date.parse(info.created_at))
-      size.textContent = bytes(info.size)
-    } catch {
-      age.textContent = size.textContent = 'gone'
-    }
   }
 
   $('keys-form').addEventListener('submit', (event) => {

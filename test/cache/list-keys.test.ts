@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 
-import { type Cache, type CacheOptions, createCache } from '../../src/index.js'
+import { type Cache, type CacheOptions, createCache, type ListedKey } from '../../src/index.js'
 import { redisStore } from '../../src/redis/store.js'
+import { fakeClock } from '../../src/testing/fake-clock.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 const open: Cache[] = []
@@ -100,5 +101,70 @@ describe('keys() and clear({ pattern }) past maxTags', () => {
       cursor = page.cursor
     } while (cursor !== '0')
     expect(found.size).toBe(items.length)
+  })
+})
+
+/** The one listed entry of `key` (the test Redis holds other files' keys too). */
+async function listed(cache: Cache, key: string): Promise<ListedKey> {
+  let cursor = '0'
+  do {
+    const page = await cache.keys({ pattern: key, cursor, count: 1_000 })
+    const found = page.keys.find((listedKey) => listedKey.key === key)
+    if (found !== undefined) return found
+    cursor = page.cursor
+  } while (cursor !== '0')
+  throw new Error(`${key} is not listed`)
+}
+
+const VALUE = { id: 7, name: 'Lamp', notes: 'x'.repeat(300) }
+
+describe('keys() gives what inspect() gives of each key', () => {
+  it('on Redis: the tags callers set, the stored size and the creation time', async () => {
+    const prefix = uniquePrefix()
+    const clock = fakeClock()
+    const writer = process(prefix, { clock })
+    const written = clock.now()
+    clock.advance(5_000)
+    await writer.set('user:7', VALUE, { tags: ['user:7', 'users'] })
+    clock.advance(5_000)
+    const reader = process(prefix, { l1: false, clock })
+    const stored = await reader.inspect('user:7')
+    expect(stored?.tier).toBe('l2')
+    // The entry carries implicit tags: the listing leaves them out.
+    expect(stored?.tags.some((tag) => tag.startsWith('@'))).toBe(true)
+
+    // The writer holds it in L1 too; its listing reads the store all the same.
+    for (const cache of [writer, reader]) {
+      const entry = await listed(cache, 'user:7')
+      expect(entry).toMatchObject({ key: 'user:7', namespace: 'app' })
+      expect([...entry.tags].sort()).toEqual(['user:7', 'users'])
+      expect(entry.size).toBe(stored?.size)
+      expect(entry.size).toBeGreaterThan(JSON.stringify(VALUE).length)
+      expect(entry.createdAt).toBe(stored?.createdAt)
+      expect(entry.createdAt).toBe(written + 5_000)
+    }
+    // A child's key, and a key without tags of its own.
+    await writer.namespace('users').set('42', 'u')
+    expect(await listed(writer, '42')).toMatchObject({ namespace: 'app:users', tags: [] })
+  })
+
+  it('on L1 alone: the tags callers set, the L1 size estimate and the creation time', async () => {
+    const clock = fakeClock()
+    const cache = createCache({ namespace: 'app', ttl: '1h', clock })
+    open.push(cache)
+    const written = clock.now()
+    await cache.set('user:7', VALUE, { tags: ['user:7', 'users'] })
+    await cache.namespace('users').set('42', 'u')
+    clock.advance(5_000)
+    const held = await cache.inspect('user:7')
+    expect(held?.tags.some((tag) => tag.startsWith('@'))).toBe(true)
+
+    const entry = await listed(cache, 'user:7')
+    expect([...entry.tags].sort()).toEqual(['user:7', 'users'])
+    expect(entry.size).toBe(held?.size)
+    expect(entry.size).toBeGreaterThan(300)
+    expect(entry.createdAt).toBe(held?.createdAt)
+    expect(entry.createdAt).toBe(written)
+    expect(await listed(cache, '42')).toMatchObject({ namespace: 'app:users', tags: [] })
   })
 })

@@ -1,9 +1,12 @@
 import { compileGlob } from '../../util/glob.js'
 import type { StoredRecord, TagSeq } from '../../stores/store.js'
 import { type Engine } from '../engine.js'
-import { keyTag, type Namespace } from '../model/namespace.js'
+import { IMPLICIT, keyTag, type Namespace } from '../model/namespace.js'
 import { Validity } from '../model/tag-registry.js'
+import { decodeEntry } from '../tiers/entry-codec.js'
+import type { L1Entry } from '../tiers/l1.js'
 import type { SharedTier } from '../tiers/shared.js'
+import { estimateSize } from '../tiers/size.js'
 import { invalidate } from './invalidate.js'
 
 /** One key as `cache.keys()` lists it. */
@@ -14,6 +17,23 @@ export interface ListedKey {
   namespace: string
   /** Milliseconds of lifetime left (grace included). */
   ttl: number
+  /**
+   * The tags it was written with. Implicit tags (`@key:`, `@ns:`) are left out: they are
+   * bookkeeping, which callers can neither set nor invalidate.
+   */
+  tags: string[]
+  /**
+   * Its size as `cache.inspect()` gives it: on a store that lists keys, the length of the stored
+   * payload (the serialized value and a short header; bytes for ASCII text); without a store, the
+   * L1's estimate in bytes. Undefined where it is not known without another read (a store that
+   * cannot list keys, whose entries are listed from L1), or the payload cannot be read back.
+   */
+  size?: number
+  /**
+   * When it was written, in milliseconds since the epoch. Undefined only for a stored payload
+   * that cannot be read back.
+   */
+  createdAt?: number
 }
 
 /** Options of `cache.keys()` and `cache.clear({ pattern })`. */
@@ -48,7 +68,7 @@ export async function listKeys(
     return split !== -1 && pattern.test(key.slice(split + 2))
   }
   const store = engine.store
-  let page: { full: { key: string; ttl: number }[]; cursor: string }
+  let page: { full: Listed[]; cursor: string }
   if (store?.scan !== undefined) {
     const scan = store.scan.bind(store)
     // Namespace paths are letters, digits, '_', '-', '.' (no glob characters to escape).
@@ -59,20 +79,28 @@ export async function listKeys(
     const listed = scanned.keys.map(({ key, ttlMs }) => ({ key, ttl: ttlMs })).filter(matching)
     page = { full: await liveOnly(engine, listed), cursor: scanned.cursor }
   } else {
-    page = scanL1(engine, ns, Number(cursor) || 0, count)
-    page.full = page.full.filter(matching)
+    page = scanL1(engine, ns, Number(cursor) || 0, count, matching)
   }
-  const keys: ListedKey[] = page.full.map(({ key: fullKey, ttl }) => {
+  const keys: ListedKey[] = page.full.map(({ key: fullKey, ...details }) => {
     const split = fullKey.indexOf('::')
-    return { key: fullKey.slice(split + 2), namespace: fullKey.slice(0, split), ttl }
+    return { key: fullKey.slice(split + 2), namespace: fullKey.slice(0, split), ...details }
   })
   return { keys, cursor: page.cursor }
 }
+
+/** A listed entry under its full key (`<namespace>::<key>`). */
+type Listed = Omit<ListedKey, 'key' | 'namespace'> & { key: string }
+
+/** Implicit tags are the engine's own: a listing shows the tags callers gave. */
+const userTags = (tags: readonly string[]): string[] =>
+  tags.filter((tag) => !tag.startsWith(IMPLICIT))
 
 /**
  * The listed keys whose entries are still valid. A scan sees keys, not tags: a deleted, cleared or
  * invalidated entry stays in the store until its ttl, so each page is read back (one store read
  * per page; this is an admin path, not a hot one, so it has the scan's time limit, not a read's).
+ * That read also gives each key's tags, size and age: callers (the dashboard) need not inspect
+ * each key, one more request per key, which a key invalidated in between answered with a 404.
  *
  * The records of that read decide — complete for the page's tags as of the read — not this
  * process's tag registry: the registry is bounded (`maxTags`), and once it forgot records it
@@ -81,19 +109,36 @@ export async function listKeys(
  * went on reading, and `keys()` left them out. Nor are the records learned: a page of a thousand
  * keys would evict the records this process serves with.
  */
-async function liveOnly(
-  engine: Engine,
-  listed: { key: string; ttl: number }[],
-): Promise<{ key: string; ttl: number }[]> {
-  if (listed.length === 0) return listed
+async function liveOnly(engine: Engine, listed: { key: string; ttl: number }[]): Promise<Listed[]> {
+  if (listed.length === 0) return []
   const store = engine.store as NonNullable<Engine['store']>
   const read = await (engine.shared as SharedTier).call('scan', () =>
     store.read(listed.map(({ key }) => key)),
   )
-  return listed.filter((_, i) => {
+  const live: Listed[] = []
+  listed.forEach(({ key, ttl }, i) => {
     const record = read.entries[i]
-    return record !== undefined && validAsRead(record, read.tagSeqs)
+    if (record === undefined || !validAsRead(record, read.tagSeqs)) return
+    live.push({ key, ttl, tags: userTags(record.tags), ...storedDetails(engine, record) })
   })
+  return live
+}
+
+/**
+ * Size and creation time of a stored record, as `cache.inspect()` reads them (its header only,
+ * the value is not deserialized). A payload that cannot be read back is listed without them, as
+ * it was listed before: readers treat it as a miss and rewrite it.
+ */
+function storedDetails(
+  engine: Engine,
+  record: StoredRecord,
+): { size?: number; createdAt?: number } {
+  try {
+    const { size, createdAt } = decodeEntry(engine.options.serializer, record, false)
+    return { size, createdAt }
+  } catch {
+    return {}
+  }
 }
 
 /** Whether no hard record of the read is above the start of one of the entry's tags. */
@@ -129,12 +174,19 @@ export async function clearMatching(
 }
 
 /**
- * A page of live L1 entries under `ns` (its own keys, then children's), as full keys. The cursor
- * is the L1 order of the last entry looked at, not a position: entries deleted or evicted
- * between pages would shift positions and make the next page skip keys.
+ * A page of live L1 entries under `ns` (its own keys, then children's) that are `matching`, as
+ * full keys with their details. The cursor is the L1 order of the last entry looked at, not a
+ * position: entries deleted or evicted between pages would shift positions and make the next
+ * page skip keys.
  */
-function scanL1(engine: Engine, ns: Namespace, after: number, count: number) {
-  const full: { key: string; ttl: number }[] = []
+function scanL1(
+  engine: Engine,
+  ns: Namespace,
+  after: number,
+  count: number,
+  matching: (listed: { key: string }) => boolean,
+) {
+  const full: Listed[] = []
   const now = engine.clock.now()
   let looked = 0
   let last = after
@@ -150,9 +202,29 @@ function scanL1(engine: Engine, ns: Namespace, after: number, count: number) {
     // Root keys are stored as given; children's as `\0<path>\0<key>`.
     const fullKey =
       l1Key.charCodeAt(0) === 0 ? l1Key.slice(1).replace('\0', '::') : `${rootOf(ns)}::${l1Key}`
-    if (fullKey.startsWith(`${ns.path}:`)) full.push({ key: fullKey, ttl: entry.staleUntil - now })
+    // Matched before its details are taken: sizing an entry walks its value.
+    if (fullKey.startsWith(`${ns.path}:`) && matching({ key: fullKey })) {
+      const { tags, createdAt } = entry
+      full.push({
+        key: fullKey,
+        ttl: entry.staleUntil - now,
+        tags: userTags(tags),
+        size: l1Size(engine, entry),
+        createdAt,
+      })
+    }
   }
   return { full, cursor: '0' }
+}
+
+/**
+ * An L1 entry's size as `cache.inspect()` gives it: the size it was kept with (computed only when
+ * `l1.maxBytes` or `maxEntryBytes` need one), else the L1 estimate without a store. With a store
+ * that size is the stored payload's, which a listing from L1 does not read (one read per key).
+ */
+function l1Size(engine: Engine, entry: L1Entry): number | undefined {
+  if (entry.size !== 0) return entry.size
+  return engine.shared === undefined ? estimateSize(entry.value) : undefined
 }
 
 /** The root namespace path: L1 keys of the root carry no prefix. */

@@ -11,16 +11,24 @@ const MAX_COUNT = 1_000
 const seconds = (ms: number): number => Math.ceil(ms / 1000)
 
 /**
- * `GET /keys?pattern=&cursor=&count=` → `{ keys: [{ key, ttl, namespace }], cursor }`: one page of
- * the keys of the cache and its children (`SCAN` on Redis, never `KEYS`). A page may hold fewer
- * keys than `count`, even none, before the cursor comes back as `0`.
+ * `GET /keys?pattern=&cursor=&count=` → `{ keys: [{ key, ttl, namespace, tags, size, created_at }],
+ * cursor }`: one page of the keys of the cache and its children (`SCAN` on Redis, never `KEYS`).
+ * A page may hold fewer keys than `count`, even none, before the cursor comes back as `0`. Each
+ * key carries what the dashboard shows of it, read with the page: no `GET /keys/:key` per row.
  */
 export async function listKeysRoute({ cache, query }: RouteContext): Promise<Response> {
   const pattern = optionalText(query, 'pattern')
   const count = clampedInt(query, 'count', DEFAULT_COUNT, 1, MAX_COUNT)
   const page = await cache.keys({ cursor: cursorParam(query), count, pattern })
   return json(200, {
-    keys: page.keys.map(({ key, ttl, namespace }) => ({ key, ttl: seconds(ttl), namespace })),
+    keys: page.keys.map(({ key, ttl, namespace, tags, size, createdAt }) => ({
+      key,
+      ttl: seconds(ttl),
+      namespace,
+      tags,
+      size: size ?? null,
+      created_at: createdAt === undefined ? null : new Date(createdAt).toISOString(),
+    })),
     cursor: cursorJson(page.cursor),
   })
 }

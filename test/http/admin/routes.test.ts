@@ -5,7 +5,14 @@ import type { Cache } from '../../../src/index.js'
 import { ADMIN_TIERS, jsonOf, makeCache, parseMetrics, request } from './admin-fixtures.js'
 
 interface KeysPage {
-  keys: { key: string; ttl: number; namespace: string }[]
+  keys: {
+    key: string
+    ttl: number
+    namespace: string
+    tags: string[]
+    size: number | null
+    created_at: string | null
+  }[]
   cursor: number | string
 }
 
@@ -39,11 +46,34 @@ describe.each(ADMIN_TIERS)('admin routes (%s)', (_name, tiers) => {
     await cache.set('post:1', 'p')
     await cache.namespace('users').set('42', 'u')
 
-    expect(await listAll(cache)).toContainEqual({ key: 'user:1', ttl: 42, namespace: 'app' })
+    expect(await listAll(cache)).toContainEqual(
+      expect.objectContaining({ key: 'user:1', ttl: 42, namespace: 'app' }),
+    )
     expect(await allKeys(cache)).toEqual(['app::post:1', 'app::user:1', 'app:users::42'])
     expect(await allKeys(cache, '&pattern=user:*')).toEqual(['app::user:1'])
     // A child's admin API lists only the child.
     expect(await allKeys(cache.namespace('users'))).toEqual(['app:users::42'])
+  })
+
+  it('GET /keys gives each key the tags, size and created_at that GET /keys/:key gives', async () => {
+    const cache = makeCache(tiers())
+    await cache.set('user:1', { id: 1, name: 'x'.repeat(200) }, { tags: ['user:1', 'users'] })
+    await cache.namespace('users').set('42', 'u')
+    const handler = admin(cache)
+
+    const listed = await listAll(cache)
+    const user = listed.find(({ key }) => key === 'user:1')
+    const info = await jsonOf(await handler(request('GET', '/api/cache/keys/user%3A1')))
+    // Implicit tags (`@key:`, `@ns:`) are not listed, as GET /keys/:key leaves them out.
+    expect(user?.tags.sort()).toEqual(['user:1', 'users'])
+    expect(user?.size).toBeGreaterThan(200)
+    expect(user?.size).toBe(info.size)
+    expect(user?.created_at).toBe(info.created_at)
+    expect(Date.parse(user?.created_at ?? '')).toBe((await cache.inspect('user:1'))?.createdAt)
+    expect(listed.find(({ key }) => key === '42')).toMatchObject({
+      namespace: 'app:users',
+      tags: [],
+    })
   })
 
   it('GET /keys/:key inspects an entry, percent-decoding the key once', async () => {
