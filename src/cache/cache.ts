@@ -12,7 +12,7 @@ import type { Engine } from './engine.js'
 import { IMPLICIT, keyTag, l1KeyOf, type Namespace } from './model/namespace.js'
 import { checkNamespace } from './options.js'
 import type { ReadThrough } from './ops/read-through.js'
-import { hasLive, readMany, recordHit } from './ops/read.js'
+import { hasLive, readMany, readOne, recordHit } from './ops/read.js'
 import { channels, getOrSetStarted, getStarted, traced } from './tracing.js'
 import { INTERNAL, type InternalApi, MISS } from './internal.js'
 import { clearMatching } from './ops/keys.js'
@@ -87,11 +87,16 @@ export class Cache extends CacheInfo {
     return hit === undefined ? undefined : (hit.value as T)
   }
 
-  async #getSlow<T>(key: string): Promise<T | undefined> {
-    checkKey(key)
+  // Not `async`: the read's own promise is handed back, with no async frame around it.
+  #getSlow<T>(key: string): Promise<T | undefined> {
+    try {
+      checkKey(key)
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
     const engine = this.#engine
-    if (!engine.enabled) return undefined
-    return (await readMany(engine, this.#ns, [key]))[0] as T | undefined
+    if (!engine.enabled) return Promise.resolve(undefined)
+    return readOne(engine, this.#ns, key) as Promise<T | undefined>
   }
 
   /**

@@ -102,7 +102,10 @@ export function parseSnapshot(
 
 /** The part of a merged read that answers `count` keys from `from` (records and state shared). */
 export function sliceRead(result: StoreReadResult, from: number, count: number): StoreReadResult {
-  return { ...result, entries: result.entries.slice(from, from + count) }
+  // A literal of the fields in their order, not a spread: every read result keeps one shape, so
+  // the hot path's property loads stay monomorphic.
+  const entries = result.entries.slice(from, from + count)
+  return { entries, tagSeqs: result.tagSeqs, seq: result.seq, epoch: result.epoch }
 }
 
 /**
@@ -228,7 +231,8 @@ function proven(record: StoredRecord, key: string, seq: number, floor: number, w
 export function sliceProven(result: StoreProvenRead, from: number, count: number): StoreProvenRead {
   const unsure: number[] = []
   for (const i of result.unsure) if (i >= from && i < from + count) unsure.push(i - from)
-  return { ...result, entries: result.entries.slice(from, from + count), unsure }
+  const entries = result.entries.slice(from, from + count)
+  return { entries, tagSeqs: result.tagSeqs, seq: result.seq, epoch: result.epoch, unsure }
 }
 
 /**

@@ -1,7 +1,8 @@
-import { currentFrame, mergeInto } from '../model/frame.js'
+import { currentFrame, type LoadFrame, mergeInto } from '../model/frame.js'
 import { type Engine } from '../engine.js'
 import { l1KeyOf, type Namespace } from '../model/namespace.js'
 import type { L1Entry } from '../tiers/l1.js'
+import type { SharedEntry } from '../tiers/shared.js'
 import { ANY_VERSION, countHit, countMiss, judge, localHit, Served } from '../tiers/lookup.js'
 
 /** Counts an L1 hit, reports it, and records its dependencies in the enclosing load. */
@@ -38,6 +39,23 @@ export async function readMany(
   return values
 }
 
+/**
+ * `get`: {@link readMany} of one key, with no arrays and one async step on the way — the path of
+ * every shared-tier hit of `get`.
+ */
+export async function readOne(engine: Engine, ns: Namespace, key: string): Promise<unknown> {
+  const entry = localHit(engine, l1KeyOf(ns, key), engine.clock.now(), ANY_VERSION, false)
+  if (entry !== undefined) {
+    recordHit(engine, ns, key, entry)
+    return engine.handOut(entry.value)
+  }
+  const shared = engine.shared
+  const fullKey = ns.prefix + key
+  const read = shared === undefined ? undefined : await shared.read([fullKey])
+  const found = read?.entries[0]
+  return takeShared(engine, ns, key, fullKey, found, engine.clock.now(), currentFrame())
+}
+
 /** `has`: a live value in L1 or the shared tier (no hit counted, no dependency recorded). */
 export async function hasLive(engine: Engine, ns: Namespace, key: string): Promise<boolean> {
   const now = engine.clock.now()
@@ -60,15 +78,38 @@ async function readSharedValues(
   const fullKeys = keys.map((key) => ns.prefix + key)
   const read = engine.shared === undefined ? undefined : await engine.shared.read(fullKeys)
   const now = engine.clock.now()
-  const parent = record ? currentFrame() : undefined
-  return fullKeys.map((fullKey, i) => {
-    const entry = read?.entries[i]
-    const live = entry !== undefined && judge(entry, now, ANY_VERSION, false, 0) === Served.Hit
-    if (!record) return live ? entry.value : undefined
-    if (!live) return void countMiss(engine, fullKey, engine.shared !== undefined)
-    countHit(engine, ns.prefix, keys[i] as string, 'l2', false)
-    engine.fillL1(l1KeyOf(ns, keys[i] as string), entry, now)
-    mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
-    return entry.value
-  })
+  if (!record) {
+    return fullKeys.map((_, i) => {
+      const entry = read?.entries[i]
+      return entry !== undefined && judge(entry, now, ANY_VERSION, false, 0) === Served.Hit
+        ? entry.value
+        : undefined
+    })
+  }
+  const parent = currentFrame()
+  return fullKeys.map((fullKey, i) =>
+    takeShared(engine, ns, keys[i] as string, fullKey, read?.entries[i], now, parent),
+  )
+}
+
+/**
+ * The value a shared-tier read found for `key` when it is a hit — counted, kept in L1 and
+ * recorded as a dependency of the enclosing load (`parent`) — or `undefined`, counted as a miss.
+ */
+function takeShared(
+  engine: Engine,
+  ns: Namespace,
+  key: string,
+  fullKey: string,
+  entry: SharedEntry | undefined,
+  now: number,
+  parent: LoadFrame | undefined,
+): unknown {
+  if (entry === undefined || judge(entry, now, ANY_VERSION, false, 0) !== Served.Hit) {
+    return void countMiss(engine, fullKey, engine.shared !== undefined)
+  }
+  countHit(engine, ns.prefix, key, 'l2', false)
+  engine.fillL1(l1KeyOf(ns, key), entry, now)
+  mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
+  return entry.value
 }

@@ -100,12 +100,14 @@ export class SharedTier {
 
   /**
    * Decodes and judges one part's entries now, with the records this part brought, and appends
-   * them to `entries`. A part read in another epoch than the parts before it starts over: the
+   * them to `entries`. `unsure`: when given, the indexes of the only entries that need those
+   * records (the others are proven, see {@link judgeProven}). A part read in another epoch than the parts before it starts over: the
    * store lost what those were read with, so their entries are dropped.
    */
   #judgePart(
     keys: readonly string[],
     result: StoreReadResult,
+    unsure: readonly number[] | undefined,
     entries: (SharedEntry | undefined)[],
     before?: SharedRead,
   ): SharedRead {
@@ -113,7 +115,6 @@ export class SharedTier {
     const registry = this.#deps.registry
     // With `unsure` (ascending), the entries but those need no records from the store: proven
     // by it (no bus), or decided by this process's own records (unchecked, with a bus).
-    const unsure = (result as Partial<StoreProvenRead>).unsure
     let next = 0
     for (let i = 0; i < keys.length; i++) {
       const record = result.entries[i]
@@ -172,6 +173,7 @@ export class SharedTier {
     const store = this.store
     const sync = this.#deps.sync()
     let result: StoreReadResult | undefined
+    let unsure: readonly number[] | undefined
     if (sync?.trusted === true && store.readUnchecked !== undefined) {
       const readUnchecked = store.readUnchecked.bind(store)
       let fast: StoreReadResult | undefined
@@ -182,11 +184,10 @@ export class SharedTier {
       }
       if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
-        const unsure = this.#undecided(fast)
+        const undecided = this.#undecided(fast)
+        unsure = undecided
         result =
-          unsure.length === 0
-            ? { ...fast, unsure }
-            : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
+          undecided.length === 0 ? fast : await this.#fetchUnsure(keys, fast, undecided, timeoutMs)
       }
     } else if (store.readProven !== undefined) {
       const readProven = store.readProven.bind(store)
@@ -199,12 +200,17 @@ export class SharedTier {
       if (proven !== undefined) {
         this.#deps.sequence.observe(proven.seq, proven.epoch)
         if (proven.unsure.length > 0) this.#refuseKnown(proven)
-        result =
+        const complete =
           proven.unsure.length === 0 ? proven : await this.#fetchUnproven(keys, proven, timeoutMs)
+        result = complete
+        unsure = complete?.unsure
       }
     }
-    result ??= await this.#fetchChecked(keys, timeoutMs)
-    return result === undefined ? undefined : this.#judgePart(keys, result, entries, before)
+    if (result === undefined) {
+      result = await this.#fetchChecked(keys, timeoutMs)
+      unsure = undefined
+    }
+    return result === undefined ? undefined : this.#judgePart(keys, result, unsure, entries, before)
   }
 
   /**
@@ -286,20 +292,23 @@ export class SharedTier {
     return unsure
   }
 
-  /** Fetches checked the unchecked entries at `unsure`; keeps the others. */
+  /**
+   * Fetches checked the unchecked entries at `unsure` into `fast` (whose entries are this
+   * caller's own: the store's tick batch slices a merged read per caller); keeps the others.
+   */
   async #fetchUnsure(
     keys: readonly string[],
     fast: StoreReadResult,
     unsure: number[],
     timeoutMs?: number,
-  ): Promise<StoreProvenRead | undefined> {
+  ): Promise<StoreReadResult> {
     const checked = await this.#fetchChecked(
       unsure.map((i) => keys[i] as string),
       timeoutMs,
     )
     // Unreachable now: what cannot be vouched for is a miss.
     unsure.forEach((i, n) => (fast.entries[i] = checked?.entries[n]))
-    if (checked === undefined) return { ...fast, unsure }
+    if (checked === undefined) return fast
     const tagSeqs = { ...fast.tagSeqs }
     for (const tag in checked.tagSeqs) {
       const seqs = checked.tagSeqs[tag] as TagSeq
@@ -309,7 +318,7 @@ export class SharedTier {
           ? seqs
           : { hard: Math.max(known.hard, seqs.hard), soft: Math.max(known.soft, seqs.soft) }
     }
-    return { ...fast, tagSeqs, unsure }
+    return { entries: fast.entries, tagSeqs, seq: fast.seq, epoch: fast.epoch }
   }
 
   /** A failed store read: counted and reported, and thrown only when strict; else a miss. */
