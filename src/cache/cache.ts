@@ -134,8 +134,10 @@ export class Cache extends CacheInfo {
    * use `delete`.
    */
   async set<T>(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
-    const [stored] = await this.setMany([{ ...options, key, value }])
-    return stored as boolean
+    // The options named, not spread: spreading the caller's object is a slow generic copy.
+    const { tags, ttl, asOf } = options
+    const stored = await this.setMany([{ key, value, tags, ttl, asOf }])
+    return stored[0] as boolean
   }
 
   /** Stores several entries; one shared-tier round trip. */

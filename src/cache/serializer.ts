@@ -33,23 +33,9 @@ type TypedArrayName = keyof typeof TYPED_ARRAYS
  */
 export const richJson: Serializer = {
   serialize(value) {
-    let special = false
-    const text = JSON.stringify(
-      value,
-      function (this: Record<string, unknown>, key, encoded: unknown) {
-        const raw = this[key]
-        const tagged = encodeSpecial(raw, encoded)
-        if (tagged !== NOT_SPECIAL) special = true
-        return tagged === NOT_SPECIAL ? encoded : tagged
-      },
-    ) as string | undefined
-    if (text === undefined) {
-      throw new CacheError(
-        'E_SERIALIZE',
-        `cachegraph: cannot serialize a value of type ${typeof value}`,
-      )
-    }
-    return (special ? 't' : 'j') + text
+    // The common value holds nothing special: one native `JSON.stringify` with no replacer, which
+    // V8 runs on its fast path (a replacer function costs a call per key, ~4× the time for 1 KB).
+    return isPlainJson(value, 0) ? `j${JSON.stringify(value)}` : taggedJson(value)
   },
   deserialize(text) {
     const body = text.slice(1)
@@ -64,6 +50,67 @@ export const richJson: Serializer = {
     // sentinel and is put back in place afterwards.
     return sawUndefined ? restoreUndefined(value) : value
   },
+}
+
+/** Nesting past which a value is left to {@link taggedJson} (which also reports cycles). */
+const PLAIN_DEPTH = 64
+
+/**
+ * Whether `JSON.stringify(value)` alone writes what {@link taggedJson} would: strings, booleans,
+ * finite numbers, null, arrays and plain objects (prototype `Object.prototype` or null) of
+ * those, with no `toJSON` and no key named like the marker. Anything else — `undefined`, a
+ * `Date`, `Map`, class instance, `NaN` — is the tagged path's to decide.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value)
+    case 'object': {
+      if (value === null) return true
+      if (depth >= PLAIN_DEPTH) return false
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false
+        for (let i = 0; i < value.length; i++) {
+          if (!isPlainJson(value[i], depth + 1)) return false
+        }
+        return true
+      }
+      const proto: unknown = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      const record = value as Record<string, unknown>
+      if (typeof record.toJSON === 'function') return false
+      for (const key in record) {
+        if (key === MARK || !isPlainJson(record[key], depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+/** {@link richJson}'s full encoding: special values tagged by a replacer. */
+export function taggedJson(value: unknown): string {
+  let special = false
+  const text = JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key, encoded: unknown) {
+      const raw = this[key]
+      const tagged = encodeSpecial(raw, encoded)
+      if (tagged !== NOT_SPECIAL) special = true
+      return tagged === NOT_SPECIAL ? encoded : tagged
+    },
+  ) as string | undefined
+  if (text === undefined) {
+    throw new CacheError(
+      'E_SERIALIZE',
+      `cachegraph: cannot serialize a value of type ${typeof value}`,
+    )
+  }
+  return (special ? 't' : 'j') + text
 }
 
 const NOT_SPECIAL = Symbol('not special')

@@ -1,4 +1,5 @@
 import { MAX_PART_BYTES, MAX_PART_ITEMS } from '../stores/batch-limits.js'
+import { pipelined } from '../util/tick-batch.js'
 
 /** One call of the steps script (scripts.ts `STEPS`): its arguments and its size. */
 export interface StepCall {
@@ -22,6 +23,9 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
+/** Calls in one tick from which they go out as two runs (each then carries at least 16 steps). */
+export const PIPELINE_STEPS_FROM = 32
+
 /**
  * Merges the writes and invalidations sent in one tick into one run of the steps script, in the
  * order they were sent. A busy writer's consecutive steps then share one round trip, one move of
@@ -29,6 +33,11 @@ interface Waiter {
  * step no longer carries a message to every process of the fleet. Calls merge up to the limits of
  * one part (`batch-limits.ts`); past them the batch goes out as several runs, in order (each its
  * own range of steps and its own message). A failed run fails every call in it.
+ *
+ * From {@link PIPELINE_STEPS_FROM} calls in a tick, they go out as two runs of half each: the
+ * writer prepares and settles one run's calls while Redis executes the other. With one run per
+ * tick, writer and server take turns (the writer sat idle a quarter of its time with 64 sets in
+ * flight); two runs took about 1.5 times the sets per second, for one more message per tick.
  */
 export class StepBatch {
   readonly #run: (args: string[]) => Promise<unknown>
@@ -53,6 +62,7 @@ export class StepBatch {
   #flush(): void {
     const waiters = this.#pending ?? []
     this.#pending = undefined
+    const most = pipelined(waiters.length, Infinity, PIPELINE_STEPS_FROM)
     let group: Waiter[] = []
     let items = 0
     let bytes = 0
@@ -60,7 +70,9 @@ export class StepBatch {
       const { call } = waiter
       if (
         group.length > 0 &&
-        (items + call.items > MAX_PART_ITEMS || bytes + call.bytes > MAX_PART_BYTES)
+        (group.length >= most ||
+          items + call.items > MAX_PART_ITEMS ||
+          bytes + call.bytes > MAX_PART_BYTES)
       ) {
         this.#send(group)
         group = []

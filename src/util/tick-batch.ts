@@ -20,6 +20,15 @@ interface Waiter<R> {
 /** Keys in one tick from which it is sent as two calls (below, one command is cheaper). */
 export const PIPELINE_FROM = 16
 
+/**
+ * The most a call may carry when `total` things asked in one tick go out: half of them from
+ * `from` on, so two calls are in flight and the process works on one answer while the server
+ * works on the other (see {@link TickBatch}); never more than `max`.
+ */
+export function pipelined(total: number, max: number, from = PIPELINE_FROM): number {
+  return total >= from ? Math.min(max, Math.ceil(total / 2)) : max
+}
+
 export class TickBatch<R> {
   readonly #run: (keys: string[]) => Promise<R>
   readonly #split: (result: R, from: number, count: number) => R
@@ -56,8 +65,7 @@ export class TickBatch<R> {
     this.#pending = undefined
     let total = 0
     for (const waiter of waiters) total += waiter.keys.length
-    const most =
-      total >= PIPELINE_FROM ? Math.min(this.#maxKeys, Math.ceil(total / 2)) : this.#maxKeys
+    const most = pipelined(total, this.#maxKeys)
     let group: Waiter<R>[] = []
     let count = 0
     for (const waiter of waiters) {

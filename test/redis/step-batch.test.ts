@@ -7,7 +7,7 @@ import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache } from '../../src/index.js'
 import { redisBus } from '../../src/redis/bus.js'
 import { slotKeys } from '../../src/redis/keys.js'
-import { StepBatch } from '../../src/redis/step-batch.js'
+import { PIPELINE_STEPS_FROM, StepBatch } from '../../src/redis/step-batch.js'
 import { type RedisStore, redisStore } from '../../src/redis/store.js'
 import { MAX_PART_ITEMS } from '../../src/stores/batch-limits.js'
 import { gatedBus } from '../helpers/gated-bus.js'
@@ -197,6 +197,30 @@ describe('StepBatch', () => {
     const many = { args: ['i', '0'], items: MAX_PART_ITEMS, bytes: 0 }
     await Promise.all([batch.send(many), batch.send(call('d'))])
     expect(runs.length).toBe(2)
+  })
+
+  it('sends a tick of PIPELINE_STEPS_FROM calls or more as two runs of half each, in order', async () => {
+    const runs: string[][] = []
+    const batch = new StepBatch(async (args) => {
+      runs.push(args)
+      return ['epoch', ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
+    })
+    const call = (tag: string) => ({ args: ['i', '1', tag], items: 1, bytes: tag.length })
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
+    const tagsOf = (run: string[]) => run.filter((_, i) => i % 3 === 2)
+
+    await Promise.all(tags(PIPELINE_STEPS_FROM - 1).map((tag) => batch.send(call(tag))))
+    expect(runs.map(tagsOf)).toEqual([tags(PIPELINE_STEPS_FROM - 1)])
+
+    runs.length = 0
+    const n = PIPELINE_STEPS_FROM * 2 + 1
+    const answers = await Promise.all(tags(n).map((tag) => batch.send(call(tag))))
+    const half = Math.ceil(n / 2)
+    expect(runs.map(tagsOf)).toEqual([tags(n).slice(0, half), tags(n).slice(half)])
+    // Each call answered from its own run, by its place in that run.
+    expect(answers.map(({ reply }) => (reply as string[])[0])).toEqual(
+      tags(n).map((_, i) => String(i < half ? i : i - half)),
+    )
   })
 
   it('parses messages of one step, of many, and heartbeats, and refuses malformed ones', () => {
