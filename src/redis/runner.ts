@@ -32,12 +32,16 @@ export async function runScript(
   keys: readonly string[],
   args: readonly string[],
 ): Promise<unknown> {
-  const rest = [String(keys.length), ...keys].concat(args)
+  // Built once with the SHA in front; a retry swaps in the source (each run copies no more).
+  const command: string[] = [script.sha, String(keys.length)]
+  for (const key of keys) command.push(key)
+  for (const arg of args) command.push(arg)
   try {
-    return await client.call('evalsha', [script.sha, ...rest])
+    return await client.call('evalsha', command)
   } catch (error) {
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-    return client.call('eval', [script.source, ...rest])
+    command[0] = script.source
+    return client.call('eval', command)
   }
 }
 

@@ -181,8 +181,10 @@ export class RedisStore implements Store {
     options: StoreWriteOptions = {},
   ): Promise<StoreWriteResult> {
     const asOf = options.asOf === undefined ? '' : String(options.asOf)
-    const results = await inTurn(parts(entries, entrySize), (part) => this.#write(part, asOf))
-    return mergeWrites(results)
+    const split = parts(entries, entrySize)
+    // One part (every `set`): its answer as is, with no loop around it.
+    if (split.length === 1) return this.#write(entries, asOf)
+    return mergeWrites(await inTurn(split, (part) => this.#write(part, asOf)))
   }
 
   async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
