@@ -58,9 +58,13 @@ export async function commit(
   writes: readonly PendingWrite[],
   now: number,
 ): Promise<boolean[]> {
+  // Each write's key tag, made once (the store, the records and L1 all take it).
+  const keyTags: string[] = []
   for (const w of writes) {
-    checkName(keyTag(w.fullKey), 'key')
+    const own = keyTag(w.fullKey)
+    checkName(own, 'key')
     for (const tag of w.tags) checkName(tag, 'tag')
+    keyTags.push(own)
   }
   const valid = (w: PendingWrite, start: number) =>
     engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
@@ -77,10 +81,10 @@ export async function commit(
   const fromStore: boolean[] = []
   const metas = writes.map((w) => engine.meta(w, now))
   const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
-  // Loops, not `flatMap` (slow on V8): this runs for every `set`.
-  const superseding = keyTagsWhere(writes, (i) => supersedes[i] === true)
   const shared = engine.shared
   if (shared === undefined) {
+    // Loops, not `flatMap` (slow on V8): this runs for every `set`.
+    const superseding = keyTagsWhere(keyTags, (i) => supersedes[i] === true)
     if (superseding.length > 0) {
       const seq = engine.sequence.nextLocal()
       engine.registry.apply(superseding, seq, false)
@@ -101,7 +105,7 @@ export async function commit(
         tags: w.tags,
         start: w.start,
         tagStarts: w.tagStarts,
-        keyTag: keyTag(w.fullKey),
+        keyTag: keyTags[i] as string,
         ttlMs: Math.max(1, Math.ceil(meta.staleUntil - now)),
       }
     })
@@ -124,7 +128,7 @@ export async function commit(
       if (result === undefined) break
       engine.sequence.observe(result.seq, result.epoch)
       const at = sentIndexes.slice(sent, sent + part.length)
-      const fresh = applyResult(engine, writes, at, result, stored, starts)
+      const fresh = applyResult(engine, writes, keyTags, at, result, stored, starts)
       for (const i of at) fromStore[i] = true
       firstStart ??= fresh
       sent += part.length
@@ -136,7 +140,7 @@ export async function commit(
     if (firstStart !== undefined) {
       const wasSent: boolean[] = []
       for (const i of sentIndexes) wasSent[i] = true
-      const rest = keyTagsWhere(writes, (i) => supersedes[i] === true && wasSent[i] !== true)
+      const rest = keyTagsWhere(keyTags, (i) => supersedes[i] === true && wasSent[i] !== true)
       if (rest.length > 0) engine.applyOwn(rest, firstStart, false)
     }
   }
@@ -154,7 +158,9 @@ export async function commit(
     if (!vouched) return void (stored[i] = false)
     engine.counters.sets++
     if (engine.events.has('set')) engine.events.emit('set', { key: w.fullKey, tags: w.tags })
-    if (checked) putL1(engine, w, start, metas[i] as EntryMeta, sizes[i] as number, now)
+    if (checked) {
+      putL1(engine, w, keyTags[i] as string, start, metas[i] as EntryMeta, sizes[i] as number, now)
+    }
   })
   return stored
 }
@@ -167,6 +173,7 @@ export async function commit(
 function applyResult(
   engine: Engine,
   writes: readonly PendingWrite[],
+  keyTags: readonly string[],
   at: readonly number[],
   result: StoreWriteResult,
   stored: boolean[],
@@ -179,7 +186,7 @@ function applyResult(
     starts[i] = result.starts[n]
     const w = writes[i] as PendingWrite
     if (w.start === undefined) {
-      superseding.push(keyTag(w.fullKey))
+      superseding.push(keyTags[i] as string)
       fresh ??= result.starts[n]
     }
   })
@@ -190,6 +197,7 @@ function applyResult(
 function putL1(
   engine: Engine,
   w: PendingWrite,
+  own: string,
   start: number,
   meta: EntryMeta,
   size: number,
@@ -199,12 +207,16 @@ function putL1(
   if (l1 === undefined) return
   const value =
     engine.options.l1 !== false && engine.options.l1.clone ? structuredClone(w.value) : w.value
+  // Fields named, not `...meta`: a spread is a generic copy on every `set`.
   const entry: L1Entry = {
     value,
-    tags: l1Tags(w),
+    tags: l1Tags(w, own),
     start,
     tagStarts: w.tagStarts ?? undefined,
-    ...meta,
+    createdAt: meta.createdAt,
+    expiresAt: meta.expiresAt,
+    staleUntil: meta.staleUntil,
+    version: meta.version,
     checkedAt: engine.registry.generation,
     validity: Validity.Valid,
     size,
@@ -219,10 +231,9 @@ function putL1(
  * so each entry pays for one small string node instead of a copy of its key (or a tree of three
  * pieces, as `keyTag` leaves it). Root namespaces only: there the L1 key is the caller's key.
  */
-function l1Tags(w: PendingWrite): readonly string[] {
+function l1Tags(w: PendingWrite, own: string): readonly string[] {
   const { tags, fullKey, l1Key } = w
   if (fullKey.length <= l1Key.length || !fullKey.endsWith(l1Key)) return tags
-  const own = keyTag(fullKey)
   const at = tags.indexOf(own)
   if (at < 0) return tags
   const copy = tags.slice()
@@ -269,11 +280,9 @@ function fitsBytes(engine: Engine, w: PendingWrite, bytes: number): boolean {
   return false
 }
 
-/** The key tags of the writes whose index `pick` accepts, in order. */
-function keyTagsWhere(writes: readonly PendingWrite[], pick: (i: number) => boolean): string[] {
-  const tags: string[] = []
-  for (let i = 0; i < writes.length; i++) {
-    if (pick(i)) tags.push(keyTag((writes[i] as PendingWrite).fullKey))
-  }
-  return tags
+/** The key tags whose index `pick` accepts, in order. */
+function keyTagsWhere(keyTags: readonly string[], pick: (i: number) => boolean): string[] {
+  const picked: string[] = []
+  for (let i = 0; i < keyTags.length; i++) if (pick(i)) picked.push(keyTags[i] as string)
+  return picked
 }
