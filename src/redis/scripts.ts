@@ -70,15 +70,17 @@ end
 -- gap. One message per script, whatever the number of steps it took: the lines last, epoch,
 -- kinds, origin and the JSON list of each step's tags, where kinds has one letter per step ('h'
 -- hard, 's' soft) and the steps are last - #kinds + 1 .. last; a heartbeat is kinds 'b', no step
--- and no tags. origin: the member id of the process that sent the call.
+-- and no tags. origin: the member id of the process that sent the call. Returns how many
+-- subscribers the message reached.
 local function announce(last, epoch, kinds, body, origin)
   local message = last .. '\\n' .. epoch .. '\\n' .. kinds .. '\\n' .. origin .. '\\n' .. body
-  redis.call('PUBLISH', S .. 'bus', message)
+  local listeners = redis.call('PUBLISH', S .. 'bus', message)
   if kinds ~= 'b' then
     local t = redis.call('TIME')
     local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ${LOG_WINDOW_MS}
     redis.call('XADD', S .. 'log', 'MINID', '~', fmt(oldest), '*', 'm', message)
   end
+  return listeners
 end
 local function hmget(key, fields)
   local out = {}
@@ -166,14 +168,15 @@ local function record(key, records)
   redis.call('HSET', key, unpack(args))
 end
 -- Ends a script that may have taken steps: writes their records, moves the sequence and both
--- markers to the last one, and announces them all in one message and one log entry.
+-- markers to the last one, and announces them all in one message and one log entry. Returns how
+-- many subscribers that message reached (-1: no step, no message).
 local function finish(epoch, origin)
-  if #kinds == 0 then return end
+  if #kinds == 0 then return -1 end
   watermark()
   redis.call('SET', S .. 'seq', cur)
   record(S .. 'h', recorded.h)
   record(S .. 's', recorded.s)
-  announce(cur, epoch, table.concat(kinds), '[' .. table.concat(bodies, ',') .. ']', origin)
+  return announce(cur, epoch, table.concat(kinds), '[' .. table.concat(bodies, ',') .. ']', origin)
 end
 -- The start of an entry string (its first line).
 local function startOf(entry)
@@ -326,13 +329,14 @@ return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
  * ]
  * Each call sees what the calls before it did, as if they had been sent one by one; the steps they
  * take are consecutive, and go out as one bus message and one log entry (`finish`). Returns
- * `[epoch, reply1, reply2, ...]`: an invalidation's `[seq]`, a write's or check's
+ * `[epoch, listeners, reply1, reply2, ...]` (listeners: how many subscribers the run's message
+ * reached, -1 when it took no step): an invalidation's `[seq]`, a write's or check's
  * `[seq, n, ok1..okn, start1..startn]` (ok: stored, or for a check allowed), `seq` being the
  * sequence right after that call.
  */
 export const STEPS = `${PRELUDE}
 local _, epoch, floor = state()
-local reply = { epoch }
+local reply = { epoch, -1 }
 local a = 3
 while a <= #ARGV do
   local op = ARGV[a]
@@ -371,7 +375,7 @@ while a <= #ARGV do
     a = base + n * width
   end
 end
-finish(epoch, ARGV[2])
+reply[2] = finish(epoch, ARGV[2])
 return reply
 `
 

@@ -26,6 +26,9 @@ interface Waiter {
 /** Calls in one tick from which they go out as two runs (each then carries at least 16 steps). */
 export const PIPELINE_STEPS_FROM = 32
 
+/** Subscribers of the bus channel up to which a tick may go out as two runs (two messages). */
+export const PIPELINE_LISTENERS = 4
+
 /**
  * Merges the writes and invalidations sent in one tick into one run of the steps script, in the
  * order they were sent. A busy writer's consecutive steps then share one round trip, one move of
@@ -34,14 +37,19 @@ export const PIPELINE_STEPS_FROM = 32
  * one part (`batch-limits.ts`); past them the batch goes out as several runs, in order (each its
  * own range of steps and its own message). A failed run fails every call in it.
  *
- * From {@link PIPELINE_STEPS_FROM} calls in a tick, they go out as two runs of half each: the
- * writer prepares and settles one run's calls while Redis executes the other. With one run per
- * tick, writer and server take turns (the writer sat idle a quarter of its time with 64 sets in
- * flight); two runs took about 1.5 times the sets per second, for one more message per tick.
+ * From {@link PIPELINE_STEPS_FROM} calls in a tick, they go out as two runs of half each when
+ * the last run's message reached at most {@link PIPELINE_LISTENERS} subscribers: the writer
+ * prepares and settles one run's calls while Redis executes the other. With one run per tick,
+ * writer and server take turns (the writer sat idle a quarter of its time with 64 sets in
+ * flight); two runs took about 1.5 times the sets per second. But the second run is a second
+ * message to every subscriber: with 8 processes listening it gained nothing, with 32 it cost
+ * a third of the fleet's sets per second. So a fleet that listens gets one run per tick.
  */
 export class StepBatch {
   readonly #run: (args: string[]) => Promise<unknown>
   #pending: Waiter[] | undefined
+  /** Subscribers the last run's message reached (the script's answer); unknown before one. */
+  #listeners = Infinity
 
   /** @param run runs the steps script with the merged calls' arguments (after prefix and origin). */
   constructor(run: (args: string[]) => Promise<unknown>) {
@@ -62,7 +70,10 @@ export class StepBatch {
   #flush(): void {
     const waiters = this.#pending ?? []
     this.#pending = undefined
-    const most = pipelined(waiters.length, Infinity, PIPELINE_STEPS_FROM)
+    const most =
+      this.#listeners <= PIPELINE_LISTENERS
+        ? pipelined(waiters.length, Infinity, PIPELINE_STEPS_FROM)
+        : Infinity
     let group: Waiter[] = []
     let items = 0
     let bytes = 0
@@ -91,7 +102,9 @@ export class StepBatch {
     for (const { call } of group) for (const arg of call.args) args.push(arg)
     this.#run(args).then(
       (result) => {
-        const [epoch, ...replies] = result as [string, ...unknown[]]
+        const [epoch, listeners, ...replies] = result as [string, number, ...unknown[]]
+        // -1: the run took no step and sent no message.
+        if (listeners >= 0) this.#listeners = listeners
         group.forEach((waiter, i) => waiter.resolve({ epoch: String(epoch), reply: replies[i] }))
       },
       (error: unknown) => {

@@ -7,7 +7,7 @@ import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache } from '../../src/index.js'
 import { redisBus } from '../../src/redis/bus.js'
 import { slotKeys } from '../../src/redis/keys.js'
-import { PIPELINE_STEPS_FROM, StepBatch } from '../../src/redis/step-batch.js'
+import { PIPELINE_LISTENERS, PIPELINE_STEPS_FROM, StepBatch } from '../../src/redis/step-batch.js'
 import { type RedisStore, redisStore } from '../../src/redis/store.js'
 import { MAX_PART_ITEMS } from '../../src/stores/batch-limits.js'
 import { gatedBus } from '../helpers/gated-bus.js'
@@ -181,7 +181,7 @@ describe('StepBatch', () => {
     const batch = new StepBatch(async (args) => {
       runs.push(args)
       if (args.includes('fail')) throw new Error('store down')
-      return ['epoch', ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
+      return ['epoch', 1, ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
     })
     const call = (tag: string) => ({ args: ['i', '1', tag], items: 1, bytes: tag.length })
     const answers = await Promise.all([batch.send(call('a')), batch.send(call('b'))])
@@ -199,28 +199,65 @@ describe('StepBatch', () => {
     expect(runs.length).toBe(2)
   })
 
-  it('sends a tick of PIPELINE_STEPS_FROM calls or more as two runs of half each, in order', async () => {
+  it('sends a tick of PIPELINE_STEPS_FROM calls or more as two runs of half each while few listen', async () => {
     const runs: string[][] = []
+    let listeners = 1
     const batch = new StepBatch(async (args) => {
       runs.push(args)
-      return ['epoch', ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
+      return ['epoch', listeners, ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
     })
     const call = (tag: string) => ({ args: ['i', '1', tag], items: 1, bytes: tag.length })
     const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`)
     const tagsOf = (run: string[]) => run.filter((_, i) => i % 3 === 2)
+    const n = PIPELINE_STEPS_FROM * 2 + 1
+    const half = Math.ceil(n / 2)
 
+    // Before any run answered, the listeners are unknown: one run.
+    await Promise.all(tags(n).map((tag) => batch.send(call(tag))))
+    expect(runs.map(tagsOf)).toEqual([tags(n)])
+
+    runs.length = 0
     await Promise.all(tags(PIPELINE_STEPS_FROM - 1).map((tag) => batch.send(call(tag))))
     expect(runs.map(tagsOf)).toEqual([tags(PIPELINE_STEPS_FROM - 1)])
 
     runs.length = 0
-    const n = PIPELINE_STEPS_FROM * 2 + 1
     const answers = await Promise.all(tags(n).map((tag) => batch.send(call(tag))))
-    const half = Math.ceil(n / 2)
     expect(runs.map(tagsOf)).toEqual([tags(n).slice(0, half), tags(n).slice(half)])
     // Each call answered from its own run, by its place in that run.
     expect(answers.map(({ reply }) => (reply as string[])[0])).toEqual(
       tags(n).map((_, i) => String(i < half ? i : i - half)),
     )
+
+    // A fleet that listens: every extra run is a message to each member, so one run per tick.
+    listeners = PIPELINE_LISTENERS + 1
+    await batch.send(call('x'))
+    runs.length = 0
+    await Promise.all(tags(n).map((tag) => batch.send(call(tag))))
+    expect(runs.map(tagsOf)).toEqual([tags(n)])
+  })
+
+  it('on Redis, splits a busy tick in two runs while few subscribers listen, and not once more do', async () => {
+    const prefix = uniquePrefix()
+    const store = redisStore({ url: inject('redisUrl'), prefix }) as RedisStore
+    open.push(createCache({ store }))
+    const seen = await tapChannel(prefix)
+    const tap = subscribers[subscribers.length - 1] as Redis
+    // A round trip on the tap's own connection: every message published before has arrived.
+    const settled = async () => {
+      await tap.ping()
+      return seen.length
+    }
+    const tick = (n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => store.invalidate([`t${i}`])))
+
+    await store.invalidate(['first']) // its answer: one subscriber
+    await tick(64)
+    expect(await settled()).toBe(1 + 2)
+
+    for (let i = 0; i < PIPELINE_LISTENERS; i++) await tapChannel(prefix)
+    await store.invalidate(['again']) // its answer: PIPELINE_LISTENERS + 1 subscribers
+    await tick(64)
+    expect(await settled()).toBe(3 + 1 + 1)
   })
 
   it('parses messages of one step, of many, and heartbeats, and refuses malformed ones', () => {
