@@ -128,17 +128,21 @@ export class Engine implements LookupHost, FleetHost {
     return { createdAt: now, expiresAt, staleUntil, version: write.version }
   }
 
-  /** Puts a shared-tier entry into L1 with its original `start`. */
+  /**
+   * Puts a shared-tier entry into L1 with its original `start`. With `l1.clone`, L1 keeps a copy:
+   * the decoded value itself goes to the caller, whose changes must not reach later hits.
+   */
   fillL1(l1Key: string, entry: DecodedEntry, now: number): void {
     const l1 = this.l1
     if (l1 === undefined) return
     const validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
     if (validity === Validity.Invalid) return
     const { value, tags, start, tagStarts, createdAt, expiresAt, staleUntil, version } = entry
+    const failure = value instanceof CachedFailure
     l1.set(
       l1Key,
       {
-        value,
+        value: this.clone && !failure ? structuredClone(value) : value,
         tags,
         start,
         tagStarts,
@@ -149,7 +153,7 @@ export class Engine implements LookupHost, FleetHost {
         checkedAt: this.registry.generation,
         validity,
         size: this.sizeOf(value),
-        failure: value instanceof CachedFailure,
+        failure,
       },
       now,
     )

@@ -265,6 +265,23 @@ describe('values', () => {
     expect(await cloning.get('v')).toEqual({ list: [1] })
   })
 
+  it('with l1.clone, a value read from the shared tier is handed out as a copy of what L1 keeps', async () => {
+    const store = memoryStore()
+    const writer = createCache({ store })
+    const reader = createCache({ store, l1: { clone: true } })
+    for (const key of ['get', 'many', 'getOrSet']) await writer.set(key, { list: [1] })
+    // Each first read is a shared-tier hit that fills the reader's L1; mutating what it handed
+    // out must not reach the L1 copy the next read is served from.
+    const fromGet = await reader.get<{ list: number[] }>('get')
+    const [fromMany] = await reader.getMany<{ list: number[] }>(['many'])
+    const fromLoad = await reader.getOrSet<{ list: number[] }>('getOrSet', () => ({ list: [9] }))
+    for (const value of [fromGet, fromMany, fromLoad]) value!.list.push(2)
+    expect(await reader.get('get')).toEqual({ list: [1] })
+    expect(await reader.get('many')).toEqual({ list: [1] })
+    expect(await reader.get('getOrSet')).toEqual({ list: [1] })
+    expect(reader.stats().l2.hits).toBe(3)
+  })
+
   it('rich values round-trip through the shared tier', async () => {
     const store = memoryStore()
     const a = createCache({ store })
