@@ -71,8 +71,14 @@ export class RedisClusterStore implements Store {
   /** Who sends this store's steps (as {@link RedisStore.origin}). */
   origin = processOrigin()
   /** Checks and invalidations sent in the same tick: one script run in the `{prefix}` slot. */
-  readonly #steps = new StepBatch((args) =>
-    runScript(this.client, SCRIPTS.steps, [this.#slotKey], [this.prefix, this.origin, ...args]),
+  readonly #steps = new StepBatch((args, mayRetry) =>
+    runScript(
+      this.client,
+      SCRIPTS.steps,
+      [this.#slotKey],
+      [this.prefix, this.origin, ...args],
+      mayRetry,
+    ),
   )
 
   constructor(client: Cluster, prefix: string, ownsClient: boolean) {

@@ -25,12 +25,18 @@ export const script = (source: string): Script => ({
  * script yet (a new or restarted server). `keys` route the call on a cluster. The arguments go
  * to the client as one array, never spread into a call (a spread of ~120,000 arguments overflows
  * the stack); callers keep each call within `batch-limits.ts`.
+ *
+ * `mayRetry`, asked when the server did not know the script: false leaves the `NOSCRIPT` error
+ * to the caller instead of sending the call again. A caller with several ordered calls in flight
+ * says no for all but its last (step-batch.ts): a later one may have run already, should another
+ * client have loaded the script in between, and a retry would then run after it.
  */
 export async function runScript(
   client: Redis | Cluster,
   script: Script,
   keys: readonly string[],
   args: readonly string[],
+  mayRetry?: () => boolean,
 ): Promise<unknown> {
   // Built once with the SHA in front; a retry swaps in the source (each run copies no more).
   const command: string[] = [script.sha, String(keys.length)]
@@ -40,6 +46,7 @@ export async function runScript(
     return await client.call('evalsha', command)
   } catch (error) {
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+    if (mayRetry?.() === false) throw error
     command[0] = script.source
     return client.call('eval', command)
   }

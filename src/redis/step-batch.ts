@@ -46,13 +46,21 @@ export const PIPELINE_LISTENERS = 4
  * a third of the fleet's sets per second. So a fleet that listens gets one run per tick.
  */
 export class StepBatch {
-  readonly #run: (args: string[]) => Promise<unknown>
+  readonly #run: (args: string[], mayRetry: () => boolean) => Promise<unknown>
   #pending: Waiter[] | undefined
+  /** Runs sent so far: a run is the last sent while this is still its own number. */
+  #sent = 0
   /** Subscribers the last run's message reached (the script's answer); unknown before one. */
   #listeners = Infinity
 
-  /** @param run runs the steps script with the merged calls' arguments (after prefix and origin). */
-  constructor(run: (args: string[]) => Promise<unknown>) {
+  /**
+   * @param run runs the steps script with the merged calls' arguments (after prefix and origin).
+   *   `mayRetry` says whether a run the server could not start (`NOSCRIPT`) may be sent again:
+   *   only while no run was sent after it. Else it fails, with its calls: a later run may have
+   *   run already, and steps must never be taken out of the order they were sent in (a `set`
+   *   then not stored, an invalidation replayed after what followed it: never the reverse).
+   */
+  constructor(run: (args: string[], mayRetry: () => boolean) => Promise<unknown>) {
     this.#run = run
   }
 
@@ -100,7 +108,8 @@ export class StepBatch {
   #send(group: readonly Waiter[]): void {
     const args: string[] = []
     for (const { call } of group) for (const arg of call.args) args.push(arg)
-    this.#run(args).then(
+    const number = ++this.#sent
+    this.#run(args, () => this.#sent === number).then(
       (result) => {
         const [epoch, listeners, ...replies] = result as [string, number, ...unknown[]]
         // -1: the run took no step and sent no message.

@@ -212,7 +212,9 @@ export class RedisStore implements Store {
    * Writes and invalidations sent in the same tick: one script run, one range of steps, one bus
    * message (`step-batch.ts`).
    */
-  readonly #steps = new StepBatch((args) => this.#run(SCRIPTS.steps, [this.origin, ...args]))
+  readonly #steps = new StepBatch((args, mayRetry) =>
+    this.#run(SCRIPTS.steps, [this.origin, ...args], mayRetry),
+  )
 
   /**
    * One step of the sequence per part of at most `batch-limits.ts` tags, in turn; resolves with
@@ -255,10 +257,14 @@ export class RedisStore implements Store {
     if (this.#ownsClient) await this.client.quit().catch(() => this.client.disconnect())
   }
 
-  /** One script call, one round trip. */
-  #run(source: (typeof SCRIPTS)[keyof typeof SCRIPTS], args: readonly string[]): Promise<unknown> {
+  /** One script call, one round trip (`mayRetry`: see `runScript`). */
+  #run(
+    source: (typeof SCRIPTS)[keyof typeof SCRIPTS],
+    args: readonly string[],
+    mayRetry?: () => boolean,
+  ): Promise<unknown> {
     this.#checkPolicy()
-    return runScript(this.client, source, [], [this.prefix, ...args])
+    return runScript(this.client, source, [], [this.prefix, ...args], mayRetry)
   }
 
   /** The eviction policy is checked on first use. */

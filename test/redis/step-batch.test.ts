@@ -11,6 +11,7 @@ import { PIPELINE_LISTENERS, PIPELINE_STEPS_FROM, StepBatch } from '../../src/re
 import { type RedisStore, redisStore } from '../../src/redis/store.js'
 import { MAX_PART_ITEMS } from '../../src/stores/batch-limits.js'
 import { gatedBus } from '../helpers/gated-bus.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 /**
@@ -258,6 +259,52 @@ describe('StepBatch', () => {
     await store.invalidate(['again']) // its answer: PIPELINE_LISTENERS + 1 subscribers
     await tick(64)
     expect(await settled()).toBe(3 + 1 + 1)
+  })
+
+  it('lets a run the server could not start be sent again only while no run was sent after it', async () => {
+    const asked: (() => boolean)[] = []
+    const batch = new StepBatch(async (args, mayRetry) => {
+      asked.push(mayRetry)
+      return ['epoch', 1, ...args.filter((arg) => arg === 'i').map((_, i) => [String(i)])]
+    })
+    const call = (tag: string) => ({ args: ['i', '1', tag], items: 1, bytes: tag.length })
+    await batch.send(call('alone'))
+    expect(asked[0]?.()).toBe(true)
+    // Two runs in one tick (one listener): the first may not be sent again, the last may.
+    await Promise.all(
+      Array.from({ length: PIPELINE_STEPS_FROM }, (_, i) => batch.send(call(`t${i}`))),
+    )
+    expect(asked.slice(1).map((mayRetry) => mayRetry())).toEqual([false, true])
+  })
+
+  it('on Redis, after the server lost its scripts, fails the earlier of two runs in flight and runs the later once', async () => {
+    const server = await startRedis()
+    try {
+      const prefix = uniquePrefix()
+      const store = redisStore({ url: server.url, prefix }) as RedisStore
+      open.push(createCache({ store }))
+      const tap = new Redis(server.url)
+      subscribers.push(tap)
+      await tap.subscribe(slotKeys(prefix).bus)
+      await store.invalidate(['first']) // its answer: one subscriber, so busy ticks go as two runs
+      const admin = new Redis(server.url)
+      await admin.script('FLUSH')
+      const tags = Array.from({ length: PIPELINE_STEPS_FROM }, (_, i) => `t${i}`)
+      const results = await Promise.allSettled(tags.map((tag) => store.invalidate([tag])))
+      const half = PIPELINE_STEPS_FROM / 2
+      // The first run failed with NOSCRIPT and was not sent again: the second had been sent after
+      // it. The second, the last in flight, was sent again with its source and took its steps.
+      expect(results.map((result) => result.status)).toEqual(
+        tags.map((_, i) => (i < half ? 'rejected' : 'fulfilled')),
+      )
+      expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/NOSCRIPT/)
+      const records = await admin.hgetall(slotKeys(prefix).hard)
+      expect(tags.filter((tag) => records[tag] !== undefined)).toEqual(tags.slice(half))
+      admin.disconnect()
+    } finally {
+      await Promise.all(open.splice(0).map((cache) => cache.close()))
+      await server.kill()
+    }
   })
 
   it('parses messages of one step, of many, and heartbeats, and refuses malformed ones', () => {
