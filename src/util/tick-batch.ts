@@ -5,18 +5,6 @@ interface Waiter<R> {
   reject: (error: unknown) => void
 }
 
-/**
- * Merges the keyed calls made in one tick into one call: their keys are concatenated, the answer
- * is split back per caller. Under concurrency this turns many small round trips into one command
- * (one write, one reply to parse); a lone call waits only for the end of the current tick
- * (`process.nextTick`, after the promise jobs that may add more keys).
- *
- * A tick of at least {@link PIPELINE_FROM} keys goes out as two calls of half each, not one: the
- * process decodes the first answer while the server still works on the second. With a single
- * call, callers that all resolve in one tick and all ask again in the next make process and
- * server take turns, each idle while the other works (a quarter of the process's time, measured
- * with 64 reads in flight); two halves keep both busy for the price of one more command.
- */
 /** Keys in one tick from which it is sent as two calls (below, one command is cheaper). */
 export const PIPELINE_FROM = 16
 
@@ -29,6 +17,18 @@ export function pipelined(total: number, max: number, from = PIPELINE_FROM): num
   return total >= from ? Math.min(max, Math.ceil(total / 2)) : max
 }
 
+/**
+ * Merges the keyed calls made in one tick into one call: their keys are concatenated, the answer
+ * is split back per caller. Under concurrency this turns many small round trips into one command
+ * (one write, one reply to parse); a lone call waits only for the end of the current tick
+ * (`process.nextTick`, after the promise jobs that may add more keys).
+ *
+ * A tick of at least {@link PIPELINE_FROM} keys goes out as two calls of half each, not one: the
+ * process decodes the first answer while the server still works on the second. With a single
+ * call, callers that all resolve in one tick and all ask again in the next make process and
+ * server take turns, each idle while the other works (a quarter of the process's time, measured
+ * with 64 reads in flight); two halves keep both busy for the price of one more command.
+ */
 export class TickBatch<R> {
   readonly #run: (keys: string[]) => Promise<R>
   readonly #split: (result: R, from: number, count: number) => R
