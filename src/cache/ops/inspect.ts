@@ -1,6 +1,7 @@
 import type { EntryInfo } from '../../types/options.js'
 import type { Engine } from '../engine.js'
 import { Validity } from '../model/tag-registry.js'
+import type { L1Entry } from '../tiers/l1.js'
 import { estimateSize } from '../tiers/size.js'
 
 const STATUS = {
@@ -28,7 +29,7 @@ export async function describeEntry(
       expiresAt: local.expiresAt,
       start: local.start,
       status,
-      size: local.size || (await sizeOf(engine, fullKey, local.value)),
+      size: localSize(engine, local) ?? (await storedSize(engine, fullKey)),
     }
   }
   if (engine.shared === undefined) return undefined
@@ -50,17 +51,18 @@ export async function describeEntry(
 }
 
 /**
- * The size of an L1 entry that was kept without one (sizes are computed only for `l1.maxBytes`
- * and `maxEntryBytes`): what the shared tier stores for it, read once; else, for an entry that
- * lives only in this process, the L1 estimate.
+ * An L1 entry's size when it is known without a read: the size it was kept with (computed only
+ * for `l1.maxBytes` and `maxEntryBytes`), else, for an entry that lives only in this process, the
+ * L1 estimate. Undefined when the shared tier holds it: its size is the stored payload's.
  */
-async function sizeOf(
-  engine: Engine,
-  fullKey: string,
-  value: unknown,
-): Promise<number | undefined> {
-  if (engine.shared === undefined) return estimateSize(value)
-  const read = await engine.shared.read([fullKey])
+export function localSize(engine: Engine, entry: L1Entry): number | undefined {
+  if (entry.size !== 0) return entry.size
+  return engine.shared === undefined ? estimateSize(entry.value) : undefined
+}
+
+/** The size of what the shared tier stores under `fullKey`, read once. */
+async function storedSize(engine: Engine, fullKey: string): Promise<number | undefined> {
+  const read = await engine.shared?.read([fullKey])
   return read?.entries[0]?.size
 }
 

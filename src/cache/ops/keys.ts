@@ -4,9 +4,8 @@ import { type Engine } from '../engine.js'
 import { IMPLICIT, keyTag, type Namespace } from '../model/namespace.js'
 import { Validity } from '../model/tag-registry.js'
 import { decodeEntry } from '../tiers/entry-codec.js'
-import type { L1Entry } from '../tiers/l1.js'
 import type { SharedTier } from '../tiers/shared.js'
-import { estimateSize } from '../tiers/size.js'
+import { localSize } from './inspect.js'
 import { invalidate } from './invalidate.js'
 
 /** One key as `cache.keys()` lists it. */
@@ -209,22 +208,12 @@ function scanL1(
         key: fullKey,
         ttl: entry.staleUntil - now,
         tags: userTags(tags),
-        size: l1Size(engine, entry),
+        size: localSize(engine, entry),
         createdAt,
       })
     }
   }
   return { full, cursor: '0' }
-}
-
-/**
- * An L1 entry's size as `cache.inspect()` gives it: the size it was kept with (computed only when
- * `l1.maxBytes` or `maxEntryBytes` need one), else the L1 estimate without a store. With a store
- * that size is the stored payload's, which a listing from L1 does not read (one read per key).
- */
-function l1Size(engine: Engine, entry: L1Entry): number | undefined {
-  if (entry.size !== 0) return entry.size
-  return engine.shared === undefined ? estimateSize(entry.value) : undefined
 }
 
 /** The root namespace path: L1 keys of the root carry no prefix. */

@@ -13,6 +13,13 @@ export function recordHit(engine: Engine, ns: Namespace, key: string, entry: L1E
     mergeInto(parent, entry.tags, entry.start, entry.tagStarts, entry.expiresAt)
 }
 
+/** The L1 entry of `key` when it is a hit for `get`, counted and recorded; else undefined. */
+function l1Hit(engine: Engine, ns: Namespace, key: string, now: number): L1Entry | undefined {
+  const entry = localHit(engine, l1KeyOf(ns, key), now, ANY_VERSION, false)
+  if (entry !== undefined) recordHit(engine, ns, key, entry)
+  return entry
+}
+
 /**
  * `get` / `getMany`: values of `keys` in order (`undefined` where missing) from L1, then one
  * shared-tier read for all L1 misses, whose values fill L1 with their original `start`. A cached
@@ -27,9 +34,8 @@ export async function readMany(
   const misses: number[] = []
   const now = engine.clock.now()
   keys.forEach((key, i) => {
-    const entry = localHit(engine, l1KeyOf(ns, key), now, ANY_VERSION, false)
+    const entry = l1Hit(engine, ns, key, now)
     if (entry === undefined) return void misses.push(i)
-    recordHit(engine, ns, key, entry)
     values[i] = engine.handOut(entry.value)
   })
   if (misses.length === 0) return values
@@ -44,11 +50,8 @@ export async function readMany(
  * every shared-tier hit of `get`.
  */
 export async function readOne(engine: Engine, ns: Namespace, key: string): Promise<unknown> {
-  const entry = localHit(engine, l1KeyOf(ns, key), engine.clock.now(), ANY_VERSION, false)
-  if (entry !== undefined) {
-    recordHit(engine, ns, key, entry)
-    return engine.handOut(entry.value)
-  }
+  const entry = l1Hit(engine, ns, key, engine.clock.now())
+  if (entry !== undefined) return engine.handOut(entry.value)
   const shared = engine.shared
   const fullKey = ns.prefix + key
   const read = shared === undefined ? undefined : await shared.read([fullKey])

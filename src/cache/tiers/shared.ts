@@ -101,8 +101,9 @@ export class SharedTier {
   /**
    * Decodes and judges one part's entries now, with the records this part brought, and appends
    * them to `entries`. `unsure`: when given, the indexes of the only entries that need those
-   * records (the others are proven, see {@link judgeProven}). A part read in another epoch than the parts before it starts over: the
-   * store lost what those were read with, so their entries are dropped.
+   * records (the others are proven, see {@link judgeProven}). A part read in another epoch than
+   * the parts before it starts over: the store lost what those were read with, so their entries
+   * are dropped.
    */
   #judgePart(
     keys: readonly string[],
@@ -184,10 +185,8 @@ export class SharedTier {
       }
       if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
-        const undecided = this.#undecided(fast)
-        unsure = undecided
-        result =
-          undecided.length === 0 ? fast : await this.#fetchUnsure(keys, fast, undecided, timeoutMs)
+        unsure = this.#undecided(fast)
+        result = unsure.length === 0 ? fast : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
       }
     } else if (store.readProven !== undefined) {
       const readProven = store.readProven.bind(store)
@@ -299,7 +298,7 @@ export class SharedTier {
   async #fetchUnsure(
     keys: readonly string[],
     fast: StoreReadResult,
-    unsure: number[],
+    unsure: readonly number[],
     timeoutMs?: number,
   ): Promise<StoreReadResult> {
     const checked = await this.#fetchChecked(
