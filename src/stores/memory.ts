@@ -205,8 +205,8 @@ export class MemoryStore implements Store {
   ): boolean {
     for (let i = 0; i < tags.length; i++) {
       const tagStart = tagStarts?.[i] ?? start
-      const record = this.#tags.get(tags[i] as string)
-      if (record === undefined ? tagStart < this.#tags.floor : record.hard > tagStart) return false
+      const hard = this.#tags.hard(tags[i] as string)
+      if (hard === undefined ? tagStart < this.#tags.floor : hard > tagStart) return false
     }
     return true
   }

@@ -63,14 +63,16 @@ export class TagRegistry {
     let result = Validity.Valid
     for (let i = 0; i < tags.length; i++) {
       const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
-      const record = this.#records.get(tags[i] as string)
-      if (record === undefined) {
+      const hard = this.#records.hard(tags[i] as string)
+      if (hard === undefined) {
         // Below the floor a tag without a surviving record cannot be vouched for.
         if (tagStart < this.#records.floor) return Validity.Invalid
         continue
       }
-      if (record.hard > tagStart) return Validity.Invalid
-      if (record.soft > tagStart) result = Validity.Soft
+      if (hard > tagStart) return Validity.Invalid
+      if (this.#records.anySoft && this.#records.soft(tags[i] as string) > tagStart) {
+        result = Validity.Soft
+      }
     }
     return result
   }
@@ -92,16 +94,16 @@ export class TagRegistry {
       const tag = tags[i] as string
       const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
       const read = tagSeqs[tag]
-      const record = this.#records.get(tag)
+      const hard = this.#records.hard(tag)
       // Neither the read nor this process has a record: below the floor, not vouched for.
-      if (read === undefined && record === undefined) {
+      if (read === undefined && hard === undefined) {
         if (tagStart < this.#records.floor) return Validity.Invalid
         continue
       }
-      if ((read?.hard ?? -Infinity) > tagStart || (record?.hard ?? -Infinity) > tagStart) {
+      if ((read?.hard ?? -Infinity) > tagStart || (hard ?? -Infinity) > tagStart) {
         return Validity.Invalid
       }
-      if ((read?.soft ?? -Infinity) > tagStart || (record?.soft ?? -Infinity) > tagStart) {
+      if ((read?.soft ?? -Infinity) > tagStart || this.#records.soft(tag) > tagStart) {
         result = Validity.Soft
       }
     }
@@ -118,7 +120,7 @@ export class TagRegistry {
     if (tagStarts === undefined && start >= floor) return true
     for (let i = 0; i < tags.length; i++) {
       const tagStart = tagStarts === undefined ? start : (tagStarts[i] as number)
-      if (tagStart < floor && this.#records.get(tags[i] as string) === undefined) return false
+      if (tagStart < floor && this.#records.hard(tags[i] as string) === undefined) return false
     }
     return true
   }
