@@ -129,11 +129,17 @@ export class SeqRecords {
       for (const [tag, stored] of this.#hard) tops[i++] = this.#soft.get(tag) ?? stored
     }
     const threshold = kthSmallest(tops, drop - 1)
-    for (const [tag, stored] of this.#hard) {
-      if ((this.#soft.get(tag) ?? stored) <= threshold) {
-        this.#hard.delete(tag)
+    // `forEach`, not `for...of` over entries: no [key, value] pair per record.
+    if (this.#soft.size === 0) {
+      this.#hard.forEach((stored, tag, hard) => {
+        if (stored <= threshold) hard.delete(tag)
+      })
+    } else {
+      this.#hard.forEach((stored, tag, hard) => {
+        if ((this.#soft.get(tag) ?? stored) > threshold) return
+        hard.delete(tag)
         this.#soft.delete(tag)
-      }
+      })
     }
     const raised = threshold + this.#base
     if (raised > this.#floor) this.#floor = raised
