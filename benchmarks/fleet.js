@@ -11,7 +11,8 @@
 //     joins count too: `byCommandPerCall` separates the answers), latency, members that answered;
 //   - one writer: `set` of new keys at 64 in flight from one member while the others listen,
 //     against raw ioredis `SET` from the same process in the same rounds; sets/s, ratio, Redis
-//     CPU and commands per set;
+//     CPU and commands per set, and the CPU time per set of the writing process and of the
+//     listening ones together (`process.cpuUsage()` of each, over IPC, around the run);
 //   - whole fleet writing: every process at 64 in flight at once (cachegraph `set`, then raw
 //     `SET`); sets/s of the fleet, Redis CPU per set.
 //
@@ -217,6 +218,11 @@ function host() {
               if ((await within(cache.set(key, makeValue(n), { tags }))) !== true) notStored++
             }
       return { ...(await runFor(ms, IN_FLIGHT, write)), notStored }
+    },
+    /** This process's CPU time so far (user + system), in µs. */
+    cpu() {
+      const { user, system } = process.cpuUsage()
+      return user + system
     },
     async close() {
       await within(Promise.all(caches.map((cache) => cache.close())))
@@ -454,11 +460,19 @@ async function measureFleet(redis, shape, all) {
     /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
     async function writeRun(on, mode, round, only) {
       const marker = `${prefix}-w${round}-${mode}-${on.length}:`
+      const cpuBefore = await Promise.all(hosts.map((h) => h.call('cpu')))
       const before = await serverSnapshot(admin)
       const done = await Promise.all(
         on.map((h, i) => h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only })),
       )
       const delta = serverDelta(before, await serverSnapshot(admin))
+      const cpuAfter = await Promise.all(hosts.map((h) => h.call('cpu')))
+      // CPU time of the processes that wrote and of those that only listened, over the run.
+      const cpuOf = (writing) =>
+        hosts.reduce(
+          (us, h, i) => (on.includes(h) === writing ? us + cpuAfter[i] - cpuBefore[i] : us),
+          0,
+        )
       await deleteKeysContaining(admin, marker)
       // Sets that resolved false (not stored: a shared-tier failure, say) do not count.
       const notStored = done.reduce((n, x) => n + (x.notStored ?? 0), 0)
@@ -470,6 +484,8 @@ async function measureFleet(redis, shape, all) {
         // Too few sets to stand out from the idle background: no figure rather than a wrong one.
         commandsPerSet: ops > 0 && d.commands > 0 ? d.commands / ops : NaN,
         redisCpuUsPerSet: ops > 0 && d.cpuSeconds > 0 ? (d.cpuSeconds * 1e6) / ops : NaN,
+        writersCpuUsPerSet: ops > 0 ? cpuOf(true) / ops : NaN,
+        listenersCpuUsPerSet: ops > 0 && on.length < hosts.length ? cpuOf(false) / ops : NaN,
       }
     }
 
@@ -491,7 +507,12 @@ async function measureFleet(redis, shape, all) {
         perSet: Object.fromEntries(
           ['cachegraph', 'raw'].map((mode) => [
             mode,
-            { commands: of(mode, 'commandsPerSet'), redisCpuUs: of(mode, 'redisCpuUsPerSet') },
+            {
+              commands: of(mode, 'commandsPerSet'),
+              redisCpuUs: of(mode, 'redisCpuUsPerSet'),
+              writersCpuUs: of(mode, 'writersCpuUsPerSet'),
+              listenersCpuUs: of(mode, 'listenersCpuUsPerSet'),
+            },
           ]),
         ),
         rounds,
@@ -543,7 +564,10 @@ function printFleet(f) {
       `  ${what}: cachegraph ${int(w.setsPerSec.cachegraph)} sets/s, raw ${int(w.setsPerSec.raw)} ` +
         `SET/s, ratio ${f2(w.ratio.median)} (${f2(w.ratio.min)}–${f2(w.ratio.max)}); per set ` +
         `${f2(w.perSet.cachegraph.commands)} commands, ${f2(w.perSet.cachegraph.redisCpuUs)} µs ` +
-        `Redis CPU (raw ${f2(w.perSet.raw.redisCpuUs)} µs); ${w.notStored} not stored`,
+        `Redis CPU (raw ${f2(w.perSet.raw.redisCpuUs)} µs), CPU µs of the writing processes ` +
+        `${f2(w.perSet.cachegraph.writersCpuUs)} (raw ${f2(w.perSet.raw.writersCpuUs)}) and of ` +
+        `the others ${f2(w.perSet.cachegraph.listenersCpuUs)} (raw ` +
+        `${f2(w.perSet.raw.listenersCpuUs)}); ${w.notStored} not stored`,
     )
   }
 }

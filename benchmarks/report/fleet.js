@@ -163,6 +163,7 @@ export function fleet(results) {
         '× raw SET',
         'Redis CPU µs per set',
         'commands per set',
+        'writer / listeners CPU µs per set',
         'whole fleet sets/s',
         '× raw SET',
         'Redis CPU µs per set',
@@ -176,12 +177,13 @@ export function fleet(results) {
           spread(one?.ratio),
           fixed1(one?.perSet?.cachegraph?.redisCpuUs),
           x2(one?.perSet?.cachegraph?.commands),
+          `${fixed1(one?.perSet?.cachegraph?.writersCpuUs)} / ${fixed1(one?.perSet?.cachegraph?.listenersCpuUs)}`,
           all ? int(all.setsPerSec?.cachegraph) : 'as one writer',
           all ? spread(all.ratio) : '',
           all ? fixed1(all.perSet?.cachegraph?.redisCpuUs) : '',
         ]
       }),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
   for (const f of fleets.filter((f) => f.skipped)) out.push('', `${f.label}: ${f.skipped}.`)
