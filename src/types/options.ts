@@ -90,7 +90,8 @@ export interface CacheOptions {
   clock?: Clock
   /**
    * Most tag records this process remembers. Forgetting one is safe (older entries with unknown
-   * tags are distrusted), just slower.
+   * tags are distrusted), just slower. With a bus every superseding `set` in the fleet adds one,
+   * so at W such writes per second an L1 entry is trusted for about `maxTags` / W seconds.
    * @default 100_000
    */
   maxTags?: number
