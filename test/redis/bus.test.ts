@@ -37,11 +37,19 @@ function next<E extends CacheEventName>(
  * A cache as one process of a fleet would have it: its own store client and a gated Redis bus.
  * Resolves once the bus vouches for it.
  */
-async function member(prefix: string, options: { l1?: false; maxSilence?: Duration } = {}) {
+async function member(
+  prefix: string,
+  options: { l1?: false; maxSilence?: Duration; maxTags?: number } = {},
+) {
   const redis = redisBus({ maxSilence: options.maxSilence ?? '10s' })
   const bus = gatedBus(redis)
   const store = redisStore({ url: inject('redisUrl'), prefix }) as RedisStore
-  const cache = createCache({ store, bus, ...(options.l1 === false ? { l1: false } : {}) })
+  const cache = createCache({
+    store,
+    bus,
+    ...(options.l1 === false ? { l1: false } : {}),
+    ...(options.maxTags === undefined ? {} : { maxTags: options.maxTags }),
+  })
   open.push(cache)
   await next(cache, 'bus:trusted')
   return { cache, gate: bus.gate, store, redis }
@@ -74,6 +82,29 @@ describe('redis bus', () => {
     const theirs = await b.gate.until((m) => ofK(m) && m.seq > own.seq)
     expect(theirs.kind).toBe('hard')
     expect(await b.cache.get('k')).toBe('new')
+  })
+
+  it('past maxTags superseding sets elsewhere, an older L1 entry is read from the shared tier again', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix, { maxTags: 100 }), await member(prefix, { maxTags: 100 })]
+    const setsElsewhere = async (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) await a.cache.set(`k${i}`, i)
+      const last = `@key:cg::k${from + count - 1}`
+      await b.gate.until((m) => m.tags.includes(last))
+    }
+    const tiers = () => ({ l1: b.cache.stats().l1.hits, l2: b.cache.stats().l2.hits })
+    await b.cache.set('x', 'kept', { tags: ['t'] })
+    const start = tiers()
+    // Fewer records than the bound: the entry is judged by them, an L1 hit.
+    await setsElsewhere(0, 50)
+    expect(await b.cache.get('x')).toBe('kept')
+    expect(tiers()).toEqual({ l1: start.l1 + 1, l2: start.l2 })
+    // 100 more: the oldest records are forgotten and the floor passes the entry's start. It is
+    // not served from L1 on what this process no longer knows; the store still has the records.
+    await setsElsewhere(50, 100)
+    expect(await b.cache.get('x')).toBe('kept')
+    expect(tiers()).toEqual({ l1: start.l1 + 1, l2: start.l2 + 1 })
+    expect(b.cache.stats().l1.knownTags).toBeLessThanOrEqual(100)
   })
 
   it('serves no L1 hit before the bus vouched for the process', async () => {
