@@ -41,11 +41,6 @@ export class SeqRecords {
     return this.#hard.size
   }
 
-  /** Whether any tag has a soft record above its hard one (else {@link soft} is never needed). */
-  get anySoft(): boolean {
-    return this.#soft.size > 0
-  }
-
   /** `tag`'s hard record; undefined when it has none (it then reads as invalidated at the floor). */
   hard(tag: string): number | undefined {
     const stored = this.#hard.get(tag)
@@ -54,6 +49,8 @@ export class SeqRecords {
 
   /** `tag`'s soft record where it is above the hard one, else -Infinity. */
   soft(tag: string): number {
+    // Most processes never soft-invalidate: no lookup then.
+    if (this.#soft.size === 0) return -Infinity
     const stored = this.#soft.get(tag)
     return stored === undefined ? -Infinity : stored + this.#base
   }
@@ -121,26 +118,22 @@ export class SeqRecords {
   #evict(): void {
     const size = this.#hard.size
     const drop = size - Math.floor(this.#max * 0.9)
+    // A record's highest sequence: its soft one where that is above the hard one.
+    const soft = this.#soft
+    const top =
+      soft.size === 0
+        ? (stored: number) => stored
+        : (stored: number, tag: string) => soft.get(tag) ?? stored
+    // `forEach`, not `for...of` over entries: no [key, value] pair per record.
     const tops = new Float64Array(size)
     let i = 0
-    if (this.#soft.size === 0) {
-      for (const stored of this.#hard.values()) tops[i++] = stored
-    } else {
-      for (const [tag, stored] of this.#hard) tops[i++] = this.#soft.get(tag) ?? stored
-    }
+    this.#hard.forEach((stored, tag) => void (tops[i++] = top(stored, tag)))
     const threshold = kthSmallest(tops, drop - 1)
-    // `forEach`, not `for...of` over entries: no [key, value] pair per record.
-    if (this.#soft.size === 0) {
-      this.#hard.forEach((stored, tag, hard) => {
-        if (stored <= threshold) hard.delete(tag)
-      })
-    } else {
-      this.#hard.forEach((stored, tag, hard) => {
-        if ((this.#soft.get(tag) ?? stored) > threshold) return
-        hard.delete(tag)
-        this.#soft.delete(tag)
-      })
-    }
+    this.#hard.forEach((stored, tag, hard) => {
+      if (top(stored, tag) > threshold) return
+      hard.delete(tag)
+      soft.delete(tag)
+    })
     const raised = threshold + this.#base
     if (raised > this.#floor) this.#floor = raised
   }

@@ -70,9 +70,7 @@ export class TagRegistry {
         continue
       }
       if (hard > tagStart) return Validity.Invalid
-      if (this.#records.anySoft && this.#records.soft(tags[i] as string) > tagStart) {
-        result = Validity.Soft
-      }
+      if (this.#records.soft(tags[i] as string) > tagStart) result = Validity.Soft
     }
     return result
   }
