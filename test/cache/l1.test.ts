@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 
 import { L1, type L1Entry } from '../../src/cache/tiers/l1.js'
 import { Validity } from '../../src/cache/model/tag-registry.js'
@@ -115,4 +116,57 @@ describe('L1 entries keep their times and start exactly', () => {
       })
     })
   }
+})
+
+describe('L1 entries keep every field, whatever the entries around them share', () => {
+  const time = fc.oneof(
+    fc.constantFrom(0, Infinity, 1_765_000_000_000, 2 ** 31 - 1, -(2 ** 31)),
+    fc.integer({ min: -1e6, max: 1e6 }).map((d) => 1_765_000_000_000 + d),
+    // -0 comes back as 0 (kept as an offset): the same time, not the same bits.
+    fc.double({ noNaN: true }).map((d) => (d === 0 ? 0 : d)),
+  )
+  const given = fc.record({
+    start: time,
+    createdAt: time,
+    expiresAt: time,
+    staleUntil: time,
+    version: fc.constantFrom(undefined, 'v1', 'v2'),
+    validity: fc.constantFrom(Validity.Valid, Validity.Soft, Validity.Invalid),
+    failure: fc.boolean(),
+  })
+
+  it('times, start, version, validity and failure come back as given (300 runs)', () => {
+    fc.assert(
+      fc.property(fc.array(given, { minLength: 1, maxLength: 40 }), fc.boolean(), (all, hit) => {
+        const l1 = new L1({ maxEntries: 100, maxBytes: undefined })
+        all.forEach((g, i) => l1.set(`k${i}`, { ...entry('v', g.start), ...g }, 0))
+        all.forEach((g, i) => {
+          const kept = (hit ? l1.get(`k${i}`) : l1.peek(`k${i}`)) as L1Entry
+          expect({
+            start: kept.start,
+            createdAt: kept.createdAt,
+            expiresAt: kept.expiresAt,
+            staleUntil: kept.staleUntil,
+            version: kept.version,
+            validity: kept.validity,
+            failure: kept.failure,
+          }).toEqual(g)
+        })
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('a new validity leaves the failure and the eviction bit as they were', () => {
+    const l1 = new L1({ maxEntries: 2, maxBytes: undefined })
+    l1.set('a', { ...entry('a'), failure: true }, 0)
+    l1.set('b', entry('b'), 0)
+    const a = l1.get('a') as L1Entry // visited: the hand spares it once
+    a.validity = Validity.Soft
+    expect([a.validity, a.failure]).toEqual([Validity.Soft, true])
+    a.validity = Validity.Valid
+    expect([a.validity, a.failure]).toEqual([Validity.Valid, true])
+    l1.set('c', entry('c'), 0) // a's bit is cleared and b, unvisited, goes
+    expect([...l1.entries()].map(([k]) => k).sort()).toEqual(['a', 'c'])
+  })
 })

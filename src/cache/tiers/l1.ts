@@ -45,53 +45,115 @@ const restore = (kept: Kept, base: number): number =>
 
 /** The first start an entry was made with in this process: the reference of every later one. */
 let startBase = NaN
-/** The first finite expiry: the reference of every later one. */
+/** The first finite expiry (or creation, for an entry without one): the reference of every later one. */
 let timeBase = NaN
+
+/**
+ * What entries written alike share: their version and where their grace ends relative to their
+ * expiry (the cache's or the call's grace: the same for nearly every entry). One object for all of
+ * them — the last one made is reused while entries keep matching it — so an entry pays one field
+ * for two.
+ */
+class Profile {
+  constructor(
+    readonly version: string | undefined,
+    readonly staleUntil: Kept,
+  ) {}
+}
+
+let lastProfile = new Profile(undefined, 0)
+
+function profileOf(version: string | undefined, staleUntil: Kept): Profile {
+  const last = lastProfile
+  // An exact (boxed) offset never matches: such an entry gets a profile of its own.
+  if (last.version === version && last.staleUntil === staleUntil) return last
+  return (lastProfile = new Profile(version, staleUntil))
+}
+
+/** The reference `createdAt` is kept against: the expiry, or without one the process's first. */
+const createdBase = (expiresAt: number): number =>
+  expiresAt - expiresAt === 0 ? expiresAt : timeBase
+
+/** `Node.flags`: the validity in the low bits, then the failure and SIEVE bits. */
+const VALIDITY = 0b11
+const FAILURE = 0b100
+const VISITED = 0b1000
 
 /**
  * An entry as the L1 keeps it: the writer's fields and the eviction policy's bit in one
  * object of one shape, every field set by the constructor. (An entry given fields after it was
  * made gets an out-of-object property array, +88 bytes, and a shape for each way it was built.)
- * `expiresAt` is kept as an offset from the process's first expiry, `createdAt` and `staleUntil`
- * from `expiresAt`, and `start` from the process's first start: none needs a heap number of its
- * own. The hit path reads `version`, `failure`, `checkedAt` and `validity` (plain fields) and
- * `expiresAt` (a field and an add).
+ * `expiresAt` is kept as an offset from the process's first expiry, `createdAt` from `expiresAt`
+ * and `start` from the process's first start: none needs a heap number of its own. `validity`,
+ * `failure` and the SIEVE bit share one small integer; `version` and `staleUntil` are a
+ * {@link Profile} most entries share. The hit path reads `value`, `flags`, `checkedAt` and `#expiresAt` — the first
+ * fields, next to the object's header, so a hit touches as few cache lines as it can — and the
+ * profile (one object for all, always in cache) when it asks for a version.
  */
 class Node implements L1Entry {
   value: unknown
+  /** Validity, failure and the SIEVE `visited` bit. */
+  flags: number
+  checkedAt: number
+  readonly #expiresAt: Kept
+  readonly #profile: Profile
   readonly tags: readonly string[]
   readonly tagStarts: readonly number[] | undefined
-  readonly version: string | undefined
-  checkedAt: number
-  validity: Validity
   readonly size: number
-  readonly failure: boolean
   /** When its key came in (kept when the entry is replaced): map order, for listing cursors. */
   readonly order: number
-  visited = false
-  readonly #expiresAt: Kept
   readonly #start: Kept
   readonly #createdAt: Kept
-  readonly #staleUntil: Kept
 
   constructor(entry: L1Entry, order: number) {
     this.value = entry.value
+    this.flags = entry.validity | (entry.failure ? FAILURE : 0)
+    this.checkedAt = entry.checkedAt
+    const expiresAt = entry.expiresAt
+    if (timeBase !== timeBase) {
+      timeBase = expiresAt - expiresAt === 0 ? expiresAt : entry.createdAt
+    }
+    this.#expiresAt = keep(expiresAt, timeBase)
+    this.#profile = profileOf(entry.version, keep(entry.staleUntil, expiresAt))
     this.tags = entry.tags
     this.tagStarts = entry.tagStarts
-    this.version = entry.version
-    this.checkedAt = entry.checkedAt
-    this.validity = entry.validity
     this.size = entry.size
-    this.failure = entry.failure
     this.order = order
     const start = entry.start
     if (startBase !== startBase && start - start === 0) startBase = start
     this.#start = keep(start, startBase)
-    const expiresAt = entry.expiresAt
-    if (timeBase !== timeBase && expiresAt - expiresAt === 0) timeBase = expiresAt
-    this.#expiresAt = keep(expiresAt, timeBase)
-    this.#createdAt = keep(entry.createdAt, expiresAt)
-    this.#staleUntil = keep(entry.staleUntil, expiresAt)
+    this.#createdAt = keep(entry.createdAt, createdBase(expiresAt))
+  }
+
+  get validity(): Validity {
+    return (this.flags & VALIDITY) as Validity
+  }
+
+  set validity(validity: Validity) {
+    this.flags = (this.flags & ~VALIDITY) | validity
+  }
+
+  get failure(): boolean {
+    return (this.flags & FAILURE) !== 0
+  }
+
+  get visited(): boolean {
+    return (this.flags & VISITED) !== 0
+  }
+
+  /** Marks it used; writes only when it was not (a hit leaves its cache line clean). */
+  visit(): void {
+    const flags = this.flags
+    if ((flags & VISITED) === 0) this.flags = flags | VISITED
+  }
+
+  /** Clears the SIEVE bit (the hand passed it). */
+  unvisit(): void {
+    this.flags &= ~VISITED
+  }
+
+  get version(): string | undefined {
+    return this.#profile.version
   }
 
   get expiresAt(): number {
@@ -103,11 +165,11 @@ class Node implements L1Entry {
   }
 
   get createdAt(): number {
-    return restore(this.#createdAt, this.expiresAt)
+    return restore(this.#createdAt, createdBase(this.expiresAt))
   }
 
   get staleUntil(): number {
-    return restore(this.#staleUntil, this.expiresAt)
+    return restore(this.#profile.staleUntil, this.expiresAt)
   }
 }
 
@@ -143,7 +205,7 @@ export class L1 {
 
   get(key: string): L1Entry | undefined {
     const node = this.#map.get(key)
-    if (node !== undefined) node.visited = true
+    node?.visit()
     return node
   }
 
@@ -215,7 +277,7 @@ export class L1 {
         continue
       }
       const node = this.#map.get(step.value) as Node
-      if (node.visited) node.visited = false
+      if (node.visited) node.unvisit()
       else return this.delete(step.value)
     }
   }
