@@ -126,7 +126,7 @@ class Node implements L1Entry {
   }
 
   get validity(): Validity {
-    return (this.flags & VALIDITY)
+    return this.flags & VALIDITY
   }
 
   set validity(validity: Validity) {
