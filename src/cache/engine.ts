@@ -40,13 +40,18 @@ export class Engine implements LookupHost, FleetHost {
   readonly sync: FleetSync | undefined
   readonly #sizeOf: ((value: unknown) => number) | undefined
   #closed = false
+  /** Whether an L1 entry may carry a key tag (none without an L1). */
+  readonly #held = (keyTag: string): boolean => this.l1 !== undefined && this.l1.mayHold(keyTag)
 
   constructor(options: ResolvedOptions) {
     this.options = options
     this.enabled = options.enabled
     this.clock = options.clock
     this.registry = new TagRegistry(options.maxTags)
-    this.l1 = options.l1 === false ? undefined : new L1(options.l1)
+    // With a bus, the L1 counts the key tags its entries carry: steps of the fleet on keys it
+    // holds nothing of are then not recorded (TagRegistry, "Steps of the fleet...").
+    const fleet = options.bus !== undefined && options.store !== undefined
+    this.l1 = options.l1 === false ? undefined : new L1(options.l1, fleet)
     this.store = options.store
     // The store was created apart from the cache: its warnings go to the cache's logger too.
     if (options.logger !== undefined) options.store?.useLogger?.(options.logger)
@@ -135,7 +140,7 @@ export class Engine implements LookupHost, FleetHost {
   fillL1(l1Key: string, entry: DecodedEntry, now: number): void {
     const l1 = this.l1
     if (l1 === undefined) return
-    const validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
+    const validity = this.registry.checkNew(entry.tags, entry.start, entry.tagStarts)
     if (validity === Validity.Invalid) return
     const { value, tags, start, tagStarts, createdAt, expiresAt, staleUntil, version } = entry
     const failure = value instanceof CachedFailure
@@ -180,7 +185,7 @@ export class Engine implements LookupHost, FleetHost {
 
   /** Applies a step another process took, delivered by the bus. */
   applyRemote(tags: readonly string[], seq: number, stale: boolean, origin: string): void {
-    this.registry.apply(tags, seq, stale)
+    this.registry.apply(tags, seq, stale, this.#held)
     if (this.events.has('bus:invalidate')) {
       this.events.emit('bus:invalidate', { tags, seq, stale, origin })
     }

@@ -45,3 +45,10 @@ export const l1KeyOf = (ns: Namespace, key: string): string =>
 /** Prefix of the implicit tags; user tags may not start with it. */
 export const IMPLICIT = '@'
 export const keyTag = (fullKey: string): string => `${IMPLICIT}key:${fullKey}`
+
+/** What every key tag starts with. */
+const KEY_TAG_START = `${IMPLICIT}key:`
+
+/** Whether `tag` is a key tag (`@key:<full key>`): the implicit tag of an entry, or of an input. */
+export const isKeyTag = (tag: string): boolean =>
+  tag.charCodeAt(0) === 64 && tag.startsWith(KEY_TAG_START)

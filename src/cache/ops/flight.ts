@@ -60,8 +60,8 @@ export interface LoadPlan {
 /** One load of one key, shared by every caller that may join it. */
 export interface Flight {
   readonly fullKey: string
-  /** Registry generation when the flight began: unchanged means "nothing invalidated since". */
-  readonly generation: number
+  /** Registry revision when the flight began: unchanged means "nothing invalidated since". */
+  readonly revision: number
   readonly tags: readonly string[]
   /** Known once the miss read answered (or at once without a store). */
   start: number | undefined
@@ -113,7 +113,7 @@ export function startFlight(engine: Engine, plan: LoadPlan): Flight {
   let resolveProbe!: (stale: LoadResult | undefined) => void
   const flight: Flight = {
     fullKey: plan.fullKey,
-    generation: engine.registry.generation,
+    revision: engine.registry.revision,
     tags: plan.tags,
     start: undefined,
     frame: undefined,

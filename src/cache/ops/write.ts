@@ -66,8 +66,12 @@ export async function commit(
     for (const tag of w.tags) checkName(tag, 'tag')
     keyTags.push(own)
   }
+  // Before the store: by the records (the store checks atomically what this process skipped).
   const valid = (w: PendingWrite, start: number) =>
     engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
+  // Before the L1: by everything heard, the steps not recorded too.
+  const validNew = (w: PendingWrite, start: number) =>
+    engine.registry.checkNew(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
   // Sized once: the byte limits and the L1 entry use the same figure (0 when nothing needs it).
   const sizes = writes.map((w) => engine.sizeOf(w.value))
   const stored = writes.map(
@@ -148,7 +152,7 @@ export async function commit(
     const start = starts[i]
     if (!stored[i] || start === undefined) return void (stored[i] = false)
     // Checked here again: an invalidation may have landed since the store wrote it.
-    const checked = valid(w, start)
+    const checked = validNew(w, start)
     // A batch past `maxTags` makes this process forget records (its floor rises above the
     // first parts' starts): it can no longer judge such an entry, but the store did, atomically.
     // Stored, then — only not kept in L1.

@@ -1,4 +1,7 @@
 import type { EntryMeta } from './entry-codec.js'
+import { isKeyTag } from '../model/namespace.js'
+import { CountingFilter } from '../../util/counting-filter.js'
+import { bucketCount } from '../../util/name-hash.js'
 import type { Validity } from '../model/tag-registry.js'
 
 /** An entry of the in-process tier. Values are kept as they are (no serialization). */
@@ -191,6 +194,8 @@ export interface L1Config {
  */
 export class L1 {
   readonly #map = new Map<string, Node>()
+  /** With `countKeyTags`: the key tags its entries carry, counted ({@link mayHold}). */
+  readonly #keyTags: CountingFilter | undefined
   readonly #maxEntries: number
   readonly #maxBytes: number
   /** The SIEVE hand: the keys from where it stopped; undefined: start from the oldest. */
@@ -198,9 +203,25 @@ export class L1 {
   #bytes = 0
   #inserted = 0
 
-  constructor(config: L1Config) {
+  /**
+   * `countKeyTags`: keep count of the key tags entries carry (their own and their inputs'), so
+   * {@link mayHold} can tell a step of the fleet that cannot touch any of them (see TagRegistry).
+   */
+  constructor(config: L1Config, countKeyTags = false) {
     this.#maxEntries = config.maxEntries
     this.#maxBytes = config.maxBytes ?? Infinity
+    // A few buckets per entry keep false "may hold" answers rare; bounded at 256 KB.
+    this.#keyTags = countKeyTags
+      ? new CountingFilter(bucketCount(config.maxEntries * 4, 1 << 17))
+      : undefined
+  }
+
+  /**
+   * Whether an entry here may carry key tag `tag`: never false when one does. True for every tag
+   * when key tags are not counted.
+   */
+  mayHold(tag: string): boolean {
+    return this.#keyTags === undefined || this.#keyTags.has(tag)
   }
 
   get(key: string): L1Entry | undefined {
@@ -220,19 +241,22 @@ export class L1 {
    */
   set(key: string, entry: L1Entry, now: number): boolean {
     const current = this.#map.get(key)
-    if (current !== undefined) {
-      if (current.start > entry.start && current.staleUntil > now) return false
-      this.#bytes -= current.size
+    if (current !== undefined && current.start > entry.start && current.staleUntil > now) {
+      return false
     }
     if (entry.size > this.#maxBytes) {
-      if (current !== undefined) this.#map.delete(key)
+      if (current !== undefined) this.delete(key)
       return false
     }
     // A replaced entry keeps its map slot (overwritten, not deleted and re-inserted), so it keeps
     // its order too.
     const node = new Node(entry, current === undefined ? ++this.#inserted : current.order)
     this.#map.set(key, node)
-    this.#bytes += node.size
+    if (this.#keyTags !== undefined) {
+      this.#count(node.tags, true)
+      if (current !== undefined) this.#count(current.tags, false)
+    }
+    this.#bytes += node.size - (current === undefined ? 0 : current.size)
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evict()
     return true
   }
@@ -242,10 +266,12 @@ export class L1 {
     if (node === undefined) return
     this.#map.delete(key)
     this.#bytes -= node.size
+    if (this.#keyTags !== undefined) this.#count(node.tags, false)
   }
 
   clear(): void {
     this.#map.clear()
+    this.#keyTags?.clear()
     this.#hand = undefined
     this.#bytes = 0
   }
@@ -265,6 +291,15 @@ export class L1 {
    */
   *entriesAfter(order: number): Generator<[key: string, entry: L1Entry, order: number]> {
     for (const [key, node] of this.#map) if (node.order > order) yield [key, node, node.order]
+  }
+
+  #count(tags: readonly string[], added: boolean): void {
+    const filter = this.#keyTags as CountingFilter
+    for (const tag of tags) {
+      if (!isKeyTag(tag)) continue
+      if (added) filter.add(tag)
+      else filter.remove(tag)
+    }
   }
 
   #evict(): void {
