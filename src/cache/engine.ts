@@ -3,7 +3,7 @@ import { logError } from '../warnings.js'
 import type { Store } from '../stores/store.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { type FleetHost, FleetSync } from './model/fleet-sync.js'
-import { IMPLICIT, type PendingWrite } from './model/namespace.js'
+import { IMPLICIT, inputKeyTags, l1KeyOfKeyTag, type PendingWrite } from './model/namespace.js'
 import { Sequence } from './model/sequence.js'
 import { TagRegistry, Validity } from './model/tag-registry.js'
 import type { ResolvedOptions } from './options.js'
@@ -40,16 +40,22 @@ export class Engine implements LookupHost, FleetHost {
   readonly sync: FleetSync | undefined
   readonly #sizeOf: ((value: unknown) => number) | undefined
   #closed = false
-  /** Whether an L1 entry may carry a key tag (none without an L1). */
-  readonly #held = (keyTag: string): boolean => this.l1 !== undefined && this.l1.mayHold(keyTag)
+  /** Whether an L1 entry carries a key tag: the entry of that key, or one built from it. */
+  readonly #held = (keyTag: string): boolean => {
+    const l1 = this.l1
+    if (l1 === undefined) return false
+    if (l1.carriesInput(keyTag)) return true
+    const key = l1KeyOfKeyTag(keyTag, this.options.namespace)
+    return key !== undefined && l1.holds(key)
+  }
 
   constructor(options: ResolvedOptions) {
     this.options = options
     this.enabled = options.enabled
     this.clock = options.clock
     this.registry = new TagRegistry(options.maxTags)
-    // With a bus, the L1 counts the key tags its entries carry: steps of the fleet on keys it
-    // holds nothing of are then not recorded (TagRegistry, "Steps of the fleet...").
+    // With a bus, the L1 counts the inputs of its entries: steps of the fleet on keys it holds
+    // nothing of are then not recorded (TagRegistry, "Steps of the fleet...").
     const fleet = options.bus !== undefined && options.store !== undefined
     this.l1 = options.l1 === false ? undefined : new L1(options.l1, fleet)
     this.store = options.store
@@ -161,6 +167,7 @@ export class Engine implements LookupHost, FleetHost {
         failure,
       },
       now,
+      l1.tracksInputs ? inputKeyTags(tags, l1Key, this.options.namespace) : undefined,
     )
   }
 

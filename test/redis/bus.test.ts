@@ -104,6 +104,21 @@ describe('redis bus', () => {
     expect(await b.cache.get('x')).toBe('replaced')
   })
 
+  it('a set elsewhere reaches the entry of that key in a child namespace', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const [aUsers, bUsers] = [a.cache.namespace('users'), b.cache.namespace('users')]
+    // Loaded, not set: b has no record of either key, only the entries.
+    expect(await bUsers.getOrSet('x', () => 'child')).toBe('child')
+    expect(await b.cache.getOrSet('y', () => 'root')).toBe('root')
+    await aUsers.set('x', 'child 2')
+    await b.gate.until((m) => m.tags.includes('@key:cg:users::x'))
+    const hits = b.cache.stats().l1.hits
+    expect(await bUsers.get('x')).toBe('child 2')
+    expect(await b.cache.get('y')).toBe('root')
+    expect(b.cache.stats().l1.hits).toBe(hits + 1) // the root's entry was not touched
+  })
+
   it('past maxTags invalidations elsewhere, an older L1 entry is read from the shared tier again', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix, { maxTags: 100 }), await member(prefix, { maxTags: 100 })]

@@ -52,3 +52,34 @@ const KEY_TAG_START = `${IMPLICIT}key:`
 /** Whether `tag` is a key tag (`@key:<full key>`): the implicit tag of an entry, or of an input. */
 export const isKeyTag = (tag: string): boolean =>
   tag.charCodeAt(0) === 64 && tag.startsWith(KEY_TAG_START)
+
+/**
+ * The L1 key of the entry whose own key tag is `tag`, in a cache whose root namespace is `root`;
+ * undefined for a tag that names no key. A full key is `<path>::<key>`, and a path has no `::`
+ * (its names have no `:`), so the first `::` ends it.
+ */
+export function l1KeyOfKeyTag(tag: string, root: string): string | undefined {
+  const from = KEY_TAG_START.length
+  const end = tag.indexOf('::', from)
+  if (end < 0) return undefined
+  const key = tag.slice(end + 2)
+  // The root's keys are kept as given; children's as `\0<path>\0<key>` (see `l1Prefix`).
+  if (end - from === root.length && tag.startsWith(root, from)) return key
+  return `\0${tag.slice(from, end)}\0${key}`
+}
+
+/**
+ * The key tags among the `tags` of the entry kept under `l1Key` that name other keys than its
+ * own (the keys it was built from); undefined for the many entries that have none.
+ */
+export function inputKeyTags(
+  tags: readonly string[],
+  l1Key: string,
+  root: string,
+): string[] | undefined {
+  let found: string[] | undefined
+  for (const tag of tags) {
+    if (isKeyTag(tag) && l1KeyOfKeyTag(tag, root) !== l1Key) (found ??= []).push(tag)
+  }
+  return found
+}

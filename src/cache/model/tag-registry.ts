@@ -70,7 +70,14 @@ export class TagRegistry {
     let changed = false
     let sketched = false
     for (const tag of tags) {
-      if (held !== undefined && !stale && isKeyTag(tag) && !held(tag)) {
+      // A tag with a record keeps being recorded (the writer's own steps, as the bus repeats them).
+      if (
+        held !== undefined &&
+        !stale &&
+        this.#records.hard(tag) === undefined &&
+        isKeyTag(tag) &&
+        !held(tag)
+      ) {
         this.#skipped.raise(tag, seq)
         sketched = true
       } else if (this.#records.raise(tag, stale ? -1 : seq, stale ? seq : -1)) changed = true

@@ -3,7 +3,13 @@ import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
 import { CacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
 import { type Engine } from '../engine.js'
-import { keyTag, l1KeyOf, type Namespace, type PendingWrite } from '../model/namespace.js'
+import {
+  inputKeyTags,
+  keyTag,
+  l1KeyOf,
+  type Namespace,
+  type PendingWrite,
+} from '../model/namespace.js'
 import { toMs } from '../../util/duration.js'
 import { checkKey, checkTags } from '../tags.js'
 import type { SetManyEntry } from '../../types/options.js'
@@ -226,7 +232,12 @@ function putL1(
     size,
     failure: value instanceof CachedFailure,
   }
-  l1.set(w.l1Key, entry, now)
+  // A superseding write's tags are the caller's, its own key tag and the namespace's: no inputs.
+  const inputs =
+    l1.tracksInputs && w.start !== undefined
+      ? inputKeyTags(w.tags, w.l1Key, engine.options.namespace)
+      : undefined
+  l1.set(w.l1Key, entry, now, inputs)
 }
 
 /**

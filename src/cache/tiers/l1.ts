@@ -1,7 +1,5 @@
 import type { EntryMeta } from './entry-codec.js'
-import { isKeyTag } from '../model/namespace.js'
-import { CountingFilter } from '../../util/counting-filter.js'
-import { bucketCount } from '../../util/name-hash.js'
+import { NameCounts } from '../../util/name-counts.js'
 import type { Validity } from '../model/tag-registry.js'
 
 /** An entry of the in-process tier. Values are kept as they are (no serialization). */
@@ -194,8 +192,12 @@ export interface L1Config {
  */
 export class L1 {
   readonly #map = new Map<string, Node>()
-  /** With `countKeyTags`: the key tags its entries carry, counted ({@link mayHold}). */
-  readonly #keyTags: CountingFilter | undefined
+  /**
+   * With `trackInputs`: the key tags of other keys an entry was built from (its inputs), by the
+   * entry's key, and how many entries carry each ({@link carriesInput}). Most entries have none.
+   */
+  readonly #inputs: Map<string, readonly string[]> | undefined
+  readonly #inputCounts: NameCounts | undefined
   readonly #maxEntries: number
   readonly #maxBytes: number
   /** The SIEVE hand: the keys from where it stopped; undefined: start from the oldest. */
@@ -204,24 +206,29 @@ export class L1 {
   #inserted = 0
 
   /**
-   * `countKeyTags`: keep count of the key tags entries carry (their own and their inputs'), so
-   * {@link mayHold} can tell a step of the fleet that cannot touch any of them (see TagRegistry).
+   * `trackInputs`: keep count of the key tags of other keys entries were built from, so that with
+   * {@link holds} a step of the fleet on a key can be told to touch no entry here (TagRegistry).
    */
-  constructor(config: L1Config, countKeyTags = false) {
+  constructor(config: L1Config, trackInputs = false) {
     this.#maxEntries = config.maxEntries
     this.#maxBytes = config.maxBytes ?? Infinity
-    // A few buckets per entry keep false "may hold" answers rare; bounded at 256 KB.
-    this.#keyTags = countKeyTags
-      ? new CountingFilter(bucketCount(config.maxEntries * 4, 1 << 17))
-      : undefined
+    this.#inputs = trackInputs ? new Map() : undefined
+    this.#inputCounts = trackInputs ? new NameCounts() : undefined
   }
 
-  /**
-   * Whether an entry here may carry key tag `tag`: never false when one does. True for every tag
-   * when key tags are not counted.
-   */
-  mayHold(tag: string): boolean {
-    return this.#keyTags === undefined || this.#keyTags.has(tag)
+  /** Whether it keeps count of its entries' inputs (`trackInputs`): `set` then takes them. */
+  get tracksInputs(): boolean {
+    return this.#inputs !== undefined
+  }
+
+  /** Whether an entry is kept under `key` (live or not). */
+  holds(key: string): boolean {
+    return this.#map.has(key)
+  }
+
+  /** Whether an entry here was built from the key whose key tag is `tag` (with `trackInputs`). */
+  carriesInput(tag: string): boolean {
+    return this.#inputCounts !== undefined && this.#inputCounts.has(tag)
   }
 
   get(key: string): L1Entry | undefined {
@@ -238,8 +245,9 @@ export class L1 {
   /**
    * Stores (a copy of) `entry` unless a still-live entry built as of a later sequence is already
    * there: an older snapshot never overwrites a newer one (a slow loader racing a `set`).
+   * `inputs`, with `trackInputs`: the key tags among its tags that are not its own.
    */
-  set(key: string, entry: L1Entry, now: number): boolean {
+  set(key: string, entry: L1Entry, now: number, inputs?: readonly string[]): boolean {
     const current = this.#map.get(key)
     if (current !== undefined && current.start > entry.start && current.staleUntil > now) {
       return false
@@ -252,9 +260,9 @@ export class L1 {
     // its order too.
     const node = new Node(entry, current === undefined ? ++this.#inserted : current.order)
     this.#map.set(key, node)
-    if (this.#keyTags !== undefined) {
-      this.#count(node.tags, true)
-      if (current !== undefined) this.#count(current.tags, false)
+    if (this.#inputs !== undefined) {
+      if (current !== undefined) this.#forgetInputs(key)
+      if (inputs !== undefined && inputs.length > 0) this.#keepInputs(key, inputs)
     }
     this.#bytes += node.size - (current === undefined ? 0 : current.size)
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evict()
@@ -266,12 +274,13 @@ export class L1 {
     if (node === undefined) return
     this.#map.delete(key)
     this.#bytes -= node.size
-    if (this.#keyTags !== undefined) this.#count(node.tags, false)
+    if (this.#inputs !== undefined) this.#forgetInputs(key)
   }
 
   clear(): void {
     this.#map.clear()
-    this.#keyTags?.clear()
+    this.#inputs?.clear()
+    this.#inputCounts?.clear()
     this.#hand = undefined
     this.#bytes = 0
   }
@@ -293,13 +302,19 @@ export class L1 {
     for (const [key, node] of this.#map) if (node.order > order) yield [key, node, node.order]
   }
 
-  #count(tags: readonly string[], added: boolean): void {
-    const filter = this.#keyTags as CountingFilter
-    for (const tag of tags) {
-      if (!isKeyTag(tag)) continue
-      if (added) filter.add(tag)
-      else filter.remove(tag)
-    }
+  #keepInputs(key: string, inputs: readonly string[]): void {
+    ;(this.#inputs as Map<string, readonly string[]>).set(key, inputs)
+    for (const tag of inputs) (this.#inputCounts as NameCounts).add(tag)
+  }
+
+  #forgetInputs(key: string): void {
+    const inputs = this.#inputs as Map<string, readonly string[]>
+    // Most entries have no inputs: then there is nothing to look up.
+    if (inputs.size === 0) return
+    const tags = inputs.get(key)
+    if (tags === undefined) return
+    inputs.delete(key)
+    for (const tag of tags) (this.#inputCounts as NameCounts).remove(tag)
   }
 
   #evict(): void {
