@@ -1,8 +1,7 @@
 /**
  * A 32-bit FNV-1a hash of a name's UTF-16 code units: the bucket of a tag in the fixed-size
- * structures that stand in for per-tag records (`seq-sketch.ts`, `counting-filter.ts`). Not for
- * anything an attacker could profit from colliding: a collision there costs a check, never a
- * stale read.
+ * sketch that stands in for records not kept (`seq-sketch.ts`). Not for anything an attacker could
+ * profit from colliding: a collision there costs a check, never a stale read.
  */
 export function nameHash(name: string): number {
   let hash = 0x811c9dc5
