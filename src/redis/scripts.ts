@@ -346,6 +346,19 @@ while a <= #ARGV do
     for i = 1, n do tags[i] = ARGV[a + 1 + i] end
     reply[#reply + 1] = { step(tags, op == 's') }
     a = a + 2 + n
+  elseif op == 'w' and ARGV[a + 2] == '1' and ARGV[a + 1] == '' and ARGV[a + 6] == ''
+      and ARGV[a + 7] == '' and ARGV[a + 8] ~= '' then
+    -- The common \`set\`: one superseding entry. As below (plan, put, replaced) without their
+    -- tables: it takes a fresh step for its key tag, is as of it (the newest, so nothing is read
+    -- or checked first) and is stored; the watermark need not cover it when the key tag names its
+    -- own key.
+    local b = a + 3
+    local key, keyTag, high = ARGV[b], ARGV[b + 5], wHigh
+    local text = step({ keyTag }, false)
+    redis.call('SET', P .. ':e:' .. key, text .. '\\n' .. ARGV[b + 2] .. '\\n\\n' .. ARGV[b + 1], 'PX', ARGV[b + 6])
+    reply[#reply + 1] = { text, 1, 1, text }
+    if keyTag == '@key:' .. key then wHigh = high end
+    a = b + 7
   else
     local asOf, n, base = ARGV[a + 1], tonumber(ARGV[a + 2]), a + 3
     local write = op == 'w'
