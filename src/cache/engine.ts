@@ -192,7 +192,9 @@ export class Engine implements LookupHost, FleetHost {
 
   /** Applies a step another process took, delivered by the bus. */
   applyRemote(tags: readonly string[], seq: number, stale: boolean, origin: string): void {
-    this.registry.apply(tags, seq, stale, this.#held)
+    // Its own steps are recorded, as `applyOwn` does: the bus may bring one before the store's
+    // answer, and a record lets the entries of that write be judged without the sketch.
+    this.registry.apply(tags, seq, stale, origin === this.sync?.memberId ? undefined : this.#held)
     if (this.events.has('bus:invalidate')) {
       this.events.emit('bus:invalidate', { tags, seq, stale, origin })
     }
