@@ -3,7 +3,7 @@ import { logError } from '../warnings.js'
 import type { Store } from '../stores/store.js'
 import { type CacheEvents, Emitter } from './events.js'
 import { type FleetHost, FleetSync } from './model/fleet-sync.js'
-import { IMPLICIT, inputKeyTags, l1KeyOfKeyTag, type PendingWrite } from './model/namespace.js'
+import { IMPLICIT, type PendingWrite } from './model/namespace.js'
 import { Sequence } from './model/sequence.js'
 import { TagRegistry, Validity } from './model/tag-registry.js'
 import type { ResolvedOptions } from './options.js'
@@ -40,24 +40,13 @@ export class Engine implements LookupHost, FleetHost {
   readonly sync: FleetSync | undefined
   readonly #sizeOf: ((value: unknown) => number) | undefined
   #closed = false
-  /** Whether an L1 entry carries a key tag: the entry of that key, or one built from it. */
-  readonly #held = (keyTag: string): boolean => {
-    const l1 = this.l1
-    if (l1 === undefined) return false
-    if (l1.carriesInput(keyTag)) return true
-    const key = l1KeyOfKeyTag(keyTag, this.options.namespace)
-    return key !== undefined && l1.holds(key)
-  }
 
   constructor(options: ResolvedOptions) {
     this.options = options
     this.enabled = options.enabled
     this.clock = options.clock
     this.registry = new TagRegistry(options.maxTags)
-    // With a bus, the L1 counts the inputs of its entries: steps of the fleet on keys it holds
-    // nothing of are then not recorded (TagRegistry, "Steps of the fleet...").
-    const fleet = options.bus !== undefined && options.store !== undefined
-    this.l1 = options.l1 === false ? undefined : new L1(options.l1, fleet)
+    this.l1 = options.l1 === false ? undefined : new L1(options.l1)
     this.store = options.store
     // The store was created apart from the cache: its warnings go to the cache's logger too.
     if (options.logger !== undefined) options.store?.useLogger?.(options.logger)
@@ -146,7 +135,7 @@ export class Engine implements LookupHost, FleetHost {
   fillL1(l1Key: string, entry: DecodedEntry, now: number): void {
     const l1 = this.l1
     if (l1 === undefined) return
-    const validity = this.registry.checkNew(entry.tags, entry.start, entry.tagStarts)
+    const validity = this.registry.check(entry.tags, entry.start, entry.tagStarts)
     if (validity === Validity.Invalid) return
     const { value, tags, start, tagStarts, createdAt, expiresAt, staleUntil, version } = entry
     const failure = value instanceof CachedFailure
@@ -167,7 +156,6 @@ export class Engine implements LookupHost, FleetHost {
         failure,
       },
       now,
-      l1.tracksInputs ? inputKeyTags(tags, l1Key, this.options.namespace) : undefined,
     )
   }
 
@@ -192,9 +180,7 @@ export class Engine implements LookupHost, FleetHost {
 
   /** Applies a step another process took, delivered by the bus. */
   applyRemote(tags: readonly string[], seq: number, stale: boolean, origin: string): void {
-    // Its own steps are recorded, as `applyOwn` does: the bus may bring one before the store's
-    // answer, and a record lets the entries of that write be judged without the sketch.
-    this.registry.apply(tags, seq, stale, origin === this.sync?.memberId ? undefined : this.#held)
+    this.registry.apply(tags, seq, stale)
     if (this.events.has('bus:invalidate')) {
       this.events.emit('bus:invalidate', { tags, seq, stale, origin })
     }

@@ -90,10 +90,8 @@ export interface CacheOptions {
   clock?: Clock
   /**
    * Most tag records this process remembers. Forgetting one is safe (older entries with unknown
-   * tags are distrusted), just slower. Invalidations and this process's own writes add records;
-   * with a bus, so does a superseding `set` elsewhere of a key an L1 entry here carries (others
-   * go to a fixed-size sketch, about one bucket per record). At W recorded steps per second an L1
-   * entry is trusted for about `maxTags` / W seconds unless its own tags have records.
+   * tags are distrusted), just slower. With a bus every superseding `set` in the fleet adds one,
+   * so at W such writes per second an L1 entry is trusted for about `maxTags` / W seconds.
    * @default 100_000
    */
   maxTags?: number

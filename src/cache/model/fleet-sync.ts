@@ -153,11 +153,6 @@ export class FleetSync {
     return this.#acks.wait(seq, epoch)
   }
 
-  /** This process's member id: the `origin` of the steps it takes. */
-  get memberId(): string {
-    return this.#connection.memberId
-  }
-
   /** For `stats().bus`. */
   stats(): BusStats {
     return { trusted: this.#trusted, seq: this.#through, ...this.#counts }

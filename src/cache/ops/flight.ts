@@ -60,8 +60,8 @@ export interface LoadPlan {
 /** One load of one key, shared by every caller that may join it. */
 export interface Flight {
   readonly fullKey: string
-  /** Registry revision when the flight began: unchanged means "nothing invalidated since". */
-  readonly revision: number
+  /** Registry generation when the flight began: unchanged means "nothing invalidated since". */
+  readonly generation: number
   readonly tags: readonly string[]
   /** Known once the miss read answered (or at once without a store). */
   start: number | undefined
@@ -113,7 +113,7 @@ export function startFlight(engine: Engine, plan: LoadPlan): Flight {
   let resolveProbe!: (stale: LoadResult | undefined) => void
   const flight: Flight = {
     fullKey: plan.fullKey,
-    revision: engine.registry.revision,
+    generation: engine.registry.generation,
     tags: plan.tags,
     start: undefined,
     frame: undefined,

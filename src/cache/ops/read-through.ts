@@ -137,7 +137,7 @@ export class ReadThrough {
       )
     let flight = this.#flights.get(flightKey)
     if (flight !== undefined && !this.#canJoin(flight)) flight = undefined
-    const joinedAt = flight === undefined ? undefined : engine.registry.revision
+    const joinedAt = flight === undefined ? undefined : engine.registry.generation
     flight ??= start()
     joinFlight(flight, options.signal)
     if (stale === undefined && engine.store !== undefined) {
@@ -207,9 +207,8 @@ export class ReadThrough {
   #mustReload(flight: Flight, joinedAt: number | undefined, result: LoadResult): boolean {
     return (
       joinedAt !== undefined &&
-      joinedAt !== flight.revision &&
-      this.#engine.registry.checkNew(result.tags, result.start, result.tagStarts) ===
-        Validity.Invalid
+      joinedAt !== flight.generation &&
+      this.#engine.registry.check(result.tags, result.start, result.tagStarts) === Validity.Invalid
     )
   }
 
@@ -220,13 +219,13 @@ export class ReadThrough {
     if (flight.abort.signal.aborted) return false
     // A process its bus does not vouch for cannot tell what was invalidated since it began.
     if (this.#engine.sync?.trusted === false) return false
-    if (registry.revision === flight.revision) return true
+    if (registry.generation === flight.generation) return true
     if (flight.start === undefined) return false
     if (flight.frame !== undefined) {
       const { tags, tagStarts } = frameTags(flight.frame)
-      return registry.checkNew(tags, flight.frame.start, tagStarts) !== Validity.Invalid
+      return registry.check(tags, flight.frame.start, tagStarts) !== Validity.Invalid
     }
-    return registry.checkNew(flight.tags, flight.start) !== Validity.Invalid
+    return registry.check(flight.tags, flight.start) !== Validity.Invalid
   }
 
   /**

@@ -3,13 +3,7 @@ import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
 import { CacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
 import { type Engine } from '../engine.js'
-import {
-  inputKeyTags,
-  keyTag,
-  l1KeyOf,
-  type Namespace,
-  type PendingWrite,
-} from '../model/namespace.js'
+import { keyTag, l1KeyOf, type Namespace, type PendingWrite } from '../model/namespace.js'
 import { toMs } from '../../util/duration.js'
 import { checkKey, checkTags } from '../tags.js'
 import type { SetManyEntry } from '../../types/options.js'
@@ -72,12 +66,8 @@ export async function commit(
     for (const tag of w.tags) checkName(tag, 'tag')
     keyTags.push(own)
   }
-  // Before the store: by the records (the store checks atomically what this process skipped).
   const valid = (w: PendingWrite, start: number) =>
     engine.registry.check(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
-  // Before the L1: by everything heard, the steps not recorded too.
-  const validNew = (w: PendingWrite, start: number) =>
-    engine.registry.checkNew(w.tags, start, w.tagStarts ?? undefined) !== Validity.Invalid
   // Sized once: the byte limits and the L1 entry use the same figure (0 when nothing needs it).
   const sizes = writes.map((w) => engine.sizeOf(w.value))
   const stored = writes.map(
@@ -158,7 +148,7 @@ export async function commit(
     const start = starts[i]
     if (!stored[i] || start === undefined) return void (stored[i] = false)
     // Checked here again: an invalidation may have landed since the store wrote it.
-    const checked = validNew(w, start)
+    const checked = valid(w, start)
     // A batch past `maxTags` makes this process forget records (its floor rises above the
     // first parts' starts): it can no longer judge such an entry, but the store did, atomically.
     // Stored, then — only not kept in L1.
@@ -232,12 +222,7 @@ function putL1(
     size,
     failure: value instanceof CachedFailure,
   }
-  // A superseding write's tags are the caller's, its own key tag and the namespace's: no inputs.
-  const inputs =
-    l1.tracksInputs && w.start !== undefined
-      ? inputKeyTags(w.tags, w.l1Key, engine.options.namespace)
-      : undefined
-  l1.set(w.l1Key, entry, now, inputs)
+  l1.set(w.l1Key, entry, now)
 }
 
 /**

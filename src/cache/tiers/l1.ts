@@ -1,5 +1,4 @@
 import type { EntryMeta } from './entry-codec.js'
-import { NameCounts } from '../../util/name-counts.js'
 import type { Validity } from '../model/tag-registry.js'
 
 /** An entry of the in-process tier. Values are kept as they are (no serialization). */
@@ -192,12 +191,6 @@ export interface L1Config {
  */
 export class L1 {
   readonly #map = new Map<string, Node>()
-  /**
-   * With `trackInputs`: the key tags of other keys an entry was built from (its inputs), by the
-   * entry's key, and how many entries carry each ({@link carriesInput}). Most entries have none.
-   */
-  readonly #inputs: Map<string, readonly string[]> | undefined
-  readonly #inputCounts: NameCounts | undefined
   readonly #maxEntries: number
   readonly #maxBytes: number
   /** The SIEVE hand: the keys from where it stopped; undefined: start from the oldest. */
@@ -205,30 +198,9 @@ export class L1 {
   #bytes = 0
   #inserted = 0
 
-  /**
-   * `trackInputs`: keep count of the key tags of other keys entries were built from, so that with
-   * {@link holds} a step of the fleet on a key can be told to touch no entry here (TagRegistry).
-   */
-  constructor(config: L1Config, trackInputs = false) {
+  constructor(config: L1Config) {
     this.#maxEntries = config.maxEntries
     this.#maxBytes = config.maxBytes ?? Infinity
-    this.#inputs = trackInputs ? new Map() : undefined
-    this.#inputCounts = trackInputs ? new NameCounts() : undefined
-  }
-
-  /** Whether it keeps count of its entries' inputs (`trackInputs`): `set` then takes them. */
-  get tracksInputs(): boolean {
-    return this.#inputs !== undefined
-  }
-
-  /** Whether an entry is kept under `key` (live or not). */
-  holds(key: string): boolean {
-    return this.#map.has(key)
-  }
-
-  /** Whether an entry here was built from the key whose key tag is `tag` (with `trackInputs`). */
-  carriesInput(tag: string): boolean {
-    return this.#inputCounts !== undefined && this.#inputCounts.has(tag)
   }
 
   get(key: string): L1Entry | undefined {
@@ -245,26 +217,22 @@ export class L1 {
   /**
    * Stores (a copy of) `entry` unless a still-live entry built as of a later sequence is already
    * there: an older snapshot never overwrites a newer one (a slow loader racing a `set`).
-   * `inputs`, with `trackInputs`: the key tags among its tags that are not its own.
    */
-  set(key: string, entry: L1Entry, now: number, inputs?: readonly string[]): boolean {
+  set(key: string, entry: L1Entry, now: number): boolean {
     const current = this.#map.get(key)
-    if (current !== undefined && current.start > entry.start && current.staleUntil > now) {
-      return false
+    if (current !== undefined) {
+      if (current.start > entry.start && current.staleUntil > now) return false
+      this.#bytes -= current.size
     }
     if (entry.size > this.#maxBytes) {
-      if (current !== undefined) this.delete(key)
+      if (current !== undefined) this.#map.delete(key)
       return false
     }
     // A replaced entry keeps its map slot (overwritten, not deleted and re-inserted), so it keeps
     // its order too.
     const node = new Node(entry, current === undefined ? ++this.#inserted : current.order)
     this.#map.set(key, node)
-    if (this.#inputs !== undefined) {
-      if (current !== undefined) this.#forgetInputs(key)
-      if (inputs !== undefined && inputs.length > 0) this.#keepInputs(key, inputs)
-    }
-    this.#bytes += node.size - (current === undefined ? 0 : current.size)
+    this.#bytes += node.size
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evict()
     return true
   }
@@ -274,13 +242,10 @@ export class L1 {
     if (node === undefined) return
     this.#map.delete(key)
     this.#bytes -= node.size
-    if (this.#inputs !== undefined) this.#forgetInputs(key)
   }
 
   clear(): void {
     this.#map.clear()
-    this.#inputs?.clear()
-    this.#inputCounts?.clear()
     this.#hand = undefined
     this.#bytes = 0
   }
@@ -300,21 +265,6 @@ export class L1 {
    */
   *entriesAfter(order: number): Generator<[key: string, entry: L1Entry, order: number]> {
     for (const [key, node] of this.#map) if (node.order > order) yield [key, node, node.order]
-  }
-
-  #keepInputs(key: string, inputs: readonly string[]): void {
-    ;(this.#inputs as Map<string, readonly string[]>).set(key, inputs)
-    for (const tag of inputs) (this.#inputCounts as NameCounts).add(tag)
-  }
-
-  #forgetInputs(key: string): void {
-    const inputs = this.#inputs as Map<string, readonly string[]>
-    // Most entries have no inputs: then there is nothing to look up.
-    if (inputs.size === 0) return
-    const tags = inputs.get(key)
-    if (tags === undefined) return
-    inputs.delete(key)
-    for (const tag of tags) (this.#inputCounts as NameCounts).remove(tag)
   }
 
   #evict(): void {
