@@ -24,7 +24,7 @@ import {
   tagRecords,
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
-import { STEPS } from './scripts.js'
+import { STEPS } from './steps-script.js'
 import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,

@@ -1,7 +1,7 @@
 import { MAX_PART_BYTES, MAX_PART_ITEMS } from '../stores/batch-limits.js'
 import { pipelined } from '../util/tick-batch.js'
 
-/** One call of the steps script (scripts.ts `STEPS`): its arguments and its size. */
+/** One call of the steps script (steps-script.ts `STEPS`): its arguments and its size. */
 export interface StepCall {
   /** The call's part of ARGV: `'i' | 's' | 'w' | 'c'` and what follows it. */
   args: readonly string[]

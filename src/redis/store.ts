@@ -28,7 +28,8 @@ import {
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
-import { READ, STEPS } from './scripts.js'
+import { READ } from './scripts.js'
+import { STEPS } from './steps-script.js'
 import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { STEPS } from '../../src/redis/scripts.js'
+import { STEPS } from '../../src/redis/steps-script.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 /** The steps script without its path for a single superseding entry: every call takes the general one. */
@@ -42,8 +42,13 @@ async function snapshot(prefix: string, replies: unknown[]): Promise<string> {
   return text.replace(/\d{16,}/g, (seq) => `#${seqs.indexOf(seq)}`)
 }
 
+type Call =
+  | { kind: 'set'; key: string; tags: string[]; own: boolean }
+  | { kind: 'load'; key: string }
+  | { kind: 'invalidate'; tag: string }
+
 /** One call of a run: a superseding `set`, a load's write (with a start), or an invalidation. */
-const call = fc.oneof(
+const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({
     kind: fc.constant('set' as const),
     key: fc.constantFrom('a', 'b', 'c'),
@@ -58,11 +63,6 @@ const call = fc.oneof(
   fc.record({ kind: fc.constant('load' as const), key: fc.constantFrom('a', 'b', 'c') }),
   fc.record({ kind: fc.constant('invalidate' as const), tag: fc.constantFrom('t1', 't2') }),
 )
-
-type Call =
-  | { kind: 'set'; key: string; tags: string[]; own: boolean }
-  | { kind: 'load'; key: string }
-  | { kind: 'invalidate'; tag: string }
 
 /** The script's arguments for `calls`, as the store sends them (full keys `ns::<key>`). */
 function argsOf(prefix: string, calls: readonly Call[]): string[] {
@@ -86,7 +86,7 @@ describe('the steps script: its path for one superseding entry', () => {
   it('leaves the same state and answers as the general path, run after run (100 runs)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(call as fc.Arbitrary<Call>, { minLength: 1, maxLength: 5 }), {
+        fc.array(fc.array(call, { minLength: 1, maxLength: 5 }), {
           minLength: 1,
           maxLength: 4,
         }),

@@ -86,9 +86,9 @@ const VISITED = 0b1000
  * `expiresAt` is kept as an offset from the process's first expiry, `createdAt` from `expiresAt`
  * and `start` from the process's first start: none needs a heap number of its own. `validity`,
  * `failure` and the SIEVE bit share one small integer; `version` and `staleUntil` are a
- * {@link Profile} most entries share. The hit path reads `value`, `flags`, `checkedAt` and `#expiresAt` — the first
- * fields, next to the object's header, so a hit touches as few cache lines as it can — and the
- * profile (one object for all, always in cache) when it asks for a version.
+ * {@link Profile} most entries share. The hit path reads `value`, `flags`, `checkedAt` and
+ * `#expiresAt` — the first fields, next to the object's header, so a hit touches as few cache
+ * lines as it can — and the profile (one object for all, always in cache) for a version.
  */
 class Node implements L1Entry {
   value: unknown
