@@ -202,27 +202,87 @@ export function specTargets(results) {
   }
 
   // Acknowledged invalidations.
-  const acked = fleets.filter((f) => f.members > 1 && Number.isFinite(f.acked?.commandsPerCall))
-  const ackText =
-    'acknowledged invalidation: constant Redis commands per call whatever the fleet size (largest ÷ smallest fleet ≤ 2)'
-  const unformed = fleets.filter((f) => f.members > 1 && f.skipped)
-  if (unformed.length > 0) {
-    const sizes = unformed.map((f) => int(f.members)).join(', ')
-    add(ackText, 'fleet', '—', undefined, 2, 'atMost', `not met (${sizes} members: did not form)`)
-  } else if (acked.length < 2) {
-    add(ackText, 'fleet', '—', undefined, 2, 'atMost')
-  } else {
+  for (const row of ackTargets(fleets)) rows.push(row)
+  return rows
+}
+
+/**
+ * The rows of acknowledged invalidations (SPEC §7: "a constant number of Redis calls, whatever
+ * the fleet size"; issue: p99 within 2 × the bus's own). Members' answers (`RPUSHX`) are judged
+ * apart from the rest: the asker's calls and the messages are one thing, one answer per member
+ * another, and a fleet simulated in a few processes merges answers, so only fleets of real
+ * processes show what a member adds.
+ */
+export function ackTargets(fleets) {
+  const withOthers = fleets.filter((f) => f.members > 1)
+  const unformed = withOthers.filter((f) => f.skipped).map((f) => int(f.members))
+  const why =
+    unformed.length > 0 ? `not met (${unformed.join(', ')} members: did not form)` : undefined
+  const acked = withOthers.filter((f) => Number.isFinite(f.acked?.commandsPerCall))
+  const answers = (f) => f.acked.byCommandPerCall?.rpushx ?? 0
+  const rows = []
+
+  const restText =
+    "acknowledged invalidation: Redis commands per call besides the members' answers constant whatever the fleet size (largest ÷ smallest fleet ≤ 2)"
+  if (why !== undefined || acked.length < 2)
+    rows.push(target(restText, 'fleet', '—', undefined, 2, 'atMost', why))
+  else {
     const sorted = acked.slice().sort((a, b) => a.members - b.members)
-    const perCall = sorted.map((f) => f.acked.commandsPerCall)
-    const flat = Math.max(...perCall) / Math.min(...perCall)
-    const [small, large] = [sorted[0], sorted.at(-1)]
-    add(
-      ackText,
-      'fleet',
-      `${x2(flat)} (${x2(small.acked.commandsPerCall)} → ${x2(large.acked.commandsPerCall)} from ${small.label} to ${large.label})`,
-      flat,
-      2,
-      'atMost',
+    const rest = sorted.map((f) => f.acked.commandsPerCall - answers(f))
+    const flat = Math.max(...rest) / Math.min(...rest)
+    rows.push(
+      target(
+        restText,
+        'fleet',
+        `${x2(flat)} (${x2(rest[0])} → ${x2(rest.at(-1))} from ${sorted[0].label} to ${sorted.at(-1).label})`,
+        flat,
+        2,
+        'atMost',
+      ),
+    )
+  }
+
+  // What one more member adds, between the smallest and the largest fleet of real processes.
+  const perMemberText =
+    "acknowledged invalidation: every Redis command per call constant, members' answers included (≤ 0.1 more per member, fleets of real processes)"
+  const real = acked.filter((f) => f.hosts === f.members).sort((a, b) => a.members - b.members)
+  if (why !== undefined || real.length < 2) {
+    rows.push(target(perMemberText, 'fleet', '—', undefined, 0.1, 'atMost', why))
+  } else {
+    const [small, large] = [real[0], real.at(-1)]
+    const added =
+      (large.acked.commandsPerCall - small.acked.commandsPerCall) / (large.members - small.members)
+    rows.push(
+      target(
+        perMemberText,
+        'fleet',
+        `${x2(added)} per member (${x2(small.acked.commandsPerCall)} at ${small.label} → ${x2(large.acked.commandsPerCall)} at ${large.label})`,
+        added,
+        0.1,
+        'atMost',
+      ),
+    )
+  }
+
+  const latencyText =
+    "acknowledged invalidation p99 ≤ 2 × the bus's p99 until every member applied, every fleet with other members"
+  const timed = acked.filter(
+    (f) => Number.isFinite(f.acked.ms?.p99) && Number.isFinite(f.propagation?.wholeFleetMs?.p99),
+  )
+  if (why !== undefined || timed.length === 0) {
+    rows.push(target(latencyText, 'fleet', '—', undefined, 2, 'atMost', why))
+  } else {
+    const ratio = (f) => f.acked.ms.p99 / f.propagation.wholeFleetMs.p99
+    const worst = timed.reduce((a, b) => (ratio(b) > ratio(a) ? b : a))
+    rows.push(
+      target(
+        latencyText,
+        'fleet',
+        `${x2(ratio(worst))}× at ${worst.label} (${ms3(worst.acked.ms.p99)} / ${ms3(worst.propagation.wholeFleetMs.p99)} ms)`,
+        ratio(worst),
+        2,
+        'atMost',
+      ),
     )
   }
   return rows
