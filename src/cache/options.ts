@@ -87,6 +87,14 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   if (store !== undefined && !isStore(store)) {
     throw invalidOption('store', 'must implement read(), write(), invalidate() and close()')
   }
+  // The store forgets records older than its window: an entry must not outlive them.
+  const keptMs = (store as { keepRecordsMs?: unknown } | undefined)?.keepRecordsMs
+  if (typeof keptMs === 'number' && maxLifetimeMs + graceMs > keptMs) {
+    throw invalidOption(
+      'maxLifetime',
+      `with grace (${maxLifetimeMs + graceMs} ms) must not exceed the store's keepRecords (${keptMs} ms)`,
+    )
+  }
   const bus = options.bus
   if (bus !== undefined) {
     if (typeof bus?.connect !== 'function' || typeof bus.maxSilenceMs !== 'number') {

@@ -26,6 +26,7 @@ import {
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { STEPS } from './steps-script.js'
 import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
+import { RecordsTrim, type TrimResult } from './records-trim.js'
 import type {
   Store,
   StoreEntry,
@@ -78,19 +79,33 @@ export class RedisClusterStore implements Store {
       [this.#slotKey],
       [this.prefix, this.origin, ...args],
       mayRetry,
-    ),
+    ).then((reply) => {
+      // Trimming failures are retried a second later; nothing depends on one.
+      this.#trim.afterStep(() => {})
+      return reply
+    }),
   )
+  /** How long records are kept (ms; `keepRecords` of `redisStore`). */
+  readonly keepRecordsMs: number
+  readonly #trim: RecordsTrim
 
-  constructor(client: Cluster, prefix: string, ownsClient: boolean) {
+  constructor(client: Cluster, prefix: string, ownsClient: boolean, keepRecordsMs: number) {
     checkPrefix(prefix)
     this.client = client
     this.prefix = prefix
     const keys = slotKeys(prefix)
+    this.keepRecordsMs = keepRecordsMs
+    this.#trim = new RecordsTrim(client, prefix, keys.seq, keepRecordsMs)
     this.#slotKey = keys.seq
     this.#epochKey = keys.epoch
     this.#floorKey = keys.floor
     this.#watermarkKey = keys.watermark
     this.#ownsClient = ownsClient
+  }
+
+  /** Trims the records now (as {@link RedisStore.trimRecords}). */
+  trimRecords(): Promise<TrimResult> {
+    return this.#trim.run()
   }
 
   /** Big reads are split into parts (`batch-limits.ts`) read in turn, each as described above. */

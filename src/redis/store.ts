@@ -29,6 +29,7 @@ import {
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
 import { READ } from './scripts.js'
+import { RecordsTrim, type TrimResult } from './records-trim.js'
 import { STEPS } from './steps-script.js'
 import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
@@ -43,6 +44,8 @@ import type {
   StoreWriteResult,
 } from '../stores/store.js'
 import type { Logger } from '../warnings.js'
+import { toMs, type Duration } from '../util/duration.js'
+import { invalidOption } from '../errors.js'
 
 /** Options of {@link redisStore}. */
 export type RedisStoreOptions = (
@@ -63,6 +66,14 @@ export type RedisStoreOptions = (
    * @default 'cg'
    */
   prefix?: string
+  /**
+   * How long the records of invalidations and of superseding `set`s are kept. Older ones are
+   * deleted and the floor rises above them (docs/redis.md, "Records kept"): an entry older than
+   * this is a miss, never a stale hit. Must be longer than any entry lives (the caches'
+   * `maxLifetime` and grace: `createCache` checks). `Infinity` keeps every record.
+   * @default '7d'
+   */
+  keepRecords?: Duration
 }
 
 const SCRIPTS = { read: script(READ), steps: script(STEPS) }
@@ -83,18 +94,23 @@ export class RedisStore implements Store {
   readonly #watermarkKey: string
   #policyChecked = false
   #logger: Logger | undefined
+  /** How long records are kept (ms; `keepRecords`). */
+  readonly keepRecordsMs: number
+  readonly #trim: RecordsTrim
   /**
    * Who sends this store's steps, in their bus messages: the member id of the cache's bus once one
    * connects (`redisBus`), else a name of this store's own.
    */
   origin = processOrigin()
 
-  constructor(client: Redis, prefix: string, ownsClient: boolean) {
+  constructor(client: Redis, prefix: string, ownsClient: boolean, keepRecordsMs: number) {
     checkPrefix(prefix)
     this.client = client
     this.prefix = prefix
     this.#ownsClient = ownsClient
     const keys = slotKeys(prefix)
+    this.keepRecordsMs = keepRecordsMs
+    this.#trim = new RecordsTrim(client, prefix, keys.seq, keepRecordsMs)
     this.#seqKey = keys.seq
     this.#epochKey = keys.epoch
     this.#floorKey = keys.floor
@@ -214,8 +230,22 @@ export class RedisStore implements Store {
    * message (`step-batch.ts`).
    */
   readonly #steps = new StepBatch((args, mayRetry) =>
-    this.#run(SCRIPTS.steps, [this.origin, ...args], mayRetry),
+    this.#run(SCRIPTS.steps, [this.origin, ...args], mayRetry).then((reply) => {
+      // A failure is retried a second later; nothing depends on one call.
+      this.#trim.afterStep((error) =>
+        this.#logger?.warn(`cachegraph: trimming the records failed: ${String(error)}`),
+      )
+      return reply
+    }),
   )
+
+  /**
+   * Trims the records now: one mark, and records below a mark `keepRecords` old, at most
+   * `TRIM_BUDGET` examined. A store that writes does this by itself once a second.
+   */
+  trimRecords(): Promise<TrimResult> {
+    return this.#trim.run()
+  }
 
   /**
    * One step of the sequence per part of at most `batch-limits.ts` tags, in turn; resolves with
@@ -287,11 +317,15 @@ const keyLength = (key: string): number => key.length
  */
 export function redisStore(options: RedisStoreOptions): RedisStore | RedisClusterStore {
   const prefix = options.prefix ?? 'cg'
+  const keepRecordsMs = toMs(options.keepRecords ?? '7d', 'keepRecords')
+  if (keepRecordsMs < 1_000) {
+    throw invalidOption('keepRecords', 'must be at least 1s (or Infinity: keep every record)')
+  }
   if ('client' in options) {
     const client = options.client
     return (client as { isCluster?: boolean }).isCluster === true
-      ? new RedisClusterStore(client as Cluster, prefix, false)
-      : new RedisStore(client as Redis, prefix, false)
+      ? new RedisClusterStore(client as Cluster, prefix, false, keepRecordsMs)
+      : new RedisStore(client as Redis, prefix, false, keepRecordsMs)
   }
   const client = new Redis(options.url, {
     // A cache read must not wait for a reconnect: fail fast and let the loader answer.
@@ -302,5 +336,5 @@ export function redisStore(options: RedisStoreOptions): RedisStore | RedisCluste
   // Connection errors reach each call as a rejection (and the engine degrades reads to the
   // loader); without a listener ioredis would also print every reconnect attempt.
   client.on('error', () => {})
-  return new RedisStore(client, prefix, true)
+  return new RedisStore(client, prefix, true, keepRecordsMs)
 }

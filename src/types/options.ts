@@ -76,7 +76,10 @@ export interface CacheOptions {
   grace?: Duration
   /** Shorten each ttl by a random 0 to `jitter` fraction (0–1), to spread refreshes. @default 0 */
   jitter?: number
-  /** Upper bound on any entry's lifetime; `ttl: Infinity` means this. @default '1d' */
+  /**
+   * Upper bound on any entry's lifetime; `ttl: Infinity` means this. With `grace`, at most the
+   * store's `keepRecords` (a Redis store forgets older records: docs/redis.md). @default '1d'
+   */
   maxLifetime?: Duration
   /**
    * `false` (or env `CACHEGRAPH_ENABLED=false`) turns caching off: every read goes to its loader,

@@ -141,4 +141,27 @@ describe('caches on Redis Cluster', () => {
     expect(await cache.set('s', 1)).toBe(true)
     expect(await cache.get('s')).toBe(1)
   })
+
+  it('records older than keepRecords are deleted in the {P} slot, the floor raised above them', async () => {
+    const prefix = uniquePrefix()
+    const store = redisStore({
+      client: cluster.client,
+      prefix,
+      keepRecords: '1s',
+    }) as RedisClusterStore
+    const cache = createCache({ store, l1: false, maxLifetime: '900ms' })
+    for (let i = 0; i < 50; i++) expect(await cache.set(`k${i}`, i)).toBe(true)
+    const written = Number(await cluster.client.get(`{${prefix}}:seq`))
+    const deadline = Date.now() + 10_000
+    let floor = 0
+    while (floor < written && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      ;({ floor } = await store.trimRecords())
+    }
+    expect(floor).toBeGreaterThanOrEqual(written)
+    expect(await cluster.client.hlen(`{${prefix}}:h`)).toBe(1) // the marker alone
+    expect(await cache.set('after', 1)).toBe(true)
+    expect(await cache.get('after')).toBe(1)
+    await cache.close()
+  })
 })

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
-import type { Redis } from 'ioredis'
-import { afterAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 
 import { STEPS } from '../../src/redis/steps-script.js'
-import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { uniquePrefix } from '../helpers/tiers.js'
 
 /** The steps script without its path for a single superseding entry: every call takes the general one. */
 const GENERAL = STEPS.replace(
@@ -11,8 +11,20 @@ const GENERAL = STEPS.replace(
   '',
 )
 
-const client: Redis = redisClient()
-afterAll(() => client.disconnect())
+/**
+ * A database of its own: every snapshot lists the keys of a prefix with `KEYS`, which walks the
+ * whole database — in the shared one, under other tests' million-key batches, that took a run
+ * past its time limit.
+ */
+const client = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1, db: 12 })
+const used: string[] = []
+afterAll(async () => {
+  for (const prefix of used) {
+    const keys = await client.keys(`*${prefix}*`)
+    if (keys.length > 0) await client.unlink(...keys)
+  }
+  client.disconnect()
+})
 
 /**
  * Everything a run of the script left under `prefix` and what it answered, with each sequence
@@ -92,6 +104,7 @@ describe('the steps script: its path for one superseding entry', () => {
         }),
         async (runs) => {
           const [fast, general] = [uniquePrefix(), uniquePrefix()]
+          used.push(fast, general)
           const replies: Record<string, unknown[]> = { [fast]: [], [general]: [] }
           for (const run of runs) {
             replies[fast]?.push(await client.eval(STEPS, 0, ...argsOf(fast, run)))

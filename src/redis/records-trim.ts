@@ -1,0 +1,143 @@
+import type { Cluster, Redis } from 'ioredis'
+
+import { runScript, script } from './runner.js'
+
+/**
+ * Forgetting old tag records. Every superseding `set` of a key leaves that key's `@key:` record
+ * in `{P}:h`, and every invalidated tag its record, after the entries they judged are long gone:
+ * without this, a prefix that writes many distinct keys grows by about 100 bytes a key for as
+ * long as it lives. A record can go once the floor is at or above it — a tag without a record
+ * reads as invalidated at the floor, so nothing it refused becomes valid — and raising the floor
+ * costs nothing once every entry older than it has expired. So the store notes, now and then,
+ * the sequence at that moment (`{P}:marks`, score: the server's time); once a mark is
+ * `keepRecords` old, the floor rises to it and the records at or below the floor are deleted, a
+ * bounded number per call. Both in one script: no read sees a record gone but the floor below it.
+ *
+ * Keys, all in the `{P}` slot: `{P}:marks` (sorted set `seq → time`), `{P}:trim:h` and
+ * `{P}:trim:s` (where the last pass over each records hash stopped, an `HSCAN` cursor).
+ */
+
+/**
+ * Records examined per call at most. A call that deletes as many holds Redis for about 3 ms
+ * (5,000 took 14 ms), so a store that writes calls often rather than much.
+ */
+export const TRIM_BUDGET = 1_000
+
+/**
+ * How often a store that writes trims, at most (ms): up to 4,000 records a second. Marks are
+ * made at most every minute, and both at most every tenth of the window.
+ */
+const TRIM_EVERY_MS = 250
+const MARK_EVERY_MS = 60_000
+
+/**
+ * trim: KEYS = [`{P}:seq`]; ARGV = [prefix, keepMs, markEveryMs, budget]. Returns
+ * `[removed, floor]`: the records deleted, and the floor after the call (`0` when there is no
+ * state, or no mark is old enough yet).
+ */
+export const TRIM = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local S = '{' .. ARGV[1] .. '}:'
+local seq = redis.call('GET', KEYS[1])
+if not seq then return { 0, 0 } end
+local marks = S .. 'marks'
+local newest = redis.call('ZRANGE', marks, -1, -1, 'WITHSCORES')
+-- A sequence that has not moved keeps its first mark (marking it again would move it forward).
+if #newest == 0 or (newest[1] ~= seq and now - tonumber(newest[2]) >= tonumber(ARGV[3])) then
+  redis.call('ZADD', marks, now, seq)
+end
+-- The newest mark at least keepMs old: everything older than it has expired.
+local old = redis.call('ZREVRANGEBYSCORE', marks, now - tonumber(ARGV[2]), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if #old == 0 then return { 0, 0 } end
+redis.call('ZREMRANGEBYSCORE', marks, '-inf', '(' .. old[2])
+local floor = tonumber(redis.call('GET', S .. 'floor') or '0')
+local bound = tonumber(old[1])
+if bound > floor then
+  floor = bound
+  redis.call('SET', S .. 'floor', old[1])
+end
+local removed = 0
+local budget = tonumber(ARGV[4])
+for _, name in ipairs({ 'h', 's' }) do
+  local hash = S .. name
+  local cursorKey = S .. 'trim:' .. name
+  local cursor = redis.call('GET', cursorKey) or '0'
+  local examined = 0
+  repeat
+    local page = redis.call('HSCAN', hash, cursor, 'COUNT', 500)
+    cursor = page[1]
+    local fields = page[2]
+    local dead = {}
+    for i = 1, #fields, 2 do
+      -- The field '' is the hash's marker (the current sequence): never below the floor.
+      if fields[i] ~= '' and tonumber(fields[i + 1]) <= floor then dead[#dead + 1] = fields[i] end
+    end
+    examined = examined + #fields / 2
+    if #dead > 0 then
+      redis.call('HDEL', hash, unpack(dead))
+      removed = removed + #dead
+    end
+  until cursor == '0' or examined >= budget
+  redis.call('SET', cursorKey, cursor)
+end
+return { removed, string.format('%.0f', floor) }
+`
+
+const TRIM_SCRIPT = script(TRIM)
+
+/** What one trim call did. */
+export interface TrimResult {
+  /** Records deleted. */
+  removed: number
+  /** The store's floor after it (0: no mark was old enough yet). */
+  floor: number
+}
+
+/** A store's trimming of its records: after its writes, at most once a second. */
+export class RecordsTrim {
+  readonly #client: Redis | Cluster
+  readonly #prefix: string
+  readonly #seqKey: string
+  readonly #keepMs: number
+  readonly #everyMs: number
+  #lastAt = Date.now()
+  #running = false
+
+  constructor(client: Redis | Cluster, prefix: string, seqKey: string, keepMs: number) {
+    this.#client = client
+    this.#prefix = prefix
+    this.#seqKey = seqKey
+    this.#keepMs = keepMs
+    this.#everyMs = Math.min(TRIM_EVERY_MS, keepMs / 10)
+  }
+
+  /** After a step: trims when the last call is old enough (never two at once). */
+  afterStep(report: (error: unknown) => void): void {
+    if (this.#keepMs === Infinity || this.#running) return
+    const now = Date.now()
+    if (now - this.#lastAt < this.#everyMs) return
+    this.#lastAt = now
+    this.#running = true
+    this.run()
+      .catch(report)
+      .finally(() => (this.#running = false))
+  }
+
+  /** One trim call now (a mark, and the records below a mark `keepRecords` old). */
+  async run(): Promise<TrimResult> {
+    if (this.#keepMs === Infinity) return { removed: 0, floor: 0 }
+    const [removed, floor] = (await runScript(
+      this.#client,
+      TRIM_SCRIPT,
+      [this.#seqKey],
+      [
+        this.#prefix,
+        String(this.#keepMs),
+        String(Math.min(MARK_EVERY_MS, this.#keepMs / 10)),
+        String(TRIM_BUDGET),
+      ],
+    )) as [number, string | number]
+    return { removed: Number(removed), floor: Number(floor) }
+  }
+}
