@@ -94,7 +94,7 @@ export interface TrimResult {
   floor: number
 }
 
-/** A store's trimming of its records: after its writes, at most once a second. */
+/** A store's trimming of its records: after its own steps, at most every 250 ms. */
 export class RecordsTrim {
   readonly #client: Redis | Cluster
   readonly #prefix: string
