@@ -81,7 +81,7 @@ export class RedisClusterStore implements Store {
       mayRetry,
     ).then((reply) => {
       // Trimming failures are retried a second later; nothing depends on one.
-      this.#trim.afterStep(() => {})
+      this.#trim.afterStep(args.length, () => {})
       return reply
     }),
   )

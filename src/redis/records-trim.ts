@@ -28,6 +28,13 @@ export const TRIM_BUDGET = 1_000
  * made at most every minute, and both at most every tenth of the window.
  */
 const TRIM_EVERY_MS = 250
+
+/**
+ * Arguments of steps scripts this store sent since its last trim, at least, before the next one
+ * (a record takes a few arguments: the call examines several times what was added). A store
+ * that writes little trims seldom, and a handful of calls never brings a trim in between.
+ */
+const TRIM_AFTER_ARGS = 1_000
 const MARK_EVERY_MS = 60_000
 
 /**
@@ -102,6 +109,8 @@ export class RecordsTrim {
   readonly #keepMs: number
   readonly #everyMs: number
   #lastAt = Date.now()
+  /** Arguments of steps sent since the last trim. */
+  #sent = 0
   #running = false
 
   constructor(client: Redis | Cluster, prefix: string, seqKey: string, keepMs: number) {
@@ -112,12 +121,18 @@ export class RecordsTrim {
     this.#everyMs = Math.min(TRIM_EVERY_MS, keepMs / 10)
   }
 
-  /** After a step: trims when the last call is old enough (never two at once). */
-  afterStep(report: (error: unknown) => void): void {
-    if (this.#keepMs === Infinity || this.#running) return
+  /**
+   * After a run of the steps script with `args` arguments: trims once enough was sent and the
+   * last call is old enough (never two at once).
+   */
+  afterStep(args: number, report: (error: unknown) => void): void {
+    if (this.#keepMs === Infinity) return
+    this.#sent += args
+    if (this.#running || this.#sent < TRIM_AFTER_ARGS) return
     const now = Date.now()
     if (now - this.#lastAt < this.#everyMs) return
     this.#lastAt = now
+    this.#sent = 0
     this.#running = true
     this.run()
       .catch(report)

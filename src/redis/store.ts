@@ -232,7 +232,7 @@ export class RedisStore implements Store {
   readonly #steps = new StepBatch((args, mayRetry) =>
     this.#run(SCRIPTS.steps, [this.origin, ...args], mayRetry).then((reply) => {
       // A failure is retried a second later; nothing depends on one call.
-      this.#trim.afterStep((error) =>
+      this.#trim.afterStep(args.length, (error) =>
         this.#logger?.warn(`cachegraph: trimming the records failed: ${String(error)}`),
       )
       return reply
