@@ -88,8 +88,8 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     throw invalidOption('store', 'must implement read(), write(), invalidate() and close()')
   }
   // The store forgets records older than its window: an entry must not outlive them.
-  const keptMs = (store as { keepRecordsMs?: unknown } | undefined)?.keepRecordsMs
-  if (typeof keptMs === 'number' && maxLifetimeMs + graceMs > keptMs) {
+  const keptMs = store?.keepRecordsMs
+  if (keptMs !== undefined && maxLifetimeMs + graceMs > keptMs) {
     throw invalidOption(
       'maxLifetime',
       `with grace (${maxLifetimeMs + graceMs} ms) must not exceed the store's keepRecords (${keptMs} ms)`,

@@ -22,7 +22,7 @@ export const RECORDS_LOST = '~records-lost'
 export const RECORDS_LEFT = '~records-left'
 
 /** `now` in ms by the server's clock (scripts replicate their effects, so TIME is allowed). */
-const NOW = `
+export const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `

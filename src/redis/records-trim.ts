@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
 
+import { NOW } from './fleet-scripts.js'
 import { runScript, script } from './runner.js'
 
 /**
@@ -42,9 +43,7 @@ const MARK_EVERY_MS = 60_000
  * `[removed, floor]`: the records deleted, and the floor after the call (`0` when there is no
  * state, or no mark is old enough yet).
  */
-export const TRIM = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const TRIM = `${NOW}
 local S = '{' .. ARGV[1] .. '}:'
 local seq = redis.call('GET', KEYS[1])
 if not seq then return { 0, 0 } end

@@ -170,6 +170,11 @@ export interface Store {
    * warnings; a store shared by several caches keeps the first logger.
    */
   useLogger?(logger: Logger): void
+  /**
+   * How long the store keeps tag records (ms), when it forgets older ones: no entry may live
+   * longer (`createCache` refuses a `maxLifetime` with grace past it). Undefined: kept for good.
+   */
+  readonly keepRecordsMs?: number
   /** Releases connections and timers. */
   close(): Promise<void>
 }
