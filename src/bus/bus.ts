@@ -18,6 +18,13 @@ export interface BusMessage {
   tags: readonly string[]
   /** Who took the step (or asked for the heartbeat): that process's member id on the bus. */
   origin: string
+  /**
+   * The step published before this one (for a heartbeat: the last step published): every step
+   * between the two was quiet, a superseding `set` nobody needs to hear of
+   * (docs/invalidation.md, "Quiet steps"). So this message follows on from a process that applied
+   * every step up to `after`.
+   */
+  after: number
 }
 
 /** What a transport reports to the cache it serves. */
@@ -137,26 +144,31 @@ export interface Bus {
 }
 
 /**
- * Parses the wire form `last \n epoch \n kinds \n origin \n [tags of each step]` into the steps
- * it announces, in order: `kinds` has one letter per step (`h` hard, `s` soft) and the steps are
- * `last - kinds.length + 1 .. last`, contiguous; `b` is a heartbeat (no step, `[]`). Undefined
- * when malformed.
+ * Parses the wire form `last \n epoch \n kinds \n origin \n after \n [tags of each step]` into
+ * the steps it publishes, in order: `kinds` has one letter per step (`h` hard, `s` soft, `-` quiet:
+ * taken but not published, tags `[]`) and the steps are `last - kinds.length + 1 .. last`; `after`
+ * is the step published before the message. `b` is a heartbeat (no step, `[]`; `after`: the last
+ * step published). Undefined when malformed.
  */
 export function parseBusMessage(text: string): BusMessage[] | undefined {
   const a = text.indexOf('\n')
   const b = text.indexOf('\n', a + 1)
   const c = text.indexOf('\n', b + 1)
   const d = text.indexOf('\n', c + 1)
-  if (a < 0 || b < 0 || c < 0 || d < 0) return undefined
+  const e = text.indexOf('\n', d + 1)
+  if (a < 0 || b < 0 || c < 0 || d < 0 || e < 0) return undefined
   const last = Number(text.slice(0, a))
   const epoch = text.slice(a + 1, b)
   const kinds = text.slice(b + 1, c)
   const origin = text.slice(c + 1, d)
-  if (!Number.isSafeInteger(last) || kinds.length === 0) return undefined
-  if (kinds === 'b') return [{ seq: last, epoch, kind: 'heartbeat', tags: [], origin }]
+  let after = Number(text.slice(d + 1, e))
+  if (!Number.isSafeInteger(last) || !Number.isSafeInteger(after) || kinds.length === 0) {
+    return undefined
+  }
+  if (kinds === 'b') return [{ seq: last, epoch, kind: 'heartbeat', tags: [], origin, after }]
   let lists: unknown
   try {
-    lists = JSON.parse(text.slice(d + 1))
+    lists = JSON.parse(text.slice(e + 1))
   } catch {
     return undefined
   }
@@ -164,12 +176,14 @@ export function parseBusMessage(text: string): BusMessage[] | undefined {
   const first = last - kinds.length + 1
   const steps: BusMessage[] = []
   for (let i = 0; i < kinds.length; i++) {
-    const kind = KINDS.get(kinds[i] as string)
+    const letter = kinds[i] as string
     const tags: unknown = lists[i]
-    if (kind === undefined || !Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
-      return undefined
-    }
-    steps.push({ seq: first + i, epoch, kind, tags, origin })
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return undefined
+    if (letter === '-') continue
+    const kind = KINDS.get(letter)
+    if (kind === undefined) return undefined
+    steps.push({ seq: first + i, epoch, kind, tags, origin, after })
+    after = first + i
   }
   return steps
 }

@@ -309,7 +309,7 @@ class RedisBusConnection implements BusConnection {
     return ackChannel(this.#store.prefix, member)
   }
 
-  /** Reads the log newest first until it reaches `after`; checks the steps are contiguous. */
+  /** Reads the log newest first until it reaches `after`; checks the steps follow on unbroken. */
   async replay(after: number, epoch: string): Promise<BusMessage[] | undefined> {
     const found: BusMessage[] = []
     let end = '+'
@@ -323,18 +323,22 @@ class RedisBusConnection implements BusConnection {
       )) as [string, string[]][]
       for (const [id, fields] of rows) {
         end = `(${id}`
-        // One entry per script run: the steps it took, newest last.
-        const steps = parseBusMessage(fields[1] ?? '')
+        // One entry per script run: the steps it published, newest last (none when all were quiet).
+        const text = fields[1] ?? ''
+        const steps = parseBusMessage(text)
         if (steps === undefined) return undefined
         for (let i = steps.length - 1; i >= 0; i--) {
           const message = steps[i] as BusMessage
           if (message.epoch !== epoch) return undefined
-          if (message.seq <= after) return contiguous(found.reverse(), after)
+          if (message.seq <= after) return chained(found.reverse(), after)
           found.push(message)
         }
+        const [last, entryEpoch] = text.split('\n', 2)
+        if (entryEpoch !== epoch) return undefined
+        if (Number(last) <= after) return chained(found.reverse(), after)
       }
       if (rows.length < REPLAY_PAGE || found.length >= MAX_REPLAY) {
-        return contiguous(found.reverse(), after)
+        return chained(found.reverse(), after)
       }
     }
   }
@@ -361,10 +365,15 @@ function isRedisStore(store: Store): store is RedisStore | RedisClusterStore {
   return store instanceof RedisStore || store instanceof RedisClusterStore
 }
 
-/** The steps right after `after`, in order, or undefined when one is missing. */
-function contiguous(messages: BusMessage[], after: number): BusMessage[] | undefined {
-  for (let i = 0; i < messages.length; i++) {
-    if ((messages[i] as BusMessage).seq !== after + 1 + i) return undefined
+/**
+ * The steps published after `after`, in order, or undefined when one is missing: each must follow
+ * on from the one before (its `after`, the step published before it; the steps between were quiet).
+ */
+function chained(messages: BusMessage[], after: number): BusMessage[] | undefined {
+  let through = after
+  for (const message of messages) {
+    if (message.after > through) return undefined
+    through = message.seq
   }
   return messages
 }

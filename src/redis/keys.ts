@@ -8,8 +8,10 @@
  *   valid with (see scripts.ts).
  * - `{P}:h`, `{P}:s` — the tag records: hashes `tag → sequence` of the last hard / soft
  *   invalidation of each tag, each with its marker field `''` (no ttl).
- * - `{P}:bus` — the channel every sequence step is published on; `{P}:log` — a stream of the
- *   same messages, replayed by a process that missed some.
+ * - `{P}:k` — the key tags (`@key:...`) that stored entries carry, `tag → sequence` when last
+ *   written, with its marker field `''` (no ttl); `{P}:pub` — the last step published.
+ * - `{P}:bus` — the channel every sequence step but the quiet ones is published on; `{P}:log` —
+ *   a stream of the same messages (quiet steps included), replayed by a process that missed some.
  * - `{P}:members` — a sorted set `member → last seen (ms)` of the processes with a bus (and marks
  *   starting with `~`, fleet-scripts.ts); `{P}:ackreq` — the channel of acknowledgement requests;
  *   `{P}:acks:<member>:<seq>` — a list of the members that answered `member`'s request for step
@@ -43,6 +45,13 @@ export interface SlotKeys {
   readonly hard: string
   /** `{P}:s`: the soft (stale) invalidation records. */
   readonly soft: string
+  /**
+   * `{P}:k`: the key tags stored entries carry, `tag → sequence` when last written, with a marker
+   * field `''`. A superseding `set` of a key tag not in it is quiet (scripts.ts `quietFor`).
+   */
+  readonly known: string
+  /** `{P}:pub`: the last step published on the bus (the quiet ones are not). */
+  readonly published: string
   /** `{P}:bus`: the channel of sequence steps. */
   readonly bus: string
   /** `{P}:log`: the stream of recent steps. */
@@ -62,6 +71,8 @@ export function slotKeys(prefix: string): SlotKeys {
     watermark: `${slot}:w`,
     hard: `${slot}:h`,
     soft: `${slot}:s`,
+    known: `${slot}:k`,
+    published: `${slot}:pub`,
     bus: `${slot}:bus`,
     log: `${slot}:log`,
     members: `${slot}:members`,

@@ -14,13 +14,26 @@ import { runScript, script } from './runner.js'
  * `keepRecords` old, the floor rises to it and the records at or below the floor are deleted, a
  * bounded number per call. Both in one script: no read sees a record gone but the floor below it.
  *
- * Keys, all in the `{P}` slot: `{P}:marks` (sorted set `seq → time`), `{P}:trim:h` and
- * `{P}:trim:s` (where the last pass over each records hash stopped, an `HSCAN` cursor).
+ * The known key tags (`{P}:k`, `@key:` tag → the sequence when a stored entry last carried it)
+ * grow the same way, and go by the same mark, but only below it: a tag marked before the mark's
+ * sequence was reached was last carried by an entry stored more than `keepRecords` ago, which
+ * has expired everywhere (createCache keeps `maxLifetime` with grace within `keepRecords`), so no
+ * entry and no copy of one is built on it; forgetting it only lets the next superseding `set` of
+ * that key go unpublished (quiet). A tag marked at the mark's sequence itself may have been
+ * carried after the mark was made — loads mark with the current sequence without taking a step —
+ * so it stays until a later mark passes it (the floor, which a restart also raises, is no bound
+ * here either). The markers (field `''`) of the three hashes never go.
+ *
+ * Keys, all in the `{P}` slot: `{P}:marks` (sorted set `seq → time`), `{P}:trim:h`,
+ * `{P}:trim:s` and `{P}:trim:k` (an `HSCAN` cursor: where the pass over the hashes, `{P}:h`,
+ * `{P}:s` then `{P}:k`, stopped in the one it is in; the other two keys are absent).
  */
 
 /**
- * Records examined per call at most. A call that deletes as many holds Redis for about 3 ms
- * (5,000 took 14 ms), so a store that writes calls often rather than much.
+ * Fields (records and known key tags) examined per call, the three hashes together: a call stops
+ * at the end of the `HSCAN` page (about 500 fields) that reaches it. A call that deletes as many
+ * holds Redis for about 3 ms (5,000 took 14 ms), so a store that writes calls often rather than
+ * much.
  */
 export const TRIM_BUDGET = 1_000
 
@@ -40,8 +53,8 @@ const MARK_EVERY_MS = 60_000
 
 /**
  * trim: KEYS = [`{P}:seq`]; ARGV = [prefix, keepMs, markEveryMs, budget]. Returns
- * `[removed, floor]`: the records deleted, and the floor after the call (`0` when there is no
- * state, or no mark is old enough yet).
+ * `[removed, floor]`: the fields deleted (records of `{P}:h` and `{P}:s`, marks of `{P}:k`), and
+ * the floor after the call (`0` when there is no state, or no mark is old enough yet).
  */
 export const TRIM = `${NOW}
 local S = '{' .. ARGV[1] .. '}:'
@@ -63,21 +76,31 @@ if bound > floor then
   floor = bound
   redis.call('SET', S .. 'floor', old[1])
 end
-local removed = 0
-local budget = tonumber(ARGV[4])
-for _, name in ipairs({ 'h', 's' }) do
-  local hash = S .. name
-  local cursorKey = S .. 'trim:' .. name
+-- What goes: the fields of each hash below this (sequences are integers below 2^53, so +1 is
+-- exact). A record at the floor goes too, a known key tag only below the mark (see above).
+local below = { h = floor + 1, s = floor + 1, k = bound }
+local names = { 'h', 's', 'k' }
+-- One pass goes over the hashes in turn, over as many calls as it takes, and starts over: it is
+-- in the one whose cursor key there is (none yet: the first).
+local at = 1
+for i, name in ipairs(names) do
+  if redis.call('EXISTS', S .. 'trim:' .. name) == 1 then at = i; break end
+end
+-- The budget is the call's, whichever hashes it is spent on; a call goes over each hash once at
+-- most.
+local removed, examined, budget, passed = 0, 0, tonumber(ARGV[4]), 0
+while examined < budget and passed < #names do
+  local name = names[at]
+  local hash, cursorKey, limit = S .. name, S .. 'trim:' .. name, below[name]
   local cursor = redis.call('GET', cursorKey) or '0'
-  local examined = 0
   repeat
     local page = redis.call('HSCAN', hash, cursor, 'COUNT', 500)
     cursor = page[1]
     local fields = page[2]
     local dead = {}
     for i = 1, #fields, 2 do
-      -- The field '' is the hash's marker (the current sequence): never below the floor.
-      if fields[i] ~= '' and tonumber(fields[i + 1]) <= floor then dead[#dead + 1] = fields[i] end
+      -- The field '' is the hash's marker: never deleted.
+      if fields[i] ~= '' and tonumber(fields[i + 1]) < limit then dead[#dead + 1] = fields[i] end
     end
     examined = examined + #fields / 2
     if #dead > 0 then
@@ -85,7 +108,15 @@ for _, name in ipairs({ 'h', 's' }) do
       removed = removed + #dead
     end
   until cursor == '0' or examined >= budget
-  redis.call('SET', cursorKey, cursor)
+  if cursor ~= '0' then
+    redis.call('SET', cursorKey, cursor)
+  else
+    -- This hash is done: the pass goes on with the next one (in this call, budget left).
+    redis.call('DEL', cursorKey)
+    passed = passed + 1
+    at = at % #names + 1
+    redis.call('SET', S .. 'trim:' .. names[at], '0')
+  end
 end
 return { removed, string.format('%.0f', floor) }
 `
@@ -94,7 +125,7 @@ const TRIM_SCRIPT = script(TRIM)
 
 /** What one trim call did. */
 export interface TrimResult {
-  /** Records deleted. */
+  /** Fields deleted: records (`{P}:h`, `{P}:s`) and known key tags (`{P}:k`) together. */
   removed: number
   /** The store's floor after it (0: no mark was old enough yet). */
   floor: number
@@ -138,7 +169,10 @@ export class RecordsTrim {
       .finally(() => (this.#running = false))
   }
 
-  /** One trim call now (a mark, and the records below a mark `keepRecords` old). */
+  /**
+   * One trim call now (a mark, and the records at or below a mark `keepRecords` old, the known
+   * key tags below it).
+   */
   async run(): Promise<TrimResult> {
     if (this.#keepMs === Infinity) return { removed: 0, floor: 0 }
     const [removed, floor] = (await runScript(

@@ -45,10 +45,11 @@ local function restart(lastSeq)
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local seq = fmt(math.max(now, tonumber(lastSeq or '0') + 1))
   local epoch = t[1] .. '.' .. t[2]
-  redis.call('DEL', S .. 'h', S .. 's')
-  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq, S .. 'w', seq .. ' ' .. seq)
+  redis.call('DEL', S .. 'h', S .. 's', S .. 'k')
+  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq, S .. 'w', seq .. ' ' .. seq, S .. 'pub', seq)
   redis.call('HSET', S .. 'h', M, seq)
   redis.call('HSET', S .. 's', M, seq)
+  redis.call('HSET', S .. 'k', M, seq)
   return seq, epoch, seq
 end
 -- The sequence as the steps taken so far in this script left it (set by state()), and as a number.
@@ -59,7 +60,8 @@ local function state()
   local st = redis.call('MGET', S .. 'seq', S .. 'epoch', S .. 'floor')
   if st[1] and st[2] and st[3]
     and redis.call('HGET', S .. 'h', M) == st[1]
-    and redis.call('HGET', S .. 's', M) == st[1] then
+    and redis.call('HGET', S .. 's', M) == st[1]
+    and redis.call('HEXISTS', S .. 'k', M) == 1 then
     cur, curN = st[1], tonumber(st[1])
     return st[1], st[2], st[3]
   end
@@ -67,21 +69,30 @@ local function state()
   cur, curN = seq, tonumber(seq)
   return seq, epoch, floor
 end
--- Every step of the sequence is announced, so subscribers see contiguous sequences and notice a
--- gap. One message per script, whatever the number of steps it took: the lines last, epoch,
--- kinds, origin and the JSON list of each step's tags, where kinds has one letter per step ('h'
--- hard, 's' soft) and the steps are last - #kinds + 1 .. last; a heartbeat is kinds 'b', no step
--- and no tags. origin: the member id of the process that sent the call. Returns how many
--- subscribers the message reached.
-local function announce(last, epoch, kinds, body, origin)
-  local message = last .. '\\n' .. epoch .. '\\n' .. kinds .. '\\n' .. origin .. '\\n' .. body
-  local listeners = redis.call('PUBLISH', S .. 'bus', message)
+-- Every step of the sequence is announced but the quiet ones (see quietFor), so subscribers see
+-- an unbroken chain of steps and notice a gap. One message per script, whatever the number of
+-- steps it took: the lines last, epoch, kinds, origin, after and the JSON list of each step's
+-- tags, where kinds has one letter per step ('h' hard, 's' soft, '-' quiet, its tags '[]') and the
+-- steps are last - #kinds + 1 .. last; after is the last step published before this message
+-- ({P}:pub), so every step between after and this message's first was quiet. A heartbeat is kinds
+-- 'b', no step and no tags, after the last step published. origin: the member id of the process
+-- that sent the call. loud: the message is published (a script whose steps are all quiet only
+-- logs it). Returns how many subscribers the message reached (0 when not published).
+local function announce(last, epoch, kinds, body, origin, after, loud)
+  local message = last .. '\\n' .. epoch .. '\\n' .. kinds .. '\\n' .. origin .. '\\n' .. after .. '\\n' .. body
+  local listeners = loud and redis.call('PUBLISH', S .. 'bus', message) or 0
   if kinds ~= 'b' then
     local t = redis.call('TIME')
     local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ${LOG_WINDOW_MS}
     redis.call('XADD', S .. 'log', 'MINID', '~', fmt(oldest), '*', 'm', message)
   end
   return listeners
+end
+-- The last step published ({P}:pub), or when that is missing the given sequence: a claim that
+-- fewer steps were quiet than were, which a subscriber takes for a gap and replays (never the
+-- other way round).
+local function published(orSeq)
+  return redis.call('GET', S .. 'pub') or orSeq
 end
 local function hmget(key, fields)
   local out = {}
@@ -143,16 +154,51 @@ local function json(tags)
   end
   return #tags > 0 and '["' .. table.concat(tags, '","') .. '"]' or '[]'
 end
+-- The key tags ('@key:...') carried by the entries this script stored, written to {P}:k in
+-- finish(): tag -> true.
+local carried = {}
+-- Notes the key tags in a tags JSON list (and keyTag, '' for none) as carried by a stored entry.
+local function carry(tagsJson, keyTag)
+  if keyTag ~= '' then carried[keyTag] = true end
+  if not string.find(tagsJson, '@key:', 1, true) then return end
+  if string.find(tagsJson, '\\\\', 1, true) then
+    for _, tag in ipairs(cjson.decode(tagsJson)) do
+      if string.sub(tag, 1, 5) == '@key:' then carried[tag] = true end
+    end
+  else
+    for tag in string.gmatch(tagsJson, '"(@key:[^"]*)"') do carried[tag] = true end
+  end
+end
+-- Whether a superseding step of these key tags may be quiet: no entry ever stored (as far back
+-- as {P}:k keeps) carried any of them, so no entry in the store, nor any copy of one in a
+-- process, is built on what the step supersedes, and nobody needs to hear of it. A load of the
+-- key running meanwhile is refused by its write's check, as ever.
+local function quietFor(keyTags)
+  for _, tag in ipairs(keyTags) do
+    if carried[tag] then return false end
+  end
+  local marks = hmget(S .. 'k', keyTags)
+  for i = 1, #keyTags do
+    if marks[i] then return false end
+  end
+  return true
+end
 -- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence,
--- the records and their markers move once for all the script's steps, in finish().
-local function step(tags, stale)
+-- the records and their markers move once for all the script's steps, in finish(). quiet: the
+-- step is logged but not published (see quietFor).
+local function step(tags, stale, quiet)
   curN = curN + 1
   cur = fmt(curN)
   wHigh = cur
   local records = recorded[stale and 's' or 'h']
   for _, tag in ipairs(tags) do records[tag] = cur end
-  kinds[#kinds + 1] = stale and 's' or 'h'
-  bodies[#bodies + 1] = json(tags)
+  if quiet then
+    kinds[#kinds + 1] = '-'
+    bodies[#bodies + 1] = '[]'
+  else
+    kinds[#kinds + 1] = stale and 's' or 'h'
+    bodies[#bodies + 1] = json(tags)
+  end
   return cur
 end
 -- Writes a hash's records of this script and its marker (at cur), at most 500 fields per HSET.
@@ -172,12 +218,34 @@ end
 -- markers to the last one, and announces them all in one message and one log entry. Returns how
 -- many subscribers that message reached (-1: no step, no message).
 local function finish(epoch, origin)
+  local marks = {}
+  for tag in pairs(carried) do
+    marks[#marks + 1] = tag
+    marks[#marks + 1] = cur
+    if #marks == 1000 then
+      redis.call('HSET', S .. 'k', unpack(marks))
+      marks = {}
+    end
+  end
+  if #marks > 0 then redis.call('HSET', S .. 'k', unpack(marks)) end
   if #kinds == 0 then return -1 end
   watermark()
   redis.call('SET', S .. 'seq', cur)
   record(S .. 'h', recorded.h)
   record(S .. 's', recorded.s)
-  return announce(cur, epoch, table.concat(kinds), '[' .. table.concat(bodies, ',') .. ']', origin)
+  local text = table.concat(kinds)
+  local after = published(fmt(curN - #kinds))
+  -- The last step this message publishes, if any.
+  local loud = nil
+  for i = #kinds, 1, -1 do
+    if kinds[i] ~= '-' then
+      loud = fmt(curN - #kinds + i)
+      break
+    end
+  end
+  if loud then redis.call('SET', S .. 'pub', loud) end
+  local listeners = announce(cur, epoch, text, '[' .. table.concat(bodies, ',') .. ']', origin, after, loud ~= nil)
+  return loud and listeners or -1
 end
 -- The start of an entry string (its first line).
 local function startOf(entry)
@@ -232,7 +300,7 @@ local function plan(n, asOf, floor, entry)
   end
   local fresh, freshText = nil, nil
   if #keyTags > 0 then
-    freshText = step(keyTags, false)
+    freshText = step(keyTags, false, quietFor(keyTags))
     fresh = curN
   end
   local hard = #all > 0 and hardOf(all, floor) or {}
@@ -326,7 +394,7 @@ return { seq, epoch, floor, entries, tags, rawHard, hmget(S .. 's', tags) }
  */
 export const HEARTBEAT = `${PRELUDE}
 local seq, epoch = state()
-announce(seq, epoch, 'b', '[]', ARGV[2] or '')
+announce(seq, epoch, 'b', '[]', ARGV[2] or '', published(seq), true)
 return { seq, epoch }
 `
 

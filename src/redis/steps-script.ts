@@ -36,8 +36,9 @@ while a <= #ARGV do
     -- own key.
     local b = a + 3
     local key, keyTag, high = ARGV[b], ARGV[b + 5], wHigh
-    local text = step({ keyTag }, false)
+    local text = step({ keyTag }, false, quietFor({ keyTag }))
     redis.call('SET', P .. ':e:' .. key, text .. '\\n' .. ARGV[b + 2] .. '\\n\\n' .. ARGV[b + 1], 'PX', ARGV[b + 6])
+    carry(ARGV[b + 2], keyTag)
     reply[#reply + 1] = { text, 1, 1, text }
     if keyTag == '@key:' .. key then wHigh = high end
     a = b + 7
@@ -58,6 +59,11 @@ while a <= #ARGV do
         local b = base + i * width
         local newest = ARGV[b + 4] == '' and asOf == '' and ARGV[b + 5] ~= ''
         ok = put(P .. ':e:' .. ARGV[b], starts[i], ARGV[b + 2], ARGV[b + 3], ARGV[b + 1], ARGV[b + 6], newest, texts[i])
+      end
+      if ok then
+        -- Stored (or, for a check, allowed): what the entry carries is known from now on.
+        local tags, _, _, keyTag = entry(i)
+        carry(tags, keyTag)
       end
       out[#out + 1] = ok and 1 or 0
     end

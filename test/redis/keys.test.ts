@@ -20,7 +20,17 @@ describe('Redis key names (keys.ts)', () => {
     expect(await store.acquireLease?.('k', 'token', 60_000)).toBe(true)
     const keys = slotKeys(prefix)
     const client = redisClient()
-    const state = [keys.seq, keys.epoch, keys.floor, keys.watermark, keys.hard, keys.soft, keys.log]
+    const state = [
+      keys.seq,
+      keys.epoch,
+      keys.floor,
+      keys.watermark,
+      keys.hard,
+      keys.soft,
+      keys.known,
+      keys.published,
+      keys.log,
+    ]
     for (const name of state) {
       expect(await client.exists(name), name).toBe(1)
     }

@@ -3,6 +3,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/index.js'
+import { TRIM, TRIM_BUDGET } from '../../src/redis/records-trim.js'
 import { redisStore, type RedisStore } from '../../src/redis/store.js'
 import type { Duration } from '../../src/util/duration.js'
 import { uniquePrefix } from '../helpers/tiers.js'
@@ -30,6 +31,22 @@ function cacheOn(prefix: string, keepRecords: Duration, maxLifetime: Duration = 
 const records = (prefix: string) => redis.hlen(`{${prefix}}:h`)
 const floorOf = async (prefix: string) => Number(await redis.get(`{${prefix}}:floor`))
 const seqOf = async (prefix: string) => Number(await redis.get(`{${prefix}}:seq`))
+/** One trim call as hard as it gets: a window of 0 ms, the floor rises to the sequence now. */
+const trimNow = async (prefix: string, budget = 100_000) => {
+  const [removed, floor] = (await redis.eval(
+    TRIM,
+    1,
+    `{${prefix}}:seq`,
+    prefix,
+    '0',
+    '0',
+    String(budget),
+  )) as [number, string]
+  return { removed, floor: Number(floor) }
+}
+/** The fields of a hash but its marker `''`. */
+const fieldsOf = async (key: string) =>
+  Object.entries(await redis.hgetall(key)).filter(([field]) => field !== '')
 
 describe('records kept (keepRecords)', () => {
   it('deletes the records below a mark keepRecords old and raises the floor to it', async () => {
@@ -124,6 +141,85 @@ describe('records kept (keepRecords)', () => {
       await sleep(200)
     }
     expect(await old()).toBe(0)
+  })
+
+  it('forgets the known key tags marked below the mark; one at it, and the marker, stay', async () => {
+    const prefix = uniquePrefix()
+    const { cache } = cacheOn(prefix, '1s')
+    expect(await cache.set('a', 1)).toBe(true) // the state, and its markers
+    const seq = await seqOf(prefix)
+    const known = `{${prefix}}:k`
+    await redis.hsetnx(known, '', String(seq))
+    await redis.hset(known, {
+      '@key:cg::older': '1',
+      '@key:cg::old': String(seq - 1),
+      // Marked at the sequence the mark is made at: maybe after the mark (a load marks with the
+      // sequence as it is), by an entry that may still live.
+      '@key:cg::at': String(seq),
+      '@key:cg::newer': String(seq + 10),
+    })
+    const [hard, soft, marks] = await Promise.all([
+      fieldsOf(`{${prefix}}:h`),
+      fieldsOf(`{${prefix}}:s`),
+      fieldsOf(known),
+    ])
+    // Every record goes (all at or below the floor), and the marks below it.
+    const gone = hard.length + soft.length + marks.filter(([, v]) => Number(v) < seq).length
+    const { removed, floor } = await trimNow(prefix)
+    expect(floor).toBe(seq)
+    expect(await floorOf(prefix)).toBe(seq)
+    expect(removed).toBe(gone)
+    expect(gone).toBeGreaterThanOrEqual(3) // the record of `a`, and the two old marks at least
+    const after = await redis.hgetall(known)
+    expect(after['@key:cg::older']).toBeUndefined()
+    expect(after['@key:cg::old']).toBeUndefined()
+    expect(after['@key:cg::at']).toBe(String(seq))
+    expect(after['@key:cg::newer']).toBe(String(seq + 10))
+    expect(after['']).toBeDefined()
+    expect(await records(prefix)).toBe(1) // the marker alone
+    // The state is intact: the store goes on serving and writing.
+    expect(await cache.get('a')).toBe(1)
+    expect(await cache.set('b', 2)).toBe(true)
+    expect(await cache.get('b')).toBe(2)
+  })
+
+  it('shares one budget across the hashes, and resumes in {P}:k where the last call stopped', async () => {
+    const prefix = uniquePrefix()
+    const { cache } = cacheOn(prefix, '1s')
+    expect(await cache.set('a', 1)).toBe(true)
+    const known = `{${prefix}}:k`
+    await redis.hsetnx(known, '', String(await seqOf(prefix)))
+    const many = 2_500
+    await redis.hset(
+      known,
+      Object.fromEntries(Array.from({ length: many }, (_, i) => [`@key:cg::old:${i}`, '1'])),
+    )
+    const old = async () => (await fieldsOf(known)).filter(([f]) => f.startsWith('@key:cg::old:'))
+    const trimKeys = async () =>
+      (
+        await Promise.all(['h', 's', 'k'].map((name) => redis.exists(`{${prefix}}:trim:${name}`)))
+      ).join('')
+    // The first call goes over {P}:h and {P}:s, then spends the rest of its budget in {P}:k.
+    const first = await trimNow(prefix, TRIM_BUDGET)
+    const left = (await old()).length
+    expect(left).toBeGreaterThan(0)
+    expect(left).toBeLessThan(many)
+    expect(first.removed).toBeLessThan(TRIM_BUDGET + 1_000) // one page past the budget at most
+    expect(await trimKeys()).toBe('001') // in {P}:k: its cursor kept, the others' none
+    expect(await redis.get(`{${prefix}}:trim:k`)).not.toBe('0')
+    // The next calls go on in {P}:k from there: every old mark is gone within the budget of
+    // three calls.
+    let calls = 1
+    while ((await old()).length > 0 && calls < 10) {
+      const { removed } = await trimNow(prefix, TRIM_BUDGET)
+      expect(removed).toBeLessThan(TRIM_BUDGET + 1_000)
+      calls++
+    }
+    expect(await old()).toEqual([])
+    expect(calls).toBeLessThanOrEqual(4)
+    // Wherever the pass is now, it is in one hash only.
+    expect(['100', '010', '001']).toContain(await trimKeys())
+    expect(await redis.hexists(known, '')).toBe(1)
   })
 
   it('wrong windows fail at creation, naming the option', () => {

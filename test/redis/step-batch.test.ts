@@ -64,6 +64,11 @@ describe('steps of one tick share one script, one bus message and one log entry'
   it('a batch with an invalidation in the middle: consecutive steps, applied in order everywhere', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
+    // Stored once already, so their sets below are heard (a first set is quiet).
+    await a.cache.setMany([
+      { key: 'k1', value: 0 },
+      { key: 'k2', value: 0 },
+    ])
     const channel = await tapChannel(prefix)
     const logBefore = await logLength(prefix)
     // Same tick: k1 (tag t), then t invalidated, then k2 (tag t).
@@ -129,7 +134,10 @@ describe('steps of one tick share one script, one bus message and one log entry'
     const [a, b] = [await member(prefix), await member(prefix)]
     await b.cache.set('kept', 'k', { tags: ['other'] })
     await b.cache.set('gone', 'g', { tags: ['t'] })
-    await b.gate.until((m) => m.tags.includes('@key:cg::gone'))
+    await a.cache.set('x', 0) // stored once: its next set is heard, not quiet
+    // Every step so far went through b's gate.
+    const { seq } = await b.cache.invalidate('heard')
+    await b.gate.until((m) => m.kind !== 'heartbeat' && m.seq === seq)
     // The three steps of the next batch make one message: b loses all of it.
     b.gate.dropNextSteps(3)
     await Promise.all([
@@ -307,18 +315,26 @@ describe('StepBatch', () => {
     }
   })
 
-  it('parses messages of one step, of many, and heartbeats, and refuses malformed ones', () => {
-    expect(parseBusMessage('12\ne1\nhs\nme\n[["a"],["b","c"]]')).toEqual([
-      { seq: 11, epoch: 'e1', kind: 'hard', tags: ['a'], origin: 'me' },
-      { seq: 12, epoch: 'e1', kind: 'soft', tags: ['b', 'c'], origin: 'me' },
+  it('parses messages of one step, of many, with quiet steps, and heartbeats, and refuses malformed ones', () => {
+    expect(parseBusMessage('12\ne1\nhs\nme\n10\n[["a"],["b","c"]]')).toEqual([
+      { seq: 11, epoch: 'e1', kind: 'hard', tags: ['a'], origin: 'me', after: 10 },
+      { seq: 12, epoch: 'e1', kind: 'soft', tags: ['b', 'c'], origin: 'me', after: 11 },
     ])
-    expect(parseBusMessage('7\ne1\nb\nme\n[]')).toEqual([
-      { seq: 7, epoch: 'e1', kind: 'heartbeat', tags: [], origin: 'me' },
+    // Quiet steps are not handed over; each step names the one published before it.
+    expect(parseBusMessage('14\ne1\n-h-h\nme\n9\n[[],["a"],[],["b"]]')).toEqual([
+      { seq: 12, epoch: 'e1', kind: 'hard', tags: ['a'], origin: 'me', after: 9 },
+      { seq: 14, epoch: 'e1', kind: 'hard', tags: ['b'], origin: 'me', after: 12 },
+    ])
+    expect(parseBusMessage('12\ne1\n--\nme\n9\n[[],[]]')).toEqual([])
+    expect(parseBusMessage('7\ne1\nb\nme\n5\n[]')).toEqual([
+      { seq: 7, epoch: 'e1', kind: 'heartbeat', tags: [], origin: 'me', after: 5 },
     ])
     for (const bad of [
-      '7\ne1\nh\nme\n["a"]',
-      '7\ne1\nhh\nme\n[["a"]]',
-      '7\ne1\nx\nme\n[[]]',
+      '7\ne1\nh\nme\n6\n["a"]',
+      '7\ne1\nhh\nme\n5\n[["a"]]',
+      '7\ne1\nx\nme\n6\n[[]]',
+      '7\ne1\nh\nme\n[["a"]]',
+      '7\ne1\nh\nme\nx\n[["a"]]',
       'x',
     ]) {
       expect(parseBusMessage(bad)).toBeUndefined()

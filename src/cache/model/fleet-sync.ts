@@ -33,7 +33,8 @@ export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
  * once, ahead of the bus). While that is so, and the bus has been heard within `maxSilence`, the
  * process is **trusted**: its L1 may serve hits and it may judge shared-tier entries itself.
  *
- * - A gap (a step above `through + 1`, or a heartbeat above `through`) is replayed from the
+ * - A gap (a step or heartbeat whose `after`, the step published before it, is above `through`:
+ *   quiet steps are never published, docs/invalidation.md) is replayed from the
  *   store's log; when the log does not reach back far enough, everything older than the newest
  *   step seen is distrusted instead (the registry starts over from that floor).
  * - A lost subscription, or silence past `maxSilence`, distrusts until a heartbeat that went
@@ -218,24 +219,33 @@ export class FleetSync {
     this.#busHighest = message.seq
     this.#advance()
     if (message.kind === 'heartbeat') {
-      if (message.seq > this.#through) return void this.#recover(message)
+      if (message.after > this.#through) return void this.#recover(message)
+      // Every step after the last one published was quiet: nothing up to the beat is missing.
+      this.#reach(message.seq)
       this.#membership.heard(message.seq)
       return this.#trust()
     }
     if (message.seq <= this.#through) return // an own step, applied already
-    if (message.seq === this.#through + 1) {
+    if (message.after <= this.#through) {
       this.#apply(message)
       return
     }
     void this.#recover(message)
   }
 
+  /** Applies a step that follows on from `#through` (its `after` is at or below it). */
   #apply(message: BusMessage): void {
     this.#engine.applyRemote(message.tags, message.seq, message.kind === 'soft', message.origin)
-    if (message.seq === this.#through + 1) {
-      this.#through = message.seq
-      this.#advance()
-    }
+    this.#reach(message.seq)
+  }
+
+  /** Every step up to `seq` has been applied here (the quiet ones need nothing). */
+  #reach(seq: number): void {
+    if (seq <= this.#through) return
+    this.#through = seq
+    // Own steps at or below it are covered now.
+    for (const own of this.#ahead) if (own <= seq) this.#ahead.delete(own)
+    this.#advance()
   }
 
   #advance(): void {
@@ -282,6 +292,11 @@ export class FleetSync {
     this.#buffered = undefined
     if (this.#closed || epoch !== this.#epoch) return
     if (replayed !== undefined && !this.#applyReplay(replayed)) replayed = undefined
+    // A heartbeat vouches for the quiet steps after the last one published, once that one is here.
+    if (replayed !== undefined && message.kind === 'heartbeat') {
+      if (message.after <= this.#through) this.#reach(message.seq)
+      else replayed = undefined
+    }
     if (replayed === undefined) {
       // The log does not reach back: distrust everything up to the newest step known.
       const newest = buffered.reduce((max, m) => Math.max(max, m.seq), message.seq)
@@ -306,7 +321,7 @@ export class FleetSync {
   #applyReplay(replayed: readonly BusMessage[]): boolean {
     for (const m of replayed) {
       if (m.seq <= this.#through) continue
-      if (m.seq !== this.#through + 1) return false
+      if (m.after > this.#through) return false
       this.#apply(m)
       this.#busHighest = Math.max(this.#busHighest, m.seq)
     }
