@@ -44,4 +44,6 @@ export const l1KeyOf = (ns: Namespace, key: string): string =>
 
 /** Prefix of the implicit tags; user tags may not start with it. */
 export const IMPLICIT = '@'
-export const keyTag = (fullKey: string): string => `${IMPLICIT}key:${fullKey}`
+/** What every key tag starts with (`keyTag`). */
+export const KEY_TAG_PREFIX = `${IMPLICIT}key:`
+export const keyTag = (fullKey: string): string => KEY_TAG_PREFIX + fullKey

@@ -3,7 +3,13 @@ import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
 import { CacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
 import { type Engine } from '../engine.js'
-import { keyTag, l1KeyOf, type Namespace, type PendingWrite } from '../model/namespace.js'
+import {
+  KEY_TAG_PREFIX,
+  keyTag,
+  l1KeyOf,
+  type Namespace,
+  type PendingWrite,
+} from '../model/namespace.js'
 import { toMs } from '../../util/duration.js'
 import { checkKey, checkTags } from '../tags.js'
 import type { SetManyEntry } from '../../types/options.js'
@@ -188,10 +194,29 @@ function applyResult(
     if (w.start === undefined) {
       superseding.push(keyTags[i] as string)
       fresh ??= result.starts[n]
+    } else if (!stored[i]) {
+      learnRefusal(engine, w, keyTags[i] as string, result.seq)
     }
   })
   if (fresh !== undefined) engine.applyOwn(superseding, fresh, false)
   return fresh
+}
+
+/**
+ * The store refused a load's entry that this process's records allow: a step it has not heard of
+ * came after the load's start — a quiet step (a first `set` of a key no stored entry carried,
+ * never published, docs/invalidation.md) or one still on its way. Only key tags can have quiet
+ * steps, so this process records a hard step at `seq` (the store's sequence after the refusal, at
+ * or above the one it missed) for the entry's key tags: callers that joined the load, and
+ * entries built from its value here, are refused as if the step had been heard. It may refuse
+ * more than the step did (an entry as of a sequence between the two reloads): never less.
+ */
+function learnRefusal(engine: Engine, w: PendingWrite, own: string, seq: number): void {
+  const start = w.start as number
+  if (engine.registry.check(w.tags, start, w.tagStarts ?? undefined) === Validity.Invalid) return
+  const keyTags = [own]
+  for (const tag of w.tags) if (tag !== own && tag.startsWith(KEY_TAG_PREFIX)) keyTags.push(tag)
+  engine.registry.apply(keyTags, seq, false)
 }
 
 function putL1(
