@@ -23,12 +23,13 @@ import {
   type ReadReply,
   tagRecords,
 } from './reply.js'
-import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { checkedSize, entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { STEPS } from './steps-script.js'
-import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
+import { checkCall, invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import type {
   Store,
+  StoreCheckedEntry,
   StoreEntry,
   StoreInvalidateResult,
   StoreProvenRead,
@@ -189,18 +190,9 @@ export class RedisClusterStore implements Store {
   }
 
   async #write(entries: readonly StoreEntry[], asOf: string): Promise<StoreWriteResult> {
-    const args: string[] = ['c', asOf, String(entries.length)]
     let bytes = 0
-    for (const entry of entries) {
-      bytes += entrySize(entry)
-      args.push(
-        JSON.stringify(entry.tags),
-        entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
-        entry.start === undefined ? '' : String(entry.start),
-        entry.keyTag ?? '',
-      )
-    }
-    const checked = writeReply(await this.#steps.send({ args, items: entries.length, bytes }))
+    for (const entry of entries) bytes += entrySize(entry)
+    const checked = writeReply(await this.#steps.send({ ...checkCall(entries, asOf), bytes }))
     const { oks } = checked
     const starts = checked.starts.map(String)
     const written = await Promise.all(
@@ -223,6 +215,15 @@ export class RedisClusterStore implements Store {
       }),
     )
     return { seq: checked.seq, epoch: checked.epoch, written, starts: checked.starts }
+  }
+
+  /** One `'c'` call of the steps script, in the tick's run (`step-batch.ts` `checkCall`). */
+  async check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
+    const results = await inTurn(parts(entries, checkedSize), async (part) => {
+      const { seq, epoch, oks, starts } = writeReply(await this.#steps.send(checkCall(part, '')))
+      return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
+    })
+    return mergeWrites(results)
   }
 
   /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */

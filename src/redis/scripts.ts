@@ -50,6 +50,10 @@ local function restart(lastSeq)
   redis.call('HSET', S .. 'h', M, seq)
   redis.call('HSET', S .. 's', M, seq)
   redis.call('HSET', S .. 'k', M, seq)
+  -- Announced at once, whatever the script goes on to do: the first steps of a new state are
+  -- quiet ({P}:k starts empty), yet every process must hear of the loss now, not at its next
+  -- heartbeat. A heartbeat of the new epoch (kinds 'b', after the new sequence).
+  redis.call('PUBLISH', S .. 'bus', seq .. '\\n' .. epoch .. '\\nb\\n\\n' .. seq .. '\\n[]')
   return seq, epoch, seq
 end
 -- The sequence as the steps taken so far in this script left it (set by state()), and as a number.

@@ -1,3 +1,4 @@
+import type { StoreEntry } from '../stores/store.js'
 import { MAX_PART_BYTES, MAX_PART_ITEMS } from '../stores/batch-limits.js'
 import { pipelined } from '../util/tick-batch.js'
 
@@ -138,6 +139,30 @@ export function writeReply({ epoch, reply }: StepReply): {
     oks: row.slice(2, 2 + n),
     starts: row.slice(2 + n, 2 + 2 * n).map(Number),
   }
+}
+
+/**
+ * A check of entries against the records as a call of the steps script (`'c'`): per entry its
+ * tags, tag starts, start and key tag. The script notes the key tags of the entries it allows as
+ * carried (a later first `set` of those keys is heard, not quiet).
+ */
+export function checkCall(
+  entries: readonly Pick<StoreEntry, 'tags' | 'tagStarts' | 'start' | 'keyTag'>[],
+  asOf: string,
+): StepCall {
+  const args: string[] = ['c', asOf, String(entries.length)]
+  let bytes = 0
+  for (const entry of entries) {
+    const tags = JSON.stringify(entry.tags)
+    bytes += tags.length
+    args.push(
+      tags,
+      entry.tagStarts === undefined ? '' : JSON.stringify(entry.tagStarts),
+      entry.start === undefined ? '' : String(entry.start),
+      entry.keyTag ?? '',
+    )
+  }
+  return { args, items: entries.length, bytes }
 }
 
 /** An invalidation of `tags` as a call of the steps script. */

@@ -26,14 +26,15 @@ import {
   sliceProven,
   sliceRead,
 } from './reply.js'
-import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { checkedSize, entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
 import { READ } from './scripts.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import { STEPS } from './steps-script.js'
-import { invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
+import { checkCall, invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,
+  StoreCheckedEntry,
   StoreEntry,
   StoreInvalidateResult,
   StoreProvenRead,
@@ -223,6 +224,15 @@ export class RedisStore implements Store {
       await this.#steps.send({ args, items: entries.length, bytes }),
     )
     return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
+  }
+
+  /** One `'c'` call of the steps script, in the tick's run (`step-batch.ts` `checkCall`). */
+  async check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
+    const results = await inTurn(parts(entries, checkedSize), async (part) => {
+      const { seq, epoch, oks, starts } = writeReply(await this.#steps.send(checkCall(part, '')))
+      return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
+    })
+    return mergeWrites(results)
   }
 
   /**

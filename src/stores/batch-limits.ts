@@ -109,7 +109,12 @@ export function entrySize(entry: {
   payload: string
   tags: readonly string[]
 }): number {
-  let size = entry.key.length + entry.payload.length + 64
+  return entry.key.length + entry.payload.length + checkedSize(entry)
+}
+
+/** A rough size of an entry checked without its key and payload (`Store.check`): its tags. */
+export function checkedSize(entry: { tags: readonly string[] }): number {
+  let size = 64
   for (const tag of entry.tags) size += tag.length + 3
   return size
 }

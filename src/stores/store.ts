@@ -68,6 +68,9 @@ export interface StoreReadResult {
   epoch: string
 }
 
+/** An entry for {@link Store.check}: what a write would check, without the payload. */
+export type StoreCheckedEntry = Pick<StoreEntry, 'tags' | 'tagStarts' | 'start'>
+
 /** Answer to {@link Store.readProven}. */
 export interface StoreProvenRead extends StoreReadResult {
   /**
@@ -134,6 +137,14 @@ export interface Store {
    * `stale: true`), atomically. Cost does not depend on how many entries carry the tags.
    */
   invalidate(tags: readonly string[], options?: { stale?: boolean }): Promise<StoreInvalidateResult>
+  /**
+   * Optional: checks entries kept outside the store (a session's private ones) as {@link write}
+   * would, without storing them, and notes the key tags they carry as {@link write} does for the
+   * entries it stores. A store that publishes only the steps somebody may need (Redis: a first
+   * `set` of a key no entry carried is quiet) must hear of these too, or their holders would not
+   * be told of such a `set`. `written`: per entry, whether its tags allow it.
+   */
+  check?(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult>
   /**
    * Optional: the entries exactly as stored, **not** checked against the tag records
    * (`tagSeqs` is empty), with the current `{ seq, epoch }`, in one cheap call; undefined when

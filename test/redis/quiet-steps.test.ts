@@ -8,6 +8,7 @@ import { redisBus } from '../../src/redis/bus.js'
 import { HEARTBEAT } from '../../src/redis/scripts.js'
 import type { RedisStore } from '../../src/redis/store.js'
 import { redisStore } from '../../src/redis/store.js'
+import { deferred } from '../helpers/deferred.js'
 import { gatedBus } from '../helpers/gated-bus.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
@@ -248,6 +249,31 @@ describe('quiet steps', () => {
     expect(await b.cache.get('k')).toBe('written')
   })
 
+  it('a load of the key running elsewhere during a quiet set is not stored, nor joined after it', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    const loader = deferred<string>()
+    const started = deferred<void>()
+    const first = b.cache.getOrSet('k', () => {
+      started.resolve()
+      return loader.promise
+    })
+    await started.promise // b's load is as of the store's sequence before the set
+
+    await a.cache.set('k', 'written')
+    // b never hears of the set: a caller arriving now would join the load that started before it.
+    const joined = b.cache.getOrSet('k', () => 'joiner loaded')
+    loader.resolve('loaded before the set')
+
+    expect(await first).toBe('loaded before the set') // asked before the set: it gets the load
+    expect(await joined).toBe('written')
+    await barrier(a.cache, bus)
+    expect(bus.mentions(keyTag('k'))).toBe(false)
+    expect(await b.cache.get('k')).toBe('written')
+    expect(await a.cache.get('k')).toBe('written')
+  })
+
   it('an entry built from another key marks it: a set of that key is published, and the built entry is dropped elsewhere', async () => {
     const prefix = uniquePrefix()
     const [a, b, c] = [await member(prefix), await member(prefix), await member(prefix)]
@@ -421,5 +447,29 @@ describe('quiet steps', () => {
     expect(await b.cache.get('kept')).toBe('k')
     expect(b.cache.stats().l1.hits).toBe(hits + 1)
     expect(b.cache.stats().bus).toMatchObject({ trusted: true, gaps: 1 })
+  })
+  it('a store that lost its state says so at once, though the set that found the loss is quiet', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    await a.cache.set('k', 'old')
+    await barrier(a.cache, bus)
+    expect(await b.cache.get('k')).toBe('old')
+    const resets = events(b.cache, 'store:reset')
+    // Lost records (evicted, say): the next script starts a new epoch, and {P}:k starts empty,
+    // so the set that finds the loss is quiet. The new epoch is published all the same.
+    await redisClient().del(`{${prefix}}:h`)
+    // A writer without a bus, so nothing but the set's own script can tell the fleet (a member
+    // that learns of a loss from a reply also joins again and sends a heartbeat).
+    const writer = createCache({ store: redisStore({ url: inject('redisUrl'), prefix }) })
+    open.push(writer)
+    await writer.set('k', 'new')
+    // A malformed message on the channel, published after the set's script returned: once b
+    // reports it, b has received whatever that script published.
+    const heard = next(b.cache, 'error', (e) => e.operation === 'bus')
+    await redisClient().publish(`{${prefix}}:bus`, 'sentinel')
+    await heard
+    expect(resets).toHaveLength(1)
+    expect(await b.cache.get('k')).toBe('new')
   })
 })

@@ -141,6 +141,7 @@ export async function commit(
     }
     // What a failed part left unsent is not stored.
     for (const i of sentIndexes.slice(sent)) stored[i] = false
+    await checkLocalOnly(engine, writes, keyTags, stored)
     // Superseding writes kept from the store (local only, too large) still void older loads
     // here, as of the sequence the first part took.
     if (firstStart !== undefined) {
@@ -200,6 +201,42 @@ function applyResult(
   })
   if (fresh !== undefined) engine.applyOwn(superseding, fresh, false)
   return fresh
+}
+
+/**
+ * Entries kept in this process only (a session's private ones) that carry key tags are checked
+ * by the store as a write would be (`Store.check`), which notes their key tags as carried: a
+ * first `set` of such a key elsewhere is then heard, not quiet (docs/invalidation.md). One
+ * refused is not kept; one the store could not check is not kept either.
+ */
+async function checkLocalOnly(
+  engine: Engine,
+  writes: readonly PendingWrite[],
+  keyTags: readonly string[],
+  stored: boolean[],
+): Promise<void> {
+  const shared = engine.shared
+  const check = shared?.store.check?.bind(shared.store)
+  if (shared === undefined || check === undefined) return
+  const at: number[] = []
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i] as PendingWrite
+    if (stored[i] === true && w.localOnly === true && w.start !== undefined) at.push(i)
+  }
+  if (at.length === 0) return
+  const entries = at.map((i) => {
+    const w = writes[i] as PendingWrite
+    // Its tags name its own key tag (implicit tags come with every load).
+    return { tags: w.tags, start: w.start, tagStarts: w.tagStarts ?? undefined }
+  })
+  const result = await shared.guard('write', () => check(entries))
+  at.forEach((i, n) => {
+    const allowed = result?.written[n] === true
+    stored[i] = allowed
+    if (!allowed && result !== undefined) {
+      learnRefusal(engine, writes[i] as PendingWrite, keyTags[i] as string, result.seq)
+    }
+  })
 }
 
 /**
