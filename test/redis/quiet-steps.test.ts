@@ -472,4 +472,20 @@ describe('quiet steps', () => {
     expect(resets).toHaveLength(1)
     expect(await b.cache.get('k')).toBe('new')
   })
+  it("a session's private entry marks its key: a first set of it elsewhere is heard, and the entry dropped", async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    let loads = 0
+    const load = async () => `loaded ${++loads}`
+    await b.cache.session('s', async () => {
+      expect(await b.cache.getOrSet('k', load, { scope: 'session' })).toBe('loaded 1')
+      // Never stored in the shared tier, yet carried by an entry of b: the store knows it.
+      expect(await redisClient().hexists(knownKeys(prefix), keyTag('k'))).toBe(1)
+      await a.cache.set('k', 'new')
+      await barrier(a.cache, bus)
+      expect(bus.mentions(keyTag('k'))).toBe(true)
+      expect(await b.cache.getOrSet('k', load, { scope: 'session' })).toBe('loaded 2')
+    })
+  })
 })
