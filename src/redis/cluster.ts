@@ -67,6 +67,8 @@ export class RedisClusterStore implements Store {
   readonly prefix: string
   readonly #slotKey: string
   readonly #epochKey: string
+  /** `{P}:pub`: read with unchecked reads (see `StoreReadResult.published`). */
+  readonly #publishedKey: string
   readonly #floorKey: string
   readonly #watermarkKey: string
   readonly #ownsClient: boolean
@@ -99,6 +101,7 @@ export class RedisClusterStore implements Store {
     this.#trim = new RecordsTrim(client, prefix, keys.seq, keepRecordsMs)
     this.#slotKey = keys.seq
     this.#epochKey = keys.epoch
+    this.#publishedKey = keys.published
     this.#floorKey = keys.floor
     this.#watermarkKey = keys.watermark
     this.#ownsClient = ownsClient
@@ -175,7 +178,7 @@ export class RedisClusterStore implements Store {
   async #readUnchecked(keys: readonly string[]): Promise<StoreReadResult | undefined> {
     const [rows, state] = await Promise.all([
       Promise.all(keys.map((key) => this.client.get(this.entryKey(key)))),
-      this.client.mget(this.#slotKey, this.#epochKey),
+      this.client.mget(this.#slotKey, this.#epochKey, this.#publishedKey),
     ])
     return parseSnapshot([...rows, ...state], keys.length)
   }

@@ -64,7 +64,13 @@ export function parseRead(reply: ReadReply, count: number): StoreReadResult {
     const entry = flat[i]
     entries.push(typeof entry === 'string' ? parseEntry(entry) : undefined)
   }
-  return { entries, tagSeqs: tagRecords(floor, tags, hard, soft), seq: Number(seq), epoch }
+  return {
+    entries,
+    tagSeqs: tagRecords(floor, tags, hard, soft),
+    seq: Number(seq),
+    epoch,
+    published: undefined,
+  }
 }
 
 /** `tag → { hard, soft }` from parallel lists; a tag without a record reads as the floor. */
@@ -82,8 +88,8 @@ export function tagRecords(
 }
 
 /**
- * The answer of an unchecked read: entries as stored, then `{P}:seq` and `{P}:epoch`, fetched
- * together. Undefined when the state is missing (lost, or never created).
+ * The answer of an unchecked read: entries as stored, then `{P}:seq`, `{P}:epoch` and `{P}:pub`,
+ * fetched together. Undefined when the state is missing (lost, or never created).
  */
 export function parseSnapshot(
   values: readonly (string | null)[],
@@ -91,13 +97,15 @@ export function parseSnapshot(
 ): StoreReadResult | undefined {
   const seq = values[count]
   const epoch = values[count + 1]
+  const pub = values[count + 2]
   if (seq === null || seq === undefined || epoch === null || epoch === undefined) return undefined
   const entries: (StoredRecord | undefined)[] = new Array<StoredRecord | undefined>(count)
   for (let i = 0; i < count; i++) {
     const entry = values[i]
     entries[i] = entry === null || entry === undefined ? undefined : parseEntry(entry)
   }
-  return { entries, tagSeqs: {}, seq: Number(seq), epoch }
+  const published = pub === null || pub === undefined ? undefined : Number(pub)
+  return { entries, tagSeqs: {}, seq: Number(seq), epoch, published }
 }
 
 /** The part of a merged read that answers `count` keys from `from` (records and state shared). */
@@ -105,7 +113,13 @@ export function sliceRead(result: StoreReadResult, from: number, count: number):
   // A literal of the fields in their order, not a spread: every read result keeps one shape, so
   // the hot path's property loads stay monomorphic.
   const entries = result.entries.slice(from, from + count)
-  return { entries, tagSeqs: result.tagSeqs, seq: result.seq, epoch: result.epoch }
+  return {
+    entries,
+    tagSeqs: result.tagSeqs,
+    seq: result.seq,
+    epoch: result.epoch,
+    published: result.published,
+  }
 }
 
 /**
@@ -120,12 +134,18 @@ export function mergeReads(parts: readonly StoreReadResult[]): StoreReadResult {
   const entries: (StoredRecord | undefined)[] = []
   const tagSeqs: Record<string, TagSeq> = {}
   let seq = last.seq
+  // Every part must be covered: the highest of them (unknown when one is).
+  let published: number | undefined = last.published
   for (const part of parts) {
     if (part.epoch !== last.epoch) {
       for (let i = 0; i < part.entries.length; i++) entries.push(undefined)
       continue
     }
     seq = Math.min(seq, part.seq)
+    published =
+      published === undefined || part.published === undefined
+        ? undefined
+        : Math.max(published, part.published)
     for (const entry of part.entries) entries.push(entry)
     for (const [tag, record] of Object.entries(part.tagSeqs)) {
       const known = tagSeqs[tag]
@@ -135,7 +155,7 @@ export function mergeReads(parts: readonly StoreReadResult[]): StoreReadResult {
           : { hard: Math.max(known.hard, record.hard), soft: Math.max(known.soft, record.soft) }
     }
   }
-  return { entries, tagSeqs, seq, epoch: last.epoch }
+  return { entries, tagSeqs, seq, epoch: last.epoch, published }
 }
 
 /** Unchecked reads merged as {@link mergeReads}; undefined when a part found no state. */

@@ -12,9 +12,12 @@
  *   a read fetches the records of all its tags with one `HMGET` each. Each also holds a marker
  *   (the field `''`) equal to `{P}:seq`: every script checks both markers, so records that were
  *   evicted, deleted or restored from an older copy are lost state, never a tag without a record.
- * - `{P}:bus` — the channel every sequence step is published on (see `bus.ts`), and
- *   `{P}:log` — a stream of the same messages for the last {@link LOG_WINDOW_MS} ms, from which a
- *   process that missed messages replays them.
+ * - `{P}:k` — hash `key tag → sequence` of the `@key:` tags stored entries carry, with a marker
+ *   field `''` that every script checks (its loss is lost state): a superseding step none of whose
+ *   key tags is there is quiet (`quietFor`). `{P}:pub` — the last step published.
+ * - `{P}:bus` — the channel every sequence step but the quiet ones is published on (see `bus.ts`),
+ *   and `{P}:log` — a stream of the same messages (quiet steps included) for the last
+ *   {@link LOG_WINDOW_MS} ms, from which a process that missed messages replays them.
  * - `P:e:<key>` — an entry: the string `start \n tags (JSON) \n tag starts (JSON | '') \n
  *   payload`, always with a ttl, outside the `{P}` slot so a cluster spreads entries.
  *

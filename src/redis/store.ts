@@ -91,6 +91,8 @@ export class RedisStore implements Store {
   readonly #ownsClient: boolean
   readonly #seqKey: string
   readonly #epochKey: string
+  /** `{P}:pub`: read with unchecked reads (see `StoreReadResult.published`). */
+  readonly #publishedKey: string
   readonly #floorKey: string
   readonly #watermarkKey: string
   #policyChecked = false
@@ -114,6 +116,7 @@ export class RedisStore implements Store {
     this.#trim = new RecordsTrim(client, prefix, keys.seq, keepRecordsMs)
     this.#seqKey = keys.seq
     this.#epochKey = keys.epoch
+    this.#publishedKey = keys.published
     this.#floorKey = keys.floor
     this.#watermarkKey = keys.watermark
   }
@@ -183,7 +186,7 @@ export class RedisStore implements Store {
   readonly #uncheckedReads = new TickBatch<StoreReadResult | undefined>(
     async (keys) => {
       const names = keys.map((key) => this.entryKey(key))
-      names.push(this.#seqKey, this.#epochKey)
+      names.push(this.#seqKey, this.#epochKey, this.#publishedKey)
       return parseSnapshot(await this.client.mget(names), keys.length)
     },
     (result, from, count) => result && sliceRead(result, from, count),

@@ -66,6 +66,12 @@ export interface StoreReadResult {
   seq: number
   /** Changes whenever the store lost its state (restart, failover, FLUSHDB). */
   epoch: string
+  /**
+   * The last step the store announced on its bus, where it knows and it differs from `seq` (a
+   * Redis store's unchecked reads: the steps after it were quiet). A process that applied every
+   * step up to it knows every invalidation up to `seq` that an entry can carry.
+   */
+  published?: number | undefined
 }
 
 /** An entry for {@link Store.check}: what a write would check, without the payload. */

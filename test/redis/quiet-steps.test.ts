@@ -61,7 +61,7 @@ function applied(cache: Cache): string[] {
 }
 
 /** One process of a fleet: its own store client and a gated Redis bus. Resolves once trusted. */
-async function member(prefix: string, options: { maxEntryBytes?: number } = {}) {
+async function member(prefix: string, options: { maxEntryBytes?: number; l1?: false } = {}) {
   const bus = gatedBus(redisBus({ maxSilence: '10s' }))
   const store = redisStore({ url: inject('redisUrl'), prefix }) as RedisStore
   const cache = createCache({ store, bus, ...options })
@@ -487,5 +487,39 @@ describe('quiet steps', () => {
       expect(bus.mentions(keyTag('k'))).toBe(true)
       expect(await b.cache.getOrSet('k', load, { scope: 'session' })).toBe('loaded 2')
     })
+  })
+  it('quiet steps elsewhere leave a listener judging shared-tier reads itself: one MGET, no script', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix, { l1: false })]
+    const bus = await watchBus(prefix)
+    await b.cache.set('k', 'v')
+    await barrier(a.cache, bus)
+    // The store's sequence moves past every step b heard; what it published does not.
+    await a.cache.set('new-1', 1)
+    await a.cache.set('new-2', 2)
+    const monitor = await new Redis(inject('redisUrl')).monitor()
+    const seen: string[] = []
+    const marker = `${prefix}-marker`
+    let markerSeen: () => void = () => {}
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args[1] === marker) return markerSeen()
+      if (source.startsWith('lua')) return
+      if (args.some((arg) => arg.includes(prefix))) seen.push(args[0]?.toLowerCase() ?? '')
+    })
+    // Resolves once the monitor reported a command sent now: everything before it was reported.
+    const reported = () => {
+      const done = new Promise<void>((resolve) => (markerSeen = resolve))
+      void redisClient().exists(marker)
+      return done
+    }
+    try {
+      await reported()
+      seen.length = 0
+      expect(await b.cache.get('k')).toBe('v')
+      await reported()
+      expect(seen).toEqual(['mget'])
+    } finally {
+      monitor.disconnect()
+    }
   })
 })

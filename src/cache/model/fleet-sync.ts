@@ -161,7 +161,8 @@ export class FleetSync {
 
   /**
    * Whether this process knows every invalidation up to `seq` of `epoch` — so an entry read from
-   * the store together with that `{ seq, epoch }` can be judged here.
+   * the store together with that `{ seq, epoch }` can be judged here. Pass the last step the store
+   * published when the read fetched it: the quiet steps after it touch no stored entry.
    */
   covers(seq: number, epoch: string): boolean {
     return (

@@ -33,6 +33,11 @@ export interface PendingWrite {
   version?: string | undefined
   /** Session-private: kept in L1 only, never in the shared tier. */
   localOnly?: boolean
+  /**
+   * Set by the write: the store refused it for a step this process had not heard of (a quiet
+   * one, docs/invalidation.md), so it cannot tell who asked before that step.
+   */
+  unheard?: boolean
 }
 
 /**

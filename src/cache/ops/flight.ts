@@ -13,6 +13,7 @@ import { CachedFailure, type DecodedEntry } from '../tiers/entry-codec.js'
 import { countMiss, judge, Served, countHit } from '../tiers/lookup.js'
 import type { Engine } from '../engine.js'
 import type { L1Entry } from '../tiers/l1.js'
+import type { PendingWrite } from '../model/namespace.js'
 import { channels, traced } from '../tracing.js'
 import { type LockPlan, leaseOrWait, releaseLease } from './lease.js'
 import { commit } from './write.js'
@@ -29,6 +30,11 @@ export interface LoadResult {
   expiresAt: number
   /** Private to a session (built from session-scoped values). */
   session?: boolean
+  /**
+   * The store refused it for a step this process had not heard of (a quiet one): a caller that
+   * joined the load may have asked after that step, so it loads again.
+   */
+  unheard?: boolean
 }
 
 /** Everything one read-through call decided about its load, resolved once per call. */
@@ -262,10 +268,12 @@ async function store(
     const l1Key = session === undefined ? plan.l1Key : session.prefix + plan.l1Key
     if (session !== undefined) session.keys.add(l1Key)
     const localOnly = session !== undefined
-    const write = { fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs, localOnly }
-    await traced(channels.set, { key: fullKey }, () =>
-      commit(engine, [{ ...write, graceMs, version: plan.version }], now),
-    )
+    const write: PendingWrite = {
+      ...{ fullKey, l1Key, value, tags, start: frame.start, tagStarts, ttlMs, localOnly },
+      ...{ graceMs, version: plan.version },
+    }
+    await traced(channels.set, { key: fullKey }, () => commit(engine, [write], now))
+    if (write.unheard === true) result.unheard = true
   } catch (error) {
     // The value cannot be stored (e.g. not serializable): callers still get it.
     engine.reportError(error, 'set', plan.fullKey)

@@ -158,7 +158,7 @@ export class ReadThrough {
     const hardTimeoutMs =
       options.hardTimeout === undefined ? Infinity : toMs(options.hardTimeout, 'hardTimeout')
     let result = await waitFor(flight.promise, options.signal, hardTimeoutMs, fullKey)
-    if (this.#mustReload(joinedAt, result)) {
+    if (this.#mustReload(flight, joinedAt, result)) {
       // Joined after an invalidation, and the loader later turned out to depend on what was
       // invalidated: this caller must not get the older value. Lead a fresh load.
       const again = start()
@@ -183,7 +183,7 @@ export class ReadThrough {
     const timeoutMs = options.timeout === undefined ? 0 : toMs(options.timeout, 'timeout')
     if (timeoutMs > 0) {
       const outcome = await waitBounded(flight.promise, options.signal, timeoutMs)
-      if (outcome.kind === 'value' && !this.#mustReload(joinedAt, outcome.value)) {
+      if (outcome.kind === 'value' && !this.#mustReload(flight, joinedAt, outcome.value)) {
         return this.#deliver(outcome.value, parent)
       }
       if (outcome.kind === 'error') this.#reportFailure(flight, outcome.error)
@@ -205,14 +205,14 @@ export class ReadThrough {
   }
 
   /**
-   * A caller that joined `flight` (not the one that started it) loads again when the result is
-   * invalidated by the time it arrives — also when nothing had changed here as it joined: a
-   * quiet step (docs/invalidation.md) is learnt only from the store refusing the result, and the
-   * caller may have asked after it.
+   * A caller that joined `flight` loads again when it joined after something changed here and the
+   * result is invalidated by now — or when the store refused the result for a step this process
+   * never heard of (a quiet one): it cannot tell whether the caller asked before that step.
    */
-  #mustReload(joinedAt: number | undefined, result: LoadResult): boolean {
+  #mustReload(flight: Flight, joinedAt: number | undefined, result: LoadResult): boolean {
     return (
       joinedAt !== undefined &&
+      (joinedAt !== flight.generation || result.unheard === true) &&
       this.#engine.registry.check(result.tags, result.start, result.tagStarts) === Validity.Invalid
     )
   }

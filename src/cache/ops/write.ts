@@ -244,9 +244,10 @@ async function checkLocalOnly(
  * came after the load's start — a quiet step (a first `set` of a key no stored entry carried,
  * never published, docs/invalidation.md) or one still on its way. Only key tags can have quiet
  * steps, so this process records a hard step at `seq` (the store's sequence after the refusal, at
- * or above the one it missed) for the entry's key tags: callers that joined the load, and
- * entries built from its value here, are refused as if the step had been heard. It may refuse
- * more than the step did (an entry as of a sequence between the two reloads): never less.
+ * or above the one it missed) for the entry's key tags: entries built from its value here are
+ * refused as if the step had been heard, and the write is marked `unheard`, so callers that
+ * joined the load load again (they may have asked after the step). It may refuse more than the
+ * step did (an entry as of a sequence between the two reloads): never less.
  */
 function learnRefusal(engine: Engine, w: PendingWrite, own: string, seq: number): void {
   const start = w.start as number
@@ -254,6 +255,7 @@ function learnRefusal(engine: Engine, w: PendingWrite, own: string, seq: number)
   const keyTags = [own]
   for (const tag of w.tags) if (tag !== own && tag.startsWith(KEY_TAG_PREFIX)) keyTags.push(tag)
   engine.registry.apply(keyTags, seq, false)
+  w.unheard = true
 }
 
 function putL1(

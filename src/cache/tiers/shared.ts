@@ -183,7 +183,7 @@ export class SharedTier {
       } catch (error) {
         return this.#readFailed(error)
       }
-      if (fast !== undefined && sync.covers(fast.seq, fast.epoch)) {
+      if (fast !== undefined && sync.covers(fast.published ?? fast.seq, fast.epoch)) {
         this.#deps.sequence.observe(fast.seq, fast.epoch)
         unsure = this.#undecided(fast)
         result = unsure.length === 0 ? fast : await this.#fetchUnsure(keys, fast, unsure, timeoutMs)
@@ -317,7 +317,13 @@ export class SharedTier {
           ? seqs
           : { hard: Math.max(known.hard, seqs.hard), soft: Math.max(known.soft, seqs.soft) }
     }
-    return { entries: fast.entries, tagSeqs, seq: fast.seq, epoch: fast.epoch }
+    return {
+      entries: fast.entries,
+      tagSeqs,
+      seq: fast.seq,
+      epoch: fast.epoch,
+      published: fast.published,
+    }
   }
 
   /** A failed store read: counted and reported, and thrown only when strict; else a miss. */
