@@ -48,15 +48,13 @@ local function restart(lastSeq)
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local seq = fmt(math.max(now, tonumber(lastSeq or '0') + 1))
   local epoch = t[1] .. '.' .. t[2]
-  redis.call('DEL', S .. 'h', S .. 's', S .. 'k')
-  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq, S .. 'w', seq .. ' ' .. seq, S .. 'pub', seq)
+  -- {P}:pub goes too: until a step of the new state is published, none is quiet (quietFor), so
+  -- every process hears of the loss from the first step, as before quiet steps.
+  redis.call('DEL', S .. 'h', S .. 's', S .. 'k', S .. 'pub')
+  redis.call('MSET', S .. 'seq', seq, S .. 'epoch', epoch, S .. 'floor', seq, S .. 'w', seq .. ' ' .. seq)
   redis.call('HSET', S .. 'h', M, seq)
   redis.call('HSET', S .. 's', M, seq)
   redis.call('HSET', S .. 'k', M, seq)
-  -- Announced at once, whatever the script goes on to do: the first steps of a new state are
-  -- quiet ({P}:k starts empty), yet every process must hear of the loss now, not at its next
-  -- heartbeat. A heartbeat of the new epoch (kinds 'b', after the new sequence).
-  redis.call('PUBLISH', S .. 'bus', seq .. '\\n' .. epoch .. '\\nb\\n\\n' .. seq .. '\\n[]')
   return seq, epoch, seq
 end
 -- The sequence as the steps taken so far in this script left it (set by state()), and as a number.
@@ -95,11 +93,17 @@ local function announce(last, epoch, kinds, body, origin, after, loud)
   end
   return listeners
 end
--- The last step published ({P}:pub), or when that is missing the given sequence: a claim that
--- fewer steps were quiet than were, which a subscriber takes for a gap and replays (never the
--- other way round).
+-- The last step published ({P}:pub, false when none was since the state was created), read once.
+local lastPublished = nil
+local function publishedStep()
+  if lastPublished == nil then lastPublished = redis.call('GET', S .. 'pub') end
+  return lastPublished
+end
+-- The last step published, or when there is none the given sequence: the state's first (no step
+-- of it can be quiet before one is published), or a claim that fewer steps were quiet than were,
+-- which a subscriber takes for a gap and replays (never the other way round).
 local function published(orSeq)
-  return redis.call('GET', S .. 'pub') or orSeq
+  return publishedStep() or orSeq
 end
 local function hmget(key, fields)
   local out = {}
@@ -181,6 +185,9 @@ end
 -- process, is built on what the step supersedes, and nobody needs to hear of it. A load of the
 -- key running meanwhile is refused by its write's check, as ever.
 local function quietFor(keyTags)
+  -- A state that published nothing yet (just created, or lost and created again): the fleet
+  -- must hear of it from this step, and may hold entries of the state before.
+  if not publishedStep() then return false end
   for _, tag in ipairs(keyTags) do
     if carried[tag] then return false end
   end
@@ -250,7 +257,10 @@ local function finish(epoch, origin)
       break
     end
   end
-  if loud then redis.call('SET', S .. 'pub', loud) end
+  if loud then
+    redis.call('SET', S .. 'pub', loud)
+    lastPublished = loud
+  end
   local listeners = announce(cur, epoch, text, '[' .. table.concat(bodies, ',') .. ']', origin, after, loud ~= nil)
   return loud and listeners or -1
 end

@@ -180,6 +180,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const heardByB = applied(b.cache)
     const NEW = keyTag('new-key')
 
@@ -209,6 +210,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const heardByB = applied(b.cache)
     const K = keyTag('k')
 
@@ -233,6 +235,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const K = keyTag('k')
 
     expect(await b.cache.getOrSet('k', () => 'loaded')).toBe('loaded')
@@ -253,6 +256,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const loader = deferred<string>()
     const started = deferred<void>()
     const first = b.cache.getOrSet('k', () => {
@@ -278,6 +282,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b, c] = [await member(prefix), await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const build = (cache: Cache) =>
       cache.getOrSet('outer', async () => (await cache.getOrSet('inner', () => 1)) + 1)
 
@@ -309,6 +314,7 @@ describe('quiet steps', () => {
       await member(prefix, { maxEntryBytes: 100 }),
     ]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const INNER = keyTag('inner')
     const build = (cache: Cache, version: string) =>
       cache.getOrSet('outer', async () => {
@@ -337,6 +343,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const before = { a: a.cache.stats().bus, b: b.cache.stats().bus }
     const ROUNDS = 4
     // Entries in b's L1 that the published invalidations reach.
@@ -381,6 +388,9 @@ describe('quiet steps', () => {
   it('a heartbeat after quiet steps brings a listener up to it without a gap', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
+    // No step of a state is quiet before one was published.
+    const { seq: first } = await a.cache.invalidate('start')
+    await b.gate.until((m) => m.kind !== 'heartbeat' && m.seq === first)
 
     await a.cache.set('fresh-1', 1)
     await a.cache.set('fresh-2', 2)
@@ -388,8 +398,10 @@ describe('quiet steps', () => {
     expect(beat).toBe(await recorded(prefix, keyTag('fresh-2')))
     await b.gate.until((m) => m.kind === 'heartbeat' && m.seq === beat)
 
-    // b heard no step at all, yet it is in step up to the heartbeat: the steps were quiet.
-    expect(b.gate.delivered.filter((m) => m.kind !== 'heartbeat')).toEqual([])
+    // b heard no step after the first, yet it is in step up to the heartbeat: they were quiet.
+    expect(b.gate.delivered.filter((m) => m.kind !== 'heartbeat').map((m) => m.seq)).toEqual([
+      first,
+    ])
     expect(b.cache.stats().bus).toMatchObject({ trusted: true, gaps: 0, seq: beat })
   })
 
@@ -397,6 +409,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const syncs = events(b.cache, 'bus:sync')
     await b.cache.set('kept', 'k', { tags: ['other'] })
     await b.cache.set('gone', 'g', { tags: ['t'] })
@@ -426,6 +439,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     const syncs = events(b.cache, 'bus:sync')
     await b.cache.set('kept', 'k', { tags: ['other'] })
     await b.cache.set('gone', 'g', { tags: ['t'] })
@@ -448,16 +462,17 @@ describe('quiet steps', () => {
     expect(b.cache.stats().l1.hits).toBe(hits + 1)
     expect(b.cache.stats().bus).toMatchObject({ trusted: true, gaps: 1 })
   })
-  it('a store that lost its state says so at once, though the set that found the loss is quiet', async () => {
+  it('a store that lost its state says so at once: the set that finds the loss is heard, not quiet', async () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     await a.cache.set('k', 'old')
     await barrier(a.cache, bus)
     expect(await b.cache.get('k')).toBe('old')
     const resets = events(b.cache, 'store:reset')
-    // Lost records (evicted, say): the next script starts a new epoch, and {P}:k starts empty,
-    // so the set that finds the loss is quiet. The new epoch is published all the same.
+    // Lost records (evicted, say): the next script starts a new epoch. {P}:k starts empty, but
+    // no step of a new state is quiet until one was published: the set is heard.
     await redisClient().del(`{${prefix}}:h`)
     // A writer without a bus, so nothing but the set's own script can tell the fleet (a member
     // that learns of a loss from a reply also joins again and sends a heartbeat).
@@ -476,6 +491,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix)]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     let loads = 0
     const load = async () => `loaded ${++loads}`
     await b.cache.session('s', async () => {
@@ -492,6 +508,7 @@ describe('quiet steps', () => {
     const prefix = uniquePrefix()
     const [a, b] = [await member(prefix), await member(prefix, { l1: false })]
     const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
     await b.cache.set('k', 'v')
     await barrier(a.cache, bus)
     // The store's sequence moves past every step b heard; what it published does not.
