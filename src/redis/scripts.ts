@@ -191,6 +191,7 @@ local function quietFor(keyTags)
   for _, tag in ipairs(keyTags) do
     if carried[tag] then return false end
   end
+  if #keyTags == 1 then return redis.call('HEXISTS', S .. 'k', keyTags[1]) == 0 end
   local marks = hmget(S .. 'k', keyTags)
   for i = 1, #keyTags do
     if marks[i] then return false end
