@@ -229,9 +229,10 @@ local function record(key, records)
   end
   redis.call('HSET', key, unpack(args))
 end
--- Ends a script that may have taken steps: writes their records, moves the sequence and both
--- markers to the last one, and announces them all in one message and one log entry. Returns how
--- many subscribers that message reached (-1: no step, no message).
+-- Ends a script that may have taken steps: writes the key tags its entries carry, the steps'
+-- records, moves the sequence and both markers to the last one, and announces them all in one
+-- message and one log entry (only logged when all are quiet). Returns how many subscribers that
+-- message reached (0 when all were quiet, -1 when it took no step).
 local function finish(epoch, origin)
   local marks = {}
   for tag in pairs(carried) do
@@ -263,7 +264,8 @@ local function finish(epoch, origin)
     lastPublished = loud
   end
   local listeners = announce(cur, epoch, text, '[' .. table.concat(bodies, ',') .. ']', origin, after, loud ~= nil)
-  return loud and listeners or -1
+  -- Steps all quiet: nobody was woken (0), whatever the fleet's size.
+  return loud and listeners or 0
 end
 -- The start of an entry string (its first line).
 local function startOf(entry)

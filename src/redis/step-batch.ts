@@ -44,7 +44,9 @@ export const PIPELINE_LISTENERS = 4
  * writer and server take turns (the writer sat idle a quarter of its time with 64 sets in
  * flight); two runs took about 1.5 times the sets per second. But the second run is a second
  * message to every subscriber: with 8 processes listening it gained nothing, with 32 it cost
- * a third of the fleet's sets per second. So a fleet that listens gets one run per tick.
+ * a third of the fleet's sets per second. So a fleet that listens gets one run per tick — unless
+ * the last run's steps were all quiet (its message reached nobody: a writer of keys nobody else
+ * holds, whatever the fleet's size).
  */
 export class StepBatch {
   readonly #run: (args: string[], mayRetry: () => boolean) => Promise<unknown>

@@ -13,7 +13,7 @@ import { PRELUDE } from './scripts.js'
  * take are consecutive, and go out as one bus message and one log entry (`finish`; a run whose
  * steps are all quiet is only logged). Every entry stored or allowed marks the key tags it
  * carries (`carry`). Returns `[epoch, listeners, reply1, reply2, ...]` (listeners: how many
- * subscribers the run's message reached, -1 when it published none): an invalidation's `[seq]`, a write's or check's
+ * subscribers the run's message reached: 0 when its steps were all quiet, -1 when it took none): an invalidation's `[seq]`, a write's or check's
  * `[seq, n, ok1..okn, start1..startn]` (ok: stored, or for a check allowed), `seq` being the
  * sequence right after that call.
  */

@@ -22,6 +22,9 @@ export interface FleetHost {
   reportError(error: unknown, operation: string): void
 }
 
+/** Own steps kept ahead of `through` at most (see `ownStep`). */
+const AHEAD_KEPT = 256
+
 /** Why a process stopped trusting what it holds. */
 export type DistrustReason = 'start' | 'lost' | 'silence' | 'gap'
 
@@ -173,10 +176,15 @@ export class FleetSync {
   /** This process took step `seq` of the current epoch itself and applied it already. */
   ownStep(seq: number): void {
     if (!this.#synced || seq <= this.#through) return
-    // Bounded: only a broken bus lets these pile up, and its recovery starts over anyway.
-    if (this.#ahead.size >= 10_000) this.#ahead.clear()
+    if (seq === this.#through + 1) {
+      this.#through = seq
+      return this.#advance()
+    }
+    // Only a shortcut: an own step that was published comes back on the bus anyway, and a quiet
+    // one is passed by the next message or heartbeat. A writer of quiet steps piles them up, so
+    // few are kept (each message or heartbeat looks through them).
+    if (this.#ahead.size >= AHEAD_KEPT) this.#ahead.clear()
     this.#ahead.add(seq)
-    this.#advance()
   }
 
   /** The sequence saw the store lose its state and started over from `seq` of its new epoch. */
@@ -245,7 +253,7 @@ export class FleetSync {
     if (seq <= this.#through) return
     this.#through = seq
     // Own steps at or below it are covered now.
-    for (const own of this.#ahead) if (own <= seq) this.#ahead.delete(own)
+    if (this.#ahead.size > 0) for (const own of this.#ahead) if (own <= seq) this.#ahead.delete(own)
     this.#advance()
   }
 
