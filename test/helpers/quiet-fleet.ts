@@ -2,12 +2,12 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 
 import type { Cache } from '../../src/cache/cache.js'
-import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache } from '../../src/index.js'
 import { redisBus } from '../../src/redis/bus.js'
 import { HEARTBEAT } from '../../src/redis/scripts.js'
 import type { RedisStore } from '../../src/redis/store.js'
 import { redisStore } from '../../src/redis/store.js'
+import { next } from './cache-events.js'
 import { gatedBus } from './gated-bus.js'
 import { redisClient } from './tiers.js'
 
@@ -36,29 +36,6 @@ export function keep(cache: Cache): Cache {
 export const keyTag = (key: string): string => `@key:cg::${key}`
 /** `{P}:k`: the key tags some stored entry carried, each with the sequence it was marked at. */
 export const knownKeys = (prefix: string): string => `{${prefix}}:k`
-
-/** The next `name` event of `cache` that matches. */
-export function next<E extends CacheEventName>(
-  cache: Cache,
-  name: E,
-  match: (payload: CacheEvents[E]) => boolean = () => true,
-): Promise<CacheEvents[E]> {
-  return new Promise((resolve) => {
-    const listener = (payload: CacheEvents[E]) => {
-      if (!match(payload)) return
-      cache.off(name, listener)
-      resolve(payload)
-    }
-    cache.on(name, listener)
-  })
-}
-
-/** Every `name` event of `cache` from now on. */
-export function events<E extends CacheEventName>(cache: Cache, name: E): CacheEvents[E][] {
-  const seen: CacheEvents[E][] = []
-  cache.on(name, (payload) => seen.push(payload))
-  return seen
-}
 
 /** The tags of every step of other processes that `cache` applied from now on. */
 export function applied(cache: Cache): string[] {
@@ -181,3 +158,5 @@ export async function heartbeat(prefix: string): Promise<number> {
 export async function recorded(prefix: string, tag: string): Promise<number> {
   return Number(await redisClient().hget(`{${prefix}}:h`, tag))
 }
+
+export { events, next } from './cache-events.js'

@@ -5,10 +5,10 @@ import type { BusMessage } from '../../src/bus/bus.js'
 import { redisBus } from '../../src/redis/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
 import type { Duration } from '../../src/util/duration.js'
-import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache, memoryStore } from '../../src/index.js'
 import type { RedisStore } from '../../src/redis/store.js'
 import { redisStore } from '../../src/redis/store.js'
+import { next } from '../helpers/cache-events.js'
 import { gatedBus } from '../helpers/gated-bus.js'
 import { redisClient, rewindState, uniquePrefix } from '../helpers/tiers.js'
 
@@ -16,22 +16,6 @@ const open: Cache[] = []
 afterEach(async () => {
   await Promise.all(open.splice(0).map((cache) => cache.close()))
 })
-
-/** The next `name` event of `cache` that matches. */
-function next<E extends CacheEventName>(
-  cache: Cache,
-  name: E,
-  match: (payload: CacheEvents[E]) => boolean = () => true,
-): Promise<CacheEvents[E]> {
-  return new Promise((resolve) => {
-    const listener = (payload: CacheEvents[E]) => {
-      if (!match(payload)) return
-      cache.off(name, listener)
-      resolve(payload)
-    }
-    cache.on(name, listener)
-  })
-}
 
 /**
  * A cache as one process of a fleet would have it: its own store client and a gated Redis bus.

@@ -3,7 +3,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { redisBus } from '../../src/redis/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
-import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache } from '../../src/index.js'
 import { JOIN } from '../../src/redis/fleet-scripts.js'
 import { script } from '../../src/redis/runner.js'
@@ -11,6 +10,7 @@ import { HEARTBEAT } from '../../src/redis/scripts.js'
 import { redisStore } from '../../src/redis/store.js'
 import { startMember } from '../fleet/fleet.js'
 import { until } from '../helpers/deferred.js'
+import { next } from '../helpers/cache-events.js'
 import { gatedBus } from '../helpers/gated-bus.js'
 import { type OwnRedis, startRedis } from '../helpers/redis-server.js'
 import { uniquePrefix } from '../helpers/tiers.js'
@@ -36,13 +36,6 @@ afterAll(async () => {
   admin.disconnect()
   await server.kill()
 })
-
-function next<E extends CacheEventName>(cache: Cache, name: E): Promise<CacheEvents[E]> {
-  return new Promise((resolve) => {
-    const listener = (payload: CacheEvents[E]) => (cache.off(name, listener), resolve(payload))
-    cache.on(name, listener)
-  })
-}
 
 async function member(prefix: string, maxSilenceMs: number) {
   const redis = redisBus({ maxSilence: maxSilenceMs })

@@ -3,13 +3,13 @@ import { afterEach, describe, expect, inject, it } from 'vitest'
 
 import { type BusMessage, parseBusMessage } from '../../src/bus/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
-import type { CacheEventName, CacheEvents } from '../../src/cache/events.js'
 import { createCache } from '../../src/index.js'
 import { redisBus } from '../../src/redis/bus.js'
 import { slotKeys } from '../../src/redis/keys.js'
 import { PIPELINE_LISTENERS, PIPELINE_STEPS_FROM, StepBatch } from '../../src/redis/step-batch.js'
 import { type RedisStore, redisStore } from '../../src/redis/store.js'
 import { MAX_PART_ITEMS } from '../../src/stores/batch-limits.js'
+import { next } from '../helpers/cache-events.js'
 import { gatedBus } from '../helpers/gated-bus.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
@@ -24,16 +24,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((cache) => cache.close()))
   for (const subscriber of subscribers.splice(0)) subscriber.disconnect()
 })
-
-function next<E extends CacheEventName>(cache: Cache, name: E): Promise<CacheEvents[E]> {
-  return new Promise((resolve) => {
-    const listener = (payload: CacheEvents[E]) => {
-      cache.off(name, listener)
-      resolve(payload)
-    }
-    cache.on(name, listener)
-  })
-}
 
 async function member(prefix: string) {
   const bus = gatedBus(redisBus({ maxSilence: '10s' }))
