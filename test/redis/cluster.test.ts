@@ -88,6 +88,44 @@ describe('caches on Redis Cluster', () => {
     }
   })
 
+  it('a first set of a key nobody stored is quiet; once stored, its next set is heard', async () => {
+    const prefix = uniquePrefix()
+    const member = async () => {
+      const cache = createCache({
+        store: redisStore({ client: cluster.client, prefix }),
+        bus: redisBus({ maxSilence: '10s' }),
+      })
+      await new Promise((resolve) => cache.on('bus:trusted', resolve))
+      return cache
+    }
+    const [a, b] = [await member(), await member()]
+    const heard: string[] = []
+    b.on('bus:invalidate', ({ tags }) => heard.push(...tags))
+    try {
+      // No step of a state is quiet before one was published.
+      const { seq } = await a.invalidate('start')
+      await until(() => b.stats().bus?.seq === seq)
+      expect(await a.set('k', 'v1')).toBe(true)
+      // Recorded and logged, not published; the key tag is marked in the {P} slot.
+      const log = (await cluster.client.xrevrange(`{${prefix}}:log`, '+', '-', 'COUNT', 1)) as [
+        string,
+        string[],
+      ][]
+      const kinds = log[0]?.[1][1]?.split('\n')[2]
+      expect(kinds).toBe('-')
+      expect(await cluster.client.hexists(`{${prefix}}:k`, '@key:cg::k')).toBe(1)
+      expect(await b.get('k')).toBe('v1')
+      const applied = new Promise((resolve) => b.on('bus:invalidate', resolve))
+      expect(await a.set('k', 'v2')).toBe(true)
+      await applied
+      expect(heard).toEqual(['start', '@key:cg::k'])
+      expect(await b.get('k')).toBe('v2')
+      expect(b.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
   it('a cluster client gives the cluster store, and entries spread over the masters', async () => {
     const prefix = uniquePrefix()
     const store = redisStore({ client: cluster.client, prefix })
