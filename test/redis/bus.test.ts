@@ -76,7 +76,8 @@ describe('redis bus', () => {
     await b.cache.set('k', 'old')
     expect(await b.cache.get('k')).toBe('old')
     await a.cache.set('k', 'new')
-    const theirs = await b.gate.until(ofK)
+    // a's step (b's own set may have been heard too: a state's first step is never quiet).
+    const theirs = await b.gate.until((m) => ofK(m) && m.origin === a.store.origin)
     expect(theirs.kind).toBe('hard')
     expect(await b.cache.get('k')).toBe('new')
   })
