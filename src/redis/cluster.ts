@@ -23,9 +23,16 @@ import {
   type ReadReply,
   tagRecords,
 } from './reply.js'
-import { checkedSize, entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { STEPS } from './steps-script.js'
-import { checkCall, invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
+import {
+  checkCall,
+  checkInParts,
+  invalidateCall,
+  invalidateReply,
+  StepBatch,
+  writeReply,
+} from './step-batch.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import type {
   Store,
@@ -220,13 +227,9 @@ export class RedisClusterStore implements Store {
     return { seq: checked.seq, epoch: checked.epoch, written, starts: checked.starts }
   }
 
-  /** One `'c'` call of the steps script, in the tick's run (`step-batch.ts` `checkCall`). */
-  async check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
-    const results = await inTurn(parts(entries, checkedSize), async (part) => {
-      const { seq, epoch, oks, starts } = writeReply(await this.#steps.send(checkCall(part, '')))
-      return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
-    })
-    return mergeWrites(results)
+  /** {@link Store.check}: `step-batch.ts` `checkInParts`. */
+  check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
+    return checkInParts(this.#steps, entries)
   }
 
   /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */

@@ -1,3 +1,5 @@
+import { QUIET } from './quiet-script.js'
+
 /**
  * The Lua scripts of the Redis store: each store call is one script, so one round trip. The
  * steps script, which writes and invalidates, is in `steps-script.ts`.
@@ -93,18 +95,6 @@ local function announce(last, epoch, kinds, body, origin, after, loud)
   end
   return listeners
 end
--- The last step published ({P}:pub, false when none was since the state was created), read once.
-local lastPublished = nil
-local function publishedStep()
-  if lastPublished == nil then lastPublished = redis.call('GET', S .. 'pub') end
-  return lastPublished
-end
--- The last step published, or when there is none the given sequence: the state's first (no step
--- of it can be quiet before one is published), or a claim that fewer steps were quiet than were,
--- which a subscriber takes for a gap and replays (never the other way round).
-local function published(orSeq)
-  return publishedStep() or orSeq
-end
 local function hmget(key, fields)
   local out = {}
   for i = 1, #fields, 1000 do
@@ -165,39 +155,7 @@ local function json(tags)
   end
   return #tags > 0 and '["' .. table.concat(tags, '","') .. '"]' or '[]'
 end
--- The key tags ('@key:...') carried by the entries this script stored, written to {P}:k in
--- finish(): tag -> true.
-local carried = {}
--- Notes the key tags in a tags JSON list (and keyTag, '' for none) as carried by a stored entry.
-local function carry(tagsJson, keyTag)
-  if keyTag ~= '' then carried[keyTag] = true end
-  if not string.find(tagsJson, '@key:', 1, true) then return end
-  if string.find(tagsJson, '\\\\', 1, true) then
-    for _, tag in ipairs(cjson.decode(tagsJson)) do
-      if string.sub(tag, 1, 5) == '@key:' then carried[tag] = true end
-    end
-  else
-    for tag in string.gmatch(tagsJson, '"(@key:[^"]*)"') do carried[tag] = true end
-  end
-end
--- Whether a superseding step of these key tags may be quiet: no entry ever stored (as far back
--- as {P}:k keeps) carried any of them, so no entry in the store, nor any copy of one in a
--- process, is built on what the step supersedes, and nobody needs to hear of it. A load of the
--- key running meanwhile is refused by its write's check, as ever.
-local function quietFor(keyTags)
-  -- A state that published nothing yet (just created, or lost and created again): the fleet
-  -- must hear of it from this step, and may hold entries of the state before.
-  if not publishedStep() then return false end
-  for _, tag in ipairs(keyTags) do
-    if carried[tag] then return false end
-  end
-  if #keyTags == 1 then return redis.call('HEXISTS', S .. 'k', keyTags[1]) == 0 end
-  local marks = hmget(S .. 'k', keyTags)
-  for i = 1, #keyTags do
-    if marks[i] then return false end
-  end
-  return true
-end
+${QUIET}
 -- Takes the next sequence for an invalidation of tags (a Lua list) and records it. The sequence,
 -- the records and their markers move once for all the script's steps, in finish(). quiet: the
 -- step is logged but not published (see quietFor).
@@ -216,7 +174,8 @@ local function step(tags, stale, quiet)
   end
   return cur
 end
--- Writes a hash's records of this script and its marker (at cur), at most 500 fields per HSET.
+-- Writes a hash's records of this script (or the key tags it carried) and its marker (at cur), at
+-- most 500 fields per HSET.
 local function record(key, records)
   local args = { M, cur }
   for tag, seq in pairs(records) do
@@ -234,16 +193,7 @@ end
 -- message and one log entry (only logged when all are quiet). Returns how many subscribers that
 -- message reached (0 when all were quiet, -1 when it took no step).
 local function finish(epoch, origin)
-  local marks = {}
-  for tag in pairs(carried) do
-    marks[#marks + 1] = tag
-    marks[#marks + 1] = cur
-    if #marks == 1000 then
-      redis.call('HSET', S .. 'k', unpack(marks))
-      marks = {}
-    end
-  end
-  if #marks > 0 then redis.call('HSET', S .. 'k', unpack(marks)) end
+  if next(carried) ~= nil then record(S .. 'k', carried) end
   if #kinds == 0 then return -1 end
   watermark()
   redis.call('SET', S .. 'seq', cur)

@@ -1,5 +1,12 @@
-import type { StoreEntry } from '../stores/store.js'
-import { MAX_PART_BYTES, MAX_PART_ITEMS } from '../stores/batch-limits.js'
+import type { StoreCheckedEntry, StoreEntry, StoreWriteResult } from '../stores/store.js'
+import {
+  checkedSize,
+  inTurn,
+  MAX_PART_BYTES,
+  MAX_PART_ITEMS,
+  parts,
+} from '../stores/batch-limits.js'
+import { mergeWrites } from './reply.js'
 import { pipelined } from '../util/tick-batch.js'
 
 /** One call of the steps script (steps-script.ts `STEPS`): its arguments and its size. */
@@ -165,6 +172,21 @@ export function checkCall(
     )
   }
   return { args, items: entries.length, bytes }
+}
+
+/**
+ * `Store.check` on Redis and Redis Cluster: one `'c'` call per part, in the tick's run, the parts
+ * in turn.
+ */
+export async function checkInParts(
+  steps: StepBatch,
+  entries: readonly StoreCheckedEntry[],
+): Promise<StoreWriteResult> {
+  const results = await inTurn(parts(entries, checkedSize), async (part) => {
+    const { seq, epoch, oks, starts } = writeReply(await steps.send(checkCall(part, '')))
+    return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
+  })
+  return mergeWrites(results)
 }
 
 /** An invalidation of `tags` as a call of the steps script. */

@@ -26,12 +26,18 @@ import {
   sliceProven,
   sliceRead,
 } from './reply.js'
-import { checkedSize, entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
+import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { TickBatch } from '../util/tick-batch.js'
 import { READ } from './scripts.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import { STEPS } from './steps-script.js'
-import { checkCall, invalidateCall, invalidateReply, StepBatch, writeReply } from './step-batch.js'
+import {
+  checkInParts,
+  invalidateCall,
+  invalidateReply,
+  StepBatch,
+  writeReply,
+} from './step-batch.js'
 import type {
   Store,
   StoreCheckedEntry,
@@ -229,13 +235,9 @@ export class RedisStore implements Store {
     return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
   }
 
-  /** One `'c'` call of the steps script, in the tick's run (`step-batch.ts` `checkCall`). */
-  async check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
-    const results = await inTurn(parts(entries, checkedSize), async (part) => {
-      const { seq, epoch, oks, starts } = writeReply(await this.#steps.send(checkCall(part, '')))
-      return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
-    })
-    return mergeWrites(results)
+  /** {@link Store.check}: `step-batch.ts` `checkInParts`. */
+  check(entries: readonly StoreCheckedEntry[]): Promise<StoreWriteResult> {
+    return checkInParts(this.#steps, entries)
   }
 
   /**

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 
 import { TagRegistry, Validity } from '../../src/cache/model/tag-registry.js'
-import { provenBounds } from '../../src/cache/tiers/shared.js'
+import { provenBounds } from '../../src/cache/tiers/proven-judge.js'
 import { type Cache, createCache } from '../../src/index.js'
 import { entryKey, slotKeys } from '../../src/redis/keys.js'
 import { parseProven, parseRead, type ReadReply } from '../../src/redis/reply.js'
