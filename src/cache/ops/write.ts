@@ -1,6 +1,6 @@
 import { checkName, checkPayload, entrySize, parts } from '../../stores/batch-limits.js'
 import type { StoreEntry, StoreWriteResult } from '../../stores/store.js'
-import { CacheError } from '../../errors.js'
+import { CacheError, isCacheError } from '../../errors.js'
 import { CachedFailure, encodeEntry, type EntryMeta } from '../tiers/entry-codec.js'
 import { type Engine } from '../engine.js'
 import {
@@ -15,6 +15,7 @@ import { checkKey, checkTags } from '../tags.js'
 import type { SetManyEntry } from '../../types/options.js'
 import type { L1Entry } from '../tiers/l1.js'
 import { Validity } from '../model/tag-registry.js'
+import { invalidate } from './invalidate.js'
 
 /**
  * Writes entries to every tier; resolves per entry whether it was stored.
@@ -89,8 +90,9 @@ export async function commit(
   const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
   const shared = engine.shared
   if (shared === undefined) {
-    // Loops, not `flatMap` (slow on V8): this runs for every `set`.
-    const superseding = keyTagsWhere(keyTags, (i) => supersedes[i] === true)
+    // Loops, not `flatMap` (slow on V8): this runs for every `set`. Superseding writes not
+    // stored (too large, ttl 0) take the step too: the key's older value is over either way.
+    const superseding = keyTagsWhere(keyTags, (i) => writes[i]?.start === undefined)
     if (superseding.length > 0) {
       const seq = engine.sequence.nextLocal()
       engine.registry.apply(superseding, seq, false)
@@ -150,6 +152,11 @@ export async function commit(
       const rest = keyTagsWhere(keyTags, (i) => supersedes[i] === true && wasSent[i] !== true)
       if (rest.length > 0) engine.applyOwn(rest, firstStart, false)
     }
+    const unstored = keyTagsWhere(keyTags, (i) => {
+      const w = writes[i] as PendingWrite
+      return w.start === undefined && w.localOnly !== true && fromStore[i] !== true
+    })
+    if (unstored.length > 0) await supersedeUnstored(engine, unstored)
   }
   writes.forEach((w, i) => {
     const start = starts[i]
@@ -170,6 +177,23 @@ export async function commit(
     }
   })
   return stored
+}
+
+/**
+ * Superseding writes the store did not take — too large, ttl 0, or the store failed (or its answer
+ * was lost) — still supersede: the key's older value must not be served on, in this process or any
+ * other. Their key tags are invalidated as `delete` would, so a failure is applied here, queued
+ * for replay and reported (`E_INVALIDATION_NOT_RECORDED`, as an `error` event: the `set` itself
+ * resolves false). A store that took the write after all loses it to the replay: a miss, never a
+ * stale read (docs/faults.md).
+ */
+async function supersedeUnstored(engine: Engine, keyTags: readonly string[]): Promise<void> {
+  try {
+    await invalidate(engine, keyTags, false)
+  } catch (error) {
+    if (!isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) throw error
+    engine.reportError(error, 'set')
+  }
 }
 
 /**
