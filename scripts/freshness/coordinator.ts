@@ -79,6 +79,7 @@ export async function runChecker(
       prefix: runId,
       db: place,
       rows: options.rows,
+      writers: options.writers,
       concurrency: options.concurrency,
       writeRate: options.writeRate,
       writerReads: options.writerReads,

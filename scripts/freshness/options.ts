@@ -71,7 +71,9 @@ Options (durations take ms, s or m; a bare number is milliseconds):
                        http (PATCH to the writer's app), service (the client, through the
                        invalidation service of the run), source (a commit to PostgreSQL
                        alone: the writer's change capture, cachegraph/postgres, invalidates;
-                       needs --db postgres or auto finding it)           (default api,http,service)
+                       needs --db postgres or auto finding it), set (cache.set of the row
+                       written: write-through, superseding its entry; with it each writer
+                       writes only rows of its own)                      (default api,http,service)
   --ack                API writes invalidate with { ack: true }, writes through the service ask
                        it for ?ack=1: a stale read of any kind (but from a process without a
                        bus) after such a write the whole fleet acknowledged is forbidden. The

@@ -15,7 +15,7 @@ export type DbKind = 'postgres' | 'redis'
  * the writer's own app whose adapter invalidates (`http`), or the invalidation service, told by
  * the fire-and-forget client (`service`).
  */
-export const WRITE_PATHS = ['api', 'http', 'service', 'source'] as const
+export const WRITE_PATHS = ['api', 'http', 'service', 'source', 'set'] as const
 export type WritePath = (typeof WRITE_PATHS)[number]
 
 /** Everything a worker needs, passed as its first argument (JSON). */
@@ -51,6 +51,8 @@ export interface WorkerConfig {
   prefix: string
   db: { kind: DbKind; table: string }
   rows: number
+  /** Writer processes: with the `set` path each owns the rows `row % writers === index`. */
+  writers: number
   /** Top-level reads in flight per reader. */
   concurrency: number
   /** Per writer, writes per second. */

@@ -154,6 +154,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
       http: sum((r) => r.writesVia.http),
       service: sum((r) => r.writesVia.service),
       source: sum((r) => r.writesVia.source),
+      set: sum((r) => r.writesVia.set),
     },
     writesPerSecond: Math.round(writes / seconds),
     writerReads: sum((r) => r.backgroundReads),

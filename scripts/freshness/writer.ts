@@ -30,7 +30,7 @@ import type { SharedClock } from './clock.js'
 import { type Database, PG_URL } from './database.js'
 import type { Ledger } from './ledger.js'
 import type { ReadPath } from './outcome.js'
-import { type Model, pickRow } from './model.js'
+import { type Model, pickRow, ROW_TTL_MS } from './model.js'
 import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from './protocol.js'
 import { readRow } from './reader.js'
 import { callRow, type RowsApp } from './rows-app.js'
@@ -59,6 +59,13 @@ export interface WriterContext {
   /** API writes invalidate with `{ ack: true }`. */
   ack: boolean
   rows: number
+  /**
+   * With the `set` path: this writer is the only one writing the rows `row % writers === index`.
+   * Writing a row and then `set`ting the version written races another writer of the same row
+   * (the older `set` may land last, which no cache can tell from a real change): an application
+   * that writes through serializes its writes per key, and so does this checker.
+   */
+  owner: { index: number; writers: number } | undefined
   writeRate: number
   /** Loops of background reads (not judged): a writer process serves traffic too. */
   backgroundReads: number
@@ -110,7 +117,7 @@ export class Writer {
   writes = 0
   /** Writes the whole fleet acknowledged (with `ack`). */
   ackedWrites = 0
-  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0, source: 0 }
+  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0, source: 0, set: 0 }
   /** Writes committed to PostgreSQL alone, until the change capture recorded them. */
   readonly #sourceWrites: SourceWrites | undefined
   /** Writes whose invalidation went to the service's client, until the service answers. */
@@ -273,7 +280,7 @@ export class Writer {
 
   async #writeOnce(): Promise<void> {
     const { writePaths, clock, note } = this.#ctx
-    const id = pickRow(this.#ctx.rows)
+    const id = this.#pick()
     const via = writePaths[Math.floor(Math.random() * writePaths.length)] as WritePath
     let write
     try {
@@ -309,12 +316,21 @@ export class Writer {
     if (via !== 'service') await this.#readOwnWrite(id, version, resolvedAt, via)
   }
 
+  /** A row to write: any, or with the `set` path one of this writer's own (hot ones included). */
+  #pick(): number {
+    const { rows, owner } = this.#ctx
+    const row = pickRow(rows)
+    if (owner === undefined || owner.writers >= rows) return row
+    const own = row - (row % owner.writers) + owner.index
+    return own < rows ? own : own - owner.writers
+  }
+
   /** Commits the row's next version and invalidates it by `via`; `undefined`: it failed (reported). */
   async #write(
     id: number,
     via: WritePath,
   ): Promise<{ version: number; invalidated: Invalidated } | undefined> {
-    const { cache, db, tracer, app, onError } = this.#ctx
+    const { cache, db, tracer, app, model, onError } = this.#ctx
     switch (via) {
       case 'api': {
         const version = await db.bump(id)
@@ -346,6 +362,25 @@ export class Writer {
         const version = await db.bump(id)
         this.#serviceWrites!.send(id, version)
         return { version, invalidated: 'queued' }
+      }
+      case 'set': {
+        // Write-through: the new row is the key's new value. A set that is not stored drops the
+        // key's older value all the same (docs/faults.md); if the store was out, that was queued
+        // for replay, and the write is judged once the queue drained, as a rejected invalidation.
+        const version = await db.bump(id)
+        try {
+          const row = { id, version }
+          const stored = await cache.set(model.getRow.key(id), row, {
+            tags: [`row:${id}`],
+            ttl: ROW_TTL_MS,
+          })
+          if (stored || cache.stats().l2.replayQueue === 0) {
+            return { version, invalidated: { seq: -1 } }
+          }
+          return { version, invalidated: { notRecorded: 'set not stored, queued for replay' } }
+        } catch (error) {
+          return void onError(error, 'invalidate')
+        }
       }
       case 'source': {
         // No invalidate(): the change capture does it (source-writes.ts).
