@@ -21,10 +21,24 @@ end
 -- The key tags ('@key:...') carried by the entries this script stored, written to {P}:k in
 -- finish() (as the records are, with its marker): tag -> the sequence when stored.
 local carried = {}
+-- Whether keyTag is '@key:' .. key (compared in place: a concatenation is a new string, which
+-- Redis's Lua hashes in full).
+local function ownKeyTag(keyTag, key)
+  return #keyTag == #key + 5 and string.find(keyTag, '@key:', 1, true) == 1
+    and string.find(keyTag, key, 6, true) == 6
+end
 -- Notes the key tags in a tags JSON list (and keyTag, '' for none) as carried by a stored entry.
 local function carry(tagsJson, keyTag)
   if keyTag ~= '' then carried[keyTag] = cur end
-  if not string.find(tagsJson, '@key:', 1, true) then return end
+  local at = string.find(tagsJson, '@key:', 1, true)
+  if not at then return end
+  -- Most often the only key tag listed is keyTag itself: '@key:' occurs once, where keyTag and
+  -- then the end of a JSON string are. Any key tag listed starts with an occurrence, so none but
+  -- keyTag can be: nothing to decode nor capture.
+  if keyTag ~= '' and string.find(tagsJson, keyTag, at, true) == at
+    and string.byte(tagsJson, at + #keyTag) == 34 and not string.find(tagsJson, '@key:', at + 5, true) then
+    return
+  end
   if string.find(tagsJson, '\\\\', 1, true) then
     for _, tag in ipairs(cjson.decode(tagsJson)) do
       if string.sub(tag, 1, 5) == '@key:' then carried[tag] = cur end

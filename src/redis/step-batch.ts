@@ -140,6 +140,11 @@ export function writeReply({ epoch, reply }: StepReply): {
   oks: unknown[]
   starts: number[]
 } {
+  // The common `set`'s reply: its step, stored as of it (steps-script.ts).
+  if (typeof reply === 'string') {
+    const seq = Number(reply)
+    return { seq, epoch, oks: [1], starts: [seq] }
+  }
   const row = reply as (string | number)[]
   const n = Number(row[1])
   return {

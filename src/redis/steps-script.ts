@@ -15,7 +15,8 @@ import { PRELUDE } from './scripts.js'
  * carries (`carry`). Returns `[epoch, listeners, reply1, reply2, ...]` (listeners: how many
  * subscribers the run's message reached: 0 when its steps were all quiet, -1 when it took none): an invalidation's `[seq]`, a write's or check's
  * `[seq, n, ok1..okn, start1..startn]` (ok: stored, or for a check allowed), `seq` being the
- * sequence right after that call.
+ * sequence right after that call — or for the common `set` (one superseding entry) just the
+ * step it took, as a string: stored, as of that step.
  */
 export const STEPS = `${PRELUDE}
 local _, epoch, floor = state()
@@ -37,11 +38,13 @@ while a <= #ARGV do
     -- own key.
     local b = a + 3
     local key, keyTag, high = ARGV[b], ARGV[b + 5], wHigh
-    local text = step({ keyTag }, false, quietFor({ keyTag }))
+    local keyTags = { keyTag }
+    local text = step(keyTags, false, quietFor(keyTags))
     redis.call('SET', P .. ':e:' .. key, text .. '\\n' .. ARGV[b + 2] .. '\\n\\n' .. ARGV[b + 1], 'PX', ARGV[b + 6])
     carry(ARGV[b + 2], keyTag)
-    reply[#reply + 1] = { text, 1, 1, text }
-    if keyTag == '@key:' .. key then wHigh = high end
+    -- Its reply is the step alone (stored, as of it): writeReply reads a string so.
+    reply[#reply + 1] = text
+    if ownKeyTag(keyTag, key) then wHigh = high end
     a = b + 7
   else
     local asOf, n, base = ARGV[a + 1], tonumber(ARGV[a + 2]), a + 3

@@ -143,7 +143,8 @@ export async function commit(
     }
     // What a failed part left unsent is not stored.
     for (const i of sentIndexes.slice(sent)) stored[i] = false
-    await checkLocalOnly(engine, writes, keyTags, stored)
+    // Awaited only when there is one: an await costs every `set` a few promise jobs.
+    if (writes.some(isLocalOnly)) await checkLocalOnly(engine, writes, keyTags, stored)
     // Superseding writes kept from the store (local only, too large) still void older loads
     // here, as of the sequence the first part took.
     if (firstStart !== undefined) {
@@ -367,6 +368,8 @@ function fitsBytes(engine: Engine, w: PendingWrite, bytes: number): boolean {
   }
   return false
 }
+
+const isLocalOnly = (w: PendingWrite): boolean => w.localOnly === true
 
 /** The key tags whose index `pick` accepts, in order. */
 function keyTagsWhere(keyTags: readonly string[], pick: (i: number) => boolean): string[] {
