@@ -56,7 +56,7 @@ export class Cache extends CacheInfo {
         const hit = this.#freshHit(key, version)
         return hit === undefined ? MISS : hit.value
       },
-      invalidate: (tags) => invalidate(this.#engine, tags, false),
+      invalidate: (tags) => invalidate(this.#engine, tags),
       keyTag: (key) => keyTag(this.#ns.prefix + key),
     }
   }
@@ -292,7 +292,7 @@ export class Cache extends CacheInfo {
     for (const key of keys) this.#engine.l1?.delete(l1KeyOf(this.#ns, key))
     this.#engine.counters.deletes += keys.length
     try {
-      await invalidate(this.#engine, tags, false)
+      await invalidate(this.#engine, tags, { keys: true })
     } finally {
       if (this.#engine.events.has('delete')) this.#engine.events.emit('delete', { keys: fullKeys })
     }
@@ -309,7 +309,10 @@ export class Cache extends CacheInfo {
     tags: string | readonly string[],
     options: { stale?: boolean; ack?: boolean } = {},
   ): Promise<InvalidationResult> {
-    return invalidate(this.#engine, checkTags(tags), options.stale === true, options.ack === true)
+    return invalidate(this.#engine, checkTags(tags), {
+      stale: options.stale === true,
+      ack: options.ack === true,
+    })
   }
 
   /** Same as `invalidate(entityTag(type, id))`. */
@@ -327,7 +330,7 @@ export class Cache extends CacheInfo {
    */
   async clear(options: { pattern?: string } = {}): Promise<number | undefined> {
     if (options.pattern !== undefined) return clearMatching(this.#engine, this.#ns, options.pattern)
-    await invalidate(this.#engine, [this.#ns.tags[this.#ns.tags.length - 1] as string], false)
+    await invalidate(this.#engine, [this.#ns.tags[this.#ns.tags.length - 1] as string])
     return undefined
   }
 

@@ -45,6 +45,7 @@ import type {
   StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
+  StoreInvalidateOptions,
 } from '../stores/store.js'
 
 const SCRIPTS = {
@@ -235,11 +236,10 @@ export class RedisClusterStore implements Store {
   /** One step per part of at most `batch-limits.ts` tags, in turn; resolves with the last. */
   async invalidate(
     tags: readonly string[],
-    options: { stale?: boolean } = {},
+    options: StoreInvalidateOptions = {},
   ): Promise<StoreInvalidateResult> {
-    const stale = options.stale === true
     return invalidateInParts(tags, async (part) =>
-      invalidateReply(await this.#steps.send(invalidateCall(part, stale))),
+      invalidateReply(await this.#steps.send(invalidateCall(part, options))),
     )
   }
 

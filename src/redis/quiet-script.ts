@@ -1,7 +1,7 @@
 /**
  * The Lua of quiet steps, part of the scripts' PRELUDE (`scripts.ts`, after `hmget` and before
- * `step`): a superseding step none of whose key tags a stored entry ever carried is taken,
- * recorded and logged, but not published (docs/invalidation.md, "Quiet steps"). `{P}:k` holds the
+ * `step`): a superseding step (a `set`'s, a `delete`'s) none of whose key tags a stored entry
+ * ever carried is taken, recorded and logged, but not published (docs/invalidation.md, "Quiet steps"). `{P}:k` holds the
  * key tags stored entries carry (`carry`, written in `finish`), `{P}:pub` the last step
  * published.
  */
@@ -47,7 +47,14 @@ local function carry(tagsJson, keyTag)
     for tag in string.gmatch(tagsJson, '"(@key:[^"]*)"') do carried[tag] = cur end
   end
 end
--- Whether a superseding step of these key tags may be quiet: no entry ever stored (as far back
+-- Whether every tag is a key tag ('@key:...'): only those are marked when carried.
+local function allKeyTags(tags)
+  for _, tag in ipairs(tags) do
+    if string.find(tag, '@key:', 1, true) ~= 1 then return false end
+  end
+  return true
+end
+-- Whether a superseding step (a set's, a delete's) of these key tags may be quiet: no entry ever stored (as far back
 -- as {P}:k keeps) carried any of them, so no entry in the store, nor any copy of one in a
 -- process, is built on what the step supersedes, and nobody needs to hear of it. A load of the
 -- key running meanwhile is refused by its write's check, as ever.

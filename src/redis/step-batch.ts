@@ -1,4 +1,9 @@
-import type { StoreCheckedEntry, StoreEntry, StoreWriteResult } from '../stores/store.js'
+import type {
+  StoreCheckedEntry,
+  StoreEntry,
+  StoreInvalidateOptions,
+  StoreWriteResult,
+} from '../stores/store.js'
 import {
   checkedSize,
   inTurn,
@@ -194,11 +199,18 @@ export async function checkInParts(
   return mergeWrites(results)
 }
 
-/** An invalidation of `tags` as a call of the steps script. */
-export function invalidateCall(tags: readonly string[], stale: boolean): StepCall {
+/**
+ * An invalidation of `tags` as a call of the steps script: `'s'` soft, `'d'` key tags of keys
+ * removed (quiet when no entry carried them), `'i'` any other.
+ */
+export function invalidateCall(
+  tags: readonly string[],
+  options: StoreInvalidateOptions = {},
+): StepCall {
   let bytes = 0
   for (const tag of tags) bytes += tag.length
-  return { args: [stale ? 's' : 'i', String(tags.length), ...tags], items: tags.length, bytes }
+  const op = options.stale === true ? 's' : options.keys === true ? 'd' : 'i'
+  return { args: [op, String(tags.length), ...tags], items: tags.length, bytes }
 }
 
 /** The `{ seq, epoch }` an invalidation's reply gives. */

@@ -3,7 +3,8 @@ import { PRELUDE } from './scripts.js'
 /**
  * steps: the writes and invalidations one process sent in the same tick, in order, as one atomic
  * call. ARGV = [prefix, origin, then per call one of:
- * - `'i'` (hard) or `'s'` (soft) invalidation: n, tag1..tagn — one step;
+ * - `'i'` (hard) or `'s'` (soft) invalidation: n, tag1..tagn — one step; `'d'`: a hard one of
+ *   the key tags of keys removed (a `delete`), quiet when none of them was carried (`quietFor`);
  * - `'w'` write: asOf|'', n, then per entry key, payload, tagsJson, tagStartsJson|'', start|'',
  *   keyTag|'', ttlMs — one step when some entry supersedes, shared by those entries;
  * - `'c'` check (the `{P}` half of a cluster write, entries written after in their own slots):
@@ -24,11 +25,11 @@ local reply = { epoch, -1 }
 local a = 3
 while a <= #ARGV do
   local op = ARGV[a]
-  if op == 'i' or op == 's' then
+  if op == 'i' or op == 's' or op == 'd' then
     local n = tonumber(ARGV[a + 1])
     local tags = {}
     for i = 1, n do tags[i] = ARGV[a + 1 + i] end
-    reply[#reply + 1] = { step(tags, op == 's') }
+    reply[#reply + 1] = { step(tags, op == 's', op == 'd' and allKeyTags(tags) and quietFor(tags)) }
     a = a + 2 + n
   elseif op == 'w' and ARGV[a + 2] == '1' and ARGV[a + 1] == '' and ARGV[a + 6] == ''
       and ARGV[a + 7] == '' and ARGV[a + 8] ~= '' then

@@ -49,6 +49,7 @@ import type {
   StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
+  StoreInvalidateOptions,
 } from '../stores/store.js'
 import type { Logger } from '../warnings.js'
 import { toMs, type Duration } from '../util/duration.js'
@@ -268,11 +269,10 @@ export class RedisStore implements Store {
    */
   async invalidate(
     tags: readonly string[],
-    options: { stale?: boolean } = {},
+    options: StoreInvalidateOptions = {},
   ): Promise<StoreInvalidateResult> {
-    const stale = options.stale === true
     return invalidateInParts(tags, async (part) =>
-      invalidateReply(await this.#steps.send(invalidateCall(part, stale))),
+      invalidateReply(await this.#steps.send(invalidateCall(part, options))),
     )
   }
 

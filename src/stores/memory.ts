@@ -13,6 +13,7 @@ import type {
   StoreWriteResult,
   StoredRecord,
   TagSeq,
+  StoreInvalidateOptions,
 } from './store.js'
 import { globToRegExp } from '../util/glob.js'
 import { SeqRecords } from '../util/seq-records.js'
@@ -122,7 +123,7 @@ export class MemoryStore implements Store {
 
   invalidate(
     tags: readonly string[],
-    options: { stale?: boolean } = {},
+    options: StoreInvalidateOptions = {},
   ): Promise<StoreInvalidateResult> {
     const seq = this.#record(tags, options.stale === true)
     return Promise.resolve({ seq, epoch: this.#epoch })

@@ -127,6 +127,18 @@ export interface StoreScanPage {
 }
 
 /** A shared tier. Each method is atomic; a remote store does each in one round trip. */
+/** How {@link Store.invalidate} records a step. */
+export interface StoreInvalidateOptions {
+  /** A soft step: entries of the tags may be served stale within their grace period. */
+  stale?: boolean
+  /**
+   * The tags are key tags (`@key:...`) of keys removed — a `delete`, a `set` not stored. A store
+   * that publishes only the steps somebody may need may keep the step quiet when no entry it
+   * stored ever carried any of them (Redis: docs/invalidation.md, "Quiet steps"). Hard only.
+   */
+  keys?: boolean
+}
+
 export interface Store {
   /** A short name for logs and `inspect()`: `'memory'`, `'redis'`, ... */
   readonly name: string
@@ -142,7 +154,10 @@ export interface Store {
    * Takes the next sequence number `s` and records it for every tag (as a soft record with
    * `stale: true`), atomically. Cost does not depend on how many entries carry the tags.
    */
-  invalidate(tags: readonly string[], options?: { stale?: boolean }): Promise<StoreInvalidateResult>
+  invalidate(
+    tags: readonly string[],
+    options?: StoreInvalidateOptions,
+  ): Promise<StoreInvalidateResult>
   /**
    * Optional: checks entries kept outside the store (a session's private ones) as {@link write}
    * would, without storing them, and notes the key tags they carry as {@link write} does for the

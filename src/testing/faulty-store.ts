@@ -8,6 +8,7 @@ import type {
   StoreScanPage,
   StoreWriteOptions,
   StoreWriteResult,
+  StoreInvalidateOptions,
 } from '../stores/store.js'
 
 const OPERATIONS = [
@@ -287,7 +288,7 @@ class FaultyStoreImpl<S extends Store> implements FaultyStore<S> {
 
   invalidate(
     tags: readonly string[],
-    options?: { stale?: boolean },
+    options?: StoreInvalidateOptions,
   ): Promise<StoreInvalidateResult> {
     return this.#injector.run('invalidate', () => this.inner.invalidate(tags, options))
   }

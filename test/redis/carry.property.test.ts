@@ -30,7 +30,10 @@ describe('carry: the key tags a stored entry carries', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(tag, { maxLength: 5 }),
-        fc.oneof(tag.map((t) => `@key:${t}`), fc.constant('')),
+        fc.oneof(
+          tag.map((t) => `@key:${t}`),
+          fc.constant(''),
+        ),
         fc.option(fc.nat(5), { nil: undefined }),
         fc.option(piece, { nil: undefined }),
         async (others, own, at, longer) => {
@@ -42,8 +45,7 @@ describe('carry: the key tags a stored entry carries', () => {
             ...new Set([...(own === '' ? [] : [own]), ...all.filter((t) => t.startsWith('@key:'))]),
           ].sort(byBytes)
           const got = (await client.eval(CARRIED, 0, 'cgtest-carry', JSON.stringify(all), own)) as
-            | string[]
-            | null
+            string[] | null
           expect([...(got ?? [])].sort(byBytes)).toEqual(expected)
         },
       ),

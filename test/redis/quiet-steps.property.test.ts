@@ -9,8 +9,8 @@ import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
 /**
  * Quiet steps never cost freshness: several processes share one prefix, each with its own store
- * client, bus and L1, and take turns at random writes and reads. A `set` of a key no stored entry
- * ever carried is not published; whatever the mix, once every member applied every published
+ * client, bus and L1, and take turns at random writes and reads. A `set` or `delete` of a key no
+ * stored entry ever carried is not published; whatever the mix, once every member applied every published
  * step (an acknowledged invalidation), no cache returns an older value than the last one written
  * or loaded into the store — in particular no entry built from an inner key's old value after
  * that key was set again.
@@ -28,7 +28,10 @@ const MAX_ENTRY_BYTES = 200
 const PADDING = `~${'x'.repeat(MAX_ENTRY_BYTES)}`
 
 /** A write of a one-tick batch: the calls go out as one script, in the order they were made. */
-type Write = { kind: 'set'; key: string; tags: string[] } | { kind: 'invalidate'; tag: string }
+type Write =
+  | { kind: 'set'; key: string; tags: string[] }
+  | { kind: 'delete'; key: string }
+  | { kind: 'invalidate'; tag: string }
 
 /** One operation, made by cache number `by`. */
 type Op = { by: number } & (
@@ -43,6 +46,10 @@ const set: fc.Arbitrary<Write> = fc.record({
   kind: fc.constant('set' as const),
   key: fc.constantFrom(...KEYS),
   tags: fc.subarray(TAGS),
+})
+const remove: fc.Arbitrary<Write> = fc.record({
+  kind: fc.constant('delete' as const),
+  key: fc.constantFrom(...KEYS),
 })
 const invalidate: fc.Arbitrary<Write> = fc.record({
   kind: fc.constant('invalidate' as const),
@@ -64,10 +71,14 @@ const build = fc.record({
 const get = fc.record({ kind: fc.constant('get' as const), key: fc.constantFrom(...KEYS) })
 const tick = fc.record({
   kind: fc.constant('tick' as const),
-  writes: fc.array(fc.oneof({ arbitrary: set, weight: 3 }, { arbitrary: invalidate, weight: 1 }), {
-    minLength: 2,
-    maxLength: 4,
-  }),
+  writes: fc.array(
+    fc.oneof(
+      { arbitrary: set, weight: 3 },
+      { arbitrary: remove, weight: 1 },
+      { arbitrary: invalidate, weight: 1 },
+    ),
+    { minLength: 2, maxLength: 4 },
+  ),
 })
 
 const op: fc.Arbitrary<Op> = fc
@@ -79,6 +90,7 @@ const op: fc.Arbitrary<Op> = fc
       { arbitrary: build, weight: 3 },
       { arbitrary: get, weight: 2 },
       { arbitrary: invalidate, weight: 1 },
+      { arbitrary: remove, weight: 1 },
       { arbitrary: tick, weight: 1 },
     ),
   )
@@ -177,11 +189,14 @@ async function play(ops: readonly Op[]): Promise<void> {
         writes.map((w, i) =>
           w.kind === 'set'
             ? cache.set(w.key, values[i], { tags: w.tags })
-            : cache.invalidate(w.tag),
+            : w.kind === 'delete'
+              ? cache.delete(w.key)
+              : cache.invalidate(w.tag),
         ),
       )
       writes.forEach((w, i) => {
         if (w.kind === 'set') model.set(w.key, values[i] as string, w.tags)
+        else if (w.kind === 'delete') model.invalidate(keyTag(w.key))
         else model.invalidate(w.tag)
       })
     }
@@ -189,7 +204,8 @@ async function play(ops: readonly Op[]): Promise<void> {
     for (const [n, o] of ops.entries()) {
       const cache = caches[o.by] as Cache
       const at = `op ${n} (${o.kind} by cache ${o.by})`
-      if (o.kind === 'set' || o.kind === 'invalidate') await write(cache, [o])
+      if (o.kind === 'set' || o.kind === 'delete' || o.kind === 'invalidate')
+        await write(cache, [o])
       else if (o.kind === 'tick') await write(cache, o.writes)
       else if (o.kind === 'get') check(at, await cache.get(o.key), o.key)
       else if (o.kind === 'load') {

@@ -127,6 +127,75 @@ describe('quiet steps: which are quiet', () => {
     expect(await a.cache.get('k')).toBe('written')
   })
 
+  it('a delete of a key no entry ever carried publishes nothing, and records the key', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const heardByB = applied(b.cache)
+    const NEW = keyTag('never-cached')
+
+    await a.cache.delete('never-cached')
+    const fence = await barrier(a.cache, bus)
+
+    expect(bus.mentions(NEW)).toBe(false)
+    expect(heardByB).not.toContain(NEW)
+    const quiet = await recorded(prefix, NEW)
+    expect(quiet).toBeGreaterThan(0)
+    expect(fence.after).toBeLessThan(quiet)
+    // A delete stores nothing: the key is not marked.
+    expect(await redisClient().hexists(knownKeys(prefix), NEW)).toBe(0)
+    expect(b.cache.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
+  })
+
+  it("a delete of a key an entry carries is published, and drops another cache's L1 copy", async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const heardByB = applied(b.cache)
+    const K = keyTag('k')
+
+    await a.cache.set('k', 'stored') // quiet: nobody held the key
+    await barrier(a.cache, bus)
+    expect(await b.cache.get('k')).toBe('stored')
+    const hits = b.cache.stats().l1.hits
+    expect(await b.cache.get('k')).toBe('stored')
+    expect(b.cache.stats().l1.hits).toBe(hits + 1)
+
+    await a.cache.delete('k')
+    await barrier(a.cache, bus)
+
+    expect(bus.stepsWith(K).map((step) => step.kind)).toEqual(['h'])
+    expect(heardByB).toContain(K)
+    expect(await b.cache.get('k')).toBeUndefined()
+  })
+
+  it('a load of the key running elsewhere during a quiet delete is not stored, nor joined after it', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [await member(prefix), await member(prefix)]
+    const bus = await watchBus(prefix)
+    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const loader = deferred<string>()
+    const started = deferred<void>()
+    const first = b.cache.getOrSet('k', () => {
+      started.resolve()
+      return loader.promise
+    })
+    await started.promise // b's load is as of the store's sequence before the delete
+
+    await a.cache.delete('k')
+    const joined = b.cache.getOrSet('k', () => 'joiner loaded')
+    loader.resolve('loaded before the delete')
+
+    expect(await first).toBe('loaded before the delete') // asked before the delete
+    expect(await joined).toBe('joiner loaded')
+    await barrier(a.cache, bus)
+    expect(bus.mentions(keyTag('k'))).toBe(false)
+    expect(await b.cache.get('k')).toBe('joiner loaded')
+    expect(await a.cache.get('k')).toBe('joiner loaded')
+  })
+
   it('an entry built from another key marks it: a set of that key is published, and the built entry is dropped elsewhere', async () => {
     const prefix = uniquePrefix()
     const [a, b, c] = [await member(prefix), await member(prefix), await member(prefix)]

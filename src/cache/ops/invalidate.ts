@@ -5,6 +5,19 @@ import type { Engine } from '../engine.js'
 import { keyTag } from '../model/namespace.js'
 import { channels, MAX_TRACED_DROPS, traced } from '../tracing.js'
 
+/** How an invalidation is made. */
+export interface InvalidateHow {
+  /** Soft: entries may be served within their grace period while they refresh. */
+  stale?: boolean
+  /** Resolve once every other process applied it (`fleet`). */
+  ack?: boolean
+  /**
+   * The tags are key tags of keys removed (`delete`, a `set` not stored): the store may keep a step
+   * quiet when no stored entry ever carried them (`Store.invalidate`).
+   */
+  keys?: boolean
+}
+
 /**
  * Records an invalidation in the store (one call per part, whatever the number of dependents),
  * then in this process. A store failure still applies it here and rejects: it is never silent.
@@ -12,12 +25,11 @@ import { channels, MAX_TRACED_DROPS, traced } from '../tracing.js'
 export function invalidate(
   engine: Engine,
   tags: readonly string[],
-  stale: boolean,
-  ack = false,
+  how: InvalidateHow = {},
 ): Promise<InvalidationResult> {
-  if (!channels.invalidate.hasSubscribers) return run(engine, tags, stale, ack)
+  if (!channels.invalidate.hasSubscribers) return run(engine, tags, how)
   const context = { tags, dropped: droppedKeys(engine, tags) }
-  return traced(channels.invalidate, context, () => run(engine, tags, stale, ack))
+  return traced(channels.invalidate, context, () => run(engine, tags, how))
 }
 
 /**
@@ -41,9 +53,10 @@ function droppedKeys(engine: Engine, tags: readonly string[]): string[] {
 async function run(
   engine: Engine,
   tags: readonly string[],
-  stale: boolean,
-  ack: boolean,
+  how: InvalidateHow,
 ): Promise<InvalidationResult> {
+  const stale = how.stale === true
+  const keys = how.keys === true && !stale
   engine.assertOpen()
   // Refused up front, before anything is applied anywhere.
   for (const tag of tags) checkName(tag, 'tag')
@@ -65,7 +78,7 @@ async function run(
       await inTurn(split, async (part) => {
         const result = await shared.call(
           'invalidate',
-          () => store.invalidate(part, { stale }),
+          () => store.invalidate(part, keys ? { keys } : { stale }),
           budget?.next(),
         )
         engine.sequence.observe(result.seq, result.epoch)
@@ -82,7 +95,7 @@ async function run(
   if (!applied) engine.applyOwn(tags, seq, stale)
   engine.counters.invalidations++
   if (engine.events.has('invalidate')) engine.events.emit('invalidate', { tags, seq, stale })
-  if (!ack || engine.sync === undefined || epoch === undefined) return { tags, seq }
+  if (how.ack !== true || engine.sync === undefined || epoch === undefined) return { tags, seq }
   return { tags, seq, fleet: await engine.sync.acknowledged(seq, epoch) }
 }
 

@@ -164,7 +164,7 @@ export async function clearMatching(
     const page = await listKeys(engine, ns, { pattern, cursor, count: 1_000 })
     if (page.keys.length > 0) {
       const fullKeys = page.keys.map(({ key, namespace }) => `${namespace}::${key}`)
-      await invalidate(engine, fullKeys.map(keyTag), false)
+      await invalidate(engine, fullKeys.map(keyTag), { keys: true })
       cleared += fullKeys.length
     }
     cursor = page.cursor

@@ -190,7 +190,7 @@ export async function commit(
  */
 async function supersedeUnstored(engine: Engine, keyTags: readonly string[]): Promise<void> {
   try {
-    await invalidate(engine, keyTags, false)
+    await invalidate(engine, keyTags, { keys: true })
   } catch (error) {
     if (!isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) throw error
     engine.reportError(error, 'set')
