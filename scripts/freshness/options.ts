@@ -73,7 +73,8 @@ Options (durations take ms, s or m; a bare number is milliseconds):
                        alone: the writer's change capture, cachegraph/postgres, invalidates;
                        needs --db postgres or auto finding it), set (cache.set of the row
                        written: write-through, superseding its entry; with it each writer
-                       writes only rows of its own)                      (default api,http,service)
+                       writes only rows of its own), delete (cache.delete of the row's
+                       entry: delete-on-write)                           (default api,http,service)
   --ack                API writes invalidate with { ack: true }, writes through the service ask
                        it for ?ack=1: a stale read of any kind (but from a process without a
                        bus) after such a write the whole fleet acknowledged is forbidden. The

@@ -15,7 +15,7 @@ export type DbKind = 'postgres' | 'redis'
  * the writer's own app whose adapter invalidates (`http`), or the invalidation service, told by
  * the fire-and-forget client (`service`).
  */
-export const WRITE_PATHS = ['api', 'http', 'service', 'source', 'set'] as const
+export const WRITE_PATHS = ['api', 'http', 'service', 'source', 'set', 'delete'] as const
 export type WritePath = (typeof WRITE_PATHS)[number]
 
 /** Everything a worker needs, passed as its first argument (JSON). */

@@ -155,6 +155,7 @@ export function buildReport(options: RunOptions, run: RunResult): Report {
       service: sum((r) => r.writesVia.service),
       source: sum((r) => r.writesVia.source),
       set: sum((r) => r.writesVia.set),
+      delete: sum((r) => r.writesVia.delete),
     },
     writesPerSecond: Math.round(writes / seconds),
     writerReads: sum((r) => r.backgroundReads),

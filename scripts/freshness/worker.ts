@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     reads: reader?.reads ?? 0,
     httpReads: reader?.httpReads ?? 0,
     ackedWrites: writer?.ackedWrites ?? 0,
-    writesVia: writer?.writesVia ?? { api: 0, http: 0, service: 0, source: 0, set: 0 },
+    writesVia: writer?.writesVia ?? { api: 0, http: 0, service: 0, source: 0, set: 0, delete: 0 },
     ...(writer?.captureLag === undefined ? {} : { captureLag: writer.captureLag }),
     outcome: ledger.result(),
     propagation: propagation.toJSON(),

@@ -117,7 +117,14 @@ export class Writer {
   writes = 0
   /** Writes the whole fleet acknowledged (with `ack`). */
   ackedWrites = 0
-  readonly writesVia: Record<WritePath, number> = { api: 0, http: 0, service: 0, source: 0, set: 0 }
+  readonly writesVia: Record<WritePath, number> = {
+    api: 0,
+    http: 0,
+    service: 0,
+    source: 0,
+    set: 0,
+    delete: 0,
+  }
   /** Writes committed to PostgreSQL alone, until the change capture recorded them. */
   readonly #sourceWrites: SourceWrites | undefined
   /** Writes whose invalidation went to the service's client, until the service answers. */
@@ -362,6 +369,17 @@ export class Writer {
         const version = await db.bump(id)
         this.#serviceWrites!.send(id, version)
         return { version, invalidated: 'queued' }
+      }
+      case 'delete': {
+        // Delete-on-write: the row's entry goes (and what was built from it), not its tag.
+        const version = await db.bump(id)
+        try {
+          await cache.delete(model.getRow.key(id))
+          return { version, invalidated: { seq: -1 } }
+        } catch (error) {
+          if (!isNotRecorded(error)) return void onError(error, 'invalidate')
+          return { version, invalidated: { notRecorded: (error as Error).message } }
+        }
       }
       case 'set': {
         // Write-through: the new row is the key's new value. A set that is not stored drops the
