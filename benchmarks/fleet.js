@@ -204,12 +204,18 @@ function host() {
       }
       return { calls, failed, timedOut, firstError }
     },
-    /** Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn. */
-    async write({ mode, marker, ms, only }) {
+    /**
+     * Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn; with
+     * `deletes`, deletes of keys nobody cached (or raw DELs) instead.
+     */
+    async write({ mode, marker, ms, only, deletes }) {
       const targets = only ? [caches[0]] : caches
       let notStored = 0
-      const write =
-        mode === 'raw'
+      const write = deletes
+        ? mode === 'raw'
+          ? (n) => raw.del(`${marker}${n}`)
+          : (n) => within(targets[n % targets.length].delete(`${marker}${n}`))
+        : mode === 'raw'
           ? (n) => raw.set(`${marker}${n}`, JSON.stringify(makeValue(n)), 'EX', 600)
           : async (n) => {
               const key = `${marker}${n}`
@@ -459,12 +465,14 @@ async function measureFleet(redis, shape, all) {
     }
 
     /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
-    async function writeRun(on, mode, round, only) {
-      const marker = `${prefix}-w${round}-${mode}-${on.length}:`
+    async function writeRun(on, mode, round, only, deletes) {
+      const marker = `${prefix}-w${round}-${mode}-${on.length}${deletes ? 'd' : ''}:`
       const cpuBefore = await Promise.all(hosts.map((h) => h.call('cpu')))
       const before = await serverSnapshot(admin)
       const done = await Promise.all(
-        on.map((h, i) => h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only })),
+        on.map((h, i) =>
+          h.call('write', { mode, marker: `${marker}${i}:`, ms: ROUND_MS, only, deletes }),
+        ),
       )
       const delta = serverDelta(before, await serverSnapshot(admin))
       const cpuAfter = await Promise.all(hosts.map((h) => h.call('cpu')))
@@ -490,13 +498,13 @@ async function measureFleet(redis, shape, all) {
       }
     }
 
-    async function writeRounds(on, only, what) {
+    async function writeRounds(on, only, what, deletes = false) {
       console.log(`  ${what}: ${ROUNDS} rounds (+1 warm-up) x ${ROUND_MS} ms per contestant...`)
       const rounds = []
       for (let round = -1; round < ROUNDS; round++) {
         const modes = round % 2 === 0 ? ['cachegraph', 'raw'] : ['raw', 'cachegraph']
         const x = {}
-        for (const mode of modes) x[mode] = await writeRun(on, mode, round + 1, only)
+        for (const mode of modes) x[mode] = await writeRun(on, mode, round + 1, only, deletes)
         if (round >= 0) rounds.push({ ...x, ratio: x.cachegraph.opsPerSec / x.raw.opsPerSec })
       }
       const ratios = rounds.map((r) => r.ratio)
@@ -521,6 +529,8 @@ async function measureFleet(redis, shape, all) {
     }
     fleet.writeOne = await writeRounds([writer], true, 'one writer, the others listening')
     if (shape.hosts > 1) fleet.writeAll = await writeRounds(hosts, false, 'every process writing')
+    // Delete-on-write of keys nobody cached: quiet steps too (docs/invalidation.md).
+    fleet.deleteOne = await writeRounds([writer], true, 'one writer deleting uncached keys', true)
   }
 
   await Promise.all(hosts.map((h) => h.call('close').catch(() => {})))
@@ -559,6 +569,7 @@ function printFleet(f) {
   for (const [what, w] of [
     ['one writer', f.writeOne],
     ['whole fleet', f.writeAll],
+    ['one writer deleting (sets read deletes, SET DEL)', f.deleteOne],
   ]) {
     if (!w) continue
     console.log(

@@ -186,6 +186,37 @@ export function fleet(results) {
       ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
+  if (fleets.some((f) => f.deleteOne)) {
+    out.push(
+      '',
+      '#### Deletes of keys nobody cached',
+      '',
+      'One member calls `delete` on keys no entry ever carried (delete-on-write), the others listen; raw ioredis `DEL` from the same process in the same rounds.',
+      '',
+      table(
+        [
+          'fleet',
+          'deletes/s',
+          '× raw DEL',
+          'Redis CPU µs per delete',
+          'commands per delete',
+          'writer / listeners CPU µs per delete',
+        ],
+        fleets.map((f) => {
+          const d = f.deleteOne
+          return [
+            f.label,
+            int(d?.setsPerSec?.cachegraph),
+            spread(d?.ratio),
+            fixed1(d?.perSet?.cachegraph?.redisCpuUs),
+            x2(d?.perSet?.cachegraph?.commands),
+            `${fixed1(d?.perSet?.cachegraph?.writersCpuUs)} / ${fixed1(d?.perSet?.cachegraph?.listenersCpuUs)}`,
+          ]
+        }),
+        ['l', 'r', 'r', 'r', 'r', 'r'],
+      ),
+    )
+  }
   for (const f of fleets.filter((f) => f.skipped)) out.push('', `${f.label}: ${f.skipped}.`)
   const notStored = fleets.reduce(
     (n, f) => n + (f.writeOne?.notStored ?? 0) + (f.writeAll?.notStored ?? 0),
