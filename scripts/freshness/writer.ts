@@ -30,9 +30,10 @@ import type { SharedClock } from './clock.js'
 import { type Database, PG_URL } from './database.js'
 import type { Ledger } from './ledger.js'
 import type { ReadPath } from './outcome.js'
-import { type Model, pickRow, ROW_TTL_MS } from './model.js'
+import { type Model, pickRow } from './model.js'
 import type { CallerOp, FromWorker, NotRecorded, WritePath, WriteRecord } from './protocol.js'
 import { readRow } from './reader.js'
+import { type Committed, writeThroughCache } from './cache-writes.js'
 import { callRow, type RowsApp } from './rows-app.js'
 import { Samples } from './samples.js'
 import { ServiceWrites } from './service-writes.js'
@@ -90,17 +91,6 @@ interface Rejected {
   rejectedAt: number
   via: WritePath
 }
-
-/**
- * How a write's invalidation ended: resolved (with its step, -1 if unknown; `acked` when the
- * whole fleet acknowledged it), or not recorded.
- */
-type Invalidated = { seq: number; acked?: boolean } | { notRecorded: string } | 'queued' | undefined
-
-export const isNotRecorded = (error: unknown): boolean =>
-  typeof error === 'object' &&
-  error !== null &&
-  (error as { code?: unknown }).code === 'E_INVALIDATION_NOT_RECORDED'
 
 export class Writer {
   readonly #ctx: WriterContext
@@ -333,25 +323,13 @@ export class Writer {
   }
 
   /** Commits the row's next version and invalidates it by `via`; `undefined`: it failed (reported). */
-  async #write(
-    id: number,
-    via: WritePath,
-  ): Promise<{ version: number; invalidated: Invalidated } | undefined> {
-    const { cache, db, tracer, app, model, onError } = this.#ctx
+  async #write(id: number, via: WritePath): Promise<Committed | undefined> {
+    const { db, tracer, app } = this.#ctx
     switch (via) {
-      case 'api': {
-        const version = await db.bump(id)
-        try {
-          const { seq, fleet } = await cache.invalidate(`row:${id}`, { ack: this.#ctx.ack })
-          return {
-            version,
-            invalidated: { seq, acked: fleet !== undefined && fleet.late.length === 0 },
-          }
-        } catch (error) {
-          if (!isNotRecorded(error)) return void onError(error, 'invalidate')
-          return { version, invalidated: { notRecorded: (error as Error).message } }
-        }
-      }
+      case 'api':
+      case 'delete':
+      case 'set':
+        return writeThroughCache(this.#ctx, id, via)
       case 'http': {
         // The adapter answers 200 also when the store did not record the invalidation: it
         // reports that to `onError`, which marks the trace (rows-app.ts).
@@ -369,36 +347,6 @@ export class Writer {
         const version = await db.bump(id)
         this.#serviceWrites!.send(id, version)
         return { version, invalidated: 'queued' }
-      }
-      case 'delete': {
-        // Delete-on-write: the row's entry goes (and what was built from it), not its tag.
-        const version = await db.bump(id)
-        try {
-          await cache.delete(model.getRow.key(id))
-          return { version, invalidated: { seq: -1 } }
-        } catch (error) {
-          if (!isNotRecorded(error)) return void onError(error, 'invalidate')
-          return { version, invalidated: { notRecorded: (error as Error).message } }
-        }
-      }
-      case 'set': {
-        // Write-through: the new row is the key's new value. A set that is not stored drops the
-        // key's older value all the same (docs/faults.md); if the store was out, that was queued
-        // for replay, and the write is judged once the queue drained, as a rejected invalidation.
-        const version = await db.bump(id)
-        try {
-          const row = { id, version }
-          const stored = await cache.set(model.getRow.key(id), row, {
-            tags: [`row:${id}`],
-            ttl: ROW_TTL_MS,
-          })
-          if (stored || cache.stats().l2.replayQueue === 0) {
-            return { version, invalidated: { seq: -1 } }
-          }
-          return { version, invalidated: { notRecorded: 'set not stored, queued for replay' } }
-        } catch (error) {
-          return void onError(error, 'invalidate')
-        }
       }
       case 'source': {
         // No invalidate(): the change capture does it (source-writes.ts).
