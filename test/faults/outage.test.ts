@@ -1,39 +1,19 @@
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 
-import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
-import { createCache, isCacheError } from '../../src/index.js'
-import { redisStore } from '../../src/redis/store.js'
+import { isCacheError } from '../../src/index.js'
 import { until } from '../helpers/deferred.js'
 import { type OwnRedis, startRedis } from '../helpers/redis-server.js'
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
+import { outageCache } from '../helpers/outage-caches.js'
 
 /**
  * Outages of the shared tier. A process reaches Redis through a TCP proxy that can stall (a
  * Redis that accepts connections and never answers) or through a redis-server of the test's own
  * that is killed and restarted; the machine's shared Redis itself is never disturbed.
  */
-const clients: Redis[] = []
-const caches: Cache[] = []
-afterAll(async () => {
-  await Promise.allSettled(caches.map((cache) => cache.close()))
-  for (const client of clients) client.disconnect()
-})
-
-const connect = (url: string) => {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 })
-  client.on('error', () => {}) // outages are the point here
-  clients.push(client)
-  return client
-}
-
-const make = (url: string, prefix: string, options: Parameters<typeof createCache>[0] = {}) => {
-  const cache = createCache({ store: redisStore({ client: connect(url), prefix }), ...options })
-  caches.push(cache)
-  return cache
-}
+const make = outageCache
 
 /** Runs `read` and returns how long it took, in ms. */
 async function timed<T>(read: () => Promise<T>): Promise<[T, number]> {

@@ -1,39 +1,19 @@
 import fc from 'fast-check'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 
-import type { Cache } from '../../src/cache/cache.js'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, isCacheError } from '../../src/index.js'
-import { redisStore } from '../../src/redis/store.js'
 import { until } from '../helpers/deferred.js'
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { ALL_TIERS, uniquePrefix } from '../helpers/tiers.js'
+import { closing, outageCache } from '../helpers/outage-caches.js'
 
 /**
  * A `set` that no tier takes — a value over `maxEntryBytes`, a ttl of 0, a store that failed or
  * whose answer was lost — still supersedes the key's older value: nobody may serve that one on
  * (docs/faults.md, "A set that is not stored").
  */
-const clients: Redis[] = []
-const caches: Cache[] = []
-afterAll(async () => {
-  await Promise.allSettled(caches.map((cache) => cache.close()))
-  for (const client of clients) client.disconnect()
-})
-
-const connect = (url: string) => {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 })
-  client.on('error', () => {}) // outages are the point here
-  clients.push(client)
-  return client
-}
-
-const make = (url: string, prefix: string, options: Parameters<typeof createCache>[0] = {}) => {
-  const cache = createCache({ store: redisStore({ client: connect(url), prefix }), ...options })
-  caches.push(cache)
-  return cache
-}
+const make = outageCache
 
 const MAX_ENTRY_BYTES = 200
 const SMALL = 'small'
@@ -41,8 +21,7 @@ const LARGE = 'x'.repeat(1_000)
 
 describe.each(ALL_TIERS)('a set not stored drops the older value (%s)', (_name, tiers) => {
   it('too large, or a ttl of 0: a miss afterwards, never the value before', async () => {
-    const cache = createCache({ ...tiers(), maxEntryBytes: MAX_ENTRY_BYTES })
-    caches.push(cache)
+    const cache = closing(createCache({ ...tiers(), maxEntryBytes: MAX_ENTRY_BYTES }))
     cache.on('error', () => {}) // E_ENTRY_TOO_LARGE is reported, as documented
     expect(await cache.set('k', SMALL, { tags: ['t'] })).toBe(true)
     expect(await cache.set('k', LARGE, { tags: ['t'] })).toBe(false)
@@ -53,8 +32,7 @@ describe.each(ALL_TIERS)('a set not stored drops the older value (%s)', (_name, 
   })
 
   it('whatever the sequence of sets, a read sees the last one or nothing', async () => {
-    const cache = createCache({ ...tiers(), maxEntryBytes: MAX_ENTRY_BYTES })
-    caches.push(cache)
+    const cache = closing(createCache({ ...tiers(), maxEntryBytes: MAX_ENTRY_BYTES }))
     cache.on('error', () => {})
     const write = fc.record({
       key: fc.constantFrom('a', 'b'),

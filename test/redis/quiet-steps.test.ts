@@ -101,31 +101,37 @@ describe('quiet steps: which are quiet', () => {
     expect(await b.cache.get('k')).toBe('written')
   })
 
-  it('a load of the key running elsewhere during a quiet set is not stored, nor joined after it', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
-    const loader = deferred<string>()
-    const started = deferred<void>()
-    const first = b.cache.getOrSet('k', () => {
-      started.resolve()
-      return loader.promise
-    })
-    await started.promise // b's load is as of the store's sequence before the set
+  it.each([
+    ['set', (cache: Cache) => cache.set('k', 'written').then(() => {}), 'written'],
+    ['delete', (cache: Cache) => cache.delete('k'), 'joiner loaded'],
+  ])(
+    'a load of the key running elsewhere during a quiet %s is not stored, nor joined after it',
+    async (what, write, after) => {
+      const prefix = uniquePrefix()
+      const [a, b] = [await member(prefix), await member(prefix)]
+      const bus = await watchBus(prefix)
+      await barrier(a.cache, bus) // no step of a state is quiet before one was published
+      const loader = deferred<string>()
+      const started = deferred<void>()
+      const first = b.cache.getOrSet('k', () => {
+        started.resolve()
+        return loader.promise
+      })
+      await started.promise // b's load is as of the store's sequence before the write
 
-    await a.cache.set('k', 'written')
-    // b never hears of the set: a caller arriving now would join the load that started before it.
-    const joined = b.cache.getOrSet('k', () => 'joiner loaded')
-    loader.resolve('loaded before the set')
+      await write(a.cache)
+      // b never hears of it: a caller arriving now would join the load that started before it.
+      const joined = b.cache.getOrSet('k', () => 'joiner loaded')
+      loader.resolve(`loaded before the ${what}`)
 
-    expect(await first).toBe('loaded before the set') // asked before the set: it gets the load
-    expect(await joined).toBe('written')
-    await barrier(a.cache, bus)
-    expect(bus.mentions(keyTag('k'))).toBe(false)
-    expect(await b.cache.get('k')).toBe('written')
-    expect(await a.cache.get('k')).toBe('written')
-  })
+      expect(await first).toBe(`loaded before the ${what}`) // asked before it: it gets the load
+      expect(await joined).toBe(after)
+      await barrier(a.cache, bus)
+      expect(bus.mentions(keyTag('k'))).toBe(false)
+      expect(await b.cache.get('k')).toBe(after)
+      expect(await a.cache.get('k')).toBe(after)
+    },
+  )
 
   it('a delete of a key no entry ever carried publishes nothing, and records the key', async () => {
     const prefix = uniquePrefix()
@@ -169,31 +175,6 @@ describe('quiet steps: which are quiet', () => {
     expect(bus.stepsWith(K).map((step) => step.kind)).toEqual(['h'])
     expect(heardByB).toContain(K)
     expect(await b.cache.get('k')).toBeUndefined()
-  })
-
-  it('a load of the key running elsewhere during a quiet delete is not stored, nor joined after it', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
-    const loader = deferred<string>()
-    const started = deferred<void>()
-    const first = b.cache.getOrSet('k', () => {
-      started.resolve()
-      return loader.promise
-    })
-    await started.promise // b's load is as of the store's sequence before the delete
-
-    await a.cache.delete('k')
-    const joined = b.cache.getOrSet('k', () => 'joiner loaded')
-    loader.resolve('loaded before the delete')
-
-    expect(await first).toBe('loaded before the delete') // asked before the delete
-    expect(await joined).toBe('joiner loaded')
-    await barrier(a.cache, bus)
-    expect(bus.mentions(keyTag('k'))).toBe(false)
-    expect(await b.cache.get('k')).toBe('joiner loaded')
-    expect(await a.cache.get('k')).toBe('joiner loaded')
   })
 
   it('an entry built from another key marks it: a set of that key is published, and the built entry is dropped elsewhere', async () => {
