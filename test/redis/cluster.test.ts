@@ -88,7 +88,7 @@ describe('caches on Redis Cluster', () => {
     }
   })
 
-  it('a first set of a key nobody stored is quiet; once stored, its next set is heard', async () => {
+  it('a first set (or a delete) of a key nobody stored is quiet; once stored, its next set is heard', async () => {
     const prefix = uniquePrefix()
     const member = async () => {
       const cache = createCache({
@@ -120,6 +120,13 @@ describe('caches on Redis Cluster', () => {
       await applied
       expect(heard).toEqual(['start', '@key:cg::k'])
       expect(await b.get('k')).toBe('v2')
+      // A delete of a key nobody stored is quiet too; one of a stored key is heard.
+      await a.delete('never-stored')
+      const deleted = new Promise((resolve) => b.on('bus:invalidate', resolve))
+      await a.delete('k')
+      await deleted
+      expect(heard).toEqual(['start', '@key:cg::k', '@key:cg::k'])
+      expect(await b.get('k')).toBeUndefined()
       expect(b.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
     } finally {
       await Promise.all([a.close(), b.close()])

@@ -192,6 +192,8 @@ async function supersedeUnstored(engine: Engine, keyTags: readonly string[]): Pr
   try {
     await invalidate(engine, keyTags, { keys: true })
   } catch (error) {
+    // Closed meanwhile: nothing is served from it any more.
+    if (isCacheError(error, 'E_CLOSED')) return
     if (!isCacheError(error, 'E_INVALIDATION_NOT_RECORDED')) throw error
     engine.reportError(error, 'set')
   }
