@@ -1,9 +1,9 @@
 /**
  * The Lua of quiet steps, part of the scripts' PRELUDE (`scripts.ts`, after `hmget` and before
  * `step`): a superseding step (a `set`'s, a `delete`'s) none of whose key tags a stored entry
- * ever carried is taken, recorded and logged, but not published (docs/invalidation.md, "Quiet steps"). `{P}:k` holds the
- * key tags stored entries carry (`carry`, written in `finish`), `{P}:pub` the last step
- * published.
+ * ever carried is taken, recorded and logged, but not published (docs/invalidation.md, "Quiet
+ * steps"). `{P}:k` holds the key tags stored entries carry (`carry`, written in `finish`),
+ * `{P}:pub` the last step published.
  */
 export const QUIET = `
 -- The last step published ({P}:pub, false when none was since the state was created), read once.
@@ -36,7 +36,8 @@ local function carry(tagsJson, keyTag)
   -- then the end of a JSON string are. Any key tag listed starts with an occurrence, so none but
   -- keyTag can be: nothing to decode nor capture.
   if keyTag ~= '' and string.find(tagsJson, keyTag, at, true) == at
-    and string.byte(tagsJson, at + #keyTag) == 34 and not string.find(tagsJson, '@key:', at + 5, true) then
+    and string.byte(tagsJson, at + #keyTag) == 34
+    and not string.find(tagsJson, '@key:', at + 5, true) then
     return
   end
   if string.find(tagsJson, '\\\\', 1, true) then
@@ -54,10 +55,10 @@ local function allKeyTags(tags)
   end
   return true
 end
--- Whether a superseding step (a set's, a delete's) of these key tags may be quiet: no entry ever stored (as far back
--- as {P}:k keeps) carried any of them, so no entry in the store, nor any copy of one in a
--- process, is built on what the step supersedes, and nobody needs to hear of it. A load of the
--- key running meanwhile is refused by its write's check, as ever.
+-- Whether a superseding step (a set's, a delete's) of these key tags may be quiet: no entry ever
+-- stored (as far back as {P}:k keeps) carried any of them, so no entry in the store, nor any copy
+-- of one in a process, is built on what the step supersedes, and nobody needs to hear of it. A
+-- load of the key running meanwhile is refused by its write's check, as ever.
 local function quietFor(keyTags)
   -- A state that published nothing yet (just created, or lost and created again): the fleet
   -- must hear of it from this step, and may hold entries of the state before.

@@ -29,7 +29,8 @@ while a <= #ARGV do
     local n = tonumber(ARGV[a + 1])
     local tags = {}
     for i = 1, n do tags[i] = ARGV[a + 1 + i] end
-    reply[#reply + 1] = { step(tags, op == 's', op == 'd' and allKeyTags(tags) and quietFor(tags)) }
+    local quiet = op == 'd' and allKeyTags(tags) and quietFor(tags)
+    reply[#reply + 1] = { step(tags, op == 's', quiet) }
     a = a + 2 + n
   elseif op == 'w' and ARGV[a + 2] == '1' and ARGV[a + 1] == '' and ARGV[a + 6] == ''
       and ARGV[a + 7] == '' and ARGV[a + 8] ~= '' then
