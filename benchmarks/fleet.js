@@ -16,6 +16,8 @@
 //   - whole fleet writing: every process at 64 in flight at once (cachegraph `set`, then raw
 //     `SET`); sets/s of the fleet, Redis CPU per set.
 //
+// The processes of the fleet run `fleet/host.js`; what is printed per fleet is `fleet/print.js`.
+//
 // Method: a Redis server of this script's own (private-redis.js: free port, no persistence), so
 // its counters count this fleet alone and 127.0.0.1:6379 is not disturbed. Redis figures are
 // `INFO commandstats` deltas (commands inside scripts included) and `INFO cpu` (sys + user)
@@ -35,10 +37,6 @@
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 
-import { createCache } from 'cachegraph'
-import { redisBus, redisStore } from 'cachegraph/redis'
-import { Redis } from 'ioredis'
-
 import {
   deleteKeysContaining,
   describe,
@@ -46,11 +44,12 @@ import {
   median,
   percentile,
   positiveInt,
-  runFor,
   writeResult,
 } from './lib.js'
 import { serverDelta, serverSnapshot, startPrivateRedis } from './private-redis.js'
 import { ackTargets } from './report/targets.js'
+import { IN_FLIGHT, TRUST_TIMEOUT_MS, VALUE_BYTES } from './fleet/host.js'
+import { f2, printFleet } from './fleet/print.js'
 
 const FLEETS = (process.env.BENCH_FLEET ?? '1,8,32,1000').split(',').map(Number)
 const HOSTS = positiveInt(process.env.BENCH_FLEET_HOSTS, 4)
@@ -62,198 +61,19 @@ const ACKS = positiveInt(process.env.BENCH_ACKS, 50)
 const ACK_MAX_MS = 10_000
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 3)
 const ROUND_MS = positiveInt(process.env.BENCH_ROUND_MS, 1_000)
-const IN_FLIGHT = 64
-const TRUST_TIMEOUT_MS = 30_000
-const START_BATCH = 25
 /** The share of members that must trust their bus for a fleet to count as formed. */
 const FORMED = 0.9
 const PROPAGATION_MAX_MS = 15_000
 /** No call to a fleet process may take longer than this (the benchmark fails instead). */
 const CALL_TIMEOUT_MS = 180_000
-const VALUE_BYTES = 1024
 const TARGETS = { idlePerMember: 1, writeVsRaw: 0.5 }
 
-const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-/** A call of a member that has not settled after this long is given up on (and counted). */
-const OP_TIMEOUT_MS = 5_000
-const TIMED_OUT = Symbol('timed out')
-
-/** `promise`, or TIMED_OUT once `ms` have passed without it settling. */
-function within(promise, ms = OP_TIMEOUT_MS) {
-  let timer
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, TIMED_OUT)))
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** A plain object whose JSON is exactly VALUE_BYTES long. */
-function makeValue(n) {
-  const value = { id: n, name: `Item ${n}`, price: 1000 + (n % 9000), notes: '' }
-  value.notes = 'x'.repeat(VALUE_BYTES - JSON.stringify(value).length)
-  return value
-}
-
-// --- a process of the fleet -------------------------------------------------------------------
-
-/** One process of the fleet: hosts `caches` members and does what the coordinator asks. */
-function host() {
-  let caches = []
-  let client
-  let raw
-  let recording = false
-  let arrivals = []
-
-  const commands = {
-    async start({ url, prefix, count }) {
-      client = new Redis(url)
-      raw = new Redis(url)
-      // Members join START_BATCH at a time, as a fleet grows, each reading once.
-      for (let c = 0; c < count; c++) {
-        const cache = createCache({
-          ttl: '10m',
-          store: redisStore({ client, prefix }),
-          bus: redisBus(),
-        })
-        cache.on('bus:invalidate', ({ tags }) => {
-          if (recording) arrivals.push([c, tags[0], now()])
-        })
-        caches.push(cache)
-        if (caches.length % START_BATCH === 0 || c === count - 1) {
-          await Promise.all(caches.slice(-START_BATCH).map((x) => x.get('warm-up')))
-        }
-      }
-      const deadline = Date.now() + TRUST_TIMEOUT_MS
-      const trusted = () => caches.filter((cache) => cache.stats().bus?.trusted).length
-      while (trusted() < count && Date.now() < deadline) await sleep(20)
-      return { trusted: trusted() }
-    },
-    record() {
-      arrivals = []
-      recording = true
-    },
-    arrivals() {
-      recording = false
-      const out = arrivals
-      arrivals = []
-      return out
-    },
-    /** Invalidations one at a time, up to `count` or `maxMs`; those that threw are counted. */
-    async propagate({ run, count, maxMs }) {
-      const sent = []
-      let failed = 0
-      let timedOut = false
-      const started = Date.now()
-      for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
-        const tag = `p:${run}:${n}`
-        const called = now()
-        try {
-          if ((await within(caches[0].invalidate(tag))) === TIMED_OUT) {
-            timedOut = true
-            break
-          }
-          sent.push([tag, called])
-        } catch {
-          failed++
-        }
-        await sleep(Math.random() * 2)
-      }
-      return { sent, failed, timedOut }
-    },
-    /** Every member reads once (an idle one wakes and joins again); resolves once all trust. */
-    async wake() {
-      for (let c = 0; c < caches.length; c += START_BATCH) {
-        await Promise.all(caches.slice(c, c + START_BATCH).map((x) => x.get('warm-up')))
-      }
-      const deadline = Date.now() + TRUST_TIMEOUT_MS
-      const awake = () => caches.filter((cache) => cache.stats().bus?.trusted).length
-      while (awake() < caches.length && Date.now() < deadline) await sleep(20)
-      return { awake: awake() }
-    },
-    async acked({ run, count, maxMs }) {
-      const calls = []
-      let failed = 0
-      let firstError
-      let timedOut = false
-      // The wake's burst of joins may have opened the store's circuit: wait until it records.
-      const records = () =>
-        caches[0].invalidate(`a:${run}:ready`).then(
-          () => true,
-          () => false,
-        )
-      const until = Date.now() + TRUST_TIMEOUT_MS
-      while (Date.now() < until && (await within(records())) !== true) await sleep(100)
-      const started = Date.now()
-      for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
-        const t0 = performance.now()
-        try {
-          const result = await within(caches[0].invalidate(`a:${run}:${n}`, { ack: true }))
-          if (result === TIMED_OUT) {
-            timedOut = true
-            break
-          }
-          calls.push({
-            ms: performance.now() - t0,
-            members: result.fleet?.members,
-            acked: result.fleet?.acked,
-            late: result.fleet?.late?.length,
-          })
-        } catch (error) {
-          failed++
-          firstError ??= error?.code ?? String(error?.message ?? error)
-        }
-      }
-      return { calls, failed, timedOut, firstError }
-    },
-    /**
-     * Sets of new keys (or raw SETs) at IN_FLIGHT for `ms`, through every cache in turn; with
-     * `deletes`, deletes of keys nobody cached (or raw DELs) instead.
-     */
-    async write({ mode, marker, ms, only, deletes }) {
-      const targets = only ? [caches[0]] : caches
-      let notStored = 0
-      const write = deletes
-        ? mode === 'raw'
-          ? (n) => raw.del(`${marker}${n}`)
-          : (n) => within(targets[n % targets.length].delete(`${marker}${n}`))
-        : mode === 'raw'
-          ? (n) => raw.set(`${marker}${n}`, JSON.stringify(makeValue(n)), 'EX', 600)
-          : async (n) => {
-              const key = `${marker}${n}`
-              const cache = targets[n % targets.length]
-              const tags = [`item:${key}`, `group:${n % 100}`, 'all']
-              // A set that has not settled within OP_TIMEOUT_MS counts as not stored.
-              if ((await within(cache.set(key, makeValue(n), { tags }))) !== true) notStored++
-            }
-      return { ...(await runFor(ms, IN_FLIGHT, write)), notStored }
-    },
-    /** This process's CPU time so far (user + system), in µs. */
-    cpu() {
-      const { user, system } = process.cpuUsage()
-      return user + system
-    },
-    async close() {
-      await within(Promise.all(caches.map((cache) => cache.close())))
-      await within(Promise.all([client.quit(), raw.quit()]))
-      setImmediate(() => process.exit(0))
-    },
-  }
-
-  process.on('message', async ({ id, cmd, args }) => {
-    try {
-      process.send({ id, result: (await commands[cmd](args)) ?? null })
-    } catch (error) {
-      process.send({ id, error: error.stack ?? String(error) })
-    }
-  })
-  process.on('disconnect', () => process.exit(0))
-  process.send({ ready: true })
-}
-
 // --- the coordinator --------------------------------------------------------------------------
 
 /** A forked host process with `call(cmd, args)` over IPC. */
 async function spawnHost() {
-  const child = fork(new URL(import.meta.url).pathname, ['--host'])
+  const child = fork(new URL('./fleet/host.js', import.meta.url).pathname, ['--host'])
   const pending = new Map()
   let nextId = 0
   child.on('message', (message) => {
@@ -544,46 +364,6 @@ async function measureFleet(redis, shape, all) {
   return fleet
 }
 
-const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—')
-const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—')
-
-function printFleet(f) {
-  console.log(
-    `  ${f.trusted} of ${f.members} trusted; idle: ${f2(f.idle.commandsPerSecond)} commands/s, ` +
-      `${f2(f.idle.perMember)} per member`,
-  )
-  if (f.propagation) {
-    const p = f.propagation
-    console.log(
-      `  propagation: ${p.applied} of ${p.expected} applied (${p.failed} calls threw${p.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}); ms p50 ${f2(p.ms?.p50)} p99 ` +
-        `${f2(p.ms?.p99)} max ${f2(p.ms?.max)}; whole fleet p99 ${f2(p.wholeFleetMs?.p99)}`,
-    )
-  }
-  if (f.skipped) return
-  const a = f.acked
-  console.log(
-    `  acked invalidation: ${a.calls} calls (${a.failed} threw${a.firstError ? ` (${a.firstError})` : ''}${a.timedOut ? `, stopped: a call took over ${OP_TIMEOUT_MS} ms` : ''}), p50 ${f2(a.ms?.p50)} ms p99 ${f2(a.ms?.p99)} ms, ` +
-      `${f2(a.commandsPerCall)} commands and ${f2(a.redisCpuUsPerCall)} µs Redis CPU per call ` +
-      `(net of idle); members ${a.members}, acked ${a.acked}, late ${a.late}`,
-  )
-  for (const [what, w] of [
-    ['one writer', f.writeOne],
-    ['whole fleet', f.writeAll],
-    ['one writer deleting (sets read deletes, SET DEL)', f.deleteOne],
-  ]) {
-    if (!w) continue
-    console.log(
-      `  ${what}: cachegraph ${int(w.setsPerSec.cachegraph)} sets/s, raw ${int(w.setsPerSec.raw)} ` +
-        `SET/s, ratio ${f2(w.ratio.median)} (${f2(w.ratio.min)}–${f2(w.ratio.max)}); per set ` +
-        `${f2(w.perSet.cachegraph.commands)} commands, ${f2(w.perSet.cachegraph.redisCpuUs)} µs ` +
-        `Redis CPU (raw ${f2(w.perSet.raw.redisCpuUs)} µs), CPU µs of the writing processes ` +
-        `${f2(w.perSet.cachegraph.writersCpuUs)} (raw ${f2(w.perSet.raw.writersCpuUs)}) and of ` +
-        `the others ${f2(w.perSet.cachegraph.listenersCpuUs)} (raw ` +
-        `${f2(w.perSet.raw.listenersCpuUs)}); ${w.notStored} not stored`,
-    )
-  }
-}
-
 function report(redis, fleets) {
   const env = environment()
   console.log(`\nfleet sizes on a private Redis ${redis.version}; ${describe(env)}`)
@@ -636,6 +416,4 @@ function report(redis, fleets) {
   if (process.argv.includes('--check') && targets.some((t) => !t.met)) process.exitCode = 1
 }
 
-// Last, so every constant above is initialized before either side runs.
-if (process.argv[2] === '--host') host()
-else await coordinator()
+await coordinator()
