@@ -9,7 +9,7 @@ import type { RedisStore } from '../../src/redis/store.js'
 import { redisStore } from '../../src/redis/store.js'
 import { next } from './cache-events.js'
 import { gatedBus } from './gated-bus.js'
-import { redisClient } from './tiers.js'
+import { redisClient, uniquePrefix } from './tiers.js'
 
 /**
  * A fleet on one prefix for the tests of quiet steps: members (each its own store client and
@@ -160,3 +160,15 @@ export async function recorded(prefix: string, tag: string): Promise<number> {
 }
 
 export { events, next } from './cache-events.js'
+
+/**
+ * Two members of a fresh prefix and a watcher of its bus, past a first published step: no step of
+ * a state is quiet before one was published.
+ */
+export async function quietPair() {
+  const prefix = uniquePrefix()
+  const [a, b] = [await member(prefix), await member(prefix)]
+  const bus = await watchBus(prefix)
+  await barrier(a.cache, bus)
+  return { prefix, a, b, bus }
+}

@@ -16,6 +16,7 @@ import {
   next,
   recorded,
   watchBus,
+  quietPair,
 } from '../helpers/quiet-fleet.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
@@ -44,10 +45,7 @@ async function expectReplayed(cache: Cache, syncs: readonly { startedOver: boole
 
 describe('quiet steps: the bus around them', () => {
   it('quiet sets among published invalidations cause no gap: every member stays trusted and in step', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { a, b, bus } = await quietPair()
     const before = { a: a.cache.stats().bus, b: b.cache.stats().bus }
     const ROUNDS = 4
     // Entries in b's L1 that the published invalidations reach.
@@ -110,10 +108,7 @@ describe('quiet steps: the bus around them', () => {
   })
 
   it('a lost step is replayed across the quiet steps around it; the rest of the L1 is kept', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { a, b, bus } = await quietPair()
     const syncs = events(b.cache, 'bus:sync')
     await b.cache.set('kept', 'k', { tags: ['other'] })
     await b.cache.set('gone', 'g', { tags: ['t'] })
@@ -135,10 +130,7 @@ describe('quiet steps: the bus around them', () => {
   })
 
   it('a lost step followed by quiet steps alone is noticed by a heartbeat and replayed', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     const syncs = events(b.cache, 'bus:sync')
     await b.cache.set('kept', 'k', { tags: ['other'] })
     await b.cache.set('gone', 'g', { tags: ['t'] })
@@ -158,10 +150,7 @@ describe('quiet steps: the bus around them', () => {
   })
 
   it('a store that lost its state says so at once: the set that finds the loss is heard, not quiet', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     await a.cache.set('k', 'old')
     await barrier(a.cache, bus)
     expect(await b.cache.get('k')).toBe('old')

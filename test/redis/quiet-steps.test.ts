@@ -11,6 +11,7 @@ import {
   member,
   recorded,
   watchBus,
+  quietPair,
 } from '../helpers/quiet-fleet.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 
@@ -26,10 +27,7 @@ afterEach(closeFleet)
 
 describe('quiet steps: which are quiet', () => {
   it('a set of a key no entry ever carried publishes nothing, and records and marks the key', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     const heardByB = applied(b.cache)
     const NEW = keyTag('new-key')
 
@@ -56,10 +54,7 @@ describe('quiet steps: which are quiet', () => {
   })
 
   it("a second set of the key is published, and drops another cache's L1 copy", async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { a, b, bus } = await quietPair()
     const heardByB = applied(b.cache)
     const K = keyTag('k')
 
@@ -81,10 +76,7 @@ describe('quiet steps: which are quiet', () => {
   })
 
   it('a load written to the store marks its key: a later set of it is published', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     const K = keyTag('k')
 
     expect(await b.cache.getOrSet('k', () => 'loaded')).toBe('loaded')
@@ -107,10 +99,7 @@ describe('quiet steps: which are quiet', () => {
   ])(
     'a load of the key running elsewhere during a quiet %s is not stored, nor joined after it',
     async (what, write, after) => {
-      const prefix = uniquePrefix()
-      const [a, b] = [await member(prefix), await member(prefix)]
-      const bus = await watchBus(prefix)
-      await barrier(a.cache, bus) // no step of a state is quiet before one was published
+      const { a, b, bus } = await quietPair()
       const loader = deferred<string>()
       const started = deferred<void>()
       const first = b.cache.getOrSet('k', () => {
@@ -134,10 +123,7 @@ describe('quiet steps: which are quiet', () => {
   )
 
   it('a delete of a key no entry ever carried publishes nothing, and records the key', async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     const heardByB = applied(b.cache)
     const NEW = keyTag('never-cached')
 
@@ -155,10 +141,7 @@ describe('quiet steps: which are quiet', () => {
   })
 
   it("a delete of a key an entry carries is published, and drops another cache's L1 copy", async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { a, b, bus } = await quietPair()
     const heardByB = applied(b.cache)
     const K = keyTag('k')
 
@@ -239,10 +222,7 @@ describe('quiet steps: which are quiet', () => {
   })
 
   it("a session's private entry marks its key: a first set of it elsewhere is heard, and the entry dropped", async () => {
-    const prefix = uniquePrefix()
-    const [a, b] = [await member(prefix), await member(prefix)]
-    const bus = await watchBus(prefix)
-    await barrier(a.cache, bus) // no step of a state is quiet before one was published
+    const { prefix, a, b, bus } = await quietPair()
     let loads = 0
     const load = async () => `loaded ${++loads}`
     await b.cache.session('s', async () => {
