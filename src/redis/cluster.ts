@@ -5,7 +5,6 @@ import { PUT_ENTRY, STATE } from './cluster-scripts.js'
 import {
   acquireLease,
   checkPrefix,
-  invalidateInParts,
   processOrigin,
   releaseLease,
   runScript,
@@ -25,14 +24,7 @@ import {
 } from './reply.js'
 import { entrySize, inTurn, MAX_READ_ITEMS, parts } from '../stores/batch-limits.js'
 import { STEPS } from './steps-script.js'
-import {
-  checkCall,
-  checkInParts,
-  invalidateCall,
-  invalidateReply,
-  StepBatch,
-  writeReply,
-} from './step-batch.js'
+import { checkCall, checkInParts, invalidateInSteps, StepBatch, writeReply } from './step-batch.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import type {
   Store,
@@ -204,11 +196,10 @@ export class RedisClusterStore implements Store {
     let bytes = 0
     for (const entry of entries) bytes += entrySize(entry)
     const checked = writeReply(await this.#steps.send({ ...checkCall(entries, asOf), bytes }))
-    const { oks } = checked
     const starts = checked.starts.map(String)
     const written = await Promise.all(
       entries.map(async (entry, i) => {
-        if (oks[i] !== 1) return false
+        if (checked.written[i] !== true) return false
         const stored = await runScript(
           this.client,
           SCRIPTS.put,
@@ -238,9 +229,7 @@ export class RedisClusterStore implements Store {
     tags: readonly string[],
     options: StoreInvalidateOptions = {},
   ): Promise<StoreInvalidateResult> {
-    return invalidateInParts(tags, async (part) =>
-      invalidateReply(await this.#steps.send(invalidateCall(part, options))),
-    )
+    return invalidateInSteps(this.#steps, tags, options)
   }
 
   /** Scans the masters one after the other; the cursor is `<master index>:<node cursor>`. */

@@ -2,6 +2,7 @@ import type {
   StoreCheckedEntry,
   StoreEntry,
   StoreInvalidateOptions,
+  StoreInvalidateResult,
   StoreWriteResult,
 } from '../stores/store.js'
 import {
@@ -12,6 +13,7 @@ import {
   parts,
 } from '../stores/batch-limits.js'
 import { mergeWrites } from './reply.js'
+import { invalidateInParts } from './runner.js'
 import { pipelined } from '../util/tick-batch.js'
 
 /** One call of the steps script (steps-script.ts `STEPS`): its arguments and its size. */
@@ -139,25 +141,17 @@ export class StepBatch {
 }
 
 /** The `'w'` or `'c'` reply of the steps script, as the store contract answers a write. */
-export function writeReply({ epoch, reply }: StepReply): {
-  seq: number
-  epoch: string
-  oks: unknown[]
-  starts: number[]
-} {
+export function writeReply({ epoch, reply }: StepReply): StoreWriteResult {
   // The common `set`'s reply: its step, stored as of it (steps-script.ts).
   if (typeof reply === 'string') {
     const seq = Number(reply)
-    return { seq, epoch, oks: [1], starts: [seq] }
+    return { seq, epoch, written: [true], starts: [seq] }
   }
   const row = reply as (string | number)[]
   const n = Number(row[1])
-  return {
-    seq: Number(row[0]),
-    epoch,
-    oks: row.slice(2, 2 + n),
-    starts: row.slice(2 + n, 2 + 2 * n).map(Number),
-  }
+  const written: boolean[] = []
+  for (let i = 2; i < 2 + n; i++) written.push(row[i] === 1)
+  return { seq: Number(row[0]), epoch, written, starts: row.slice(2 + n, 2 + 2 * n).map(Number) }
 }
 
 /**
@@ -192,11 +186,24 @@ export async function checkInParts(
   steps: StepBatch,
   entries: readonly StoreCheckedEntry[],
 ): Promise<StoreWriteResult> {
-  const results = await inTurn(parts(entries, checkedSize), async (part) => {
-    const { seq, epoch, oks, starts } = writeReply(await steps.send(checkCall(part, '')))
-    return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
-  })
+  const results = await inTurn(parts(entries, checkedSize), async (part) =>
+    writeReply(await steps.send(checkCall(part, ''))),
+  )
   return mergeWrites(results)
+}
+
+/**
+ * `Store.invalidate` on Redis and Redis Cluster: one call per part of at most `batch-limits.ts`
+ * tags (one step each), in the tick's run, the parts in turn; resolves with the last.
+ */
+export function invalidateInSteps(
+  steps: StepBatch,
+  tags: readonly string[],
+  options: StoreInvalidateOptions,
+): Promise<StoreInvalidateResult> {
+  return invalidateInParts(tags, async (part) =>
+    invalidateReply(await steps.send(invalidateCall(part, options))),
+  )
 }
 
 /**

@@ -7,7 +7,6 @@ import {
   acquireLease,
   checkEvictionPolicy,
   checkPrefix,
-  invalidateInParts,
   processOrigin,
   releaseLease,
   runScript,
@@ -31,13 +30,7 @@ import { TickBatch } from '../util/tick-batch.js'
 import { READ } from './scripts.js'
 import { RecordsTrim, type TrimResult } from './records-trim.js'
 import { STEPS } from './steps-script.js'
-import {
-  checkInParts,
-  invalidateCall,
-  invalidateReply,
-  StepBatch,
-  writeReply,
-} from './step-batch.js'
+import { checkInParts, invalidateInSteps, StepBatch, writeReply } from './step-batch.js'
 import type {
   Store,
   StoreCheckedEntry,
@@ -230,10 +223,7 @@ export class RedisStore implements Store {
         String(Math.max(1, Math.ceil(entry.ttlMs))),
       )
     }
-    const { seq, epoch, oks, starts } = writeReply(
-      await this.#steps.send({ args, items: entries.length, bytes }),
-    )
-    return { seq, epoch, written: oks.map((ok) => ok === 1), starts }
+    return writeReply(await this.#steps.send({ args, items: entries.length, bytes }))
   }
 
   /** {@link Store.check}: `step-batch.ts` `checkInParts`. */
@@ -271,9 +261,7 @@ export class RedisStore implements Store {
     tags: readonly string[],
     options: StoreInvalidateOptions = {},
   ): Promise<StoreInvalidateResult> {
-    return invalidateInParts(tags, async (part) =>
-      invalidateReply(await this.#steps.send(invalidateCall(part, options))),
-    )
+    return invalidateInSteps(this.#steps, tags, options)
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {

@@ -134,7 +134,8 @@ export interface StoreInvalidateOptions {
   /**
    * The tags are key tags (`@key:...`) of keys removed — a `delete`, a `set` not stored. A store
    * that publishes only the steps somebody may need may keep the step quiet when no entry it
-   * stored ever carried any of them (Redis: docs/invalidation.md, "Quiet steps"). Hard only.
+   * stored ever carried any of them (Redis: docs/invalidation.md, "Quiet steps"). Not with `stale`:
+   * a soft step is never quiet.
    */
   keys?: boolean
 }

@@ -56,7 +56,6 @@ async function run(
   how: InvalidateHow,
 ): Promise<InvalidationResult> {
   const stale = how.stale === true
-  const keys = how.keys === true && !stale
   engine.assertOpen()
   // Refused up front, before anything is applied anywhere.
   for (const tag of tags) checkName(tag, 'tag')
@@ -70,6 +69,7 @@ async function run(
     // In parts, one after the other: each part is one step of the sequence, applied here as
     // soon as it is recorded; the invalidation resolves once every part is (docs/invalidation.md).
     const store = shared.store
+    const options = { stale, keys: how.keys === true }
     const split = parts(tags, (tag) => tag.length)
     const budget = split.length > 1 ? shared.partBudget('invalidate', split.length) : undefined
     seq = engine.sequence.highest
@@ -78,7 +78,7 @@ async function run(
       await inTurn(split, async (part) => {
         const result = await shared.call(
           'invalidate',
-          () => store.invalidate(part, keys ? { keys } : { stale }),
+          () => store.invalidate(part, options),
           budget?.next(),
         )
         engine.sequence.observe(result.seq, result.epoch)

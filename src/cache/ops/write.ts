@@ -24,7 +24,8 @@ import { invalidate } from './invalidate.js'
  *   store checks the same atomically, then L1 is checked again, because an invalidation can land
  *   in between.
  * - Writes without a start supersede: they take a fresh sequence and record their key tag at it,
- *   so a load of the same key that started earlier can never overwrite them.
+ *   so a load of the same key that started earlier can never overwrite them. One that is not
+ *   stored (too large, ttl 0, the store failed) still invalidates the key's older value.
  * - Entries over `maxEntryBytes` are not stored (reported once per key).
  * - A key, tag or value over the hard limits of `batch-limits.ts` refuses the whole call up
  *   front (`E_TOO_LARGE`), before anything is stored anywhere.
@@ -87,7 +88,6 @@ export async function commit(
   /** Entries the store took (their answer came from its atomic check). */
   const fromStore: boolean[] = []
   const metas = writes.map((w) => engine.meta(w, now))
-  const supersedes = writes.map((w, i) => w.start === undefined && stored[i] === true)
   const shared = engine.shared
   if (shared === undefined) {
     // Loops, not `flatMap` (slow on V8): this runs for every `set`. Superseding writes not
@@ -128,7 +128,6 @@ export async function commit(
     const sending = entries.filter((_, n) => stored[indexes[n] as number])
     const sentIndexes = indexes.filter((i) => stored[i])
     let sent = 0
-    let firstStart: number | undefined
     const split = sending.length === 0 ? [] : parts(sending, entrySize)
     const budget = split.length > 1 ? shared.partBudget('write', split.length) : undefined
     for (const part of split) {
@@ -136,27 +135,20 @@ export async function commit(
       if (result === undefined) break
       engine.sequence.observe(result.seq, result.epoch)
       const at = sentIndexes.slice(sent, sent + part.length)
-      const fresh = applyResult(engine, writes, keyTags, at, result, stored, starts)
+      applyResult(engine, writes, keyTags, at, result, stored, starts)
       for (const i of at) fromStore[i] = true
-      firstStart ??= fresh
       sent += part.length
     }
     // What a failed part left unsent is not stored.
     for (const i of sentIndexes.slice(sent)) stored[i] = false
     // Awaited only when there is one: an await costs every `set` a few promise jobs.
     if (writes.some(isLocalOnly)) await checkLocalOnly(engine, writes, keyTags, stored)
-    // Superseding writes kept from the store (local only, too large) still void older loads
-    // here, as of the sequence the first part took.
-    if (firstStart !== undefined) {
-      const wasSent: boolean[] = []
-      for (const i of sentIndexes) wasSent[i] = true
-      const rest = keyTagsWhere(keyTags, (i) => supersedes[i] === true && wasSent[i] !== true)
-      if (rest.length > 0) engine.applyOwn(rest, firstStart, false)
-    }
-    const unstored = keyTagsWhere(keyTags, (i) => {
-      const w = writes[i] as PendingWrite
-      return w.start === undefined && w.localOnly !== true && fromStore[i] !== true
-    })
+    // Superseding writes the store did not take (too large, ttl 0, a failed part) void the key's
+    // older value all the same; loads (session-private ones included) have a start.
+    const unstored = keyTagsWhere(
+      keyTags,
+      (i) => writes[i]?.start === undefined && fromStore[i] !== true,
+    )
     if (unstored.length > 0) await supersedeUnstored(engine, unstored)
   }
   writes.forEach((w, i) => {
@@ -201,8 +193,7 @@ async function supersedeUnstored(engine: Engine, keyTags: readonly string[]): Pr
 
 /**
  * Takes one part's answer: per entry whether it was stored and as of which start; the key tags of
- * its superseding entries are recorded here at the sequence the part took for them. Returns that
- * sequence (undefined when the part had no superseding entry).
+ * its superseding entries are recorded here at the sequence the part took for them.
  */
 function applyResult(
   engine: Engine,
@@ -212,7 +203,7 @@ function applyResult(
   result: StoreWriteResult,
   stored: boolean[],
   starts: (number | undefined)[],
-): number | undefined {
+): void {
   const superseding: string[] = []
   let fresh: number | undefined
   at.forEach((i, n) => {
@@ -227,7 +218,6 @@ function applyResult(
     }
   })
   if (fresh !== undefined) engine.applyOwn(superseding, fresh, false)
-  return fresh
 }
 
 /**
