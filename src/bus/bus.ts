@@ -3,7 +3,9 @@
  * of its shared store, in order. The engine side (`cache/fleet-sync.ts`) decides what to trust;
  * a transport only delivers, reports its connection, and answers two requests.
  */
-import type { Store } from '../stores/store.js'
+import type { FleetAsked, Store, StoreAckRequest } from '../stores/store.js'
+
+export type { FleetAsked }
 
 /**
  * One step of the store's sequence, or a heartbeat. The store announces the steps one call took
@@ -64,6 +66,13 @@ export interface BusConnection {
    * as many answers as members asked have come (it may come again: check with `answered`).
    */
   requestAcks(seq: number, epoch: string): Promise<FleetAsked>
+  /**
+   * Optional: the same request, for the store to send with the invalidation's step itself
+   * (`StoreInvalidateOptions.ack`) — one round trip less for the asker, and the fleet wakes once
+   * for the step and the request. When the store's answer has no `asked`, {@link requestAcks}
+   * asks instead.
+   */
+  ackRequest?(): StoreAckRequest
   /** The members that answered this process's request for step `seq` so far. */
   answered(seq: number): Promise<string[]>
   /**
@@ -97,18 +106,6 @@ export interface BusMember {
    * of the newest record, by the store's clock). The one rule for "who listens" (`heard_by`).
    */
   listening: boolean
-}
-
-/** Whom an acknowledgement request asked. */
-export interface FleetAsked {
-  /** The members asked (the requester left out). */
-  asked: string[]
-  /**
-   * The records could say who listens. False when they were lost lately (evicted while the
-   * store's state was not): members that listen may be missing, so the requester waits the
-   * full `maxSilence`, after which every member has applied the step or distrusts its L1.
-   */
-  sure: boolean
 }
 
 /**

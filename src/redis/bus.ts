@@ -13,7 +13,7 @@ import { ACK_REQUEST, JOIN, LEAVE } from './fleet-scripts.js'
 import { isListening, pidOf, readMembers } from './members.js'
 import { HEARTBEAT } from './scripts.js'
 import { RedisStore } from './store.js'
-import type { Store } from '../stores/store.js'
+import type { Store, StoreAckRequest } from '../stores/store.js'
 import {
   type Bus,
   type BusConnection,
@@ -264,21 +264,32 @@ class RedisBusConnection implements BusConnection {
     return typeof seq === 'string' ? Number(seq) : undefined
   }
 
+  /** What a request asks (the store sends it with the step: `StoreInvalidateOptions.ack`). */
+  ackRequest(): StoreAckRequest {
+    return {
+      requester: this.memberId,
+      listedWithinMs: this.#maxSilenceMs * MEMBER_LISTED_SILENCES,
+      // The requester waits maxSilence at most; then it reads who answered.
+      keepMs: this.#maxSilenceMs * 3,
+      // Its own record is there unless the records were lost: it joined within the listing time.
+      expectSelf: Date.now() - this.#joinedAt < this.#maxSilenceMs * MEMBER_LISTED_SILENCES,
+    }
+  }
+
+  /** A request for a step already recorded (one the store did not send with it). */
   async requestAcks(seq: number, epoch: string): Promise<FleetAsked> {
-    // Its own record is there unless the records were lost: it joined within the listing time.
-    const expectSelf = Date.now() - this.#joinedAt < this.#maxSilenceMs * MEMBER_LISTED_SILENCES
+    const { requester, listedWithinMs, keepMs, expectSelf } = this.ackRequest()
     const [sure, ...asked] = (await runScript(
       this.#store.client,
       ACK_REQUEST_SCRIPT,
       [this.#members],
       [
         this.#store.prefix,
-        this.memberId,
+        requester,
         String(seq),
         epoch,
-        String(this.#maxSilenceMs * MEMBER_LISTED_SILENCES),
-        // The requester waits maxSilence at most; then it reads who answered.
-        String(this.#maxSilenceMs * 3),
+        String(listedWithinMs),
+        String(keepMs),
         expectSelf ? '1' : '0',
       ],
     )) as string[]

@@ -57,38 +57,53 @@ return 1
 `
 
 /**
- * ack request: KEYS = [`{P}:members`]; ARGV = [prefix, requester, seq, epoch, listedWithinMs,
- * keepMs, expectSelf]. Reads the members that joined within `listedWithinMs` (the requester left out), starts
- * the list of answers (`{P}:acks:<requester>:<seq>`, kept `keepMs`) and publishes the request on
- * `{P}:ackreq` as `requester seq epoch asked since` — unless nobody is to be asked. `since` is the
- * listing's bound: a member whose last join is older was not asked, and does not answer (an
- * answer counts towards `asked` whoever sends it).
+ * The Lua function `askAcks(S, requester, seq, epoch, listedWithinMs, keepMs, expectSelf)`: reads
+ * the members that joined within `listedWithinMs` (the requester left out), starts the list of
+ * answers (`{P}:acks:<requester>:<seq>`, kept `keepMs`) and publishes the request on `{P}:ackreq`
+ * as `requester seq epoch asked since` — unless nobody is to be asked. `since` is the listing's
+ * bound: a member whose last join is older was not asked, and does not answer (an answer counts
+ * towards `asked` whoever sends it). `S` is `'{P}:'`.
  *
- * Returns `[sure, ...members asked]`: `sure` is `'0'` when the records cannot say who listens —
+ * Returns `{ sure, ...members asked }`: `sure` is `'0'` when the records cannot say who listens —
  * they were found lost within `listedWithinMs` ({@link RECORDS_LOST}), or the requester's own
  * record is gone although it should be there (`expectSelf` is `'1'`: it joined lately), which
  * marks them lost now — and `'1'` otherwise. Marks (names starting with `~`) are nobody.
+ *
+ * The steps script runs it for a request sent with its invalidation (steps-script.ts, `'a'`),
+ * after the step's message: the fleet hears both at once. {@link ACK_REQUEST} runs it alone.
  */
-export const ACK_REQUEST = `${NOW}
-local S = '{' .. ARGV[1] .. '}:'
-local since = string.format('%.0f', now - tonumber(ARGV[5]))
-local listed = redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')
-local asked = { '1' }
-local self = false
-for _, member in ipairs(listed) do
-  if member == ARGV[2] then self = true
-  elseif member == '${RECORDS_LOST}' then asked[1] = '0'
-  elseif string.byte(member, 1) ~= 126 then asked[#asked + 1] = member end
+export const ASK_ACKS = `
+local function askAcks(S, requester, seq, epoch, listedWithinMs, keepMs, expectSelf)
+  ${NOW}
+  local members = S .. 'members'
+  local since = string.format('%.0f', now - tonumber(listedWithinMs))
+  local listed = redis.call('ZRANGEBYSCORE', members, since, '+inf')
+  local asked = { '1' }
+  local self = false
+  for _, member in ipairs(listed) do
+    if member == requester then self = true
+    elseif member == '${RECORDS_LOST}' then asked[1] = '0'
+    elseif string.byte(member, 1) ~= 126 then asked[#asked + 1] = member end
+  end
+  if not self and expectSelf == '1' and not redis.call('ZSCORE', members, requester) then
+    redis.call('ZADD', members, now, '${RECORDS_LOST}')
+    asked[1] = '0'
+  end
+  if #asked == 1 then return asked end
+  local answers = S .. 'acks:' .. requester .. ':' .. seq
+  redis.call('DEL', answers)
+  redis.call('RPUSH', answers, '')
+  redis.call('PEXPIRE', answers, keepMs)
+  redis.call('PUBLISH', S .. 'ackreq', requester .. ' ' .. seq .. ' ' .. epoch .. ' ' .. (#asked - 1) .. ' ' .. since)
+  return asked
 end
-if not self and ARGV[7] == '1' and not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now, '${RECORDS_LOST}')
-  asked[1] = '0'
-end
-if #asked == 1 then return asked end
-local answers = S .. 'acks:' .. ARGV[2] .. ':' .. ARGV[3]
-redis.call('DEL', answers)
-redis.call('RPUSH', answers, '')
-redis.call('PEXPIRE', answers, ARGV[6])
-redis.call('PUBLISH', S .. 'ackreq', ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. (#asked - 1) .. ' ' .. since)
-return asked
+`
+
+/**
+ * ack request: KEYS = [`{P}:members`]; ARGV = [prefix, requester, seq, epoch, listedWithinMs,
+ * keepMs, expectSelf]. {@link ASK_ACKS} alone, for a step already recorded: returns `[sure,
+ * ...members asked]`.
+ */
+export const ACK_REQUEST = `${ASK_ACKS}
+return askAcks('{' .. ARGV[1] .. '}:', ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 `

@@ -3,8 +3,6 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 
 import { invalidOption } from '../errors.js'
-import { inTurn, parts } from '../stores/batch-limits.js'
-import type { StoreInvalidateResult } from '../stores/store.js'
 import { type Logger, REDIS_EVICTION_POLICY } from '../warnings.js'
 import { entryPrefix, leaseKey } from './keys.js'
 import { RELEASE } from './scripts.js'
@@ -123,21 +121,6 @@ export async function scanNode(
     .map((key, i) => ({ key: key.slice(entries.length), ttlMs: Number(ttls[i]?.[1] ?? -2) }))
     .filter((entry) => entry.ttlMs > 0)
   return { keys, cursor: next }
-}
-
-/**
- * An invalidation of `tags` in parts within Redis's limits (batch-limits.ts), sent in turn: each
- * part (`runPart`) is one step of the sequence. Answers the last step's `{ seq, epoch }`.
- */
-export async function invalidateInParts(
-  tags: readonly string[],
-  runPart: (part: readonly string[]) => Promise<StoreInvalidateResult>,
-): Promise<StoreInvalidateResult> {
-  const results = await inTurn(
-    parts(tags, (tag) => tag.length),
-    runPart,
-  )
-  return results[results.length - 1] as StoreInvalidateResult
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   parts,
 } from '../stores/batch-limits.js'
 import { mergeWrites } from './reply.js'
-import { invalidateInParts } from './runner.js'
 import { pipelined } from '../util/tick-batch.js'
 
 /** One call of the steps script (steps-script.ts `STEPS`): its arguments and its size. */
@@ -194,21 +193,28 @@ export async function checkInParts(
 
 /**
  * `Store.invalidate` on Redis and Redis Cluster: one call per part of at most `batch-limits.ts`
- * tags (one step each), in the tick's run, the parts in turn; resolves with the last.
+ * tags (one step each), in the tick's run, the parts in turn; resolves with the last, which
+ * carries the acknowledgement request if there is one (`options.ack`).
  */
-export function invalidateInSteps(
+export async function invalidateInSteps(
   steps: StepBatch,
   tags: readonly string[],
   options: StoreInvalidateOptions,
 ): Promise<StoreInvalidateResult> {
-  return invalidateInParts(tags, async (part) =>
-    invalidateReply(await steps.send(invalidateCall(part, options))),
+  const split = parts(tags, (tag) => tag.length)
+  const last = split[split.length - 1]
+  // Only the last part's step asks for acknowledgements.
+  const { ack: _lastOnly, ...partOptions } = options
+  const results = await inTurn(split, async (part) =>
+    invalidateReply(await steps.send(invalidateCall(part, part === last ? options : partOptions))),
   )
+  return results[results.length - 1] as StoreInvalidateResult
 }
 
 /**
  * An invalidation of `tags` as a call of the steps script: `'s'` soft, `'d'` key tags of keys
- * removed (quiet when no entry carried them), `'i'` any other.
+ * removed (quiet when no entry carried them), `'i'` any other; then `'a'` with its
+ * acknowledgement request, if any.
  */
 export function invalidateCall(
   tags: readonly string[],
@@ -217,10 +223,27 @@ export function invalidateCall(
   let bytes = 0
   for (const tag of tags) bytes += tag.length
   const op = options.stale === true ? 's' : options.keys === true ? 'd' : 'i'
-  return { args: [op, String(tags.length), ...tags], items: tags.length, bytes }
+  const args = [op, String(tags.length), ...tags]
+  const { ack } = options
+  if (ack !== undefined) {
+    args.push(
+      'a',
+      ack.requester,
+      String(ack.listedWithinMs),
+      String(ack.keepMs),
+      ack.expectSelf ? '1' : '0',
+    )
+  }
+  return { args, items: tags.length, bytes }
 }
 
-/** The `{ seq, epoch }` an invalidation's reply gives. */
-export function invalidateReply({ epoch, reply }: StepReply): { seq: number; epoch: string } {
-  return { seq: Number((reply as string[])[0]), epoch }
+/**
+ * The `{ seq, epoch }` an invalidation's reply gives, and whom its acknowledgement request asked
+ * (`[seq, sure, ...members]`).
+ */
+export function invalidateReply({ epoch, reply }: StepReply): StoreInvalidateResult {
+  const row = reply as string[]
+  const result: StoreInvalidateResult = { seq: Number(row[0]), epoch }
+  if (row.length > 1) result.asked = { sure: row[1] === '1', asked: row.slice(2) }
+  return result
 }

@@ -1,3 +1,4 @@
+import { ASK_ACKS } from './fleet-scripts.js'
 import { PRELUDE } from './scripts.js'
 
 /**
@@ -8,24 +9,34 @@ import { PRELUDE } from './scripts.js'
  * - `'w'` write: asOf|'', n, then per entry key, payload, tagsJson, tagStartsJson|'', start|'',
  *   keyTag|'', ttlMs — one step when some entry supersedes, shared by those entries;
  * - `'c'` check (the `{P}` half of a cluster write, entries written after in their own slots):
- *   asOf|'', n, then per entry tagsJson, tagStartsJson|'', start|'', keyTag|''.
+ *   asOf|'', n, then per entry tagsJson, tagStartsJson|'', start|'', keyTag|'';
+ * - `'a'` after an invalidation: requester, listedWithinMs, keepMs, expectSelf — ask the fleet
+ *   to acknowledge its step (fleet-scripts.ts `askAcks`) once the run's message is out: the
+ *   request follows its step on the same subscription, and the fleet wakes once for both. Adds
+ *   `sure, ...members asked` to that invalidation's reply.
  * ]
  * Each call sees what the calls before it did, as if they had been sent one by one; the steps they
  * take are consecutive, and go out as one bus message and one log entry (`finish`; a run whose
  * steps are all quiet is only logged). Every entry stored or allowed marks the key tags it
  * carries (`carry`). Returns `[epoch, listeners, reply1, reply2, ...]` (listeners: how many
- * subscribers the run's message reached: 0 when its steps were all quiet, -1 when it took none): an invalidation's `[seq]`, a write's or check's
+ * subscribers the run's message reached: 0 when its steps were all quiet, -1 when it took none):
+ * an invalidation's `[seq]` (or `[seq, sure, ...members asked]`), a write's or check's
  * `[seq, n, ok1..okn, start1..startn]` (ok: stored, or for a check allowed), `seq` being the
  * sequence right after that call — or for the common `set` (one superseding entry) just the
  * step it took, as a string: stored, as of that step.
  */
-export const STEPS = `${PRELUDE}
+export const STEPS = `${PRELUDE}${ASK_ACKS}
 local _, epoch, floor = state()
 local reply = { epoch, -1 }
+-- Acknowledgement requests: the reply they add to, the step they ask for, where their ARGV are.
+local asks = {}
 local a = 3
 while a <= #ARGV do
   local op = ARGV[a]
-  if op == 'i' or op == 's' or op == 'd' then
+  if op == 'a' then
+    asks[#asks + 1] = { reply[#reply], cur, a }
+    a = a + 5
+  elseif op == 'i' or op == 's' or op == 'd' then
     local n = tonumber(ARGV[a + 1])
     local tags = {}
     for i = 1, n do tags[i] = ARGV[a + 1 + i] end
@@ -83,5 +94,11 @@ while a <= #ARGV do
   end
 end
 reply[2] = finish(epoch, ARGV[2])
+for _, ask in ipairs(asks) do
+  local out, b = ask[1], ask[3]
+  for _, v in ipairs(askAcks(S, ARGV[b + 1], ask[2], epoch, ARGV[b + 2], ARGV[b + 3], ARGV[b + 4])) do
+    out[#out + 1] = v
+  end
+end
 return reply
 `

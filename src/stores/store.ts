@@ -107,6 +107,8 @@ export interface StoreWriteResult {
 export interface StoreInvalidateResult {
   seq: number
   epoch: string
+  /** Whom the acknowledgement request sent with the step asked ({@link StoreInvalidateOptions.ack}). */
+  asked?: FleetAsked
 }
 
 /** Options of {@link Store.scan}. */
@@ -138,6 +140,40 @@ export interface StoreInvalidateOptions {
    * a soft step is never quiet.
    */
   keys?: boolean
+  /**
+   * Ask the fleet to acknowledge the step, in the same call (`invalidate(tags, { ack: true })`;
+   * from the bus, `BusConnection.ackRequest`): the request goes out right behind the step's
+   * message, so the fleet wakes once for both, and the asker saves a round trip. The store that
+   * carries it answers `asked`; one that does not ignores it, and the bus asks on its own.
+   */
+  ack?: StoreAckRequest
+}
+
+/** Whom an acknowledgement request asked. */
+export interface FleetAsked {
+  /** The members asked (the requester left out). */
+  asked: string[]
+  /**
+   * The records could say who listens. False when they were lost lately (evicted while the
+   * store's state was not): members that listen may be missing, so the requester waits the
+   * full `maxSilence`, after which every member has applied the step or distrusts its L1.
+   */
+  sure: boolean
+}
+
+/** An acknowledgement request a store sends with an invalidation's step. */
+export interface StoreAckRequest {
+  /** The member asking (its bus's member id): it hears the answers. */
+  requester: string
+  /** Members whose last join is within this many ms are asked. */
+  listedWithinMs: number
+  /** How long the store keeps the answers (the requester waits `maxSilence` at most). */
+  keepMs: number
+  /**
+   * The requester joined lately, so its own record should be listed: when it is not, the records
+   * were lost, and the answer says the members are not known.
+   */
+  expectSelf: boolean
 }
 
 export interface Store {

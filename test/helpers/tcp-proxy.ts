@@ -7,6 +7,8 @@ export interface TcpProxy {
   url: string
   /** Keeps accepting connections and bytes, forwards nothing either way: a server that hangs. */
   stall(): void
+  /** Forwards commands, holds the server's replies: a server whose answers are late. */
+  holdReplies(): void
   /** Forwards again, held bytes first. */
   resume(): void
   /** Destroys every open connection (both sides); new connections are still accepted. */
@@ -66,14 +68,15 @@ export async function startProxy(options: {
   target: { host: string; port: number }
 }): Promise<TcpProxy> {
   const links = new Set<Link>()
-  let stalled = false
-  const isStalled = () => stalled
+  let stalled: 'all' | 'replies' | undefined
+  const toServerHeld = () => stalled === 'all'
+  const toClientHeld = () => stalled !== undefined
 
   const server = createServer({ allowHalfOpen: true }, (client) => {
     const upstream = connect({ ...options.target, allowHalfOpen: true })
     const link: Link = {
       sockets: [client, upstream],
-      pipes: [new Pipe(client, upstream, isStalled), new Pipe(upstream, client, isStalled)],
+      pipes: [new Pipe(client, upstream, toServerHeld), new Pipe(upstream, client, toClientHeld)],
     }
     links.add(link)
     const drop = () => {
@@ -100,9 +103,10 @@ export async function startProxy(options: {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    stall: () => void (stalled = true),
+    stall: () => void (stalled = 'all'),
+    holdReplies: () => void (stalled ??= 'replies'),
     resume: () => {
-      stalled = false
+      stalled = undefined
       for (const link of links) for (const pipe of link.pipes) pipe.flush()
     },
     cut,

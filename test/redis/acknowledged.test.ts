@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 
+import type { Bus } from '../../src/bus/bus.js'
 import { redisBus } from '../../src/redis/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/index.js'
 import { redisStore } from '../../src/redis/store.js'
+import type { Store, StoreInvalidateOptions } from '../../src/stores/store.js'
 import { gatedBus } from '../helpers/gated-bus.js'
+import { startProxy } from '../helpers/tcp-proxy.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
 /**
@@ -20,9 +23,9 @@ afterEach(async () => {
 
 const MAX_SILENCE_MS = 400
 
-async function member(prefix: string) {
+async function member(prefix: string, store = redisStore({ url: inject('redisUrl'), prefix })) {
   const bus = gatedBus(redisBus({ maxSilence: MAX_SILENCE_MS }))
-  const cache = createCache({ store: redisStore({ url: inject('redisUrl'), prefix }), bus })
+  const cache = createCache({ store, bus })
   open.push(cache)
   await new Promise<void>((resolve) => {
     const trusted = () => (cache.off('bus:trusted', trusted), resolve())
@@ -96,4 +99,83 @@ describe('acknowledged invalidation', () => {
     expect(result.fleet).toMatchObject({ members: 0, acked: 0, late: [] })
     expect(result.fleet!.waitedMs).toBeLessThan(MAX_SILENCE_MS / 2)
   })
+
+  it('answers complete before the asker has its own reply are not missed', async () => {
+    // The request goes out with the step: the fleet may answer before the asker hears back.
+    const target = new URL(inject('redisUrl'))
+    const proxy = await startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    try {
+      const prefix = uniquePrefix()
+      let noticed!: () => void
+      const notice = new Promise<void>((resolve) => (noticed = resolve))
+      // The asker's store replies through the proxy, its bus directly; its bus tells the test
+      // when the notice that every member answered arrives.
+      const bus = noticing(redisBus({ url: inject('redisUrl'), maxSilence: MAX_SILENCE_MS }), () =>
+        noticed(),
+      )
+      const a = createCache({ store: redisStore({ url: proxy.url, prefix }), bus })
+      open.push(a)
+      await new Promise<void>((resolve) => {
+        const trusted = () => (a.off('bus:trusted', trusted), resolve())
+        a.on('bus:trusted', trusted)
+      })
+      const b = await member(prefix)
+      const readB = await warm(b.cache)
+      proxy.holdReplies()
+      const acked = a.invalidate('t', { ack: true })
+      await notice
+      proxy.resume()
+      const { fleet } = await acked
+      expect(fleet).toMatchObject({ members: 1, acked: 1, late: [] })
+      expect(fleet!.waitedMs).toBeLessThan(MAX_SILENCE_MS)
+      expect(await readB()).toBe(2)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('a store that does not send the request with its step: the bus asks on its own', async () => {
+    const prefix = uniquePrefix()
+    const [a, b] = [
+      await member(prefix, withoutAckRequests(redisStore({ url: inject('redisUrl'), prefix }))),
+      await member(prefix),
+    ]
+    const readB = await warm(b.cache)
+    const result = await a.cache.invalidate('t', { ack: true })
+    expect(result.fleet).toMatchObject({ members: 1, acked: 1, late: [], membersKnown: true })
+    expect(result.fleet!.waitedMs).toBeLessThan(MAX_SILENCE_MS)
+    expect(await readB()).toBe(2)
+  })
 })
+
+/** `inner`, but calling `onAcked` when the notice that a request of its own is answered comes. */
+function noticing(inner: Bus, onAcked: () => void): Bus {
+  return {
+    name: inner.name,
+    maxSilenceMs: inner.maxSilenceMs,
+    connect: (store, handlers) =>
+      inner.connect(store, {
+        ...handlers,
+        acked: (seq) => {
+          handlers.acked(seq)
+          onAcked()
+        },
+      }),
+  }
+}
+
+/** A real Redis store that drops the acknowledgement request its invalidations are sent with. */
+function withoutAckRequests<S extends Store>(store: S): S {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'invalidate') {
+        return (tags: readonly string[], options: StoreInvalidateOptions = {}) => {
+          const { ack: _dropped, ...rest } = options
+          return target.invalidate(tags, rest)
+        }
+      }
+      const value: unknown = Reflect.get(target, property, target)
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+    },
+  })
+}

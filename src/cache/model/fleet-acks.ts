@@ -39,6 +39,8 @@ interface OwedAck {
 
 /** Requests of other members this process keeps at most (a requester waits `maxSilence`). */
 const MAX_OWED_ACKS = 1_000
+/** Notices kept for waits not begun yet: a wait begins right after its step is recorded. */
+const MAX_EARLY_NOTICES = 100
 
 /**
  * Acknowledged invalidations, both ways: this process's own requests (wait until every other
@@ -54,6 +56,8 @@ export class FleetAcks {
   #owed: OwedAck[] = []
   /** This process's own requests, by step. */
   readonly #waits = new Map<number, AckWait>()
+  /** Steps whose answers were complete before their wait began (its request went with the step). */
+  readonly #early = new Set<number>()
 
   constructor(options: {
     connection: () => BusConnection
@@ -73,18 +77,25 @@ export class FleetAcks {
    * trusting its L1. Never rejects: a request that cannot go out waits the full time.
    *
    * The members answer into one list in the store, and the one that completes it tells this
-   * process: one call to ask, one notification back, one call to read who answered (a member
-   * not asked may have answered too, so the count alone does not prove it).
+   * process: one call to ask (none when the request went with the step: `asked`), one
+   * notification back, one call to read who answered (a member not asked may have answered too,
+   * so the count alone does not prove it).
    */
-  async wait(seq: number, epoch: string): Promise<FleetAck> {
+  async wait(seq: number, epoch: string, asked?: FleetAsked): Promise<FleetAck> {
     const started = Date.now()
     const wait = new AckWait(() => this.#connection().answered(seq), this.#report)
     this.#waits.set(seq, wait)
     try {
-      try {
-        wait.expect(await this.#connection().requestAcks(seq, epoch))
-      } catch (error) {
-        this.#report(error)
+      if (asked !== undefined) {
+        wait.expect(asked)
+        // A request sent with its step may be answered before this wait began.
+        if (this.#early.delete(seq)) wait.noticed()
+      } else {
+        try {
+          wait.expect(await this.#connection().requestAcks(seq, epoch))
+        } catch (error) {
+          this.#report(error)
+        }
       }
       await wait.settled(Math.max(0, started + this.#maxSilenceMs - Date.now()))
       if (!wait.done && wait.asking) await wait.read()
@@ -96,7 +107,11 @@ export class FleetAcks {
 
   /** As many members as were asked for step `seq` (this process's request) answered. */
   answered(seq: number): void {
-    this.#waits.get(seq)?.noticed()
+    const wait = this.#waits.get(seq)
+    if (wait !== undefined) return wait.noticed()
+    // Kept for the wait about to begin (a notice for no request of this process costs one read).
+    if (this.#early.size >= MAX_EARLY_NOTICES) this.#early.clear()
+    this.#early.add(seq)
   }
 
   /** Another member waits for this process to apply step `seq` of `epoch`. */

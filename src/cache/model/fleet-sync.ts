@@ -1,5 +1,5 @@
-import type { Bus, BusConnection, BusMessage } from '../../bus/bus.js'
-import type { Store } from '../../stores/store.js'
+import type { Bus, BusConnection, BusMessage, FleetAsked } from '../../bus/bus.js'
+import type { Store, StoreAckRequest } from '../../stores/store.js'
 import type { CacheEvents } from '../events.js'
 import { type FleetAck, FleetAcks } from './fleet-acks.js'
 import { FleetMembership } from './fleet-membership.js'
@@ -151,10 +151,19 @@ export class FleetSync {
 
   /**
    * Waits until every other member has applied step `seq` of `epoch`, or stopped trusting its L1
-   * (at most `maxSilence`); see fleet-acks.ts.
+   * (at most `maxSilence`); see fleet-acks.ts. `asked`: whom the request sent with the step asked
+   * (else it is sent now).
    */
-  acknowledged(seq: number, epoch: string): Promise<FleetAck> {
-    return this.#acks.wait(seq, epoch)
+  acknowledged(seq: number, epoch: string, asked?: FleetAsked): Promise<FleetAck> {
+    return this.#acks.wait(seq, epoch, asked)
+  }
+
+  /**
+   * The acknowledgement request for the store to send with an invalidation's step, when the bus
+   * has one (`asked` then comes back with the step: pass it to {@link acknowledged}).
+   */
+  ackRequest(): StoreAckRequest | undefined {
+    return this.#connection.ackRequest?.()
   }
 
   /** For `stats().bus`. */

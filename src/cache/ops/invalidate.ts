@@ -1,3 +1,4 @@
+import type { FleetAsked } from '../../bus/bus.js'
 import { CacheError } from '../../errors.js'
 import { checkName, inTurn, parts } from '../../stores/batch-limits.js'
 import type { InvalidationResult } from '../../types/options.js'
@@ -62,6 +63,7 @@ async function run(
   const shared = engine.shared
   let seq: number
   let epoch: string | undefined
+  let asked: FleetAsked | undefined
   let applied = false
   if (shared === undefined) {
     seq = engine.sequence.nextLocal()
@@ -70,7 +72,10 @@ async function run(
     // soon as it is recorded; the invalidation resolves once every part is (docs/invalidation.md).
     const store = shared.store
     const options = { stale, keys: how.keys === true }
+    // The last part's step carries the acknowledgement request, where the bus has one to send.
+    const ack = how.ack === true ? engine.sync?.ackRequest() : undefined
     const split = parts(tags, (tag) => tag.length)
+    const last = split[split.length - 1]
     const budget = split.length > 1 ? shared.partBudget('invalidate', split.length) : undefined
     seq = engine.sequence.highest
     let done = 0
@@ -78,13 +83,18 @@ async function run(
       await inTurn(split, async (part) => {
         const result = await shared.call(
           'invalidate',
-          () => store.invalidate(part, options),
+          () =>
+            store.invalidate(
+              part,
+              ack !== undefined && part === last ? { ...options, ack } : options,
+            ),
           budget?.next(),
         )
         engine.sequence.observe(result.seq, result.epoch)
         if (split.length > 1) engine.applyOwn(part, result.seq, stale)
         seq = result.seq
         epoch = result.epoch
+        asked = result.asked
         done++
       })
     } catch (error) {
@@ -96,7 +106,7 @@ async function run(
   engine.counters.invalidations++
   if (engine.events.has('invalidate')) engine.events.emit('invalidate', { tags, seq, stale })
   if (how.ack !== true || engine.sync === undefined || epoch === undefined) return { tags, seq }
-  return { tags, seq, fleet: await engine.sync.acknowledged(seq, epoch) }
+  return { tags, seq, fleet: await engine.sync.acknowledged(seq, epoch, asked) }
 }
 
 /**
