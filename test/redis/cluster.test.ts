@@ -82,6 +82,10 @@ describe('caches on Redis Cluster', () => {
       expect(await applied).toEqual({ tags: ['t'], seq, stale: false, origin })
       expect(await b.getOrSet('k', () => ++loads, { tags: ['t'] })).toBe(2)
       expect(await reader.get('k')).toBe(2)
+      // Acknowledged: the request goes out with the step, in the {P} slot's script run.
+      const { fleet } = await a.invalidate('t', { ack: true })
+      expect(fleet).toMatchObject({ members: 2, acked: 2, late: [], membersKnown: true })
+      expect(await b.getOrSet('k', () => ++loads, { tags: ['t'] })).toBe(3)
       expect(reader.stats().bus).toMatchObject({ trusted: true, gaps: 0 })
     } finally {
       await Promise.all([a.close(), b.close(), reader.close()])
