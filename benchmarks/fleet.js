@@ -8,7 +8,9 @@
 //   - acknowledged invalidation: `invalidate(tag, { ack: true })` one at a time, after every
 //     member read once (so all are awake and listed, as in a fleet that serves); Redis commands
 //     and Redis CPU per call (net of the idle background, so the awake members' heartbeats and
-//     joins count too: `byCommandPerCall` separates the answers), latency, members that answered;
+//     joins count too: `byCommandPerCall` separates the answers), latency, members that answered.
+//     The two are measured in 4 interleaved rounds, a block of each per round
+//     (`fleet/latency.js`): the acknowledged p99 is held against the bus's;
 //   - one writer: `set` of new keys at 64 in flight from one member while the others listen,
 //     against raw ioredis `SET` from the same process in the same rounds; sets/s, ratio, Redis
 //     CPU and commands per set, and the CPU time per set of the writing process and of the
@@ -16,7 +18,8 @@
 //   - whole fleet writing: every process at 64 in flight at once (cachegraph `set`, then raw
 //     `SET`); sets/s of the fleet, Redis CPU per set.
 //
-// The processes of the fleet run `fleet/host.js`; what is printed per fleet is `fleet/print.js`.
+// The processes of the fleet run `fleet/host.js`; the latency phases are `fleet/latency.js`; what
+// is printed per fleet is `fleet/print.js`.
 //
 // Method: a Redis server of this script's own (private-redis.js: free port, no persistence), so
 // its counters count this fleet alone and 127.0.0.1:6379 is not disturbed. Redis figures are
@@ -42,7 +45,6 @@ import {
   describe,
   environment,
   median,
-  percentile,
   positiveInt,
   writeResult,
 } from './lib.js'
@@ -50,6 +52,7 @@ import { serverDelta, serverSnapshot, startPrivateRedis } from './private-redis.
 import { ackTargets } from './report/targets.js'
 import { IN_FLIGHT, TRUST_TIMEOUT_MS, VALUE_BYTES } from './fleet/host.js'
 import { f2, printFleet } from './fleet/print.js'
+import { LATENCY_ROUNDS, measureLatencies } from './fleet/latency.js'
 
 const FLEETS = (process.env.BENCH_FLEET ?? '1,8,32,1000').split(',').map(Number)
 const HOSTS = positiveInt(process.env.BENCH_FLEET_HOSTS, 4)
@@ -129,15 +132,6 @@ function labelOf(shape) {
   return `${n} members (${shape.hosts} processes × ${Math.round(shape.members / shape.hosts)} caches)`
 }
 
-// A fold, not Math.max(...xs): 1,000 members give hundreds of thousands of samples, past the
-// number of arguments a call can take.
-const largest = (xs) => xs.reduce((max, x) => (x > max ? x : max), -Infinity)
-
-const latencyStats = (xs) =>
-  xs.length === 0
-    ? null
-    : { p50: percentile(xs, 0.5), p99: percentile(xs, 0.99), max: largest(xs), n: xs.length }
-
 async function coordinator() {
   const redis = await startPrivateRedis('fleet.js')
   const hosts = []
@@ -212,77 +206,22 @@ async function measureFleet(redis, shape, all) {
 
   async function activePhases() {
     const writer = hosts[0]
-    // Bus propagation: from the call in the writer to applied in every other member.
-    if (shape.members > 1) {
-      console.log(`  bus propagation: ${MESSAGES} invalidations, one at a time...`)
-      await Promise.all(hosts.map((h) => h.call('record')))
-      const propagated = await writer.call('propagate', {
-        run,
-        count: MESSAGES,
-        maxMs: PROPAGATION_MAX_MS,
-      })
-      const sent = new Map(propagated.sent)
-      await sleep(500)
-      const arrivals = await Promise.all(hosts.map((h) => h.call('arrivals')))
-      const latencies = []
-      const lastApplied = new Map()
-      // A member may apply a step twice (from the bus, then from a replay): its first time counts.
-      const seen = new Set()
-      let repeated = 0
-      arrivals.forEach((list, h) => {
-        for (const [c, tag, at] of list) {
-          const called = sent.get(tag)
-          // The writer's own cache is not one of the others (a replay may re-apply its step).
-          if (called === undefined || (h === 0 && c === 0)) continue
-          if (seen.has(`${h}:${c}:${tag}`)) {
-            repeated++
-            continue
-          }
-          seen.add(`${h}:${c}:${tag}`)
-          latencies.push(at - called)
-          lastApplied.set(tag, Math.max(lastApplied.get(tag) ?? 0, at - called))
-        }
-      })
-      fleet.propagation = {
-        messages: sent.size,
-        expected: sent.size * (shape.members - 1),
-        applied: latencies.length,
-        repeated,
-        failed: propagated.failed,
-        timedOut: propagated.timedOut,
-        ms: latencyStats(latencies),
-        wholeFleetMs: latencyStats([...lastApplied.values()]),
-      }
-    }
-
-    // Acknowledged invalidations, every member reading lately (an idle member's record lapses
-    // from the requests' listing: it is not asked, and wakes with a join before its L1 serves).
-    console.log(`  acknowledged invalidations: up to ${ACKS}, one at a time, members awake...`)
-    await Promise.all(hosts.map((h) => h.call('wake')))
-    const ackBefore = await serverSnapshot(admin)
-    const { calls, failed, timedOut, firstError } = await writer.call('acked', {
+    const latencies = await measureLatencies({
+      hosts,
+      writer,
       run,
-      count: ACKS,
-      maxMs: ACK_MAX_MS,
+      members: shape.members,
+      admin,
+      net,
+      limits: {
+        messages: MESSAGES,
+        acks: ACKS,
+        propagationMaxMs: PROPAGATION_MAX_MS,
+        ackMaxMs: ACK_MAX_MS,
+      },
     })
-    const ackDelta = serverDelta(ackBefore, await serverSnapshot(admin))
-    const ackNet = net(ackDelta)
-    fleet.acked = {
-      calls: calls.length,
-      failed,
-      firstError,
-      timedOut,
-      ms: latencyStats(calls.map((c) => c.ms)),
-      commandsPerCall: calls.length > 0 ? ackNet.commands / calls.length : NaN,
-      commandsPerCallGross: calls.length > 0 ? ackDelta.total / calls.length : NaN,
-      redisCpuUsPerCall: calls.length > 0 ? (ackNet.cpuSeconds * 1e6) / calls.length : NaN,
-      byCommandPerCall: Object.fromEntries(
-        Object.entries(ackDelta.commands).map(([name, n]) => [name, n / calls.length]),
-      ),
-      members: median(calls.map((c) => c.members ?? NaN)),
-      acked: median(calls.map((c) => c.acked ?? NaN)),
-      late: calls.reduce((n, c) => n + (c.late ?? 0), 0),
-    }
+    if (latencies.propagation !== undefined) fleet.propagation = latencies.propagation
+    fleet.acked = latencies.acked
 
     /** One timed write run on `on` hosts; sets/s of them together and what Redis did per set. */
     async function writeRun(on, mode, round, only, deletes) {
@@ -402,6 +341,7 @@ function report(redis, fleets) {
       settleSeconds: SETTLE_SECONDS,
       messages: MESSAGES,
       acks: ACKS,
+      latencyRounds: LATENCY_ROUNDS,
       rounds: ROUNDS,
       roundMs: ROUND_MS,
       inFlight: IN_FLIGHT,

@@ -109,12 +109,8 @@ function host() {
       while (awake() < caches.length && Date.now() < deadline) await sleep(20)
       return { awake: awake() }
     },
-    async acked({ run, count, maxMs }) {
-      const calls = []
-      let failed = 0
-      let firstError
-      let timedOut = false
-      // The wake's burst of joins may have opened the store's circuit: wait until it records.
+    /** The wake's burst of joins may have opened the store's circuit: waits until it records. */
+    async untilRecording({ run }) {
       const records = () =>
         caches[0].invalidate(`a:${run}:ready`).then(
           () => true,
@@ -122,6 +118,13 @@ function host() {
         )
       const until = Date.now() + TRUST_TIMEOUT_MS
       while (Date.now() < until && (await within(records())) !== true) await sleep(100)
+    },
+    /** Acknowledged invalidations one at a time, up to `count` or `maxMs`. */
+    async acked({ run, count, maxMs }) {
+      const calls = []
+      let failed = 0
+      let firstError
+      let timedOut = false
       const started = Date.now()
       for (let n = 0; n < count && Date.now() - started < maxMs; n++) {
         const t0 = performance.now()

@@ -123,7 +123,7 @@ export function fleet(results) {
     '',
     '#### Acknowledged invalidation',
     '',
-    `\`invalidate(tag, { ack: true })\` one at a time from one member, up to ${m.acks} calls (at most 10 s).`,
+    `\`invalidate(tag, { ack: true })\` one at a time from one member, up to ${m.acks} calls (at most 10 s)${m.latencyRounds ? `, in ${m.latencyRounds} rounds interleaved with the propagation's` : ''}.`,
     '',
     table(
       [
