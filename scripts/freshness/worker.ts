@@ -289,6 +289,8 @@ main().then(
   () => process.exit(0),
   async (error: unknown) => {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    // On stderr too: the coordinator may see this process exit before the message arrives.
+    console.error(`freshness: ${config.role} ${config.index} failed: ${message}`)
     await send({ type: 'fatal', message })
     process.exit(1)
   },
