@@ -113,7 +113,12 @@ describe('acknowledged invalidation', () => {
       const bus = noticing(redisBus({ url: inject('redisUrl'), maxSilence: MAX_SILENCE_MS }), () =>
         noticed(),
       )
-      const a = createCache({ store: redisStore({ url: proxy.url, prefix }), bus })
+      // Its step waits for its reply as long as the fleet takes to answer, however busy the machine.
+      const a = createCache({
+        store: redisStore({ url: proxy.url, prefix }),
+        bus,
+        storeTimeout: { invalidate: '30s' },
+      })
       open.push(a)
       await new Promise<void>((resolve) => {
         const trusted = () => (a.off('bus:trusted', trusted), resolve())
