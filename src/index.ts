@@ -29,8 +29,11 @@ export type {
 export { MemoryStore, memoryStore } from './stores/memory.js'
 export type { MemoryStoreOptions } from './stores/memory.js'
 export type {
+  FleetAsked,
   Store,
+  StoreAckRequest,
   StoreEntry,
+  StoreInvalidateOptions,
   StoreInvalidateResult,
   StoreReadResult,
   StoreScanOptions,
