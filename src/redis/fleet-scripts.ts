@@ -1,6 +1,7 @@
 /**
- * The scripts of a Redis bus's fleet: membership and acknowledged invalidations (`bus.ts`). Keys
- * as in `keys.ts`, all in the `{P}` hash slot (KEYS[1] routes the call on a cluster):
+ * The scripts of a Redis bus's fleet: membership and acknowledged invalidations
+ * (`bus-connection.ts`). Keys as in `keys.ts`, all in the `{P}` hash slot (KEYS[1] routes the call
+ * on a cluster):
  *
  * - `{P}:members` — a sorted set `member → the server's time (ms) of its last join`, and the
  *   mark {@link RECORDS_LOST} `→ when the records were found lost` while the store's state was

@@ -128,7 +128,6 @@ export interface StoreScanPage {
   cursor: string
 }
 
-/** A shared tier. Each method is atomic; a remote store does each in one round trip. */
 /** How {@link Store.invalidate} records a step. */
 export interface StoreInvalidateOptions {
   /** A soft step: entries of the tags may be served stale within their grace period. */
@@ -176,6 +175,7 @@ export interface StoreAckRequest {
   expectSelf: boolean
 }
 
+/** A shared tier. Each method is atomic; a remote store does each in one round trip. */
 export interface Store {
   /** A short name for logs and `inspect()`: `'memory'`, `'redis'`, ... */
   readonly name: string
