@@ -4,7 +4,7 @@ import type { CacheEvents } from '../../src/cache/events.js'
 import { isCacheError } from '../../src/index.js'
 import { until } from '../helpers/deferred.js'
 import { type OwnRedis, startRedis } from '../helpers/redis-server.js'
-import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { proxyTo, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { redisClient, uniquePrefix } from '../helpers/tiers.js'
 import { outageCache } from '../helpers/outage-caches.js'
 
@@ -25,8 +25,7 @@ async function timed<T>(read: () => Promise<T>): Promise<[T, number]> {
 describe('a Redis that accepts connections and never answers', () => {
   let proxy: TcpProxy
   beforeAll(async () => {
-    const target = new URL(inject('redisUrl'))
-    proxy = await startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    proxy = await proxyTo(inject('redisUrl'))
   })
   afterAll(() => proxy.close())
 
@@ -124,8 +123,7 @@ describe('a Redis that is killed and comes back empty', () => {
 describe('the replay queue is bounded', () => {
   it('past maxReplayTags it collapses into one invalidation of the whole cache', async () => {
     const prefix = uniquePrefix()
-    const target = new URL(inject('redisUrl'))
-    const proxy = await startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    const proxy = await proxyTo(inject('redisUrl'))
     try {
       const writer = make(proxy.url, prefix, {
         maxReplayTags: 3,

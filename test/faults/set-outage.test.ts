@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { CacheEvents } from '../../src/cache/events.js'
 import { createCache, isCacheError } from '../../src/index.js'
 import { until } from '../helpers/deferred.js'
-import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { proxyTo, type TcpProxy } from '../helpers/tcp-proxy.js'
 import { ALL_TIERS, uniquePrefix } from '../helpers/tiers.js'
 import { closing, outageCache } from '../helpers/outage-caches.js'
 
@@ -58,8 +58,7 @@ describe.each(ALL_TIERS)('a set not stored drops the older value (%s)', (_name, 
 describe('a set the store cannot take (a Redis that stops answering)', () => {
   let proxy: TcpProxy
   beforeAll(async () => {
-    const target = new URL(inject('redisUrl'))
-    proxy = await startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    proxy = await proxyTo(inject('redisUrl'))
   })
   afterAll(() => proxy.close())
 

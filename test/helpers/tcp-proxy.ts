@@ -122,3 +122,9 @@ export async function startProxy(options: {
       }),
   }
 }
+
+/** {@link startProxy} in front of the Redis at `url` (`redis://host:port`). */
+export function proxyTo(url: string): Promise<TcpProxy> {
+  const target = new URL(url)
+  return startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+}

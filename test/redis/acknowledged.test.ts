@@ -7,7 +7,7 @@ import { createCache } from '../../src/index.js'
 import { redisStore } from '../../src/redis/store.js'
 import type { Store, StoreInvalidateOptions } from '../../src/stores/store.js'
 import { gatedBus } from '../helpers/gated-bus.js'
-import { startProxy } from '../helpers/tcp-proxy.js'
+import { proxyTo } from '../helpers/tcp-proxy.js'
 import { uniquePrefix } from '../helpers/tiers.js'
 
 /**
@@ -102,8 +102,7 @@ describe('acknowledged invalidation', () => {
 
   it('answers complete before the asker has its own reply are not missed', async () => {
     // The request goes out with the step: the fleet may answer before the asker hears back.
-    const target = new URL(inject('redisUrl'))
-    const proxy = await startProxy({ target: { host: target.hostname, port: Number(target.port) } })
+    const proxy = await proxyTo(inject('redisUrl'))
     try {
       const prefix = uniquePrefix()
       let noticed!: () => void
